@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+
+typedef enum FzdDnsControl {
+        FZD_DNS_CONTROL_AUTO, /* not configured: detected at start */
+        FZD_DNS_CONTROL_SYSTEMD_RESOLVED,
+        FZD_DNS_CONTROL_ETC_RESOLV_CONF,
+        FZD_DNS_CONTROL_DISABLED,
+        _FZD_DNS_CONTROL_MAX,
+} FzdDnsControl;
+
+typedef enum FzdAction {
+        FZD_ACTION_RUN,
+        FZD_ACTION_HELP,
+        FZD_ACTION_VERSION,
+} FzdAction;
+
+typedef struct FzdOptions {
+        FzdAction action;
+        bool no_ipc;
+        FzdDnsControl dns_control;
+        int log_level;
+        char *api_url; /* owned */
+} FzdOptions;
+
+const char *fzd_dns_control_to_string(FzdDnsControl c);
+int fzd_dns_control_from_string(const char *s); /* → FzdDnsControl or -EINVAL */
+
+void fzd_options_init(FzdOptions *o);
+void fzd_options_done(FzdOptions *o);
+
+/* Apply settings in order of increasing precedence: the config file (text, may be NULL),
+ * then the environment (FIREZONE_DNS_CONTROL, FIREZONE_LOG_LEVEL, FIREZONE_API_URL),
+ * then argv. On a bad value prints one line naming the setting and what is accepted,
+ * and returns -EINVAL. */
+int fzd_options_parse_config(FzdOptions *o, const char *text, const char *origin);
+int fzd_options_parse_env(FzdOptions *o);
+int fzd_options_parse_argv(FzdOptions *o, int argc, char **argv);
+
+/* Portal URL: wss:// anywhere, ws:// only to a loopback host. Returns 0 or -EINVAL
+ * with a reason in *ret_reason (static string). */
+int fzd_api_url_check(const char *url, const char **ret_reason);
+
+void fzd_options_print_help(void);

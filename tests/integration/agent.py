@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A D-Bus client that runs as a test user and takes orders as JSON lines on stdin.
+
+The bed starts it with setpriv as root, fz-member or fz-outsider, so that calls carry
+that user's real credentials and supplementary groups (the bus policy checks
+SO_PEERGROUPS). It is passed to python with -c, so it works even when the source tree
+is not readable by the test user. Replies are JSON lines on stdout:
+  {"ok": <result>} or {"error": "<D-Bus error name>", "message": "..."}
+
+Orders:
+  {"op": "call", "dest", "path", "iface", "method", "args": "<GVariant text>",
+   "sig": "<tuple signature>", "interactive": bool, "timeout_ms": int}
+  {"op": "own", "name"}                       request a well-known name
+  {"op": "subscribe", "sender", "path", "iface", "member"}
+  {"op": "wait_signal", "member", "timeout_ms", "match": {index: value}}
+  {"op": "signals"}                           all signals received so far
+  {"op": "unique_name"}
+"""
+
+import json
+import sys
+
+import gi
+gi.require_version('Gio', '2.0')
+from gi.repository import Gio, GLib  # noqa: E402
+
+
+def to_json(value):
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.decode('utf-8', 'replace')
+    return value
+
+
+def error_reply(e):
+    name = Gio.DBusError.get_remote_error(e) if Gio.DBusError.is_remote_error(e) else None
+    if not name:
+        name = f'{GLib.quark_to_string(e.domain)}.{e.code}'
+    msg = e.message
+    if Gio.DBusError.is_remote_error(e):
+        Gio.DBusError.strip_remote_error(e)
+        msg = e.message
+    return {'error': name, 'message': msg}
+
+
+class Agent:
+    def __init__(self):
+        self.conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+        self.signals = []
+        self.loop = GLib.MainLoop()
+
+    def on_signal(self, conn, sender, path, iface, member, params):
+        self.signals.append({'sender': sender, 'path': path, 'iface': iface, 'member': member,
+                             'args': to_json(params.unpack())})
+        if self.loop.is_running():
+            self.loop.quit()
+
+    def op_unique_name(self, o):
+        return {'ok': self.conn.get_unique_name()}
+
+    def op_call(self, o):
+        params = None
+        if o.get('args') is not None:
+            params = GLib.Variant.parse(GLib.VariantType(o.get('sig', '()')), o['args'], None, None)
+        flags = Gio.DBusCallFlags.NONE
+        if o.get('interactive'):
+            flags |= Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION
+        try:
+            r = self.conn.call_sync(o['dest'], o['path'], o['iface'], o['method'], params, None, flags,
+                                    o.get('timeout_ms', 25000), None)
+        except GLib.Error as e:
+            return error_reply(e)
+        return {'ok': to_json(r.unpack()), 'sig': r.get_type_string()}
+
+    def op_own(self, o):
+        try:
+            r = self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                                    'RequestName', GLib.Variant('(su)', (o['name'], 4)), None,
+                                    Gio.DBusCallFlags.NONE, 5000, None)
+        except GLib.Error as e:
+            return error_reply(e)
+        return {'ok': r.unpack()[0]}
+
+    def op_subscribe(self, o):
+        self.conn.signal_subscribe(o.get('sender'), o.get('iface'), o.get('member'), o.get('path'), None,
+                                   Gio.DBusSignalFlags.NONE, self.on_signal)
+        # A round trip to the bus guarantees the match rule is installed before we answer.
+        self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Peer',
+                            'Ping', None, None, Gio.DBusCallFlags.NONE, 5000, None)
+        return {'ok': True}
+
+    def _matches(self, s, o):
+        if o.get('member') and s['member'] != o['member']:
+            return False
+        for idx, value in (o.get('match') or {}).items():
+            args = s['args']
+            if int(idx) >= len(args) or args[int(idx)] != value:
+                return False
+        return True
+
+    def op_wait_signal(self, o):
+        """Wait for (and consume) the first matching signal, received now or later."""
+        timed_out = []
+
+        def on_timeout():
+            timed_out.append(True)
+            self.loop.quit()
+            return GLib.SOURCE_REMOVE
+
+        src = GLib.timeout_add(o.get('timeout_ms', 10000), on_timeout)
+        try:
+            while True:
+                for i, s in enumerate(self.signals):
+                    if self._matches(s, o):
+                        del self.signals[i]
+                        return {'ok': s}
+                if timed_out:
+                    return {'error': 'timeout', 'message': f'no {o.get("member")} signal within the timeout'}
+                self.loop.run()
+        finally:
+            if not timed_out:
+                GLib.source_remove(src)
+
+    def op_flush(self, o):
+        """Dispatch everything already received (signals included) and report it."""
+        ctx = GLib.MainContext.default()
+        self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Peer',
+                            'Ping', None, None, Gio.DBusCallFlags.NONE, 5000, None)
+        while ctx.iteration(False):
+            pass
+        return {'ok': True}
+
+    def op_signals(self, o):
+        self.op_flush(o)
+        return {'ok': self.signals}
+
+    def serve(self):
+        for line in sys.stdin:
+            o = json.loads(line)
+            try:
+                reply = getattr(self, 'op_' + o['op'])(o)
+            except Exception as e:  # report, do not die: the test decides
+                reply = {'error': 'agent.exception', 'message': repr(e)}
+            sys.stdout.write(json.dumps(reply) + '\n')
+            sys.stdout.flush()
+
+
+if __name__ == '__main__':
+    Agent().serve()

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* OS operations: the privileged side of the engine ↔ os split. Everything here needs
+ * CAP_NET_ADMIN or root: the TUN device, addresses, routes and policy rules (rtnetlink
+ * through libmnl), and DNS control (systemd-resolved's D-Bus API or /etc/resolv.conf).
+ * The manager calls these with data the engine produced; they validate what they get. */
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "engine.h"
+#include "options.h"
+
+#define FZD_TUN_NAME        "tun-firezone"
+#define FZD_TUN_MTU         1280
+#define FZD_ROUTE_TABLE     0x1f0a /* our routing table (7946) */
+#define FZD_FIREWALL_MARK   0x1f0a /* set on the daemon's own sockets; the policy rule skips it */
+#define FZD_RULE_PRIORITY   5200   /* ip rule priority of our lookup rule (below main's 32766) */
+
+/* An IPv4 or IPv6 prefix. */
+typedef struct FzdCidr {
+        int family; /* AF_INET or AF_INET6 */
+        union {
+                struct in_addr in;
+                struct in6_addr in6;
+        } addr;
+        unsigned char prefixlen;
+} FzdCidr;
+
+/* Parses "10.0.0.0/24", "fd00::/64", or a bare address (as /32 or /128). Host bits must
+ * be zero unless allow_host_bits. Returns 0 or -EINVAL. */
+int fzd_cidr_parse(const char *s, bool allow_host_bits, FzdCidr *ret);
+int fzd_cidr_to_string(const FzdCidr *c, char *buf, size_t size);
+bool fzd_cidr_equal(const FzdCidr *a, const FzdCidr *b);
+
+typedef struct FzdOsEvents {
+        /* The default route (or the resolvers) changed: the portal connection may be
+         * stale. Debounced. */
+        void (*network_changed)(void *userdata, const char *what);
+} FzdOsEvents;
+
+typedef struct FzdOsParams {
+        FzdDnsControl dns_control; /* AUTO = detect */
+        const char *state_dir;     /* resolv.conf backup lives here */
+        sd_bus *system_bus;        /* for systemd-resolved; may be NULL (--no-ipc opens its own) */
+} FzdOsParams;
+
+typedef struct FzdOs FzdOs;
+
+int fzd_os_new(sd_event *event, const FzdOsParams *params, const FzdOsEvents *events, void *userdata, FzdOs **ret);
+FzdOs *fzd_os_free(FzdOs *os);
+DEFINE_POINTER_CLEANUP_FUNC(FzdOs, fzd_os_free);
+
+/* At start: remove a stale tun-firezone, our rules and routes, and DNS settings left by a
+ * killed run (restoring /etc/resolv.conf from the backup). */
+int fzd_os_cleanup_stale(FzdOs *os);
+
+/* Create (or update) tun-firezone with the interface addresses, the tunnel, DNS-proxy and
+ * sentinel routes, our table and policy rules, and DNS control. Returns the TUN fd
+ * (owned by os) in *ret_fd if non-NULL. */
+int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd);
+/* Remove everything tunnel_up created. Idempotent. */
+void fzd_os_tunnel_down(FzdOs *os);
+
+/* Routes of CIDR resources: a handful of netlink messages each, never a re-sync. */
+int fzd_os_route_add(FzdOs *os, const FzdCidr *cidr);
+int fzd_os_route_remove(FzdOs *os, const FzdCidr *cidr);
+
+/* The DNS control mode in use ("systemd-resolved", "etc-resolv-conf", "disabled"). */
+const char *fzd_os_dns_control(const FzdOs *os);
+const char *fzd_os_interface_name(const FzdOs *os); /* NULL while down */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+/* A resource the portal grants this device (DESIGN §2, ListResources). */
+
+typedef enum FzdResourceType {
+        FZD_RESOURCE_DNS,
+        FZD_RESOURCE_CIDR,
+        FZD_RESOURCE_INTERNET,
+        _FZD_RESOURCE_TYPE_MAX,
+} FzdResourceType;
+
+typedef enum FzdResourceStatus {
+        FZD_RESOURCE_STATUS_UNKNOWN,
+        FZD_RESOURCE_STATUS_ONLINE,
+        FZD_RESOURCE_STATUS_OFFLINE,
+        _FZD_RESOURCE_STATUS_MAX,
+} FzdResourceStatus;
+
+typedef struct FzdSite {
+        char *id;
+        char *name;
+} FzdSite;
+
+typedef struct FzdResource {
+        char *id;
+        FzdResourceType type;
+        char *name;
+        char *address;     /* dns: a name pattern ("*.example.com"); cidr: "10.0.0.0/24"; internet: "" */
+        char *description; /* the portal's address_description; may be empty */
+        FzdResourceStatus status;
+        FzdSite *sites;
+        size_t n_sites;
+} FzdResource;
+
+FzdResource *fzd_resource_free(FzdResource *r);
+DEFINE_POINTER_CLEANUP_FUNC(FzdResource, fzd_resource_free);
+
+const char *fzd_resource_type_to_string(FzdResourceType t);
+int fzd_resource_type_from_string(const char *s); /* or -EINVAL */
+const char *fzd_resource_status_to_string(FzdResourceStatus s);
+int fzd_resource_status_from_string(const char *s); /* or -EINVAL */
+
+/* Resource table: id → resource, sorted output by name for ListResources. */
+typedef struct FzdResourceTable FzdResourceTable;
+
+int fzd_resource_table_new(FzdResourceTable **ret);
+FzdResourceTable *fzd_resource_table_free(FzdResourceTable *t);
+DEFINE_POINTER_CLEANUP_FUNC(FzdResourceTable, fzd_resource_table_free);
+
+/* Takes ownership of r. If ret_old is non-NULL, the replaced resource (or NULL) is
+ * returned there for the caller to diff and free; otherwise it is freed. */
+int fzd_resource_table_put(FzdResourceTable *t, FzdResource *r, FzdResource **ret_old);
+/* Removes and returns the resource (caller frees), or NULL if absent. */
+FzdResource *fzd_resource_table_take(FzdResourceTable *t, const char *id);
+const FzdResource *fzd_resource_table_get(const FzdResourceTable *t, const char *id);
+size_t fzd_resource_table_size(const FzdResourceTable *t);
+void fzd_resource_table_clear(FzdResourceTable *t);
+/* Fills a newly allocated array (caller frees the array only) with the resources
+ * sorted by name, then id. */
+int fzd_resource_table_sorted(const FzdResourceTable *t, const FzdResource ***ret, size_t *ret_n);

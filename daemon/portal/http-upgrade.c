@@ -118,7 +118,7 @@ int fzd_http_response_parse(const char *buf, size_t len, const char *expected_ac
         resp.status = (unsigned) (buf[9] - '0') * 100 + (unsigned) (buf[10] - '0') * 10 + (unsigned) (buf[11] - '0');
 
         p = memchr(buf, '\n', resp.header_len);
-        if (!p)
+        if (!p || p[-1] != '\r')
                 return -EBADMSG;
         line = p + 1;
         while (line < end - 2) {

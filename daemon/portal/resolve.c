@@ -46,7 +46,9 @@ static void *resolve_thread(void *p) {
         struct addrinfo hints = {
                 .ai_family = AF_UNSPEC,
                 .ai_socktype = SOCK_STREAM,
-                .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV,
+                /* No AI_ADDRCONFIG: it hides loopback-only answers (a local portal); an address we
+                 * cannot use fails fast and the next one is tried. */
+                .ai_flags = AI_NUMERICSERV,
         }, *res = NULL;
         uint64_t one = 1;
 

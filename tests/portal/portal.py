@@ -87,9 +87,10 @@ class Portal:
         self.connections = set()
         self.answer_heartbeats = True
         self.fail_next = []  # [(status, headers, body)]
-        self.stats = {'connects': 0, 'upgrades': 0, 'joins': 0, 'heartbeats': 0, 'rejected': 0,
+        self.stats = {'connects': 0, 'upgrades': 0, 'joins': 0, 'heartbeats': 0, 'heartbeats_answered': 0,
+                      'rejected': 0,
                       'last_query': None, 'last_user_agent': None, 'auth_header_seen': False}
-        self.join_waiters = []
+        self.changed = asyncio.Condition()
 
     # ---- HTTP upgrade --------------------------------------------------------------------
     async def process_request(self, path, headers):
@@ -136,21 +137,19 @@ class Portal:
                     log('ignoring a malformed frame from the client')
                     continue
                 if topic == 'phoenix' and event == 'heartbeat':
-                    self.stats['heartbeats'] += 1
                     if self.answer_heartbeats:
                         await self.send(ws, 'phoenix', 'phx_reply', {'status': 'ok', 'response': {}}, ref)
+                        await self.bump('heartbeats_answered')
+                    await self.bump('heartbeats')
                 elif topic == 'client' and event == 'phx_join':
                     await self.send(ws, 'client', 'phx_reply', {'status': 'ok', 'response': {}}, ref)
-                    self.stats['joins'] += 1
                     self.clients.add(ws)
                     await self.send(ws, 'client', 'init', {
                         'interface': self.account.get('interface', {}),
                         'resources': self.account.get('resources', []),
                         'relays': [],
                     })
-                    for w in list(self.join_waiters):
-                        if self.stats['joins'] >= w[0] and not w[1].done():
-                            w[1].set_result(True)
+                    await self.bump('joins')
                 else:
                     log(f'ignoring client event {event!r} on {topic!r}')
         except websockets.ConnectionClosed:
@@ -158,6 +157,11 @@ class Portal:
         finally:
             self.clients.discard(ws)
             self.connections.discard(ws)
+
+    async def bump(self, key):
+        async with self.changed:
+            self.stats[key] = self.stats.get(key, 0) + 1
+            self.changed.notify_all()
 
     async def send(self, ws, topic, event, payload, ref=None):
         await ws.send(json.dumps({'topic': topic, 'event': event, 'payload': payload, 'ref': ref}))
@@ -223,17 +227,13 @@ class Portal:
         if op == 'set_token':
             self.token = order['token']
             return {}
-        if op == 'wait_joins':
-            fut = asyncio.get_running_loop().create_future()
-            w = (int(order['count']), fut)
-            self.join_waiters.append(w)
-            if self.stats['joins'] >= w[0]:
-                fut.set_result(True)
-            try:
-                await asyncio.wait_for(fut, float(order.get('timeout', 20)))
-            finally:
-                self.join_waiters.remove(w)
-            return {'joins': self.stats['joins']}
+        if op == 'wait_stat':
+            # Blocks until stats[key] >= count (an event, not a poll): e.g. joins, heartbeats.
+            key, count = order['key'], int(order['count'])
+            async with self.changed:
+                await asyncio.wait_for(self.changed.wait_for(lambda: self.stats.get(key, 0) >= count),
+                                       float(order.get('timeout', 20)))
+            return {key: self.stats.get(key, 0)}
         if op == 'stop':
             asyncio.get_running_loop().call_soon(stop_event.set)
             return {}

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -62,7 +63,7 @@ struct FzdEngine {
         uint64_t heartbeat_ref;
         char reject_reason[200];
 
-        sd_event_source *retry_timer, *heartbeat_timer, *join_timer;
+        sd_event_source *retry_timer, *heartbeat_timer, *join_timer, *trim_event;
         FzdBackoff backoff;
         uint64_t heartbeat_interval, join_timeout;
 };
@@ -413,6 +414,10 @@ static int handle_init(FzdEngine *e, json_object *payload) {
         if (e->ev.init)
                 e->ev.init(e->userdata, &config, resources, n);
         fzd_resources_free(resources, n);
+        /* A large init leaves megabytes of freed small blocks (the JSON tree, wslay's message
+         * buffer) in the heap. Hand them back once all of it is freed, i.e. from the loop. */
+        if (n >= 256)
+                (void) sd_event_source_set_enabled(e->trim_event, SD_EVENT_ONESHOT);
         return gen == e->generation ? 0 : -ECANCELED;
 }
 
@@ -630,6 +635,11 @@ static void ws_closed(void *userdata, const FzdWsError *err) {
 
 /* ---- public API --------------------------------------------------------------------------- */
 
+static int on_trim(sd_event_source *s, void *userdata) {
+        (void) malloc_trim(0);
+        return 0;
+}
+
 int fzd_engine_new(sd_event *event, const FzdEngineEvents *events, void *userdata, FzdEngine **ret) {
         FzdEngine *e;
         int r;
@@ -651,6 +661,10 @@ int fzd_engine_new(sd_event *event, const FzdEngineEvents *events, void *userdat
                 r = sd_event_add_time(event, &e->heartbeat_timer, CLOCK_MONOTONIC, 0, 0, on_heartbeat_timer, e);
         if (r >= 0)
                 r = sd_event_add_time(event, &e->join_timer, CLOCK_MONOTONIC, 0, 0, on_join_timer, e);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &e->trim_event, on_trim, e);
+        if (r >= 0)
+                r = sd_event_source_set_priority(e->trim_event, SD_EVENT_PRIORITY_IDLE);
         if (r < 0) {
                 engine_destroy(e);
                 return r;
@@ -658,6 +672,7 @@ int fzd_engine_new(sd_event *event, const FzdEngineEvents *events, void *userdat
         (void) sd_event_source_set_enabled(e->retry_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(e->heartbeat_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(e->trim_event, SD_EVENT_OFF);
         (void) sd_event_source_set_description(e->retry_timer, "portal-retry");
         (void) sd_event_source_set_description(e->heartbeat_timer, "portal-heartbeat");
         (void) sd_event_source_set_description(e->join_timer, "portal-join");
@@ -670,6 +685,7 @@ static void engine_destroy(FzdEngine *e) {
         e->retry_timer = sd_event_source_disable_unref(e->retry_timer);
         e->heartbeat_timer = sd_event_source_disable_unref(e->heartbeat_timer);
         e->join_timer = sd_event_source_disable_unref(e->join_timer);
+        e->trim_event = sd_event_source_disable_unref(e->trim_event);
         if (e->tls)
                 SSL_CTX_free(e->tls);
         fzd_portal_url_done(&e->url);

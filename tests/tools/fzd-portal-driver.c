@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,12 @@ static void handle_command(Driver *d, const char *text) {
                 json_object_object_add(o, "vm_rss_kib", json_object_new_int64(status_kib("VmRSS")));
                 json_object_object_add(o, "vm_hwm_kib", json_object_new_int64(status_kib("VmHWM")));
                 json_object_object_add(o, "resources", json_object_new_int64((int64_t) fzd_resource_table_size(d->table)));
+                {
+                        struct mallinfo2 mi = mallinfo2();
+                        json_object_object_add(o, "heap_kib", json_object_new_int64((int64_t) (mi.arena / 1024)));
+                        json_object_object_add(o, "heap_used_kib", json_object_new_int64((int64_t) (mi.uordblks / 1024)));
+                        json_object_object_add(o, "mmap_kib", json_object_new_int64((int64_t) (mi.hblkhd / 1024)));
+                }
                 emit(o);
         } else if (streq(op, "quit"))
                 (void) sd_event_exit(d->event, 0);

@@ -111,6 +111,10 @@ def main():
         if n == 10000:
             d.send(op='start', api_url=url, token=TOKEN)
             d.wait('init')
+            # Twice: the engine hands freed heap back from the loop right after init, so the
+            # second answer is the steady state once the loop went idle.
+            d.send(op='stats')
+            d.wait('stats')
             d.send(op='stats')
             rss = d.wait('stats')
         d.close()

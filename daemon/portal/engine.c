@@ -663,8 +663,6 @@ int fzd_engine_new(sd_event *event, const FzdEngineEvents *events, void *userdat
                 r = sd_event_add_time(event, &e->join_timer, CLOCK_MONOTONIC, 0, 0, on_join_timer, e);
         if (r >= 0)
                 r = sd_event_add_defer(event, &e->trim_event, on_trim, e);
-        if (r >= 0)
-                r = sd_event_source_set_priority(e->trim_event, SD_EVENT_PRIORITY_IDLE);
         if (r < 0) {
                 engine_destroy(e);
                 return r;

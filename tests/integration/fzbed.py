@@ -401,16 +401,16 @@ class Bed:
         env.update({k: v for k, v in extra.items() if v is not None})
         return env
 
-    def daemon_argv(self, args):
-        argv = [DAEMON, '--log-level=debug', *args]
+    def daemon_argv(self, args, debug=True):
+        argv = [DAEMON, *(['--log-level=debug'] if debug else []), *args]
         wrapper = os.environ.get('FZ_DAEMON_WRAPPER')  # e.g. "valgrind --error-exitcode=99 ..."
         if wrapper:
             argv = wrapper.split() + argv
         return argv
 
-    def start_daemon(self, args=(), env=None, wait=True):
+    def start_daemon(self, args=(), env=None, wait=True, debug=True):
         self._daemon_count += 1
-        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args), env=self.env(**(env or {})))
+        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args, debug), env=self.env(**(env or {})))
         self.daemon = proc
         if wait:
             self.wait_for_name(BUS_NAME, proc)

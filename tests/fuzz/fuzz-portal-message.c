@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: everything the portal can make us parse — a Phoenix frame, then each payload
- * parser on its payload — and the HTTP upgrade answer. Built with libFuzzer under
- * -Dfuzzing=true; otherwise a replay main() runs the seed corpus as a regression test. */
+ * parser on its payload — and the HTTP upgrade answer. Run it longer by hand with the
+ * dictionary: build-fuzz/tests/fuzz/fuzz-portal-message -dict=tests/fuzz/portal.dict CORPUS */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "http-upgrade.h"
 #include "portal-json.h"
@@ -42,34 +40,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fzd_portal_frame_done(&f);
         return 0;
 }
-
-#ifndef FZ_LIBFUZZER
-/* Replay: run every file named on the command line once. */
-int main(int argc, char **argv) {
-        for (int i = 1; i < argc; i++) {
-                FILE *fp = fopen(argv[i], "rbe");
-                uint8_t *buf;
-                long len;
-
-                if (!fp) {
-                        perror(argv[i]);
-                        return 1;
-                }
-                if (fseek(fp, 0, SEEK_END) < 0 || (len = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) < 0) {
-                        fclose(fp);
-                        return 1;
-                }
-                buf = malloc((size_t) len + 1);
-                if (!buf || fread(buf, 1, (size_t) len, fp) != (size_t) len) {
-                        fclose(fp);
-                        free(buf);
-                        return 1;
-                }
-                fclose(fp);
-                (void) LLVMFuzzerTestOneInput(buf, (size_t) len);
-                free(buf);
-        }
-        printf("replayed %d inputs\n", argc - 1);
-        return 0;
-}
-#endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* URL handling, the HTTP upgrade, Phoenix encoding, backoff, Retry-After and the device id. */
+/* URL handling, the HTTP upgrade, Phoenix encoding, backoff and Retry-After. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "backoff.h"
-#include "device-id.h"
 #include "fz-check.h"
 #include "http-upgrade.h"
 #include "phoenix.h"
@@ -179,68 +178,6 @@ START_TEST(test_retry_after) {
 }
 END_TEST
 
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-        ck_assert_ptr_nonnull(f);
-        fputs(text, f);
-        fclose(f);
-}
-
-START_TEST(test_device_id) {
-        char dir[] = "/tmp/fz-device-id-XXXXXX", path[256], mid[256];
-        char *a = NULL, *b = NULL;
-        struct stat st;
-
-        ck_assert_ptr_nonnull(mkdtemp(dir));
-        snprintf(mid, sizeof mid, "%s/machine-id", dir);
-        write_file(mid, "0123456789abcdef0123456789abcdef\n");
-
-        /* derived from machine-id: stable, 64 hex digits, nothing written */
-        ck_assert_int_eq(fzd_device_id_get(dir, mid, &a), 0);
-        ck_assert_int_eq(fzd_device_id_get(dir, mid, &b), 0);
-        ck_assert_str_eq(a, b);
-        ck_assert_uint_eq(strlen(a), 64);
-        /* HMAC-SHA256(key="e1e465ce763e4759945c650ac334501f", "0123456789abcdef0123456789abcdef\n") */
-        /* checked against: openssl dgst -sha256 -hmac e1e465ce763e4759945c650ac334501f machine-id */
-        ck_assert_str_eq(a, "25746dc26c1cc478780348a72316d3f4c2869a29b2a4836b38bc2ad3c3d69e8c");
-        snprintf(path, sizeof path, "%s/config/firezone-id.json", dir);
-        ck_assert_int_ne(stat(path, &st), 0);
-        free(a);
-        free(b);
-
-        /* no machine-id: a random id, saved with 0640, then read back */
-        ck_assert_int_eq(fzd_device_id_get(dir, "/nonexistent/machine-id", &a), 0);
-        ck_assert_int_eq(stat(path, &st), 0);
-        ck_assert_uint_eq(st.st_mode & 0777, 0640);
-        ck_assert_int_eq(fzd_device_id_get(dir, "/nonexistent/machine-id", &b), 0);
-        ck_assert_str_eq(a, b);
-        free(a);
-        free(b);
-
-        /* a file written by Firezone's client wins; a UUID is hashed as the reference does */
-        write_file(path, "{\"id\":\"73037362-715d-4a83-a749-f18eadd970e6\"}");
-        ck_assert_int_eq(fzd_device_id_get(dir, mid, &a), 0);
-        ck_assert_uint_eq(strlen(a), 64);
-        ck_assert_str_ne(a, "73037362-715d-4a83-a749-f18eadd970e6");
-        free(a);
-        write_file(path, "{\"id\":\"plain-id\"}");
-        ck_assert_int_eq(fzd_device_id_get(dir, mid, &a), 0);
-        ck_assert_str_eq(a, "plain-id");
-        free(a);
-        /* a broken file falls back to machine-id */
-        write_file(path, "{\"id\":17}");
-        ck_assert_int_eq(fzd_device_id_get(dir, mid, &a), 0);
-        ck_assert_uint_eq(strlen(a), 64);
-        free(a);
-
-        unlink(path);
-        snprintf(path, sizeof path, "%s/config", dir);
-        rmdir(path);
-        unlink(mid);
-        rmdir(dir);
-}
-END_TEST
-
 static Suite *suite(void) {
         Suite *s = suite_create("portal-wire");
         TCase *tc = tcase_create("core");
@@ -251,7 +188,6 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_phoenix_encode);
         tcase_add_test(tc, test_backoff);
         tcase_add_test(tc, test_retry_after);
-        tcase_add_test(tc, test_device_id);
         suite_add_tcase(s, tc);
         return s;
 }

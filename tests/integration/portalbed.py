@@ -200,17 +200,3 @@ def portal_view(resource):
         'sites': [[s['id'], s.get('name', '')] for s in resource.get('gateway_groups', resource.get('sites', []))],
     }
 
-
-class SilentPortal:
-    """A loopback port that completes TCP handshakes (in the kernel backlog) but never
-    answers: the engine's connection attempt just waits, so a test that is about the bus API
-    sees no portal events at all. Point the daemon at .url (FIREZONE_API_URL)."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(1024)
-        self.url = f'ws://127.0.0.1:{self.sock.getsockname()[1]}/'
-
-    def close(self):
-        self.sock.close()

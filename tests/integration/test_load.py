@@ -5,7 +5,6 @@ build (suite "load"), where any ASan/UBSan/LSan report fails the daemon's exit c
 
 import os
 
-from portalbed import SilentPortal
 from test_api import ApiTestCase, LEGAL_STATES, TOKEN, quote, sign_in_args
 
 LEGAL_TRANSITIONS = {('signed-out', 'connecting'), ('connecting', 'signed-out'), ('connecting', 'connected'),
@@ -26,14 +25,6 @@ def rss_kib(pid):
 
 
 class Load(ApiTestCase):
-    def setUp(self):
-        # The churn is about the bus API: keep the portal connection from adding its own
-        # StateChanged signals (a portal that never answers).
-        self.silent = SilentPortal()
-        self.addCleanup(self.silent.close)
-        self.DAEMON_ENV = {'FIREZONE_API_URL': self.silent.url}
-        super().setUp()
-
     def test_status_under_sign_in_sign_out_churn(self):
         pid = self.bed.daemon.pid
         # Warm up once so that lazily allocated state does not count as growth.

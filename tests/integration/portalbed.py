@@ -107,8 +107,8 @@ class EngineDriver:
             argv = wrapper.split() + argv
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=e)
         self.buf = b''
-        self.events = []
-        self.seen = 0  # events before this index were consumed by wait()
+        self.events = []  # everything the driver said
+        self.queue = []   # not yet consumed by wait()
         self.wait('ready')
 
     def send(self, **order):
@@ -131,19 +131,20 @@ class EngineDriver:
         return json.loads(line)
 
     def wait(self, event, timeout=20, pred=None):
-        """The next event named `event` (after the ones already consumed) matching pred."""
+        """Consume the first not yet consumed event named `event` (matching pred), waiting for it.
+        Other events stay queued, whatever order they came in."""
         deadline = time.monotonic() + timeout
         while True:
-            for i in range(self.seen, len(self.events)):
-                ev = self.events[i]
+            for i, ev in enumerate(self.queue):
                 if ev['event'] == event and (pred is None or pred(ev)):
-                    self.seen = i + 1
+                    del self.queue[i]
                     return ev
             ev = self._read_line(deadline)
             if ev is None:
-                raise fzbed.BedError(f'timed out waiting for driver event {event!r}; got '
-                                     f'{[e["event"] for e in self.events[self.seen:]]}\n{self.stderr()}')
+                raise fzbed.BedError(f'timed out waiting for driver event {event!r}; queued: '
+                                     f'{[e["event"] for e in self.queue]}\n{self.stderr()}')
             self.events.append(ev)
+            self.queue.append(ev)
 
     def pending(self, event):
         """Events named `event` not consumed yet (reads what is already in the pipe)."""
@@ -152,7 +153,8 @@ class EngineDriver:
             if ev is None:
                 break
             self.events.append(ev)
-        return [e for e in self.events[self.seen:] if e['event'] == event]
+            self.queue.append(ev)
+        return [e for e in self.queue if e['event'] == event]
 
     def call(self, op, **kw):
         self.send(op=op, **kw)

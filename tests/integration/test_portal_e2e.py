@@ -34,6 +34,16 @@ class _E2E(ApiTestCase):
     def wait_state(self, state, timeout_ms=20000):
         return self.assertOk(self.watcher.wait_signal('StateChanged', timeout_ms=timeout_ms, match={0: state}))
 
+    def wait_resources(self, pred, what):
+        """The first ResourcesChanged whose list satisfies pred (the one for init may still be
+        on its way when a test pushes an update)."""
+        for _ in range(5):
+            sig = self.assertOk(self.watcher.wait_signal('ResourcesChanged'))
+            ids = {r['id'] for r in sig['args'][0]}
+            if pred(ids):
+                return ids
+        self.fail(f'no ResourcesChanged {what}')
+
     def list_resources(self):
         return self.assertOk(self.agent('fz-member').call('ListResources'))[0]
 
@@ -70,13 +80,11 @@ class Connected(_E2E):
                'address': 'app.corp.example.com', 'address_description': 'live',
                'gateway_groups': [{'id': 'bf56f32d-7b2c-4f5d-a784-788977d014a4', 'name': 'Headquarters'}]}
         self.portal.control(op='upsert', resource=new)
-        sig = self.assertOk(self.watcher.wait_signal('ResourcesChanged'))
-        self.assertIn(new['id'], {r['id'] for r in sig['args'][0]})
+        self.wait_resources(lambda ids: new['id'] in ids, 'with the new resource')
         resources.append(new)
         gone = resources.pop(0)
         self.portal.control(op='delete', id=gone['id'])
-        sig = self.assertOk(self.watcher.wait_signal('ResourcesChanged'))
-        self.assertNotIn(gone['id'], {r['id'] for r in sig['args'][0]})
+        self.wait_resources(lambda ids: gone['id'] not in ids, 'without the deleted resource')
         self.assertResourcesEqualPortal(resources)
 
     def test_portal_restart_reconnecting_then_connected(self):

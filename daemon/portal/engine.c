@@ -152,7 +152,6 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, const char *format, ...) _printf_(4, 5);
 static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, const char *format, ...) {
         char what[400], when[32], msg[512];
-        unsigned gen;
         va_list ap;
         int r;
 
@@ -174,10 +173,8 @@ static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, 
                 log_error_errno(r, "Failed to arm the reconnect timer: %m");
 
         if (e->ev.reconnecting) {
-                gen = e->generation;
                 engine_ref(e);
                 e->ev.reconnecting(e->userdata, msg);
-                (void) gen;
                 engine_unref(e);
         }
 }

@@ -2,7 +2,10 @@
 /* rtnetlink multicast listener with a debounce timer. */
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/rtnetlink.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +298,36 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Drops notifications about routes in our own table before they reach us: installing a
+ * big resource list would otherwise queue one event per route, wake us for each and may
+ * overflow the socket. The kernel puts RTA_TABLE first in route notifications (IPv4 and
+ * IPv6); if a kernel ever does not, the message passes and is filtered in handle_message.
+ * BPF loads are big-endian, netlink is host-endian: constants go through htons/htonl. */
+static int attach_filter(int fd, uint32_t table) {
+        enum {
+                OFF_TYPE = offsetof(struct nlmsghdr, nlmsg_type),
+                OFF_ATTR = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct rtmsg)),
+                OFF_ATTR_TYPE = OFF_ATTR + offsetof(struct nlattr, nla_type),
+                OFF_ATTR_VALUE = OFF_ATTR + NLA_HDRLEN,
+        };
+        struct sock_filter code[] = {
+                /* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, OFF_TYPE),
+                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 1, 0),
+                /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELROUTE), 0, 4),
+                /* 3 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, OFF_ATTR_TYPE),
+                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTA_TABLE), 0, 2),
+                /* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_ATTR_VALUE),
+                /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(table), 1, 0),
+                /* 7 */ BPF_STMT(BPF_RET | BPF_K, UINT32_MAX), /* keep */
+                /* 8 */ BPF_STMT(BPF_RET | BPF_K, 0),          /* drop */
+        };
+        struct sock_fprog prog = { .len = ELEMENTSOF(code), .filter = code };
+
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+                return -errno;
+        return 0;
+}
+
 /* ---- life cycle --------------------------------------------------------------------------- */
 
 int fzd_net_monitor_new(sd_event *event, uint32_t own_table, FzdNetMonitorHandler handler, void *userdata,
@@ -331,6 +364,9 @@ int fzd_net_monitor_new(sd_event *event, uint32_t own_table, FzdNetMonitorHandle
                         return log_error_errno(errno, "Failed to subscribe to rtnetlink group %u: %m", g);
                 }
         }
+        r = attach_filter(fd, own_table);
+        if (r < 0)
+                log_debug_errno(r, "Failed to attach the rtnetlink monitor filter: %m, filtering in userspace");
         /* Bursts (a whole routing table coming or going) must not overflow the socket. */
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
                 (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);

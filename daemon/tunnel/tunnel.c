@@ -579,7 +579,7 @@ int fzd_tunnel_cleanup_stale(FzdTunnel *t) {
                 if (!req)
                         return -ENOBUFS;
                 r = fzd_netlink_dump(t->nl, req, stale_route, &s);
-                if (r == -EAFNOSUPPORT)
+                if (r == -EAFNOSUPPORT || r == -ENOENT) /* no IPv6; table does not exist (yet) */
                         continue;
                 if (r < 0)
                         return log_error_errno(r, "Failed to list the %s routes of table %u: %m",

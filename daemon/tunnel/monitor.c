@@ -238,7 +238,7 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
                 struct msghdr msg = { .msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov, .msg_iovlen = 1 };
                 const struct nlmsghdr *nlh = (const struct nlmsghdr *) m->rbuf;
                 ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
-                int len;
+                size_t len;
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -259,8 +259,8 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
                 if (msg.msg_namelen != sizeof sa || sa.nl_pid != 0 || (msg.msg_flags & MSG_TRUNC))
                         continue; /* not from the kernel, or cut: skip */
 
-                len = (int) n;
-                for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+                len = (size_t) n;
+                for (; fzd_nl_msg_ok(nlh, len); nlh = fzd_nl_msg_next(nlh, &len))
                         handle_message(m, nlh);
         }
 }

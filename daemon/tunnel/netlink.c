@@ -175,6 +175,9 @@ struct nlmsghdr *fzd_nl_batch_put(FzdNlBatch *b, uint16_t type, uint16_t flags, 
                 p = realloc(b->buf, a);
                 if (!p)
                         return NULL;
+                /* libmnl (1.0.4) leaves attribute padding as it finds it: never send
+                 * uninitialised bytes to the kernel. */
+                memset(p + b->alloc, 0, a - b->alloc);
                 b->buf = p;
                 b->alloc = a;
         }
@@ -370,7 +373,7 @@ static int receive_acks(FzdNetlink *nl, FzdNlBatch *b, size_t start, size_t coun
         for (;;) {
                 ssize_t n = nl_recv(nl);
                 const struct nlmsghdr *nlh = (const struct nlmsghdr *) nl->rbuf;
-                int len = (int) n;
+                size_t len = n > 0 ? (size_t) n : 0;
                 bool done = false;
 
                 if (n == -ENOBUFS) {
@@ -382,7 +385,7 @@ static int receive_acks(FzdNetlink *nl, FzdNlBatch *b, size_t start, size_t coun
                 if (n < 0)
                         return (int) n;
 
-                for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+                for (; fzd_nl_msg_ok(nlh, len); nlh = fzd_nl_msg_next(nlh, &len)) {
                         uint32_t k = nlh->nlmsg_seq - first_seq; /* modular: wrap-safe */
                         int error;
 
@@ -488,12 +491,12 @@ static int transact(FzdNetlink *nl, struct nlmsghdr *req, bool dump, FzdNlHandle
                 for (bool done = false; !done;) {
                         ssize_t n = nl_recv(nl);
                         const struct nlmsghdr *nlh = (const struct nlmsghdr *) nl->rbuf;
-                        int len = (int) n;
+                        size_t len = n > 0 ? (size_t) n : 0;
 
                         if (n < 0)
                                 return (int) n; /* also ENOBUFS: a dump that lost parts is useless */
 
-                        for (; !done && mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+                        for (; !done && fzd_nl_msg_ok(nlh, len); nlh = fzd_nl_msg_next(nlh, &len)) {
                                 if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
                                         continue;
                                 if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)

@@ -85,6 +85,21 @@ int fzd_netlink_dump(FzdNetlink *nl, struct nlmsghdr *req, FzdNlHandler handler,
  * kernel's answer (0 or negative errno). */
 int fzd_netlink_call(FzdNetlink *nl, struct nlmsghdr *req, FzdNlHandler handler, void *userdata);
 
+/* Message iteration over a received buffer. libmnl's mnl_nlmsg_ok() compares the length
+ * as a signed int, so a (malformed) length above INT_MAX would pass it; these do not. */
+static inline bool fzd_nl_msg_ok(const struct nlmsghdr *nlh, size_t len) {
+        return len >= sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh && nlh->nlmsg_len <= len;
+}
+
+static inline const struct nlmsghdr *fzd_nl_msg_next(const struct nlmsghdr *nlh, size_t *len) {
+        size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
+
+        if (step > *len) /* an unpadded last message */
+                step = *len;
+        *len -= step;
+        return (const struct nlmsghdr *) ((const uint8_t *) nlh + step);
+}
+
 /* Walks the attributes of a message payload after a family header of hdrlen bytes and
  * stores the last attribute of each type <= max in tb[type] (tb has max + 1 slots).
  * Returns -EBADMSG on a truncated payload or attribute. Types are not validated here:

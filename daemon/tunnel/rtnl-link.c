@@ -44,9 +44,11 @@ int fzd_rtnl_put_link_delete(FzdNlBatch *b, int ifindex) {
 }
 
 struct nlmsghdr *fzd_rtnl_link_get_by_name(void *buf, const char *ifname) {
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;
 
+        memset(buf, 0, FZD_NL_REQUEST_MAX); /* padding included, see netlink.c */
+        nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = RTM_GETLINK;
         ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
         ifi->ifi_family = AF_UNSPEC;

@@ -86,9 +86,11 @@ int fzd_rtnl_put_route_delete_like(FzdNlBatch *b, const FzdRtnlRoute *route) {
 }
 
 struct nlmsghdr *fzd_rtnl_route_dump_request(void *buf, int family, uint32_t table) {
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nlmsghdr *nlh;
         struct rtmsg *rtm;
 
+        memset(buf, 0, FZD_NL_REQUEST_MAX); /* padding included, see netlink.c */
+        nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = RTM_GETROUTE;
         rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
         rtm->rtm_family = (uint8_t) family;

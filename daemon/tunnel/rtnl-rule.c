@@ -41,9 +41,11 @@ int fzd_rtnl_put_rule(FzdNlBatch *b, uint16_t type, int family, uint32_t priorit
 }
 
 struct nlmsghdr *fzd_rtnl_rule_dump_request(void *buf, int family) {
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nlmsghdr *nlh;
         struct fib_rule_hdr *frh;
 
+        memset(buf, 0, FZD_NL_REQUEST_MAX); /* padding included, see netlink.c */
+        nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = RTM_GETRULE;
         frh = mnl_nlmsg_put_extra_header(nlh, sizeof *frh);
         frh->family = (uint8_t) family;

@@ -284,10 +284,13 @@ int fzd_tunnel_up(FzdTunnel *t, const FzdInterfaceConfig *config, int *ret_fd) {
 
                 if (fzd_cidr_equal(old, new) || (!was_on && !on))
                         continue;
-                if (was_on && on) { /* new address, same family: routes and rule stay */
-                        r = fzd_rtnl_put_addr(t->batch, RTM_DELADDR, t->ifindex, old);
+                if (was_on && on) {
+                        /* New address, same family: routes and rule stay. New first: when
+                         * a device loses its last IPv4 address, the kernel flushes its IPv4
+                         * routes. */
+                        r = fzd_rtnl_put_addr(t->batch, RTM_NEWADDR, t->ifindex, new);
                         if (r >= 0)
-                                r = fzd_rtnl_put_addr(t->batch, RTM_NEWADDR, t->ifindex, new);
+                                r = fzd_rtnl_put_addr(t->batch, RTM_DELADDR, t->ifindex, old);
                 } else if (on) {
                         r = fzd_rtnl_put_addr(t->batch, RTM_NEWADDR, t->ifindex, new);
                         if (r >= 0)

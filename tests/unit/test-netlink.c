@@ -231,6 +231,7 @@ START_TEST(test_tunnel_incremental) {
         /* Readdressing replaces the address only. */
         cfg = config("100.64.0.9", "fd00:2021:1111::2");
         REQUESTS_FOR(fzd_tunnel_up(t, &cfg, NULL), 2);
+        ck_assert_uint_eq(routes_in_table(nl, AF_INET), 3); /* the kernel's flush did not hit us */
 
         fzd_tunnel_down(t);
         ck_assert(!fzd_tunnel_is_up(t));

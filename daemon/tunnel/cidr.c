@@ -3,6 +3,7 @@
  * address from the portal goes through before it reaches the kernel. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -173,12 +174,35 @@ bool fzd_cidr_contains(const FzdCidr *a, const FzdCidr *b) {
         return memcmp(&x.addr, &a->addr, fzd_family_address_size(a->family)) == 0;
 }
 
-static bool within(const FzdCidr *c, int family, const char *range) {
-        FzdCidr r;
+/* Ranges that belong to the host, parsed once (the checks run for every prefix of a
+ * resource list that may hold tens of thousands). */
+typedef enum HostRange {
+        LOOPBACK4, LOOPBACK6, MULTICAST4, MULTICAST6, BROADCAST4, LINKLOCAL6, THIS_NETWORK4, UNSPECIFIED6,
+        RESERVED4, MAPPED6, _HOST_RANGE_MAX,
+} HostRange;
 
-        if (c->family != family || fzd_cidr_parse(range, false, &r) < 0)
-                return false;
-        return fzd_cidr_contains(&r, c);
+static const FzdCidr *host_range(HostRange which) {
+        static const char *const strings[_HOST_RANGE_MAX] = {
+                [LOOPBACK4] = "127.0.0.0/8",         [LOOPBACK6] = "::1/128",
+                [MULTICAST4] = "224.0.0.0/4",        [MULTICAST6] = "ff00::/8",
+                [BROADCAST4] = "255.255.255.255/32", [LINKLOCAL6] = "fe80::/10",
+                [THIS_NETWORK4] = "0.0.0.0/8",       [UNSPECIFIED6] = "::/128",
+                [RESERVED4] = "224.0.0.0/3",         [MAPPED6] = "::ffff:0:0/96",
+        };
+        static FzdCidr ranges[_HOST_RANGE_MAX];
+        static bool parsed = false;
+
+        if (!parsed) {
+                for (size_t i = 0; i < _HOST_RANGE_MAX; i++)
+                        if (fzd_cidr_parse(strings[i], false, &ranges[i]) < 0)
+                                abort(); /* constants */
+                parsed = true;
+        }
+        return &ranges[which];
+}
+
+static bool within(const FzdCidr *c, HostRange range) {
+        return fzd_cidr_contains(host_range(range), c);
 }
 
 const char *fzd_cidr_route_problem(const FzdCidr *c) {
@@ -193,15 +217,15 @@ const char *fzd_cidr_route_problem(const FzdCidr *c) {
         /* These belong to the host: routing them into the tunnel would break it (loopback
          * is answered by the local table first anyway; multicast and link-local are
          * per-link by definition). */
-        if (within(c, AF_INET, "127.0.0.0/8") || within(c, AF_INET6, "::1/128"))
+        if (within(c, LOOPBACK4) || within(c, LOOPBACK6))
                 return "loopback range";
-        if (within(c, AF_INET, "224.0.0.0/4") || within(c, AF_INET6, "ff00::/8"))
+        if (within(c, MULTICAST4) || within(c, MULTICAST6))
                 return "multicast range";
-        if (within(c, AF_INET, "255.255.255.255/32"))
+        if (within(c, BROADCAST4))
                 return "broadcast address";
-        if (within(c, AF_INET6, "fe80::/10"))
+        if (within(c, LINKLOCAL6))
                 return "IPv6 link-local range";
-        if (within(c, AF_INET, "0.0.0.0/8") || within(c, AF_INET6, "::/128"))
+        if (within(c, THIS_NETWORK4) || within(c, UNSPECIFIED6))
                 return "unspecified address range";
         return NULL;
 }
@@ -211,15 +235,15 @@ const char *fzd_address_problem(int family, const void *addr) {
 
         if (fzd_cidr_from_address(family, addr, fzd_family_max_prefixlen(family), &c) < 0)
                 return "not an IPv4 or IPv6 address";
-        if (within(&c, AF_INET, "0.0.0.0/8") || within(&c, AF_INET6, "::/128"))
+        if (within(&c, THIS_NETWORK4) || within(&c, UNSPECIFIED6))
                 return "unspecified address";
-        if (within(&c, AF_INET, "127.0.0.0/8") || within(&c, AF_INET6, "::1/128"))
+        if (within(&c, LOOPBACK4) || within(&c, LOOPBACK6))
                 return "loopback address";
-        if (within(&c, AF_INET, "224.0.0.0/3") || within(&c, AF_INET6, "ff00::/8"))
+        if (within(&c, RESERVED4) || within(&c, MULTICAST6))
                 return "multicast or reserved address";
-        if (within(&c, AF_INET6, "fe80::/10"))
+        if (within(&c, LINKLOCAL6))
                 return "IPv6 link-local address";
-        if (within(&c, AF_INET6, "::ffff:0:0/96"))
+        if (within(&c, MAPPED6))
                 return "IPv4-mapped IPv6 address";
         return NULL;
 }

@@ -30,6 +30,9 @@ class TunnelCase(BedTestCase):
         t = TunnelTool(self.bed.dir, args, wrapper=wrapper)
         self.addCleanup(t.close)
         self.addCleanup(lambda: self._print_log_on_failure(t))
+        if os.environ.get('FZ_TUNNEL_TOOL_WRAPPER'):
+            # Under valgrind (--error-exitcode): every tool must end cleanly.
+            self.addCleanup(lambda: self.assertIn(t.finish(), (0, -9), 'tool exited with an error (see its log)'))
         return t
 
     def _print_log_on_failure(self, t):

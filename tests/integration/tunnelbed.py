@@ -118,10 +118,23 @@ class TunnelTool:
         self.close()
         return rc
 
-    def close(self):
+    def finish(self, timeout=300):
+        """End it the way the daemon ends (EOF: tear down, free everything, exit) and
+        return the exit code; a process already gone keeps its code (-9 after kill9())."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def close(self):
+        self.finish()
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 f.close()

@@ -229,6 +229,8 @@ static const char *address_check(const FzdCidr *a) {
 
 /* ---- up and down ------------------------------------------------------------------------------ */
 
+static void teardown(FzdTunnel *t, bool forget);
+
 int fzd_tunnel_up(FzdTunnel *t, const FzdInterfaceConfig *config, int *ret_fd) {
         FzdCidr want[2] = {};
         bool created = false;
@@ -330,11 +332,13 @@ fail:
         /* A half-created device is worse than none; an update that failed leaves what
          * worked in place. */
         if (created)
-                fzd_tunnel_down(t);
+                teardown(t, false);
         return r;
 }
 
-void fzd_tunnel_down(FzdTunnel *t) {
+/* Removes what is in the kernel; with forget, also the wanted routes and the Internet
+ * resource (sign-out), without (a first up that failed) they stay for the next up. */
+static void teardown(FzdTunnel *t, bool forget) {
         if (t->fd >= 0) {
                 fzd_nl_batch_reset(t->batch);
                 for (size_t f = 0; f < 2; f++)
@@ -350,8 +354,14 @@ void fzd_tunnel_down(FzdTunnel *t) {
         }
         t->ifindex = 0;
         memset(t->addr, 0, sizeof t->addr);
-        t->internet = false;
-        fzd_route_set_clear(t->routes);
+        if (forget) {
+                t->internet = false;
+                fzd_route_set_clear(t->routes);
+        }
+}
+
+void fzd_tunnel_down(FzdTunnel *t) {
+        teardown(t, true);
 }
 
 /* ---- resource routes ------------------------------------------------------------------------------ */
@@ -375,7 +385,7 @@ static bool installable(const FzdTunnel *t, const FzdCidr *c) {
 
 int fzd_tunnel_routes_add(FzdTunnel *t, const FzdCidr *cidrs, size_t n, size_t *ret_skipped) {
         size_t skipped = 0;
-        int r;
+        int r, result = 0;
 
         fzd_nl_batch_reset(t->batch);
         for (size_t i = 0; i < n; i++) {
@@ -394,19 +404,26 @@ int fzd_tunnel_routes_add(FzdTunnel *t, const FzdCidr *cidrs, size_t n, size_t *
                 if (r == 1 && installable(t, &cidrs[i])) {
                         r = put_route(t, RTM_NEWROUTE, &cidrs[i]);
                         if (r < 0) {
+                                /* Out of memory: send what is built, keep the books straight
+                                 * for the rest (not added). */
                                 (void) fzd_route_set_unref(t->routes, &cidrs[i]);
-                                return log_error_errno(r, "Failed to build route requests: %m");
+                                result = log_error_errno(r, "Failed to build route requests: %m");
+                                skipped += n - i;
+                                break;
                         }
                 }
         }
         if (ret_skipped)
                 *ret_skipped = skipped;
-        if (fzd_nl_batch_count(t->batch) == 0)
-                return 0;
-        r = fzd_netlink_commit(t->nl, t->batch);
-        if (r < 0)
-                (void) settle_batch(t); /* failed prefixes are not kept */
-        return r;
+        if (fzd_nl_batch_count(t->batch) > 0) {
+                r = fzd_netlink_commit(t->nl, t->batch);
+                if (r < 0) {
+                        (void) settle_batch(t); /* failed prefixes are not kept */
+                        if (result == 0)
+                                result = r;
+                }
+        }
+        return result;
 }
 
 int fzd_tunnel_route_add(FzdTunnel *t, const FzdCidr *cidr) {
@@ -436,8 +453,12 @@ int fzd_tunnel_routes_remove(FzdTunnel *t, const FzdCidr *cidrs, size_t n) {
                 }
                 if (r == 0 && installable(t, &cidrs[i])) {
                         r = put_route(t, RTM_DELROUTE, &cidrs[i]);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to build route requests: %m");
+                        if (r < 0) {
+                                /* Out of memory: this one and the rest stay as they are. */
+                                (void) fzd_route_set_ref(t->routes, &cidrs[i]);
+                                result = log_error_errno(r, "Failed to build route requests: %m");
+                                break;
+                        }
                 }
         }
         if (fzd_nl_batch_count(t->batch) > 0) {

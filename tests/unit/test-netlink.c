@@ -248,13 +248,22 @@ START_TEST(test_tunnel_refuses_existing_device) {
         FzdInterfaceConfig cfg = config("100.64.0.2", NULL);
         int ifindex;
 
+        FzdCidr wanted = v4(0x0a000000u, 8);
+        FzdTunnelStats s;
+
         ck_assert_int_eq(fzd_tun_create("tun-firezone", &fd, &ifindex), 0);
         ck_assert_int_eq(fzd_tunnel_new(NULL, NULL, NULL, &t), 0);
+        ck_assert_int_eq(fzd_tunnel_route_add(t, &wanted), 0);
         ck_assert_int_eq(fzd_tunnel_up(t, &cfg, NULL), -EEXIST);
+        fzd_tunnel_get_stats(t, &s);
+        ck_assert_uint_eq(s.routes, 1); /* a failed up keeps what was wanted */
         /* Someone else's fd: cleanup removes the device all the same (it is a TUN). */
         ck_assert_int_eq(fzd_tunnel_cleanup_stale(t), 1);
         ck_assert_int_eq(fzd_tunnel_up(t, &cfg, NULL), 0);
         ck_assert_int_eq(fzd_tunnel_cleanup_stale(t), -EBUSY);
+        fzd_tunnel_down(t);
+        fzd_tunnel_get_stats(t, &s);
+        ck_assert_uint_eq(s.routes, 0); /* down (sign-out) forgets */
 }
 END_TEST
 

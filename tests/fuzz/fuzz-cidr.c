@@ -38,5 +38,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         return 0;
 }
-
-#include "replay-main.h"

@@ -41,5 +41,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(buf);
         return 0;
 }
-
-#include "replay-main.h"

@@ -104,6 +104,19 @@ int fzd_dns_name_check(const char *name) {
         return 0;
 }
 
+const char *fzd_dns_printable(const char *s, char buf[static FZD_DNS_PRINTABLE_MAX]) {
+        size_t n = 0;
+
+        for (; s && *s && n < 64; s++)
+                buf[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+        if (s && *s) {
+                memcpy(buf + n, "...", 3);
+                n += 3;
+        }
+        buf[n] = 0;
+        return buf;
+}
+
 static bool resolver_equal(const FzdDnsResolver *a, const FzdDnsResolver *b) {
         return fzd_dns_address_equal(&a->address, &b->address) && a->port == b->port && a->ifindex == b->ifindex &&
                streq(a->server_name, b->server_name) && a->dns_over_tls == b->dns_over_tls;

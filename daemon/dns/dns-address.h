@@ -54,4 +54,9 @@ int fzd_dns_over_tls_from_string(const char *s, FzdDnsOverTls *ret);
  * 253 bytes at most, one optional trailing dot). Returns 0 or -EINVAL. */
 int fzd_dns_name_check(const char *name);
 
+/* A bounded, printable copy of untrusted text for a log line (non-printable bytes become
+ * '?', at most 64 of them shown). Returns buf. */
+#define FZD_DNS_PRINTABLE_MAX 68
+const char *fzd_dns_printable(const char *s, char buf[static FZD_DNS_PRINTABLE_MAX]);
+
 bool fzd_dns_resolvers_equal(const FzdDnsResolver *a, size_t n_a, const FzdDnsResolver *b, size_t n_b);

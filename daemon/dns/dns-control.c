@@ -258,8 +258,8 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
                     !fzd_dns_address_is_sentinel(&sentinels[i]))
                         return log_error_errno(EINVAL, "DNS: refusing a nameserver outside the sentinel ranges.");
         if (!isempty(search_domain) && fzd_dns_name_check(search_domain) < 0)
-                return log_error_errno(EINVAL, "DNS: refusing search domain \"%.64s\": not a DNS name.",
-                                       search_domain);
+                return log_error_errno(EINVAL, "DNS: refusing search domain \"%s\": not a DNS name.",
+                                       fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]) {}));
 
         r = fzd_dns_detect(d);
         if (r < 0)

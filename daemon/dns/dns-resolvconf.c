@@ -286,7 +286,7 @@ static int check_arguments(const FzdDnsAddress *sentinels, size_t n_sentinels, c
                         return log_error_errno(EINVAL, "Refusing a nameserver of address family %d.",
                                                sentinels[i].family);
         if (!isempty(search_domain) && fzd_dns_name_check(search_domain) < 0)
-                return log_error_errno(EINVAL, "Refusing search domain \"%.64s\": not a DNS name.", search_domain);
+                return log_error_errno(EINVAL, "Refusing search domain \"%s\": not a DNS name.", fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]) {}));
         return 0;
 }
 

@@ -220,7 +220,7 @@ int fzd_resolved_set_link(sd_bus *bus, int ifindex, const FzdDnsAddress *servers
                 if (servers[i].family != AF_INET && servers[i].family != AF_INET6)
                         return -EINVAL;
         if (!isempty(search_domain) && fzd_dns_name_check(search_domain) < 0)
-                return log_error_errno(EINVAL, "Refusing search domain \"%.64s\": not a DNS name.", search_domain);
+                return log_error_errno(EINVAL, "Refusing search domain \"%s\": not a DNS name.", fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]) {}));
 
         c = call_new(ifindex, false, done, userdata);
         if (!c)

@@ -42,6 +42,7 @@ struct FzdDns {
         bool applied; /* settings are in place (or on their way) */
 
         /* The pending apply or revert. */
+        bool op_is_revert;
         FzdResolvedCall *call;
         sd_event_source *op_defer;
         int op_error;
@@ -212,10 +213,16 @@ static void op_finish(FzdDns *d, int error, const char *message) {
 
 static void on_resolved_done(void *userdata, int error, const char *message) {
         FzdDns *d = userdata;
+        /* message lives in the call: free it only at the end. */
+        _cleanup_(fzd_resolved_call_freep) FzdResolvedCall *call = TAKE_PTR(d->call);
 
-        d->call = fzd_resolved_call_free(d->call);
         if (error < 0)
                 log_error("DNS: %s", message);
+        else if (d->op_is_revert)
+                log_info("DNS: reverted link %d in systemd-resolved (RevertLink).", d->ifindex);
+        else
+                log_info("DNS: link %d now routes DNS to the Firezone resolvers through systemd-resolved.",
+                         d->ifindex);
         op_finish(d, error, message);
 }
 
@@ -266,6 +273,7 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
                 return r;
 
         op_start(d, done, userdata);
+        d->op_is_revert = false;
         switch (d->mode) {
         case FZD_DNS_CONTROL_SYSTEMD_RESOLVED:
                 r = ensure_bus(d);
@@ -275,6 +283,7 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
                                 msg = NULL;
                         break;
                 }
+                d->ifindex = ifindex; /* for on_resolved_done()'s log line */
                 r = fzd_resolved_set_link(d->bus, ifindex, sentinels, n_sentinels, search_domain, on_resolved_done,
                                           d, &d->call);
                 break;
@@ -313,6 +322,7 @@ int fzd_dns_revert(FzdDns *d, FzdDnsDoneFn done, void *userdata) {
         int r = 0;
 
         op_start(d, done, userdata);
+        d->op_is_revert = true;
         if (!d->applied)
                 return op_complete_later(d, 0);
 
@@ -347,13 +357,21 @@ int fzd_dns_revert_sync(FzdDns *d) {
         if (!d->applied)
                 return 0;
         switch (d->mode) {
-        case FZD_DNS_CONTROL_SYSTEMD_RESOLVED:
+        case FZD_DNS_CONTROL_SYSTEMD_RESOLVED: {
+                _cleanup_(sd_bus_flush_close_unrefp) sd_bus *private_bus = NULL;
+
                 r = ensure_bus(d);
+                /* Once the loop has exited, sd-bus has closed the connection attached to it. */
+                if (r >= 0 && !sd_bus_is_open(d->bus))
+                        r = sd_bus_open_system(&private_bus);
                 if (r >= 0)
-                        r = fzd_resolved_revert_link_sync(d->bus, d->ifindex, &msg);
+                        r = fzd_resolved_revert_link_sync(private_bus ?: d->bus, d->ifindex, &msg);
                 if (r < 0)
                         log_warning("DNS: RevertLink on link %d failed: %s", d->ifindex, msg ?: strerror(-r));
+                else
+                        log_info("DNS: reverted link %d in systemd-resolved (RevertLink).", d->ifindex);
                 break;
+        }
         case FZD_DNS_CONTROL_ETC_RESOLV_CONF:
                 r = fzd_resolvconf_restore(d->resolv_conf, d->state_dir, NULL);
                 break;

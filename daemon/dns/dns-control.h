@@ -71,7 +71,8 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
                   const char *search_domain, FzdDnsDoneFn done, void *userdata);
 /* Undo apply (RevertLink, or restore resolv.conf). Nothing applied: done(0). */
 int fzd_dns_revert(FzdDns *d, FzdDnsDoneFn done, void *userdata);
-/* The same, blocking, for the exit path. */
+/* The same, blocking, for the exit path; works after the loop has exited too (sd-bus
+ * closes a connection attached to a loop when the loop exits: a private one is used). */
 int fzd_dns_revert_sync(FzdDns *d);
 bool fzd_dns_is_applied(const FzdDns *d);
 

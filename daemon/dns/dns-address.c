@@ -8,8 +8,8 @@
 #include "macro.h"
 
 bool fzd_dns_address_is_sentinel(const FzdDnsAddress *a) {
-        static const uint8_t v6_prefix[15] = { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00,
-                                               0x01, 0x00, 0x01, 0x00, 0x01, 0x11, 0x00 };
+        static const uint8_t v6_prefix[15] = {0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00,
+                                              0x01, 0x00, 0x01, 0x00, 0x01, 0x11, 0x00};
 
         if (a->family == AF_INET)
                 return (ntohl(a->addr.in.s_addr) & 0xffffff00u) == 0x64646f00u; /* 100.100.111.0/24 */
@@ -44,8 +44,8 @@ int fzd_dns_address_from_string(const char *s, FzdDnsAddress *ret) {
 }
 
 const char *fzd_dns_address_to_string(const FzdDnsAddress *a, char *buf, size_t size) {
-        if (!inet_ntop(a->family, &a->addr, buf, (socklen_t) size))
-                (void) snprintf(buf, size, "(family %d)", a->family);
+        if (!inet_ntop(a->family, &a->addr, buf, (socklen_t)size))
+                (void)snprintf(buf, size, "(family %d)", a->family);
         return buf;
 }
 
@@ -95,8 +95,8 @@ int fzd_dns_name_check(const char *name) {
                         label = 0;
                         continue;
                 }
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_'))
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_'))
                         return -EINVAL;
                 if (++label > 63)
                         return -EINVAL;
@@ -118,8 +118,9 @@ const char *fzd_dns_printable(const char *s, char buf[static FZD_DNS_PRINTABLE_M
 }
 
 static bool resolver_equal(const FzdDnsResolver *a, const FzdDnsResolver *b) {
-        return fzd_dns_address_equal(&a->address, &b->address) && a->port == b->port && a->ifindex == b->ifindex &&
-               streq(a->server_name, b->server_name) && a->dns_over_tls == b->dns_over_tls;
+        return fzd_dns_address_equal(&a->address, &b->address) && a->port == b->port &&
+               a->ifindex == b->ifindex && streq(a->server_name, b->server_name) &&
+               a->dns_over_tls == b->dns_over_tls;
 }
 
 bool fzd_dns_resolvers_equal(const FzdDnsResolver *a, size_t n_a, const FzdDnsResolver *b, size_t n_b) {

@@ -30,8 +30,8 @@ typedef enum FzdDnsOverTls {
  * queries to that are not for resources. */
 typedef struct FzdDnsResolver {
         FzdDnsAddress address;
-        uint16_t port;       /* 0: the default (53, or 853 with DNS over TLS) */
-        int ifindex;         /* 0: system-wide; else the link it is configured on */
+        uint16_t port;                          /* 0: the default (53, or 853 with DNS over TLS) */
+        int ifindex;                            /* 0: system-wide; else the link it is configured on */
         char server_name[FZD_DNS_NAME_MAX + 1]; /* TLS server name (SNI), "" if none */
         FzdDnsOverTls dns_over_tls;             /* how resolved talks to it */
 } FzdDnsResolver;

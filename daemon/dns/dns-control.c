@@ -18,8 +18,8 @@
 typedef struct Request {
         FzdDns *dns;
         struct Request *prev, *next;
-        FzdResolvedQuery *query;  /* resolved mode */
-        sd_event_source *defer;   /* file modes: the answer is ready, delivered from the loop */
+        FzdResolvedQuery *query; /* resolved mode */
+        sd_event_source *defer;  /* file modes: the answer is ready, delivered from the loop */
         int error;
         FzdDnsResolver resolvers[FZD_DNS_MAX_RESOLVERS];
         size_t n;
@@ -101,12 +101,12 @@ FzdDns *fzd_dns_free(FzdDns *d) {
         return mfree(d);
 }
 
-int fzd_dns_new(sd_event *event, const FzdDnsParams *params, const FzdDnsCallbacks *callbacks, void *userdata,
-                FzdDns **ret) {
+int fzd_dns_new(sd_event *event, const FzdDnsParams *params, const FzdDnsCallbacks *callbacks,
+                void *userdata, FzdDns **ret) {
         _cleanup_(fzd_dns_freep) FzdDns *d = NULL;
 
         if (!event || !params || isempty(params->state_dir) || !ret ||
-            (unsigned) params->mode >= _FZD_DNS_CONTROL_MAX)
+            (unsigned)params->mode >= _FZD_DNS_CONTROL_MAX)
                 return -EINVAL;
         d = calloc(1, sizeof *d);
         if (!d)
@@ -143,7 +143,7 @@ static int ensure_bus(FzdDns *d) {
 }
 
 static void set_last_error(FzdDns *d, const char *message) {
-        (void) free_and_strdup(&d->last_error, message);
+        (void)free_and_strdup(&d->last_error, message);
 }
 
 const char *fzd_dns_last_error(const FzdDns *d) {
@@ -263,10 +263,11 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
         for (size_t i = 0; i < n_sentinels; i++)
                 if ((sentinels[i].family != AF_INET && sentinels[i].family != AF_INET6) ||
                     !fzd_dns_address_is_sentinel(&sentinels[i]))
-                        return log_error_errno(EINVAL, "DNS: refusing a nameserver outside the sentinel ranges.");
+                        return log_error_errno(EINVAL,
+                                               "DNS: refusing a nameserver outside the sentinel ranges.");
         if (!isempty(search_domain) && fzd_dns_name_check(search_domain) < 0)
                 return log_error_errno(EINVAL, "DNS: refusing search domain \"%s\": not a DNS name.",
-                                       fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]) {}));
+                                       fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]){}));
 
         r = fzd_dns_detect(d);
         if (r < 0)
@@ -284,15 +285,18 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
                         break;
                 }
                 d->ifindex = ifindex; /* for on_resolved_done()'s log line */
-                r = fzd_resolved_set_link(d->bus, ifindex, sentinels, n_sentinels, search_domain, on_resolved_done,
-                                          d, &d->call);
+                r = fzd_resolved_set_link(d->bus, ifindex, sentinels, n_sentinels, search_domain,
+                                          on_resolved_done, d, &d->call);
                 break;
 
         case FZD_DNS_CONTROL_ETC_RESOLV_CONF:
-                r = fzd_resolvconf_apply(d->resolv_conf, d->state_dir, sentinels, n_sentinels, search_domain);
+                r = fzd_resolvconf_apply(d->resolv_conf, d->state_dir, sentinels, n_sentinels,
+                                         search_domain);
                 if (r < 0) {
-                        if (asprintf(&msg, "Could not point %s at Firezone's DNS (%s); see the tunnel service's "
-                                           "log.", d->resolv_conf, strerror(-r)) < 0)
+                        if (asprintf(&msg,
+                                     "Could not point %s at Firezone's DNS (%s); see the tunnel service's "
+                                     "log.",
+                                     d->resolv_conf, strerror(-r)) < 0)
                                 msg = NULL;
                         break;
                 }
@@ -301,14 +305,16 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
 
         case FZD_DNS_CONTROL_DISABLED:
         default:
-                log_info("DNS control is disabled: names of resources resolve only for programs that ask the "
-                         "Firezone resolvers themselves.");
+                log_info(
+                        "DNS control is disabled: names of resources resolve only for programs that ask the "
+                        "Firezone resolvers themselves.");
                 r = op_complete_later(d, 0);
                 break;
         }
         if (r < 0) {
                 d->op_done = NULL;
-                set_last_error(d, msg ?: "Could not set up DNS for the tunnel; see the tunnel service's log.");
+                set_last_error(d,
+                               msg ?: "Could not set up DNS for the tunnel; see the tunnel service's log.");
                 free(msg);
                 return r;
         }
@@ -367,7 +373,8 @@ int fzd_dns_revert_sync(FzdDns *d) {
                 if (r >= 0)
                         r = fzd_resolved_revert_link_sync(private_bus ?: d->bus, d->ifindex, &msg);
                 if (r < 0)
-                        log_warning("DNS: RevertLink on link %d failed: %s", d->ifindex, msg ?: strerror(-r));
+                        log_warning("DNS: RevertLink on link %d failed: %s", d->ifindex,
+                                    msg ?: strerror(-r));
                 else
                         log_info("DNS: reverted link %d in systemd-resolved (RevertLink).", d->ifindex);
                 break;
@@ -432,7 +439,7 @@ static int request_start(FzdDns *d, bool for_watch, FzdDnsSystemResolversFn done
         q = calloc(1, sizeof *q);
         if (!q)
                 return -ENOMEM;
-        *q = (Request) { .dns = d, .for_watch = for_watch, .done = done, .userdata = userdata };
+        *q = (Request){.dns = d, .for_watch = for_watch, .done = done, .userdata = userdata};
         q->next = d->requests;
         if (d->requests)
                 d->requests->prev = q;
@@ -441,15 +448,16 @@ static int request_start(FzdDns *d, bool for_watch, FzdDnsSystemResolversFn done
         if (d->mode == FZD_DNS_CONTROL_SYSTEMD_RESOLVED) {
                 r = ensure_bus(d);
                 if (r >= 0)
-                        r = fzd_resolved_get_resolvers(d->bus, d->applied ? d->ifindex : 0, on_resolved_resolvers, q,
-                                                       &q->query);
+                        r = fzd_resolved_get_resolvers(d->bus, d->applied ? d->ifindex : 0,
+                                                       on_resolved_resolvers, q, &q->query);
         } else {
                 _cleanup_(freep) char *text = NULL;
                 size_t size = 0;
 
                 r = fzd_resolvconf_read_original(d->resolv_conf, d->state_dir, &text, &size);
                 if (r >= 0)
-                        q->n = fzd_dns_resolvers_from_resolv_conf(text, size, q->resolvers, FZD_DNS_MAX_RESOLVERS);
+                        q->n = fzd_dns_resolvers_from_resolv_conf(text, size, q->resolvers,
+                                                                  FZD_DNS_MAX_RESOLVERS);
                 else if (r == -ENOENT) {
                         q->n = 0; /* no resolv.conf: no resolvers, not an error */
                         r = 0;

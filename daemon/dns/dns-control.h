@@ -28,7 +28,8 @@ typedef struct FzdDns FzdDns;
 /* error 0 or negative errno; message: a sentence for the user (Status' last-error), or
  * NULL on success. Valid during the call only. */
 typedef void (*FzdDnsDoneFn)(void *userdata, int error, const char *message);
-typedef void (*FzdDnsSystemResolversFn)(void *userdata, int error, const FzdDnsResolver *resolvers, size_t n);
+typedef void (*FzdDnsSystemResolversFn)(void *userdata, int error, const FzdDnsResolver *resolvers,
+                                        size_t n);
 
 typedef struct FzdDnsCallbacks {
         /* The system's resolvers changed (debounced, and only when the list really differs
@@ -44,8 +45,8 @@ typedef struct FzdDnsParams {
         uint64_t debounce_usec;  /* of change notifications; 0: 500 ms */
 } FzdDnsParams;
 
-int fzd_dns_new(sd_event *event, const FzdDnsParams *params, const FzdDnsCallbacks *callbacks, void *userdata,
-                FzdDns **ret);
+int fzd_dns_new(sd_event *event, const FzdDnsParams *params, const FzdDnsCallbacks *callbacks,
+                void *userdata, FzdDns **ret);
 /* Cancels pending calls; does not revert (call fzd_dns_revert_sync() first on exit). */
 FzdDns *fzd_dns_free(FzdDns *d);
 DEFINE_POINTER_CLEANUP_FUNC(FzdDns, fzd_dns_free);

@@ -6,15 +6,13 @@
 #include "macro.h"
 
 static const char *const kind_names[_FZD_RESOLV_CONF_KIND_MAX] = {
-        [FZD_RESOLV_CONF_MISSING] = "missing",
-        [FZD_RESOLV_CONF_REGULAR] = "regular file",
-        [FZD_RESOLV_CONF_SYMLINK] = "symlink",
-        [FZD_RESOLV_CONF_OTHER] = "not a file",
+        [FZD_RESOLV_CONF_MISSING] = "missing",       [FZD_RESOLV_CONF_REGULAR] = "regular file",
+        [FZD_RESOLV_CONF_SYMLINK] = "symlink",       [FZD_RESOLV_CONF_OTHER] = "not a file",
         [FZD_RESOLV_CONF_UNREADABLE] = "unreadable",
 };
 
 const char *fzd_resolv_conf_kind_to_string(FzdResolvConfKind k) {
-        if ((unsigned) k >= _FZD_RESOLV_CONF_KIND_MAX)
+        if ((unsigned)k >= _FZD_RESOLV_CONF_KIND_MAX)
                 return "unknown";
         return kind_names[k];
 }
@@ -55,22 +53,22 @@ static void describe(const FzdDnsProbes *p, char *buf, size_t size) {
         int n;
 
         n = snprintf(buf, size, "resolv.conf: %s", fzd_resolv_conf_kind_to_string(p->kind));
-        if (n < 0 || (size_t) n >= size)
+        if (n < 0 || (size_t)n >= size)
                 return;
         if (p->kind == FZD_RESOLV_CONF_SYMLINK)
-                n += snprintf(buf + n, size - (size_t) n, " -> %.100s", strempty(p->symlink_target));
-        if ((size_t) n < size && p->ours)
-                n += snprintf(buf + n, size - (size_t) n, ", ours from a previous run (%s)",
+                n += snprintf(buf + n, size - (size_t)n, " -> %.100s", strempty(p->symlink_target));
+        if ((size_t)n < size && p->ours)
+                n += snprintf(buf + n, size - (size_t)n, ", ours from a previous run (%s)",
                               p->backup_exists ? "backup present" : "backup MISSING");
-        if ((size_t) n < size && (p->kind == FZD_RESOLV_CONF_REGULAR || p->kind == FZD_RESOLV_CONF_SYMLINK))
-                (void) snprintf(buf + n, size - (size_t) n, ", owner %s, %zu nameserver(s)%s",
-                                fzd_resolv_conf_owner_to_string(p->owner), p->n_nameservers,
-                                p->only_resolved_stub ? " (resolved's stub)" : "");
+        if ((size_t)n < size && (p->kind == FZD_RESOLV_CONF_REGULAR || p->kind == FZD_RESOLV_CONF_SYMLINK))
+                (void)snprintf(buf + n, size - (size_t)n, ", owner %s, %zu nameserver(s)%s",
+                               fzd_resolv_conf_owner_to_string(p->owner), p->n_nameservers,
+                               p->only_resolved_stub ? " (resolved's stub)" : "");
 }
 
 FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t trace_size) {
         bool resolved = p->resolved_on_bus || p->resolved_activatable;
-        const char *resolved_state = p->resolved_on_bus      ? "on the bus"
+        const char *resolved_state = p->resolved_on_bus        ? "on the bus"
                                      : p->resolved_activatable ? "activatable"
                                                                : "not on the bus";
         FzdDnsControl mode;
@@ -90,7 +88,8 @@ FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t tra
                 case FZD_RESOLV_CONF_UNREADABLE:
                         if (resolved) {
                                 mode = FZD_DNS_CONTROL_SYSTEMD_RESOLVED;
-                                why = "no usable resolv.conf, but programs that ask resolved directly will use it";
+                                why = "no usable resolv.conf, but programs that ask resolved directly will "
+                                      "use it";
                         } else {
                                 mode = FZD_DNS_CONTROL_DISABLED;
                                 why = "no usable resolv.conf and no resolved: nothing to control";
@@ -111,7 +110,8 @@ FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t tra
                                                  "DNS control fails until it is started";
                         } else if (t == FZD_RESOLV_CONF_TARGET_RESOLVED_UPLINK) {
                                 mode = FZD_DNS_CONTROL_ETC_RESOLV_CONF;
-                                why = "resolved's uplink file sends libc past the stub, straight to the servers";
+                                why = "resolved's uplink file sends libc past the stub, straight to the "
+                                      "servers";
                         } else if (p->only_resolved_stub) {
                                 mode = FZD_DNS_CONTROL_SYSTEMD_RESOLVED;
                                 why = resolved ? "every nameserver is resolved's stub"
@@ -127,7 +127,8 @@ FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t tra
                                               "rewrite the file while we are up)";
                                         break;
                                 case FZD_RESOLV_CONF_OWNER_SYSTEMD_RESOLVED:
-                                        why = "a copy of resolved's uplink file sends libc straight to the servers";
+                                        why = "a copy of resolved's uplink file sends libc straight to the "
+                                              "servers";
                                         break;
                                 default:
                                         why = "libc asks the listed servers directly";
@@ -137,7 +138,7 @@ FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t tra
                 }
                 }
 
-        (void) snprintf(trace, trace_size, "%s; resolved: %s -> %s: %s", desc, resolved_state,
-                        fzd_dns_control_to_string(mode), why);
+        (void)snprintf(trace, trace_size, "%s; resolved: %s -> %s: %s", desc, resolved_state,
+                       fzd_dns_control_to_string(mode), why);
         return mode;
 }

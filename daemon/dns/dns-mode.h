@@ -22,15 +22,15 @@ typedef enum FzdResolvConfKind {
 
 typedef struct FzdDnsProbes {
         FzdResolvConfKind kind;
-        const char *symlink_target;  /* SYMLINK: where it points (may dangle); else NULL */
-        bool ours;                   /* our marker is in it: a crashed run; the fields below then
-                                      * describe the backup, when there is one */
+        const char *symlink_target; /* SYMLINK: where it points (may dangle); else NULL */
+        bool ours;                  /* our marker is in it: a crashed run; the fields below then
+                                     * describe the backup, when there is one */
         bool backup_exists;
-        FzdResolvConfOwner owner;    /* from the header comments (of the backup, when ours) */
+        FzdResolvConfOwner owner; /* from the header comments (of the backup, when ours) */
         size_t n_nameservers;
-        bool only_resolved_stub;     /* every nameserver is 127.0.0.53/54 */
-        bool resolved_on_bus;        /* org.freedesktop.resolve1 has an owner */
-        bool resolved_activatable;   /* … or the bus can start it */
+        bool only_resolved_stub;   /* every nameserver is 127.0.0.53/54 */
+        bool resolved_on_bus;      /* org.freedesktop.resolve1 has an owner */
+        bool resolved_activatable; /* … or the bus can start it */
 } FzdDnsProbes;
 
 /* Decide. Writes one line (no newline) saying why into trace. Never returns AUTO. */

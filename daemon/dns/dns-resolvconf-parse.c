@@ -17,7 +17,7 @@ static const char *const owner_names[_FZD_RESOLV_CONF_OWNER_MAX] = {
 };
 
 const char *fzd_resolv_conf_owner_to_string(FzdResolvConfOwner o) {
-        if ((unsigned) o >= _FZD_RESOLV_CONF_OWNER_MAX)
+        if ((unsigned)o >= _FZD_RESOLV_CONF_OWNER_MAX)
                 return "unknown";
         return owner_names[o];
 }
@@ -167,7 +167,7 @@ int fzd_resolv_conf_parse(const char *text, size_t size, FzdResolvConf *ret) {
         for (line = copy; line < copy + size; line = end + 1) {
                 char *rest;
 
-                end = memchr(line, '\n', (size_t) (copy + size - line));
+                end = memchr(line, '\n', (size_t)(copy + size - line));
                 if (!end)
                         end = copy + size;
                 *end = 0; /* a NUL inside the line ends it early, as with fgets() */

@@ -15,7 +15,7 @@
 #define FZD_RESOLV_CONF_MAX_SIZE        (64u * 1024u) /* larger files are refused, not parsed */
 #define FZD_RESOLV_CONF_MAX_NAMESERVERS 16            /* glibc uses 3; more are kept for reporting */
 #define FZD_RESOLV_CONF_MAX_SEARCH      32
-#define FZD_RESOLV_CONF_MAX_OPTIONS     1024          /* bytes of "options" words carried over */
+#define FZD_RESOLV_CONF_MAX_OPTIONS     1024 /* bytes of "options" words carried over */
 
 /* First line of every resolv.conf we write. A file that starts with it is ours: the
  * original is in the backup. */

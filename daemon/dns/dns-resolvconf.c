@@ -41,7 +41,7 @@ static int split_path(const char *path, char **ret_dir, const char **ret_base) {
         else if (slash == path)
                 dir = strdup("/");
         else
-                dir = strndup(path, (size_t) (slash - path));
+                dir = strndup(path, (size_t)(slash - path));
         if (!dir)
                 return -ENOMEM;
         *ret_dir = dir;
@@ -81,7 +81,7 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
                 }
                 if (k == 0)
                         break;
-                size += (size_t) k;
+                size += (size_t)k;
                 if (size > max)
                         return -EFBIG;
         }
@@ -111,7 +111,7 @@ static int entry_load(int dirfd, const char *name, Entry *ret) {
                 e.data = strdup(target);
                 if (!e.data)
                         return -ENOMEM;
-                e.size = (size_t) k;
+                e.size = (size_t)k;
                 *ret = e;
                 return 0;
         }
@@ -137,14 +137,14 @@ static int write_all_at(int fd, const char *data, size_t size) {
         size_t done = 0;
 
         while (done < size) {
-                ssize_t k = pwrite(fd, data + done, size - done, (off_t) done);
+                ssize_t k = pwrite(fd, data + done, size - done, (off_t)done);
 
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
-                done += (size_t) k;
+                done += (size_t)k;
         }
         return 0;
 }
@@ -171,7 +171,7 @@ static int write_in_place(int dirfd, const char *name, const char *data, size_t 
         r = write_all_at(fd, data, size);
         if (r < 0)
                 return r;
-        if (ftruncate(fd, (off_t) size) < 0)
+        if (ftruncate(fd, (off_t)size) < 0)
                 return -errno;
         if (fsync(fd) < 0)
                 return -errno;
@@ -201,13 +201,13 @@ static int write_atomic(int dirfd, const char *name, const char *tmp_name, const
         if (r >= 0 && renameat(dirfd, tmp_name, dirfd, name) < 0) {
                 r = -errno;
                 if (r == -EBUSY && in_place_ok) {
-                        (void) unlinkat(dirfd, tmp_name, 0);
+                        (void)unlinkat(dirfd, tmp_name, 0);
                         log_debug("%s is a mount point; rewriting it in place.", name);
                         return write_in_place(dirfd, name, data, size);
                 }
         }
         if (r < 0) {
-                (void) unlinkat(dirfd, tmp_name, 0);
+                (void)unlinkat(dirfd, tmp_name, 0);
                 return r;
         }
         return fsync_dir(dirfd);
@@ -220,7 +220,7 @@ static int symlink_atomic(int dirfd, const char *name, const char *tmp_name, con
                 return -errno;
         if (renameat(dirfd, tmp_name, dirfd, name) < 0) {
                 int r = -errno;
-                (void) unlinkat(dirfd, tmp_name, 0);
+                (void)unlinkat(dirfd, tmp_name, 0);
                 return r;
         }
         return fsync_dir(dirfd);
@@ -265,13 +265,13 @@ static int append(char **buf, size_t *len, const char *fmt, ...) {
         va_end(ap);
         if (n < 0)
                 return -ENOMEM;
-        char *b = realloc(*buf, *len + (size_t) n + 1);
+        char *b = realloc(*buf, *len + (size_t)n + 1);
         if (!b) {
                 free(s);
                 return -ENOMEM;
         }
-        memcpy(b + *len, s, (size_t) n + 1);
-        *len += (size_t) n;
+        memcpy(b + *len, s, (size_t)n + 1);
+        *len += (size_t)n;
         *buf = b;
         free(s);
         return 0;
@@ -286,7 +286,8 @@ static int check_arguments(const FzdDnsAddress *sentinels, size_t n_sentinels, c
                         return log_error_errno(EINVAL, "Refusing a nameserver of address family %d.",
                                                sentinels[i].family);
         if (!isempty(search_domain) && fzd_dns_name_check(search_domain) < 0)
-                return log_error_errno(EINVAL, "Refusing search domain \"%s\": not a DNS name.", fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]) {}));
+                return log_error_errno(EINVAL, "Refusing search domain \"%s\": not a DNS name.",
+                                       fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]){}));
         return 0;
 }
 
@@ -309,7 +310,8 @@ int fzd_resolvconf_format(const FzdResolvConf *original, const FzdDnsAddress *se
                    FZD_RESOLV_CONF_MARKER, backup_path);
         for (size_t i = 0; r >= 0 && i < n_sentinels; i++) {
                 char s[INET6_ADDRSTRLEN];
-                r = append(&buf, &len, "nameserver %s\n", fzd_dns_address_to_string(&sentinels[i], s, sizeof s));
+                r = append(&buf, &len, "nameserver %s\n",
+                           fzd_dns_address_to_string(&sentinels[i], s, sizeof s));
         }
         if (r >= 0 && (!isempty(search_domain) || (original && original->n_search > 0))) {
                 r = append(&buf, &len, "search");
@@ -364,8 +366,8 @@ static int original_text(int dirfd, const Entry *original, char **ret, size_t *r
         return read_fd(fd, FZD_RESOLV_CONF_MAX_SIZE, ret, ret_size);
 }
 
-int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAddress *sentinels, size_t n_sentinels,
-                         const char *search_domain) {
+int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAddress *sentinels,
+                         size_t n_sentinels, const char *search_domain) {
         _cleanup_(freep) char *dir = NULL, *tmp = NULL, *backup_path = NULL, *text = NULL, *orig_text = NULL;
         _cleanup_(closep) int dirfd = -EBADF, statefd = -EBADF;
         _cleanup_(entry_done) Entry current = {}, backup = {};
@@ -395,10 +397,13 @@ int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAd
 
         r = entry_load(dirfd, base, &current);
         if (r == -ENOENT)
-                return log_error_errno(r, "%s does not exist; there is nothing to back up and restore later. "
-                                          "Create it, or use dns-control=systemd-resolved or disabled.", path);
+                return log_error_errno(r,
+                                       "%s does not exist; there is nothing to back up and restore later. "
+                                       "Create it, or use dns-control=systemd-resolved or disabled.",
+                                       path);
         if (r == -EBADFD)
-                return log_error_errno(r, "%s is neither a regular file nor a symlink; not touching it.", path);
+                return log_error_errno(r, "%s is neither a regular file nor a symlink; not touching it.",
+                                       path);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", path);
 
@@ -406,17 +411,20 @@ int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAd
                 /* A run that crashed, or a new configuration: the backup holds the original. */
                 r = entry_load(statefd, FZD_RESOLV_CONF_BACKUP_NAME, &backup);
                 if (r == -ENOENT)
-                        return log_error_errno(r, "%s was written by Firezone, but the backup %s is missing, "
-                                                  "so the original cannot be restored later. Put the system's "
-                                                  "own resolv.conf back (or delete the first line of %s), "
-                                                  "then start again.", path, backup_path, path);
+                        return log_error_errno(r,
+                                               "%s was written by Firezone, but the backup %s is missing, "
+                                               "so the original cannot be restored later. Put the system's "
+                                               "own resolv.conf back (or delete the first line of %s), "
+                                               "then start again.",
+                                               path, backup_path, path);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the backup %s: %m", backup_path);
                 original = &backup;
         } else {
                 if (current.type == S_IFLNK)
                         log_notice("%s is a symlink to %s; replacing the link while the tunnel is up "
-                                   "(it is put back afterwards).", path, current.data);
+                                   "(it is put back afterwards).",
+                                   path, current.data);
                 r = entry_store(statefd, FZD_RESOLV_CONF_BACKUP_NAME, BACKUP_TMP_NAME, &current, false);
                 if (r < 0)
                         return log_error_errno(r, "Failed to back up %s to %s: %m", path, backup_path);
@@ -429,7 +437,8 @@ int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAd
         else {
                 r = fzd_resolv_conf_parse(orig_text, orig_size, &parsed);
                 if (r < 0)
-                        log_debug_errno(r, "Cannot parse the original resolv.conf (%m), ignoring its options.");
+                        log_debug_errno(r,
+                                        "Cannot parse the original resolv.conf (%m), ignoring its options.");
         }
         r = fzd_resolvconf_format(&parsed, sentinels, n_sentinels, search_domain, backup_path, &text);
         fzd_resolv_conf_done(&parsed);
@@ -440,7 +449,7 @@ int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAd
         if (original->type == S_IFREG)
                 like = original->st;
         else
-                like = (struct stat) { .st_mode = S_IFREG | 0644, .st_uid = getuid(), .st_gid = getgid() };
+                like = (struct stat){.st_mode = S_IFREG | 0644, .st_uid = getuid(), .st_gid = getgid()};
 
         r = write_atomic(dirfd, base, tmp, text, strlen(text), &like, true);
         if (r < 0)
@@ -470,13 +479,13 @@ int fzd_resolvconf_restore(const char *path, const char *state_dir, bool *ret_re
         if (dirfd < 0)
                 return log_error_errno(dirfd, "Failed to open %s: %m", dir);
         /* Temp files of an interrupted write: never complete, always safe to drop. */
-        (void) unlinkat(dirfd, tmp, 0);
+        (void)unlinkat(dirfd, tmp, 0);
 
         statefd = open_state_dir(state_dir, false);
         if (statefd < 0 && statefd != -ENOENT)
                 return log_error_errno(statefd, "Failed to open the state directory %s: %m", state_dir);
         if (statefd >= 0) {
-                (void) unlinkat(statefd, BACKUP_TMP_NAME, 0);
+                (void)unlinkat(statefd, BACKUP_TMP_NAME, 0);
                 r = entry_load(statefd, FZD_RESOLV_CONF_BACKUP_NAME, &backup);
                 if (r < 0 && r != -ENOENT)
                         return log_error_errno(r, "Failed to read the backup %s: %m", backup_path);
@@ -486,8 +495,10 @@ int fzd_resolvconf_restore(const char *path, const char *state_dir, bool *ret_re
 
         r = entry_load(dirfd, base, &current);
         if (r == -EBADFD)
-                return log_error_errno(r, "%s is neither a regular file nor a symlink; leaving it and the "
-                                          "backup %s alone.", path, backup_path);
+                return log_error_errno(r,
+                                       "%s is neither a regular file nor a symlink; leaving it and the "
+                                       "backup %s alone.",
+                                       path, backup_path);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read %s: %m", path);
         have_current = r >= 0;
@@ -495,9 +506,10 @@ int fzd_resolvconf_restore(const char *path, const char *state_dir, bool *ret_re
 
         if (!have_backup) {
                 if (ours)
-                        return log_error_errno(ENOENT, "%s was written by Firezone, but the backup %s is "
-                                                       "missing. Put the system's own resolv.conf back by hand "
-                                                       "(your network manager can regenerate it).",
+                        return log_error_errno(ENOENT,
+                                               "%s was written by Firezone, but the backup %s is "
+                                               "missing. Put the system's own resolv.conf back by hand "
+                                               "(your network manager can regenerate it).",
                                                path, backup_path);
                 return 0;
         }
@@ -511,7 +523,8 @@ int fzd_resolvconf_restore(const char *path, const char *state_dir, bool *ret_re
                 log_info("DNS: restored %s from %s.", path, backup_path);
         } else
                 log_warning("%s was replaced by another program while Firezone controlled DNS; keeping "
-                            "that version and dropping the backup %s.", path, backup_path);
+                            "that version and dropping the backup %s.",
+                            path, backup_path);
 
         /* Only once the original is back on disk (fsync'd) does the backup go. */
         if (unlinkat(statefd, FZD_RESOLV_CONF_BACKUP_NAME, 0) < 0 && errno != ENOENT)
@@ -522,7 +535,8 @@ int fzd_resolvconf_restore(const char *path, const char *state_dir, bool *ret_re
         return 0;
 }
 
-int fzd_resolvconf_read_original(const char *path, const char *state_dir, char **ret_text, size_t *ret_size) {
+int fzd_resolvconf_read_original(const char *path, const char *state_dir, char **ret_text,
+                                 size_t *ret_size) {
         _cleanup_(freep) char *dir = NULL;
         _cleanup_(closep) int dirfd = -EBADF, statefd = -EBADF;
         _cleanup_(entry_done) Entry current = {}, backup = {};

@@ -33,8 +33,8 @@
  * apply), the backup is kept and only our file is rewritten. Fails, and changes
  * nothing, if resolv.conf is missing, not a regular file or symlink, ours without a
  * backup, or if the arguments are bad. */
-int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAddress *sentinels, size_t n_sentinels,
-                         const char *search_domain);
+int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAddress *sentinels,
+                         size_t n_sentinels, const char *search_domain);
 
 /* Put the backup back if resolv.conf is still ours (or gone), then remove the backup.
  * If another program replaced our file meanwhile, its version is kept. No backup and

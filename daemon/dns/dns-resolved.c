@@ -44,14 +44,18 @@ int fzd_resolved_error(const sd_bus_error *e, int r, char **ret_message) {
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
                 k = asprintf(&m, FZD_RESOLVED_MISSING_MESSAGE_FMT ".", FZ_CONFIG_PATH);
                 r = -EHOSTDOWN;
-        } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT) || r == -ETIMEDOUT) {
-                k = asprintf(&m, "systemd-resolved did not answer within %llu s; check it with "
-                                 "\"systemctl status systemd-resolved\".",
-                             (unsigned long long) (FZD_RESOLVED_TIMEOUT_USEC / USEC_PER_SEC));
+        } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT) ||
+                   r == -ETIMEDOUT) {
+                k = asprintf(&m,
+                             "systemd-resolved did not answer within %llu s; check it with "
+                             "\"systemctl status systemd-resolved\".",
+                             (unsigned long long)(FZD_RESOLVED_TIMEOUT_USEC / USEC_PER_SEC));
                 r = -ETIMEDOUT;
-        } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
-                k = asprintf(&m, "systemd-resolved refused to change the tunnel's DNS settings (%s); the "
-                                 "tunnel service needs to run as root with CAP_NET_ADMIN.",
+        } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,
+                                          SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
+                k = asprintf(&m,
+                             "systemd-resolved refused to change the tunnel's DNS settings (%s); the "
+                             "tunnel service needs to run as root with CAP_NET_ADMIN.",
                              strempty(e->message));
                 r = -EACCES;
         } else if (e && sd_bus_error_is_set(e)) {
@@ -91,11 +95,11 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
                 int r = fzd_resolved_error(e, sd_bus_message_get_errno(m), &msg);
 
                 if (!p->essential)
-                        log_warning("systemd-resolved: %s on link %d failed: %s, ignoring.", p->method, c->ifindex,
-                                    strempty(e->message));
+                        log_warning("systemd-resolved: %s on link %d failed: %s, ignoring.", p->method,
+                                    c->ifindex, strempty(e->message));
                 else if (c->error == 0) {
-                        log_debug("systemd-resolved: %s on link %d failed: %s: %s", p->method, c->ifindex, e->name,
-                                  strempty(e->message));
+                        log_debug("systemd-resolved: %s on link %d failed: %s: %s", p->method, c->ifindex,
+                                  e->name, strempty(e->message));
                         c->error = r;
                         c->message = TAKE_PTR(msg);
                 }
@@ -109,14 +113,15 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
         return 0;
 }
 
-static int send_call(FzdResolvedCall *c, sd_bus *bus, sd_bus_message *m, const char *method, bool essential) {
+static int send_call(FzdResolvedCall *c, sd_bus *bus, sd_bus_message *m, const char *method,
+                     bool essential) {
         Pending *p;
         int r;
 
         if (c->n >= MAX_CALLS)
                 return -E2BIG;
         p = &c->pending[c->n];
-        *p = (Pending) { .call = c, .method = method, .essential = essential };
+        *p = (Pending){.call = c, .method = method, .essential = essential};
         r = sd_bus_call_async(bus, &p->slot, m, on_reply, p, FZD_RESOLVED_TIMEOUT_USEC);
         if (r < 0)
                 return r;
@@ -205,12 +210,14 @@ static FzdResolvedCall *call_new(int ifindex, bool revert, FzdResolvedDoneFn don
         FzdResolvedCall *c = calloc(1, sizeof *c);
 
         if (c)
-                *c = (FzdResolvedCall) { .ifindex = ifindex, .revert = revert, .done = done, .userdata = userdata };
+                *c = (FzdResolvedCall){
+                        .ifindex = ifindex, .revert = revert, .done = done, .userdata = userdata};
         return c;
 }
 
 int fzd_resolved_set_link(sd_bus *bus, int ifindex, const FzdDnsAddress *servers, size_t n_servers,
-                          const char *search_domain, FzdResolvedDoneFn done, void *userdata, FzdResolvedCall **ret) {
+                          const char *search_domain, FzdResolvedDoneFn done, void *userdata,
+                          FzdResolvedCall **ret) {
         _cleanup_(fzd_resolved_call_freep) FzdResolvedCall *c = NULL;
         int r;
 
@@ -220,7 +227,8 @@ int fzd_resolved_set_link(sd_bus *bus, int ifindex, const FzdDnsAddress *servers
                 if (servers[i].family != AF_INET && servers[i].family != AF_INET6)
                         return -EINVAL;
         if (!isempty(search_domain) && fzd_dns_name_check(search_domain) < 0)
-                return log_error_errno(EINVAL, "Refusing search domain \"%s\": not a DNS name.", fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]) {}));
+                return log_error_errno(EINVAL, "Refusing search domain \"%s\": not a DNS name.",
+                                       fzd_dns_printable(search_domain, (char[FZD_DNS_PRINTABLE_MAX]){}));
 
         c = call_new(ifindex, false, done, userdata);
         if (!c)

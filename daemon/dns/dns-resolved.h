@@ -12,11 +12,11 @@
 #include "dns-address.h"
 #include "macro.h"
 
-#define FZD_RESOLVED_BUS_NAME  "org.freedesktop.resolve1"
-#define FZD_RESOLVED_PATH      "/org/freedesktop/resolve1"
-#define FZD_RESOLVED_MANAGER   "org.freedesktop.resolve1.Manager"
-#define FZD_RESOLVED_LINK      "org.freedesktop.resolve1.Link"
-#define FZD_RESOLVED_LINK_PATH "/org/freedesktop/resolve1/link"
+#define FZD_RESOLVED_BUS_NAME     "org.freedesktop.resolve1"
+#define FZD_RESOLVED_PATH         "/org/freedesktop/resolve1"
+#define FZD_RESOLVED_MANAGER      "org.freedesktop.resolve1.Manager"
+#define FZD_RESOLVED_LINK         "org.freedesktop.resolve1.Link"
+#define FZD_RESOLVED_LINK_PATH    "/org/freedesktop/resolve1/link"
 #define FZD_RESOLVED_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
 /* Completion of a set of calls: error 0, or the first failure with a sentence that
@@ -31,7 +31,8 @@ typedef struct FzdResolvedCall FzdResolvedCall;
  * logged and ignored). done is called once, from the event loop, unless the call is
  * freed first. */
 int fzd_resolved_set_link(sd_bus *bus, int ifindex, const FzdDnsAddress *servers, size_t n_servers,
-                          const char *search_domain, FzdResolvedDoneFn done, void *userdata, FzdResolvedCall **ret);
+                          const char *search_domain, FzdResolvedDoneFn done, void *userdata,
+                          FzdResolvedCall **ret);
 
 /* RevertLink. A link resolved no longer knows (the TUN is gone) counts as reverted. */
 int fzd_resolved_revert_link(sd_bus *bus, int ifindex, FzdResolvedDoneFn done, void *userdata,
@@ -47,6 +48,6 @@ DEFINE_POINTER_CLEANUP_FUNC(FzdResolvedCall, fzd_resolved_call_free);
  * not answering, access denied) say what to do. Returns a negative errno that fits. */
 int fzd_resolved_error(const sd_bus_error *e, int r, char **ret_message);
 
-#define FZD_RESOLVED_MISSING_MESSAGE_FMT                                                                       \
-        "systemd-resolved is not running; start it (systemctl enable --now systemd-resolved) or set "         \
+#define FZD_RESOLVED_MISSING_MESSAGE_FMT                                                                    \
+        "systemd-resolved is not running; start it (systemctl enable --now systemd-resolved) or set "       \
         "dns-control=etc-resolv-conf in %s"

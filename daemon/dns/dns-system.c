@@ -26,8 +26,8 @@ static int zone_to_ifindex(const char *zone) {
         errno = 0;
         v = strtoul(zone, &end, 10);
         if (errno == 0 && *end == 0 && v > 0 && v <= INT_MAX)
-                return (int) v;
-        return (int) if_nametoindex(zone); /* 0 if there is no such interface */
+                return (int)v;
+        return (int)if_nametoindex(zone); /* 0 if there is no such interface */
 }
 
 size_t fzd_dns_resolvers_from_resolv_conf(const char *text, size_t size, FzdDnsResolver *ret, size_t max) {
@@ -39,7 +39,7 @@ size_t fzd_dns_resolvers_from_resolv_conf(const char *text, size_t size, FzdDnsR
         for (size_t i = 0; i < c.n_nameservers && n < max; i++) {
                 if (fzd_dns_address_is_sentinel(&c.nameservers[i].address))
                         continue;
-                ret[n++] = (FzdDnsResolver) {
+                ret[n++] = (FzdDnsResolver){
                         .address = c.nameservers[i].address,
                         .ifindex = zone_to_ifindex(c.nameservers[i].zone),
                 };
@@ -64,7 +64,8 @@ struct FzdResolvedQuery {
         FzdDnsOverTls global_dot;
         FzdDnsResolver resolvers[FZD_DNS_MAX_RESOLVERS];
         size_t n;
-        FzdDnsResolver plain[FZD_DNS_MAX_RESOLVERS], fallback[FZD_DNS_MAX_RESOLVERS]; /* DNS, FallbackDNSEx */
+        FzdDnsResolver plain[FZD_DNS_MAX_RESOLVERS],
+                fallback[FZD_DNS_MAX_RESOLVERS]; /* DNS, FallbackDNSEx */
         size_t n_plain, n_fallback;
         LinkQuery links[FZD_DNS_MAX_RESOLVERS];
         size_t n_links, n_pending;
@@ -142,7 +143,8 @@ static int parse_servers(sd_bus_message *m, bool ex, int exclude_ifindex, FzdDns
                 res.port = port;
                 if (name && strlen(name) < sizeof res.server_name)
                         strcpy(res.server_name, name);
-                if (fzd_dns_address_is_sentinel(&res.address) || (exclude_ifindex > 0 && ifindex == exclude_ifindex))
+                if (fzd_dns_address_is_sentinel(&res.address) ||
+                    (exclude_ifindex > 0 && ifindex == exclude_ifindex))
                         continue;
                 if (*n >= FZD_DNS_MAX_RESOLVERS)
                         continue;
@@ -158,8 +160,9 @@ static int on_link_dot(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
 
         l->slot = sd_bus_slot_unref(l->slot);
         l->dot = q->global_dot;
-        if (!sd_bus_message_is_method_error(m, NULL) && sd_bus_message_read(m, "v", "s", &s) >= 0 && !isempty(s))
-                (void) fzd_dns_over_tls_from_string(s, &l->dot);
+        if (!sd_bus_message_is_method_error(m, NULL) && sd_bus_message_read(m, "v", "s", &s) >= 0 &&
+            !isempty(s))
+                (void)fzd_dns_over_tls_from_string(s, &l->dot);
 
         if (--q->n_pending == 0)
                 query_finish(q, 0);
@@ -177,14 +180,15 @@ static int ask_link_dot(FzdResolvedQuery *q, int ifindex) {
                         return 0;
         if (q->n_links >= ELEMENTSOF(q->links))
                 return 0;
-        (void) snprintf(idx, sizeof idx, "%d", ifindex);
+        (void)snprintf(idx, sizeof idx, "%d", ifindex);
         r = sd_bus_path_encode(FZD_RESOLVED_LINK_PATH, idx, &path);
         if (r < 0)
                 return r;
         l = &q->links[q->n_links];
-        *l = (LinkQuery) { .query = q, .ifindex = ifindex, .dot = q->global_dot };
-        r = sd_bus_call_method_async(q->bus, &l->slot, FZD_RESOLVED_BUS_NAME, path, "org.freedesktop.DBus.Properties",
-                                     "Get", on_link_dot, l, "ss", FZD_RESOLVED_LINK, "DNSOverTLS");
+        *l = (LinkQuery){.query = q, .ifindex = ifindex, .dot = q->global_dot};
+        r = sd_bus_call_method_async(q->bus, &l->slot, FZD_RESOLVED_BUS_NAME, path,
+                                     "org.freedesktop.DBus.Properties", "Get", on_link_dot, l, "ss",
+                                     FZD_RESOLVED_LINK, "DNSOverTLS");
         if (r < 0)
                 return r;
         q->n_links++;
@@ -223,7 +227,9 @@ static int on_manager_properties(sd_bus_message *m, void *userdata, sd_bus_error
                         FzdDnsResolver *list = streq(name, "DNSEx") ? q->resolvers
                                                : streq(name, "DNS") ? q->plain
                                                                     : q->fallback;
-                        size_t *n = streq(name, "DNSEx") ? &q->n : streq(name, "DNS") ? &q->n_plain : &q->n_fallback;
+                        size_t *n = streq(name, "DNSEx") ? &q->n
+                                    : streq(name, "DNS") ? &q->n_plain
+                                                         : &q->n_fallback;
 
                         r = sd_bus_message_enter_container(m, 'v', ex ? "a(iiayqs)" : "a(iiay)");
                         if (r >= 0)
@@ -237,7 +243,7 @@ static int on_manager_properties(sd_bus_message *m, void *userdata, sd_bus_error
 
                         r = sd_bus_message_read(m, "v", "s", &s);
                         if (r >= 0)
-                                (void) fzd_dns_over_tls_from_string(s, &q->global_dot);
+                                (void)fzd_dns_over_tls_from_string(s, &q->global_dot);
                 } else
                         r = sd_bus_message_skip(m, "v");
                 if (r >= 0)
@@ -286,8 +292,8 @@ int fzd_resolved_get_resolvers(sd_bus *bus, int exclude_ifindex, FzdDnsResolvers
         q->userdata = userdata;
 
         r = sd_bus_call_method_async(bus, &q->slot, FZD_RESOLVED_BUS_NAME, FZD_RESOLVED_PATH,
-                                     "org.freedesktop.DBus.Properties", "GetAll", on_manager_properties, q, "s",
-                                     FZD_RESOLVED_MANAGER);
+                                     "org.freedesktop.DBus.Properties", "GetAll", on_manager_properties, q,
+                                     "s", FZD_RESOLVED_MANAGER);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(q);
@@ -336,7 +342,8 @@ static void kick(FzdDnsWatch *w) {
                 if (r >= 0)
                         r = sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time_relative(w->event, &w->timer, CLOCK_MONOTONIC, w->debounce_usec, 0, on_timer, w);
+                r = sd_event_add_time_relative(w->event, &w->timer, CLOCK_MONOTONIC, w->debounce_usec, 0,
+                                               on_timer, w);
         if (r < 0) {
                 /* Better early than never. */
                 log_warning_errno(r, "Failed to arm the DNS change timer: %m, reporting at once.");
@@ -369,13 +376,13 @@ static int watch_file(FzdDnsWatch *w, size_t slot, const char *path) {
 
         if (!slash || !slash[1])
                 return -EINVAL;
-        dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
         w->names[slot] = strdup(slash + 1);
         if (!dir || !w->names[slot])
                 return -ENOMEM;
         r = sd_event_add_inotify(w->event, &w->inotify[slot], dir,
-                                 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |
-                                         IN_ONLYDIR,
+                                 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                                         IN_ATTRIB | IN_ONLYDIR,
                                  on_inotify, w);
         return r;
 }
@@ -397,11 +404,12 @@ int fzd_dns_watch_new(sd_event *event, sd_bus *bus, const char *resolv_conf, uin
 
         if (bus) {
                 /* The Manager's DNS, DNSEx, DNSOverTLS and CurrentDNSServer emit changes. */
-                r = sd_bus_add_match_async(bus, &w->properties_changed,
-                                           "type='signal',sender='" FZD_RESOLVED_BUS_NAME "',"
-                                           "path='" FZD_RESOLVED_PATH "',"
-                                           "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
-                                           on_bus_signal, NULL, w);
+                r = sd_bus_add_match_async(
+                        bus, &w->properties_changed,
+                        "type='signal',sender='" FZD_RESOLVED_BUS_NAME "',"
+                        "path='" FZD_RESOLVED_PATH "',"
+                        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+                        on_bus_signal, NULL, w);
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch systemd-resolved's properties: %m");
                 /* A restarted resolved may have other servers. */
@@ -430,7 +438,7 @@ int fzd_dns_watch_new(sd_event *event, sd_bus *bus, const char *resolv_conf, uin
                         target[k] = 0;
                         if (target[0] == '/')
                                 target_path = strdup(target);
-                        else if (asprintf(&target_path, "%.*s/%s", slash ? (int) (slash - resolv_conf) : 1,
+                        else if (asprintf(&target_path, "%.*s/%s", slash ? (int)(slash - resolv_conf) : 1,
                                           slash ? resolv_conf : ".", target) < 0)
                                 target_path = NULL;
                         if (!target_path)

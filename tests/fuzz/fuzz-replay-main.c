@@ -17,13 +17,13 @@ int main(int argc, char **argv) {
                         perror(argv[i]);
                         return EXIT_FAILURE;
                 }
-                buf = malloc((size_t) n + 1);
-                if (!buf || fread(buf, 1, (size_t) n, f) != (size_t) n) {
+                buf = malloc((size_t)n + 1);
+                if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
                         perror(argv[i]);
                         return EXIT_FAILURE;
                 }
                 fclose(f);
-                (void) LLVMFuzzerTestOneInput(buf, (size_t) n);
+                (void)LLVMFuzzerTestOneInput(buf, (size_t)n);
                 free(buf);
                 printf("ok %d - %s\n", i, argv[i]);
         }

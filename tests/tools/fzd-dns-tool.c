@@ -76,7 +76,8 @@ static void reply_error(int error, const char *message) {
 
         json_object_object_add(o, "error", json_object_new_string(name ?: "EUNKNOWN"));
         json_object_object_add(o, "errno", json_object_new_int(error < 0 ? -error : error));
-        json_object_object_add(o, "message", json_object_new_string(message ?: strerror(error < 0 ? -error : error)));
+        json_object_object_add(o, "message",
+                               json_object_new_string(message ?: strerror(error < 0 ? -error : error)));
         emit(o);
 }
 
@@ -87,11 +88,15 @@ static json_object *resolvers_json(const FzdDnsResolver *r, size_t n) {
                 json_object *o = json_object_new_object();
                 char buf[INET6_ADDRSTRLEN];
 
-                json_object_object_add(o, "address", json_object_new_string(fzd_dns_address_to_string(&r[i].address, buf, sizeof buf)));
+                json_object_object_add(
+                        o, "address",
+                        json_object_new_string(fzd_dns_address_to_string(&r[i].address, buf, sizeof buf)));
                 json_object_object_add(o, "port", json_object_new_int(r[i].port));
                 json_object_object_add(o, "ifindex", json_object_new_int(r[i].ifindex));
                 json_object_object_add(o, "server_name", json_object_new_string(r[i].server_name));
-                json_object_object_add(o, "dns_over_tls", json_object_new_string(fzd_dns_over_tls_to_string(r[i].dns_over_tls)));
+                json_object_object_add(
+                        o, "dns_over_tls",
+                        json_object_new_string(fzd_dns_over_tls_to_string(r[i].dns_over_tls)));
                 json_object_array_add(a, o);
         }
         return a;
@@ -107,7 +112,7 @@ static void on_resolvers_once(void *userdata, int error, const FzdDnsResolver *r
                 t->exit_code = 1;
         } else
                 reply_ok(resolvers_json(r, n));
-        (void) sd_event_exit(t->event, 0);
+        (void)sd_event_exit(t->event, 0);
 }
 
 /* ---- session ------------------------------------------------------------------------- */
@@ -139,14 +144,14 @@ static void on_resolvers_changed(void *userdata, const FzdDnsResolver *r, size_t
 static uint16_t checksum_fold(uint32_t sum) {
         while (sum >> 16)
                 sum = (sum & 0xffff) + (sum >> 16);
-        return (uint16_t) ~sum;
+        return (uint16_t)~sum;
 }
 
 static uint32_t checksum_add(uint32_t sum, const uint8_t *p, size_t n) {
         for (size_t i = 0; i + 1 < n; i += 2)
-                sum += (uint32_t) (p[i] << 8 | p[i + 1]);
+                sum += (uint32_t)(p[i] << 8 | p[i + 1]);
         if (n & 1)
-                sum += (uint32_t) (p[n - 1] << 8);
+                sum += (uint32_t)(p[n - 1] << 8);
         return sum;
 }
 
@@ -171,22 +176,22 @@ static size_t dns_question(const uint8_t *dns, size_t len, char *name, size_t si
                         name[out++] = '.';
                 for (uint8_t i = 0; i < l; i++) {
                         uint8_t c = dns[off + i];
-                        name[out++] = (c > 0x20 && c < 0x7f) ? (char) c : '?';
+                        name[out++] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
                 }
                 off += l;
         }
         name[out] = 0;
         if (off + 4 > len)
                 return 0;
-        *ret_qtype = (uint16_t) (dns[off] << 8 | dns[off + 1]);
+        *ret_qtype = (uint16_t)(dns[off] << 8 | dns[off + 1]);
         return off + 4;
 }
 
 /* An answer to an IPv4 UDP query: the question echoed, and one A record for qtype A. */
 static void answer_v4(Tool *t, const uint8_t *pkt, size_t len, size_t ihl, size_t qend, uint16_t qtype) {
         uint8_t out[1500];
-        const struct iphdr *ip = (const void *) pkt;
-        const struct udphdr *udp = (const void *) (pkt + ihl);
+        const struct iphdr *ip = (const void *)pkt;
+        const struct udphdr *udp = (const void *)(pkt + ihl);
         size_t dns_len = qend, n;
         uint8_t *dns;
 
@@ -195,11 +200,11 @@ static void answer_v4(Tool *t, const uint8_t *pkt, size_t len, size_t ihl, size_
         memset(out, 0, sizeof out);
         dns = out + 28;
         memcpy(dns, pkt + ihl + 8, dns_len);
-        dns[2] = (uint8_t) (0x80 | (dns[2] & 0x01)); /* QR, RD as asked */
+        dns[2] = (uint8_t)(0x80 | (dns[2] & 0x01)); /* QR, RD as asked */
         dns[3] = 0x80;                              /* RA, NOERROR */
         dns[6] = dns[7] = dns[8] = dns[9] = dns[10] = dns[11] = 0;
         if (qtype == 1) {
-                static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4 };
+                static const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
                 memcpy(dns + dns_len, rr, sizeof rr);
                 memcpy(dns + dns_len + sizeof rr, &t->answer, 4);
                 dns_len += sizeof rr + 4;
@@ -207,19 +212,19 @@ static void answer_v4(Tool *t, const uint8_t *pkt, size_t len, size_t ihl, size_
         }
         n = 28 + dns_len;
 
-        struct iphdr *oip = (void *) out;
+        struct iphdr *oip = (void *)out;
         oip->version = 4;
         oip->ihl = 5;
-        oip->tot_len = htons((uint16_t) n);
+        oip->tot_len = htons((uint16_t)n);
         oip->ttl = 64;
         oip->protocol = IPPROTO_UDP;
         oip->saddr = ip->daddr;
         oip->daddr = ip->saddr;
         oip->check = htons(checksum_fold(checksum_add(0, out, 20)));
-        struct udphdr *oudp = (void *) (out + 20);
+        struct udphdr *oudp = (void *)(out + 20);
         oudp->source = udp->dest;
         oudp->dest = udp->source;
-        oudp->len = htons((uint16_t) (n - 20));
+        oudp->len = htons((uint16_t)(n - 20));
         oudp->check = 0; /* optional over IPv4 */
         if (write(t->tun_fd, out, n) < 0)
                 fprintf(stderr, "fzd-dns-tool: writing the answer to the TUN: %m\n");
@@ -238,8 +243,8 @@ static int on_tun(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                 return 0;
         v4 = (pkt[0] >> 4) == 4;
         if (v4) {
-                size_t ihl = (size_t) (pkt[0] & 0x0f) * 4;
-                if (pkt[9] != IPPROTO_UDP || (size_t) k < ihl + 8)
+                size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+                if (pkt[9] != IPPROTO_UDP || (size_t)k < ihl + 8)
                         return 0;
                 inet_ntop(AF_INET, pkt + 12, src, sizeof src);
                 inet_ntop(AF_INET, pkt + 16, dst, sizeof dst);
@@ -254,7 +259,7 @@ static int on_tun(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                 return 0;
         if ((pkt[off + 2] << 8 | pkt[off + 3]) != 53)
                 return 0;
-        qend = dns_question(pkt + off + 8, (size_t) k - off - 8, name, sizeof name, &qtype);
+        qend = dns_question(pkt + off + 8, (size_t)k - off - 8, name, sizeof name, &qtype);
         if (qend == 0)
                 return 0;
 
@@ -269,7 +274,7 @@ static int on_tun(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                 reply_ok(o);
         }
         if (t->answering && v4)
-                answer_v4(t, pkt, (size_t) k, off, qend, qtype);
+                answer_v4(t, pkt, (size_t)k, off, qend, qtype);
         return 0;
 }
 
@@ -306,7 +311,7 @@ static int make_tun(Tool *t, const char *name, int *ret_ifindex) {
                 return r;
         }
         t->tun_fd = fd;
-        *ret_ifindex = (int) if_nametoindex(name);
+        *ret_ifindex = (int)if_nametoindex(name);
         return 0;
 fail:
         if (sock >= 0)
@@ -323,7 +328,8 @@ static int parse_sentinels(json_object *arr, FzdDnsAddress *out, size_t max, siz
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
                 if (n >= max)
                         return -E2BIG;
-                if (fzd_dns_address_from_string(json_object_get_string(json_object_array_get_idx(arr, i)), &out[n]) < 0)
+                if (fzd_dns_address_from_string(json_object_get_string(json_object_array_get_idx(arr, i)),
+                                                &out[n]) < 0)
                         return -EINVAL;
                 n++;
         }
@@ -362,7 +368,8 @@ static void handle_order(Tool *t, const char *line) {
 
                 if (json_object_object_get_ex(o, "ifindex", &v))
                         ifindex = json_object_get_int(v);
-                if (json_object_object_get_ex(o, "search_domain", &v) && !json_object_is_type(v, json_type_null))
+                if (json_object_object_get_ex(o, "search_domain", &v) &&
+                    !json_object_is_type(v, json_type_null))
                         domain = json_object_get_string(v);
                 json_object_object_get_ex(o, "sentinels", &v);
                 r = parse_sentinels(v, s, ELEMENTSOF(s), &n);
@@ -396,7 +403,10 @@ static void handle_order(Tool *t, const char *line) {
         } else if (streq(op, "mode")) {
                 json_object *res = json_object_new_object();
                 json_object_object_add(res, "mode", json_object_new_string(fzd_dns_mode_in_use(t->dns)));
-                json_object_object_add(res, "trace", fzd_dns_detect_trace(t->dns) ? json_object_new_string(fzd_dns_detect_trace(t->dns)) : NULL);
+                json_object_object_add(res, "trace",
+                                       fzd_dns_detect_trace(t->dns)
+                                               ? json_object_new_string(fzd_dns_detect_trace(t->dns))
+                                               : NULL);
                 reply_ok(res);
         } else
                 reply_error(-EOPNOTSUPP, "unknown op");
@@ -412,17 +422,17 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 if (k < 0 && errno == EAGAIN)
                         return 0;
                 /* End of orders: the clean exit path. */
-                (void) sd_event_exit(t->event, 0);
+                (void)sd_event_exit(t->event, 0);
                 return 0;
         }
-        t->line_len += (size_t) k;
+        t->line_len += (size_t)k;
         t->line[t->line_len] = 0;
         while ((nl = strchr(t->line, '\n'))) {
                 *nl = 0;
                 if (t->line[0])
                         handle_order(t, t->line);
-                memmove(t->line, nl + 1, t->line_len - (size_t) (nl + 1 - t->line) + 1);
-                t->line_len -= (size_t) (nl + 1 - t->line);
+                memmove(t->line, nl + 1, t->line_len - (size_t)(nl + 1 - t->line) + 1);
+                t->line_len -= (size_t)(nl + 1 - t->line);
         }
         if (t->line_len >= sizeof t->line - 1)
                 t->line_len = 0; /* a line longer than any order: drop it */
@@ -435,15 +445,15 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
-                { "mode", required_argument, NULL, 'm' },
-                { "resolv-conf", required_argument, NULL, 'r' },
-                { "state-dir", required_argument, NULL, 's' },
-                { "debounce-ms", required_argument, NULL, 'd' },
+                {"mode", required_argument, NULL, 'm'},
+                {"resolv-conf", required_argument, NULL, 'r'},
+                {"state-dir", required_argument, NULL, 's'},
+                {"debounce-ms", required_argument, NULL, 'd'},
                 {},
         };
-        FzdDnsParams params = { .mode = FZD_DNS_CONTROL_AUTO, .state_dir = FZ_STATE_DIR };
-        FzdDnsCallbacks callbacks = { .resolvers_changed = on_resolvers_changed };
-        Tool t = { .tun_fd = -EBADF };
+        FzdDnsParams params = {.mode = FZD_DNS_CONTROL_AUTO, .state_dir = FZ_STATE_DIR};
+        FzdDnsCallbacks callbacks = {.resolvers_changed = on_resolvers_changed};
+        Tool t = {.tun_fd = -EBADF};
         const char *command;
         int c, r;
 
@@ -491,7 +501,10 @@ int main(int argc, char **argv) {
                 json_object *o = json_object_new_object();
                 r = fzd_dns_detect(t.dns);
                 json_object_object_add(o, "mode", json_object_new_string(fzd_dns_mode_in_use(t.dns)));
-                json_object_object_add(o, "trace", fzd_dns_detect_trace(t.dns) ? json_object_new_string(fzd_dns_detect_trace(t.dns)) : NULL);
+                json_object_object_add(o, "trace",
+                                       fzd_dns_detect_trace(t.dns)
+                                               ? json_object_new_string(fzd_dns_detect_trace(t.dns))
+                                               : NULL);
                 emit(o);
         } else if (streq(command, "cleanup-stale")) {
                 r = fzd_dns_cleanup_stale(t.dns);
@@ -512,9 +525,9 @@ int main(int argc, char **argv) {
                 sigaddset(&ss, SIGTERM);
                 sigaddset(&ss, SIGINT);
                 sigprocmask(SIG_BLOCK, &ss, NULL);
-                (void) sd_event_add_signal(t.event, NULL, SIGTERM, on_signal, NULL);
-                (void) sd_event_add_signal(t.event, NULL, SIGINT, on_signal, NULL);
-                (void) fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+                (void)sd_event_add_signal(t.event, NULL, SIGTERM, on_signal, NULL);
+                (void)sd_event_add_signal(t.event, NULL, SIGINT, on_signal, NULL);
+                (void)fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
                 r = sd_event_add_io(t.event, &t.stdin_source, STDIN_FILENO, EPOLLIN, on_stdin, &t);
                 if (r >= 0) {
                         printf("{\"ready\": true}\n");

@@ -110,8 +110,14 @@ class Agent:
                                      env=bed.client_env(user), text=True, bufsize=1)
 
     def request(self, **order):
+        self.send(**order)
+        return self.receive()
+
+    def send(self, **order):
         self.proc.stdin.write(json.dumps(order) + '\n')
         self.proc.stdin.flush()
+
+    def receive(self):
         line = self.proc.stdout.readline()
         if not line:
             with open(self.stderr_path) as f:
@@ -135,11 +141,28 @@ class Agent:
     def subscribe(self, member=None, iface=BUS_IFACE, sender=BUS_NAME, path=BUS_PATH):
         return self.request(op='subscribe', sender=sender, iface=iface, member=member, path=path)
 
+    def start_call(self, method, args=None, sig='()', **kw):
+        return self.request(op='start_call', method=method, args=args, sig=sig, **kw)['ok']
+
+    def finish_call(self, cid):
+        return self.request(op='finish_call', id=cid)
+
+    def become_monitor(self, rules):
+        return self.request(op='become_monitor', rules=rules)
+
+    def monitored(self, member=None, count=0, timeout_ms=10000):
+        """Captured method calls, once at least `count` calls of `member` have been seen."""
+        return self.request(op='monitored', member=member, count=count, timeout_ms=timeout_ms)
+
     def wait_signal(self, member, timeout_ms=10000, match=None):
         return self.request(op='wait_signal', member=member, timeout_ms=timeout_ms, match=match or {})
 
     def signals(self):
         return self.request(op='signals')['ok']
+
+    def call_many(self, calls, timeout_ms=25000):
+        """Issue several calls at once on this connection; returns their replies in order."""
+        return self.request(op='call_many', calls=calls, timeout_ms=timeout_ms)['ok']
 
     def close(self):
         if self.proc.poll() is None:
@@ -153,6 +176,49 @@ class Agent:
         self.stderr.close()
 
 
+class NotifySocket:
+    """A NOTIFY_SOCKET like systemd's: the daemon's sd_notify() messages (READY=1, STATUS=…)
+    are the readiness event for runs without D-Bus."""
+
+    def __init__(self, path):
+        import socket
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = []
+
+    def wait_for(self, text, proc=None, timeout=20):
+        import select
+        deadline = time.monotonic() + timeout
+        while not any(text in m for m in self.messages):
+            fds = [self.sock] + ([proc.pidfd] if proc is not None and proc.pidfd >= 0 else [])
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BedError(f'timed out waiting for {text!r} from sd_notify; got {self.messages}')
+            r, _, _ = select.select(fds, [], [], left)
+            if self.sock in r:
+                self.messages.append(self.sock.recv(4096).decode())
+            elif r:
+                raise BedError(f'{proc.name} exited before sending {text!r}:\n{proc.output()}')
+        return self.messages
+
+    def close(self):
+        self.sock.close()
+
+
+class MockControl:
+    """Calls on a python3-dbusmock object's org.freedesktop.DBus.Mock interface."""
+
+    def __init__(self, agent, dest, path):
+        self.agent, self.dest, self.path = agent, dest, path
+
+    def __call__(self, method, args=None, sig='()'):
+        r = self.agent.call(method, args, sig, iface='org.freedesktop.DBus.Mock', path=self.path, dest=self.dest)
+        if 'ok' not in r:
+            raise BedError(f'mock call {method} failed: {r}')
+        return r['ok']
+
+
 class Bed:
     def __init__(self, workdir):
         self.dir = workdir
@@ -163,6 +229,7 @@ class Bed:
         self.daemon = None
         self._conn = None
         self._daemon_count = 0
+        self.closers = []
 
     # ---- set-up --------------------------------------------------------------------------
 
@@ -275,16 +342,56 @@ class Bed:
             self.wait_for_name_gone(POLKIT_NAME)
             self.polkitd = None
 
+    def start_mock_polkitd(self):
+        """Replace the real polkitd by python3-dbusmock's polkitd template (a mock, used only
+        for fault injection the real one cannot do: hanging and delayed answers). It runs as
+        user polkitd, which the stock bus policy lets own org.freedesktop.PolicyKit1."""
+        self.stop_polkitd()
+        argv = self.as_user_argv('polkitd', ['/usr/bin/python3', '-m', 'dbusmock', '--system', '-t', 'polkitd'])
+        self.polkitd = self._spawn('polkitd-mock', argv)
+        self.wait_for_name(POLKIT_NAME, self.polkitd)
+        return MockControl(self.agent('root'), POLKIT_NAME, '/org/freedesktop/PolicyKit1/Authority')
+
     def add_polkit_rule(self, name, js):
-        """Drop a fleet admin's rule into /etc/polkit-1/rules.d and wait until polkitd
-        has reloaded it (polkitd logs the reload; we wait for that line)."""
-        before = self.polkitd.output().count('Finished loading, compiling and executing')
-        path = os.path.join(self.polkit_etc_rules, name)
-        with open(path, 'w') as f:
-            f.write(js)
-        os.chmod(path, 0o644)
-        self._wait_until(lambda: self.polkitd.output().count('Finished loading, compiling and executing') > before,
-                         what='polkitd to reload its rules', proc=self.polkitd, watch_file=self.polkitd.log_path)
+        """Drop a fleet admin's rule into /etc/polkit-1/rules.d and wait until polkitd has
+        reloaded (it announces that with the Authority's Changed signal)."""
+        def write():
+            path = os.path.join(self.polkit_etc_rules, name)
+            with open(path + '.tmp', 'w') as f:
+                f.write(js)
+            os.chmod(path + '.tmp', 0o644)
+            os.rename(path + '.tmp', path)
+        self.wait_for_signal(write, POLKIT_NAME, 'org.freedesktop.PolicyKit1.Authority', 'Changed',
+                             proc=self.polkitd)
+
+    def wait_for_signal(self, action, sender, iface, member, proc=None, timeout=20):
+        """Subscribe, run action(), then wait for the signal."""
+        from gi.repository import Gio, GLib
+        conn = self.connection()
+        loop = GLib.MainLoop()
+        got = []
+
+        def on_signal(*args):
+            got.append(args)
+            loop.quit()
+
+        sub = conn.signal_subscribe(sender, iface, member, None, None, Gio.DBusSignalFlags.NONE, on_signal)
+        # Make sure the match rule is in place before the action.
+        conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetId', None, None,
+                       Gio.DBusCallFlags.NONE, 5000, None)
+        timer = GLib.timeout_add(int(timeout * 1000), lambda: loop.quit() or False)
+        try:
+            action()
+            if not got:
+                loop.run()
+        finally:
+            conn.signal_unsubscribe(sub)
+            if not got:
+                GLib.source_remove(timer) if GLib.MainContext.default().find_source_by_id(timer) else None
+        if not got:
+            raise BedError(f'timed out waiting for {member} from {sender}' + (f':\n{proc.output()}' if proc else ''))
+        GLib.source_remove(timer)
+        return got[0]
 
     # ---- the daemon ------------------------------------------------------------------------
 
@@ -300,20 +407,25 @@ class Bed:
         env.update({k: v for k, v in extra.items() if v is not None})
         return env
 
-    def daemon_argv(self, args):
-        argv = [DAEMON, '--log-level=debug', *args]
+    def daemon_argv(self, args, debug=True):
+        argv = [DAEMON, *(['--log-level=debug'] if debug else []), *args]
         wrapper = os.environ.get('FZ_DAEMON_WRAPPER')  # e.g. "valgrind --error-exitcode=99 ..."
         if wrapper:
             argv = wrapper.split() + argv
         return argv
 
-    def start_daemon(self, args=(), env=None, wait=True):
+    def start_daemon(self, args=(), env=None, wait=True, debug=True):
         self._daemon_count += 1
-        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args), env=self.env(**(env or {})))
+        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args, debug), env=self.env(**(env or {})))
         self.daemon = proc
         if wait:
             self.wait_for_name(BUS_NAME, proc)
         return proc
+
+    def notify_socket(self):
+        n = NotifySocket(os.path.join(self.dir, f'notify-{self._daemon_count}-{len(self.processes)}'))
+        self.closers.append(n.close)
+        return n
 
     def stop_daemon(self, sig=signal.SIGTERM):
         rc = None
@@ -341,6 +453,24 @@ class Bed:
             return list(argv)
         pw = pwd.getpwnam(user)
         return ['setpriv', f'--reuid={pw.pw_uid}', f'--regid={pw.pw_gid}', '--init-groups', '--', *argv]
+
+    TOKEN_PATH = '/etc/dev.firezone.client/token'
+
+    def write_token_file(self, content, mode=0o600, owner='root', path=None):
+        """Write a service-account token file as an admin would (in the bed's /etc copy)."""
+        path = path or self.TOKEN_PATH
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        if os.path.lexists(path):
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, content.encode() if isinstance(content, str) else content)
+        os.close(fd)
+        os.chown(path, pwd.getpwnam(owner).pw_uid, -1)
+        os.chmod(path, mode)
+        return path
+
+    def daemon_pid(self):
+        return self.daemon.pid if self.daemon else None
 
     def build_path(self, rel):
         """A build-tree file as test users can reach it (see _expose_trees)."""
@@ -473,6 +603,8 @@ class Bed:
     def teardown(self):
         for a in self.agents:
             a.close()
+        for c in self.closers:
+            c()
         if self._conn is not None:
             self._conn.close_sync(None)
             self._conn = None
@@ -493,8 +625,20 @@ class BedTestCase(unittest.TestCase):
 
     def setUp(self):
         self.bed = BED
+        # Every token a test uses goes here; no log of the bed may ever contain one.
+        self.secrets = []
+        self.addCleanup(self.assertNoSecretsLogged)
         if self.START_DAEMON:
             self.bed.start_daemon(self.DAEMON_ARGS, env=self.DAEMON_ENV)
+
+    def secret(self, token):
+        self.secrets.append(token)
+        return token
+
+    def assertNoSecretsLogged(self):
+        logs = self.bed.logs()
+        for token in self.secrets:
+            self.assertNotIn(token, logs, 'a token appeared in a log')
 
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()

@@ -284,7 +284,6 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
                                 msg = NULL;
                         break;
                 }
-                d->ifindex = ifindex; /* for on_resolved_done()'s log line */
                 r = fzd_resolved_set_link(d->bus, ifindex, sentinels, n_sentinels, search_domain,
                                           on_resolved_done, d, &d->call);
                 break;

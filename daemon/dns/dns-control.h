@@ -8,6 +8,11 @@
  * original restored byte for byte), disabled. When not configured the mode is detected
  * once (fzd_dns_detect), from the system as it is, with a one-line trace in the log.
  *
+ * The daemon's order: fzd_dns_new(); fzd_dns_cleanup_stale() (a killed run's resolv.conf);
+ * fzd_dns_detect() (logs the decision; Status' dns-control is fzd_dns_mode_in_use());
+ * fzd_dns_watch(); on every tunnel (re)configuration fzd_dns_apply() with the TUN's ifindex;
+ * on sign-out fzd_dns_revert(); on exit fzd_dns_revert_sync(), then fzd_dns_free().
+ *
  * Everything runs on the caller's sd-event loop. apply/revert/get_system_resolvers
  * either fail at once (< 0; the callback is not called) or return 0 and call their
  * callback exactly once, later, from the loop, unless superseded by a newer call of the

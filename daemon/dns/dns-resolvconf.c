@@ -185,11 +185,19 @@ static int write_atomic(int dirfd, const char *name, const char *tmp_name, const
         _cleanup_(closep) int fd = -EBADF;
         int r;
 
-        if (unlinkat(dirfd, tmp_name, 0) < 0 && errno != ENOENT)
+        if (unlinkat(dirfd, tmp_name, 0) < 0 && errno != ENOENT && errno != EROFS)
                 return -errno;
         fd = openat(dirfd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
+        if (fd < 0) {
+                /* A read-only directory with a writable file in it: the file is a mount point of
+                 * its own (systemd's ProtectSystem=strict with ReadWritePaths=/etc/resolv.conf). */
+                if (in_place_ok && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+                        log_debug_errno(errno, "Cannot create %s (%m); rewriting %s in place.", tmp_name,
+                                        name);
+                        return write_in_place(dirfd, name, data, size);
+                }
                 return -errno;
+        }
 
         r = write_all_at(fd, data, size);
         if (r >= 0 && fchown(fd, like->st_uid, like->st_gid) < 0)

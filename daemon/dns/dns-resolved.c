@@ -37,11 +37,22 @@ FzdResolvedCall *fzd_resolved_call_free(FzdResolvedCall *c) {
         return mfree(c);
 }
 
+/* Not running, and the bus could not start it either (not installed, unit disabled or
+ * masked, or it failed to start). */
+static bool is_missing(const sd_bus_error *e) {
+        if (!e || !e->name)
+                return false;
+        return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                      "org.freedesktop.systemd1.NoSuchUnit",
+                                      "org.freedesktop.systemd1.UnitMasked") ||
+               strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0;
+}
+
 int fzd_resolved_error(const sd_bus_error *e, int r, char **ret_message) {
         char *m = NULL;
         int k;
 
-        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+        if (is_missing(e)) {
                 k = asprintf(&m, FZD_RESOLVED_MISSING_MESSAGE_FMT ".", FZ_CONFIG_PATH);
                 r = -EHOSTDOWN;
         } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT) ||

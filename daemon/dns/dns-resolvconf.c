@@ -64,6 +64,8 @@ static int open_state_dir(const char *state_dir, bool create) {
         return fd < 0 ? -errno : fd;
 }
 
+#define IN_SET_NOTDIR(r) ((r) == -ENOTDIR || (r) == -ELOOP)
+
 static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         _cleanup_(freep) char *buf = NULL;
         size_t size = 0;
@@ -400,6 +402,9 @@ int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAd
         if (dirfd < 0)
                 return log_error_errno(dirfd, "Failed to open %s: %m", dir);
         statefd = open_state_dir(state_dir, true);
+        if (IN_SET_NOTDIR(statefd))
+                return log_error_errno(statefd, "The state directory %s is a symlink or not a directory; "
+                                                "refusing to keep the resolv.conf backup there.", state_dir);
         if (statefd < 0)
                 return log_error_errno(statefd, "Failed to open the state directory %s: %m", state_dir);
 

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns-resolvconf.h"
@@ -648,6 +651,57 @@ START_TEST(test_refusals) {
 }
 END_TEST
 
+START_TEST(test_killed_at_random_points) {
+        /* Crash-safety, by brute force: a child applies and restores in a loop and is
+         * SIGKILLed at a random moment; the "next start" must then always get the
+         * original back, byte for byte, with its mode, and leave nothing behind. The
+         * random delay is the fault injection, not a synchronisation. */
+        char tmp[PATH_MAX + 64];
+        unsigned seed = (unsigned)time(NULL), killed_ours = 0, killed_original = 0;
+
+        write_file(conf, original, sizeof original - 1, 0640);
+        for (int round = 0; round < 150; round++) {
+                pid_t pid = fork();
+
+                ck_assert_int_ge(pid, 0);
+                if (pid == 0) {
+                        fzd_log_set_max_level(LOG_CRIT);
+                        for (unsigned i = 0;; i++) {
+                                if (fzd_resolvconf_apply(conf, state, sentinel, 1,
+                                                         (i & 1) ? "a.example" : NULL) < 0)
+                                        _exit(1);
+                                if (fzd_resolvconf_restore(conf, state, NULL) < 0)
+                                        _exit(2);
+                        }
+                }
+                usleep((useconds_t)(rand_r(&seed) % 4000));
+                ck_assert_int_eq(kill(pid, SIGKILL), 0);
+                int status;
+                ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+                ck_assert_msg(WIFSIGNALED(status), "round %d: the child failed by itself (%d)", round,
+                              status);
+                if (is_ours(conf))
+                        killed_ours++;
+                else
+                        killed_original++;
+
+                ck_assert_int_eq(fzd_resolvconf_restore(conf, state, NULL), 0);
+                assert_file(conf, original, sizeof original - 1);
+                struct stat st;
+                ck_assert_int_eq(stat(conf, &st), 0);
+                ck_assert_int_eq(st.st_mode & 07777, 0640);
+                ck_assert(!exists(backup));
+                snprintf(tmp, sizeof tmp, "%s/.resolv.conf.firezone-tmp", etc);
+                ck_assert(!exists(tmp));
+                snprintf(tmp, sizeof tmp, "%s/%s.tmp", state, FZD_RESOLV_CONF_BACKUP_NAME);
+                ck_assert(!exists(tmp));
+        }
+        /* Both kinds of crash happened, or the test proved nothing. */
+        ck_assert_msg(killed_ours > 0 && killed_original > 0,
+                      "killed with ours in place %u times, else %u times", killed_ours, killed_original);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("dns-resolvconf");
         TCase *tc = tcase_create("parse");
@@ -681,6 +735,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_symlink_is_replaced_not_followed);
         tcase_add_test(tc, test_dangling_symlink);
         tcase_add_test(tc, test_refusals);
+        tcase_add_test(tc, test_killed_at_random_points);
+        tcase_set_timeout(tc, 120);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -214,7 +214,7 @@ static void op_finish(FzdDns *d, int error, const char *message) {
 static void on_resolved_done(void *userdata, int error, const char *message) {
         FzdDns *d = userdata;
         /* message lives in the call: free it only at the end. */
-        _cleanup_(fzd_resolved_call_freep) FzdResolvedCall *call = TAKE_PTR(d->call);
+        _unused_ _cleanup_(fzd_resolved_call_freep) FzdResolvedCall *call = TAKE_PTR(d->call);
 
         if (error < 0)
                 log_error("DNS: %s", message);

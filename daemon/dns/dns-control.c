@@ -32,6 +32,7 @@ struct FzdDns {
         sd_event *event;
         sd_bus *bus;
         FzdDnsControl mode;
+        bool no_ipc;
         char *trace;
         char *state_dir, *resolv_conf;
         uint64_t debounce_usec;
@@ -114,6 +115,7 @@ int fzd_dns_new(sd_event *event, const FzdDnsParams *params, const FzdDnsCallbac
         d->event = sd_event_ref(event);
         d->bus = params->bus ? sd_bus_ref(params->bus) : NULL;
         d->mode = params->mode;
+        d->no_ipc = params->no_ipc;
         d->state_dir = strdup(params->state_dir);
         d->resolv_conf = strdup(params->resolv_conf ?: FZD_RESOLV_CONF_PATH);
         if (!d->state_dir || !d->resolv_conf)
@@ -176,10 +178,14 @@ int fzd_dns_detect(FzdDns *d) {
                 return 0;
 
         fzd_dns_probe_resolv_conf(d->resolv_conf, d->state_dir, &p, &target);
-        r = ensure_bus(d);
-        if (r < 0)
-                log_debug_errno(r, "No system bus (%m): systemd-resolved counts as not running.");
-        fzd_dns_probe_resolved(d->bus, &p);
+        if (d->no_ipc)
+                p.bus_not_asked = true;
+        else {
+                r = ensure_bus(d);
+                if (r < 0)
+                        log_debug_errno(r, "No system bus (%m): systemd-resolved counts as not running.");
+                fzd_dns_probe_resolved(d->bus, &p);
+        }
 
         d->mode = fzd_dns_mode_decide(&p, trace, sizeof trace);
         if (free_and_strdup(&d->trace, trace) < 0)

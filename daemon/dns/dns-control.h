@@ -48,6 +48,8 @@ typedef struct FzdDnsParams {
         const char *resolv_conf; /* NULL: /etc/resolv.conf */
         sd_bus *bus;             /* the system bus, attached to the loop; NULL: opened when needed */
         uint64_t debounce_usec;  /* of change notifications; 0: 500 ms */
+        bool no_ipc;             /* --no-ipc: never ask the bus during detection; connect to it
+                                  * only to control systemd-resolved when that is the mode */
 } FzdDnsParams;
 
 int fzd_dns_new(sd_event *event, const FzdDnsParams *params, const FzdDnsCallbacks *callbacks,

@@ -67,8 +67,12 @@ static void describe(const FzdDnsProbes *p, char *buf, size_t size) {
 }
 
 FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t trace_size) {
-        bool resolved = p->resolved_on_bus || p->resolved_activatable;
-        const char *resolved_state = p->resolved_on_bus        ? "on the bus"
+        bool points_at_resolved = p->only_resolved_stub ||
+                                  (p->kind == FZD_RESOLV_CONF_SYMLINK &&
+                                   fzd_resolv_conf_target_classify(p->symlink_target) != FZD_RESOLV_CONF_TARGET_OTHER);
+        bool resolved = p->resolved_on_bus || p->resolved_activatable || (p->bus_not_asked && points_at_resolved);
+        const char *resolved_state = p->bus_not_asked          ? "not asked (--no-ipc)"
+                                     : p->resolved_on_bus      ? "on the bus"
                                      : p->resolved_activatable ? "activatable"
                                                                : "not on the bus";
         FzdDnsControl mode;

@@ -31,6 +31,8 @@ typedef struct FzdDnsProbes {
         bool only_resolved_stub;   /* every nameserver is 127.0.0.53/54 */
         bool resolved_on_bus;      /* org.freedesktop.resolve1 has an owner */
         bool resolved_activatable; /* … or the bus can start it */
+        bool bus_not_asked;        /* --no-ipc: the bus was not asked; resolved is assumed to run
+                                    * exactly when resolv.conf points at it */
 } FzdDnsProbes;
 
 /* Decide. Writes one line (no newline) saying why into trace. Never returns AUTO. */

@@ -9,7 +9,7 @@
 #define UPLINK  "../run/systemd/resolve/resolv.conf"
 #define NM_LINK "/run/NetworkManager/resolv.conf"
 
-enum { ON = 1, ACT = 2 }; /* resolved on the bus / activatable */
+enum { ON = 1, ACT = 2, NOT_ASKED = 4 }; /* resolved on the bus / activatable / --no-ipc: bus not asked */
 
 typedef struct Row {
         const char *what;
@@ -100,6 +100,15 @@ static const Row rows[] = {
          M(ETC_RESOLV_CONF), "must be repaired"},
         {"ours without backup, no resolved", K(REGULAR), NULL, O(FIREZONE), 1, false, true, false, 0,
          M(ETC_RESOLV_CONF), "backup MISSING"},
+        /* --no-ipc: the bus is not asked; resolv.conf alone says whether resolved is in charge. */
+        {"no-ipc, stub symlink", K(SYMLINK), STUB, O(SYSTEMD_RESOLVED), 1, true, false, false, NOT_ASKED,
+         M(SYSTEMD_RESOLVED), "not asked (--no-ipc)"},
+        {"no-ipc, stub nameserver in a file", K(REGULAR), NULL, O(UNKNOWN), 1, true, false, false, NOT_ASKED,
+         M(SYSTEMD_RESOLVED), "not asked"},
+        {"no-ipc, hand-written", K(REGULAR), NULL, O(UNKNOWN), 2, false, false, false, NOT_ASKED,
+         M(ETC_RESOLV_CONF), "not asked"},
+        {"no-ipc, missing", K(MISSING), NULL, O(UNKNOWN), 0, false, false, false, NOT_ASKED, M(DISABLED),
+         "nothing to control"},
 };
 
 START_TEST(test_table) {
@@ -114,6 +123,7 @@ START_TEST(test_table) {
                 .only_resolved_stub = row->only_stub,
                 .resolved_on_bus = row->resolved & ON,
                 .resolved_activatable = row->resolved & ACT,
+                .bus_not_asked = row->resolved & NOT_ASKED,
         };
         char trace[512];
         FzdDnsControl m = fzd_dns_mode_decide(&p, trace, sizeof trace);

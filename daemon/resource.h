@@ -39,6 +39,7 @@ typedef struct FzdResource {
 } FzdResource;
 
 FzdResource *fzd_resource_free(FzdResource *r);
+int fzd_resource_dup(const FzdResource *r, FzdResource **ret);
 DEFINE_POINTER_CLEANUP_FUNC(FzdResource, fzd_resource_free);
 
 const char *fzd_resource_type_to_string(FzdResourceType t);

@@ -38,7 +38,7 @@ def to_json(value):
 def error_reply(e):
     name = Gio.DBusError.get_remote_error(e) if Gio.DBusError.is_remote_error(e) else None
     if not name:
-        name = f'{GLib.quark_to_string(e.domain)}.{e.code}'
+        name = f'{e.domain}.{e.code}'
     msg = e.message
     if Gio.DBusError.is_remote_error(e):
         Gio.DBusError.strip_remote_error(e)
@@ -58,6 +58,11 @@ class Agent:
         if self.loop.is_running():
             self.loop.quit()
 
+    def round_trip(self):
+        # GetId is open to every user by the stock policy (Peer.Ping on the bus is not).
+        self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetId',
+                            None, None, Gio.DBusCallFlags.NONE, 5000, None)
+
     def op_unique_name(self, o):
         return {'ok': self.conn.get_unique_name()}
 
@@ -75,6 +80,110 @@ class Agent:
             return error_reply(e)
         return {'ok': to_json(r.unpack()), 'sig': r.get_type_string()}
 
+    def op_call_many(self, o):
+        """Send all calls before waiting for any reply (concurrent on one connection)."""
+        replies = [None] * len(o['calls'])
+        pending = [len(o['calls'])]
+
+        def done(conn, res, idx):
+            try:
+                r = conn.call_finish(res)
+                replies[idx] = {'ok': to_json(r.unpack())}
+            except GLib.Error as e:
+                replies[idx] = error_reply(e)
+            pending[0] -= 1
+            if pending[0] == 0:
+                self.loop.quit()
+
+        for idx, c in enumerate(o['calls']):
+            params = None
+            if c.get('args') is not None:
+                params = GLib.Variant.parse(GLib.VariantType(c.get('sig', '()')), c['args'], None, None)
+            self.conn.call(c.get('dest', 'dev.firezone.Client1'), c.get('path', '/dev/firezone/Client1'),
+                           c.get('iface', 'dev.firezone.Client1'), c['method'], params, None,
+                           Gio.DBusCallFlags.NONE, o.get('timeout_ms', 25000), None, done, idx)
+        if pending[0]:
+            self.loop.run()
+        return {'ok': replies}
+
+    def op_start_call(self, o):
+        """Send a call and return at once; op finish_call collects the reply."""
+        self.__dict__.setdefault('inflight', {})
+        cid = len(self.inflight)
+        self.inflight[cid] = None
+        params = None
+        if o.get('args') is not None:
+            params = GLib.Variant.parse(GLib.VariantType(o.get('sig', '()')), o['args'], None, None)
+
+        def done(conn, res, _):
+            try:
+                self.inflight[cid] = {'ok': to_json(conn.call_finish(res).unpack())}
+            except GLib.Error as e:
+                self.inflight[cid] = error_reply(e)
+            if self.loop.is_running():
+                self.loop.quit()
+
+        self.conn.call(o.get('dest', 'dev.firezone.Client1'), o.get('path', '/dev/firezone/Client1'),
+                       o.get('iface', 'dev.firezone.Client1'), o['method'], params, None, Gio.DBusCallFlags.NONE,
+                       o.get('timeout_ms', 60000), None, done, None)
+        return {'ok': cid}
+
+    def op_finish_call(self, o):
+        while self.inflight[o['id']] is None:
+            self.loop.run()
+        return self.inflight[o['id']]
+
+    def op_become_monitor(self, o):
+        """Turn this connection into a bus monitor for the given match rules (root only)."""
+        import threading
+        self.monitored = []
+        self.monitor_cond = threading.Condition()
+
+        def filt(conn, msg, incoming):
+            if incoming and msg.get_message_type() == Gio.DBusMessageType.METHOD_CALL:
+                body = msg.get_body()
+                entry = {'sender': msg.get_sender(), 'dest': msg.get_destination(), 'iface': msg.get_interface(),
+                         'member': msg.get_member(), 'flags': int(msg.get_flags()),
+                         'args': to_json(body.unpack()) if body is not None else []}
+                with self.monitor_cond:
+                    self.monitored.append(entry)
+                    self.monitor_cond.notify_all()
+                return None  # a monitor must never answer the calls it watches
+            return msg
+
+        self.conn.add_filter(filt)
+        # Asynchronously: the filter runs on GDBus's worker thread and needs the GIL, which a
+        # blocking call_sync from Python would hold.
+        result = []
+
+        def done(conn, res, _):
+            try:
+                conn.call_finish(res)
+                result.append({'ok': True})
+            except GLib.Error as e:
+                result.append(error_reply(e))
+            self.loop.quit()
+
+        self.conn.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Monitoring',
+                       'BecomeMonitor', GLib.Variant('(asu)', (o['rules'], 0)), None, Gio.DBusCallFlags.NONE,
+                       5000, None, done, None)
+        while not result:
+            self.loop.run()
+        return result[0]
+
+    def op_monitored(self, o):
+        """Wait until `count` captured calls have member `member` (a monitor cannot make a
+        round trip, so we wait for the messages themselves), then return all captured."""
+        import time
+        deadline = time.monotonic() + o.get('timeout_ms', 10000) / 1000
+        with self.monitor_cond:
+            while sum(1 for m in self.monitored if m['member'] == o.get('member')) < o.get('count', 0):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return {'error': 'timeout', 'message': f'saw only {self.monitored}'}
+                self.monitor_cond.wait(left)
+            return {'ok': list(self.monitored)}
+
     def op_own(self, o):
         try:
             r = self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
@@ -88,8 +197,7 @@ class Agent:
         self.conn.signal_subscribe(o.get('sender'), o.get('iface'), o.get('member'), o.get('path'), None,
                                    Gio.DBusSignalFlags.NONE, self.on_signal)
         # A round trip to the bus guarantees the match rule is installed before we answer.
-        self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Peer',
-                            'Ping', None, None, Gio.DBusCallFlags.NONE, 5000, None)
+        self.round_trip()
         return {'ok': True}
 
     def _matches(self, s, o):
@@ -127,8 +235,7 @@ class Agent:
     def op_flush(self, o):
         """Dispatch everything already received (signals included) and report it."""
         ctx = GLib.MainContext.default()
-        self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Peer',
-                            'Ping', None, None, Gio.DBusCallFlags.NONE, 5000, None)
+        self.round_trip()
         while ctx.iteration(False):
             pass
         return {'ok': True}
@@ -143,6 +250,8 @@ class Agent:
             try:
                 reply = getattr(self, 'op_' + o['op'])(o)
             except Exception as e:  # report, do not die: the test decides
+                import traceback
+                traceback.print_exc()
                 reply = {'error': 'agent.exception', 'message': repr(e)}
             sys.stdout.write(json.dumps(reply) + '\n')
             sys.stdout.flush()

@@ -135,11 +135,28 @@ class Agent:
     def subscribe(self, member=None, iface=BUS_IFACE, sender=BUS_NAME, path=BUS_PATH):
         return self.request(op='subscribe', sender=sender, iface=iface, member=member, path=path)
 
+    def start_call(self, method, args=None, sig='()', **kw):
+        return self.request(op='start_call', method=method, args=args, sig=sig, **kw)['ok']
+
+    def finish_call(self, cid):
+        return self.request(op='finish_call', id=cid)
+
+    def become_monitor(self, rules):
+        return self.request(op='become_monitor', rules=rules)
+
+    def monitored(self, member=None, count=0, timeout_ms=10000):
+        """Captured method calls, once at least `count` calls of `member` have been seen."""
+        return self.request(op='monitored', member=member, count=count, timeout_ms=timeout_ms)
+
     def wait_signal(self, member, timeout_ms=10000, match=None):
         return self.request(op='wait_signal', member=member, timeout_ms=timeout_ms, match=match or {})
 
     def signals(self):
         return self.request(op='signals')['ok']
+
+    def call_many(self, calls, timeout_ms=25000):
+        """Issue several calls at once on this connection; returns their replies in order."""
+        return self.request(op='call_many', calls=calls, timeout_ms=timeout_ms)['ok']
 
     def close(self):
         if self.proc.poll() is None:
@@ -151,6 +168,19 @@ class Agent:
                 self.proc.wait()
         self.proc.stdout.close()
         self.stderr.close()
+
+
+class MockControl:
+    """Calls on a python3-dbusmock object's org.freedesktop.DBus.Mock interface."""
+
+    def __init__(self, agent, dest, path):
+        self.agent, self.dest, self.path = agent, dest, path
+
+    def __call__(self, method, args=None, sig='()'):
+        r = self.agent.call(method, args, sig, iface='org.freedesktop.DBus.Mock', path=self.path, dest=self.dest)
+        if 'ok' not in r:
+            raise BedError(f'mock call {method} failed: {r}')
+        return r['ok']
 
 
 class Bed:
@@ -269,16 +299,56 @@ class Bed:
             self.wait_for_name_gone(POLKIT_NAME)
             self.polkitd = None
 
+    def start_mock_polkitd(self):
+        """Replace the real polkitd by python3-dbusmock's polkitd template (a mock, used only
+        for fault injection the real one cannot do: hanging and delayed answers). It runs as
+        user polkitd, which the stock bus policy lets own org.freedesktop.PolicyKit1."""
+        self.stop_polkitd()
+        argv = self.as_user_argv('polkitd', ['/usr/bin/python3', '-m', 'dbusmock', '--system', '-t', 'polkitd'])
+        self.polkitd = self._spawn('polkitd-mock', argv)
+        self.wait_for_name(POLKIT_NAME, self.polkitd)
+        return MockControl(self.agent('root'), POLKIT_NAME, '/org/freedesktop/PolicyKit1/Authority')
+
     def add_polkit_rule(self, name, js):
-        """Drop a fleet admin's rule into /etc/polkit-1/rules.d and wait until polkitd
-        has reloaded it (polkitd logs the reload; we wait for that line)."""
-        before = self.polkitd.output().count('Finished loading, compiling and executing')
-        path = os.path.join(self.polkit_etc_rules, name)
-        with open(path, 'w') as f:
-            f.write(js)
-        os.chmod(path, 0o644)
-        self._wait_until(lambda: self.polkitd.output().count('Finished loading, compiling and executing') > before,
-                         what='polkitd to reload its rules', proc=self.polkitd, watch_file=self.polkitd.log_path)
+        """Drop a fleet admin's rule into /etc/polkit-1/rules.d and wait until polkitd has
+        reloaded (it announces that with the Authority's Changed signal)."""
+        def write():
+            path = os.path.join(self.polkit_etc_rules, name)
+            with open(path + '.tmp', 'w') as f:
+                f.write(js)
+            os.chmod(path + '.tmp', 0o644)
+            os.rename(path + '.tmp', path)
+        self.wait_for_signal(write, POLKIT_NAME, 'org.freedesktop.PolicyKit1.Authority', 'Changed',
+                             proc=self.polkitd)
+
+    def wait_for_signal(self, action, sender, iface, member, proc=None, timeout=20):
+        """Subscribe, run action(), then wait for the signal."""
+        from gi.repository import Gio, GLib
+        conn = self.connection()
+        loop = GLib.MainLoop()
+        got = []
+
+        def on_signal(*args):
+            got.append(args)
+            loop.quit()
+
+        sub = conn.signal_subscribe(sender, iface, member, None, None, Gio.DBusSignalFlags.NONE, on_signal)
+        # Make sure the match rule is in place before the action.
+        conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetId', None, None,
+                       Gio.DBusCallFlags.NONE, 5000, None)
+        timer = GLib.timeout_add(int(timeout * 1000), lambda: loop.quit() or False)
+        try:
+            action()
+            if not got:
+                loop.run()
+        finally:
+            conn.signal_unsubscribe(sub)
+            if not got:
+                GLib.source_remove(timer) if GLib.MainContext.default().find_source_by_id(timer) else None
+        if not got:
+            raise BedError(f'timed out waiting for {member} from {sender}' + (f':\n{proc.output()}' if proc else ''))
+        GLib.source_remove(timer)
+        return got[0]
 
     # ---- the daemon ------------------------------------------------------------------------
 
@@ -335,6 +405,24 @@ class Bed:
             return list(argv)
         pw = pwd.getpwnam(user)
         return ['setpriv', f'--reuid={pw.pw_uid}', f'--regid={pw.pw_gid}', '--init-groups', '--', *argv]
+
+    TOKEN_PATH = '/etc/dev.firezone.client/token'
+
+    def write_token_file(self, content, mode=0o600, owner='root', path=None):
+        """Write a service-account token file as an admin would (in the bed's /etc copy)."""
+        path = path or self.TOKEN_PATH
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        if os.path.lexists(path):
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, content.encode() if isinstance(content, str) else content)
+        os.close(fd)
+        os.chown(path, pwd.getpwnam(owner).pw_uid, -1)
+        os.chmod(path, mode)
+        return path
+
+    def daemon_pid(self):
+        return self.daemon.pid if self.daemon else None
 
     def build_path(self, rel):
         """A build-tree file as test users can reach it (see _expose_trees)."""
@@ -487,8 +575,20 @@ class BedTestCase(unittest.TestCase):
 
     def setUp(self):
         self.bed = BED
+        # Every token a test uses goes here; no log of the bed may ever contain one.
+        self.secrets = []
+        self.addCleanup(self.assertNoSecretsLogged)
         if self.START_DAEMON:
             self.bed.start_daemon(self.DAEMON_ARGS, env=self.DAEMON_ENV)
+
+    def secret(self, token):
+        self.secrets.append(token)
+        return token
+
+    def assertNoSecretsLogged(self):
+        logs = self.bed.logs()
+        for token in self.secrets:
+            self.assertNotIn(token, logs, 'a token appeared in a log')
 
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()

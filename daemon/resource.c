@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resource.h"
+
+static const char *const type_names[_FZD_RESOURCE_TYPE_MAX] = {
+        [FZD_RESOURCE_DNS] = "dns",
+        [FZD_RESOURCE_CIDR] = "cidr",
+        [FZD_RESOURCE_INTERNET] = "internet",
+};
+
+static const char *const status_names[_FZD_RESOURCE_STATUS_MAX] = {
+        [FZD_RESOURCE_STATUS_UNKNOWN] = "unknown",
+        [FZD_RESOURCE_STATUS_ONLINE] = "online",
+        [FZD_RESOURCE_STATUS_OFFLINE] = "offline",
+};
+
+static int lookup(const char *const *names, size_t n, const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (streq(names[i], s))
+                        return (int) i;
+        return -EINVAL;
+}
+
+const char *fzd_resource_type_to_string(FzdResourceType t) {
+        return (unsigned) t < _FZD_RESOURCE_TYPE_MAX ? type_names[t] : NULL;
+}
+
+int fzd_resource_type_from_string(const char *s) {
+        return lookup(type_names, _FZD_RESOURCE_TYPE_MAX, s);
+}
+
+const char *fzd_resource_status_to_string(FzdResourceStatus s) {
+        return (unsigned) s < _FZD_RESOURCE_STATUS_MAX ? status_names[s] : NULL;
+}
+
+int fzd_resource_status_from_string(const char *s) {
+        return lookup(status_names, _FZD_RESOURCE_STATUS_MAX, s);
+}
+
+FzdResource *fzd_resource_free(FzdResource *r) {
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < r->n_sites; i++) {
+                free(r->sites[i].id);
+                free(r->sites[i].name);
+        }
+        free(r->sites);
+        free(r->id);
+        free(r->name);
+        free(r->address);
+        free(r->description);
+        free(r);
+        return NULL;
+}
+
+static int dup_str(const char *s, char **ret) {
+        if (!s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int fzd_resource_dup(const FzdResource *r, FzdResource **ret) {
+        _cleanup_(fzd_resource_freep) FzdResource *c = NULL;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->type = r->type;
+        c->status = r->status;
+        if (dup_str(r->id, &c->id) < 0 || dup_str(r->name, &c->name) < 0 || dup_str(r->address, &c->address) < 0 ||
+            dup_str(r->description, &c->description) < 0)
+                return -ENOMEM;
+        if (r->n_sites > 0) {
+                c->sites = calloc(r->n_sites, sizeof *c->sites);
+                if (!c->sites)
+                        return -ENOMEM;
+                c->n_sites = r->n_sites;
+                for (size_t i = 0; i < r->n_sites; i++)
+                        if (dup_str(r->sites[i].id, &c->sites[i].id) < 0 ||
+                            dup_str(r->sites[i].name, &c->sites[i].name) < 0)
+                                return -ENOMEM;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* Open addressing with linear probing, keyed by id; tombstone-free deletion by
+ * backward shift. Sized for the portal's largest accounts (10,000+ resources) with
+ * O(1) upsert/delete, so an update never costs a pass over the table. */
+struct FzdResourceTable {
+        FzdResource **slots;
+        size_t n_slots; /* power of two */
+        size_t n_items;
+};
+
+static uint64_t hash_str(const char *s) {
+        /* FNV-1a: ids come from the portal, but the table only holds what the portal sent
+         * us, so adversarial collisions can only slow down the portal's own account. */
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= 0x100000001b3ULL;
+        }
+        return h;
+}
+
+int fzd_resource_table_new(FzdResourceTable **ret) {
+        FzdResourceTable *t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->n_slots = 64;
+        t->slots = calloc(t->n_slots, sizeof *t->slots);
+        if (!t->slots) {
+                free(t);
+                return -ENOMEM;
+        }
+        *ret = t;
+        return 0;
+}
+
+void fzd_resource_table_clear(FzdResourceTable *t) {
+        for (size_t i = 0; i < t->n_slots; i++)
+                t->slots[i] = fzd_resource_free(t->slots[i]);
+        t->n_items = 0;
+}
+
+FzdResourceTable *fzd_resource_table_free(FzdResourceTable *t) {
+        if (!t)
+                return NULL;
+        fzd_resource_table_clear(t);
+        free(t->slots);
+        free(t);
+        return NULL;
+}
+
+static size_t find_slot(const FzdResourceTable *t, const char *id) {
+        size_t mask = t->n_slots - 1;
+        size_t i = hash_str(id) & mask;
+
+        while (t->slots[i] && !streq(t->slots[i]->id, id))
+                i = (i + 1) & mask;
+        return i;
+}
+
+static int grow(FzdResourceTable *t) {
+        FzdResource **old = t->slots;
+        size_t old_n = t->n_slots;
+        FzdResource **slots = calloc(old_n * 2, sizeof *slots);
+
+        if (!slots)
+                return -ENOMEM;
+        t->slots = slots;
+        t->n_slots = old_n * 2;
+        for (size_t i = 0; i < old_n; i++)
+                if (old[i])
+                        t->slots[find_slot(t, old[i]->id)] = old[i];
+        free(old);
+        return 0;
+}
+
+int fzd_resource_table_put(FzdResourceTable *t, FzdResource *r, FzdResource **ret_old) {
+        size_t i;
+
+        if (!r || !r->id)
+                return -EINVAL;
+        if ((t->n_items + 1) * 4 > t->n_slots * 3) { /* keep load ≤ 0.75 */
+                int k = grow(t);
+                if (k < 0)
+                        return k;
+        }
+        i = find_slot(t, r->id);
+        if (t->slots[i]) {
+                if (ret_old)
+                        *ret_old = t->slots[i];
+                else
+                        fzd_resource_free(t->slots[i]);
+        } else {
+                if (ret_old)
+                        *ret_old = NULL;
+                t->n_items++;
+        }
+        t->slots[i] = r;
+        return 0;
+}
+
+const FzdResource *fzd_resource_table_get(const FzdResourceTable *t, const char *id) {
+        return id ? t->slots[find_slot(t, id)] : NULL;
+}
+
+FzdResource *fzd_resource_table_take(FzdResourceTable *t, const char *id) {
+        size_t mask = t->n_slots - 1, i, j;
+        FzdResource *r;
+
+        if (!id)
+                return NULL;
+        i = find_slot(t, id);
+        r = t->slots[i];
+        if (!r)
+                return NULL;
+        t->slots[i] = NULL;
+        t->n_items--;
+
+        /* Backward-shift the rest of the cluster so lookups never stop early. */
+        for (j = (i + 1) & mask; t->slots[j]; j = (j + 1) & mask) {
+                size_t home = hash_str(t->slots[j]->id) & mask;
+                /* Move slot j into the hole at i if its home is not in (i, j]. */
+                if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+                        t->slots[i] = t->slots[j];
+                        t->slots[j] = NULL;
+                        i = j;
+                }
+        }
+        return r;
+}
+
+size_t fzd_resource_table_size(const FzdResourceTable *t) {
+        return t->n_items;
+}
+
+static int compare_by_name(const void *a, const void *b) {
+        const FzdResource *x = *(const FzdResource *const *) a, *y = *(const FzdResource *const *) b;
+        int c = strcmp(strempty(x->name), strempty(y->name));
+        return c != 0 ? c : strcmp(x->id, y->id);
+}
+
+int fzd_resource_table_sorted(const FzdResourceTable *t, const FzdResource ***ret, size_t *ret_n) {
+        const FzdResource **v;
+        size_t n = 0;
+
+        v = malloc((t->n_items ? t->n_items : 1) * sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n_slots; i++)
+                if (t->slots[i])
+                        v[n++] = t->slots[i];
+        qsort(v, n, sizeof *v, compare_by_name);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}

@@ -112,6 +112,13 @@ GError *fz_client_error_from_call(GError *error, gboolean from_bus, const gchar 
         if (g_dbus_error_is_remote_error(e)) {
                 remote = g_dbus_error_get_remote_error(e);
                 g_dbus_error_strip_remote_error(e);
+                /* Decoded before our names were registered: decode it again now that they are. */
+                if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_DBUS_ERROR)) {
+                        GError *again = g_dbus_error_new_for_dbus_error(remote, e->message);
+                        g_dbus_error_strip_remote_error(again);
+                        g_error_free(e);
+                        e = again;
+                }
         }
 
         if (e->domain == FZ_CLIENT_ERROR) {

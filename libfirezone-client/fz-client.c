@@ -148,12 +148,12 @@ typedef struct {
 
 static void call_done(GObject *source, GAsyncResult *res, gpointer user_data) {
         CallData *data = user_data;
-        GError *error = NULL;
+        GError *send_error = NULL, *error = NULL;
         GDBusMessage *reply;
         GVariant *body;
 
-        reply = g_dbus_connection_send_message_with_reply_finish(G_DBUS_CONNECTION(source), res, &error);
-        body = call_reply_process(reply, error, data->method, data->reply_type, &error);
+        reply = g_dbus_connection_send_message_with_reply_finish(G_DBUS_CONNECTION(source), res, &send_error);
+        body = call_reply_process(reply, send_error, data->method, data->reply_type, &error);
         if (body == NULL)
                 g_task_return_error(data->task, error);
         else
@@ -527,9 +527,13 @@ static gboolean fz_client_initable_init(GInitable *initable, GCancellable *cance
 
         if (self->initialized)
                 return TRUE;
+        if (g_cancellable_set_error_if_cancelled(cancellable, error))
+                return FALSE;
         self->connection = g_bus_get_sync(G_BUS_TYPE_SYSTEM, cancellable, &local_error);
         if (self->connection == NULL) {
-                g_propagate_error(error, bus_error(g_steal_pointer(&local_error)));
+                g_propagate_error(error, g_error_matches(local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                                 ? g_steal_pointer(&local_error)
+                                                 : bus_error(g_steal_pointer(&local_error)));
                 return FALSE;
         }
         subscribe(self);
@@ -567,7 +571,9 @@ static void init_bus_done(GObject *source, GAsyncResult *res, gpointer user_data
 
         self->connection = g_bus_get_finish(res, &error);
         if (self->connection == NULL) {
-                g_task_return_error(task, bus_error(error));
+                g_task_return_error(task, g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                                  ? error
+                                                  : bus_error(error));
                 g_object_unref(task);
                 return;
         }
@@ -585,6 +591,10 @@ static void fz_client_init_async(GAsyncInitable *initable, int io_priority, GCan
 
         g_task_set_source_tag(task, fz_client_init_async);
         g_task_set_priority(task, io_priority);
+        if (g_task_return_error_if_cancelled(task)) {
+                g_object_unref(task);
+                return;
+        }
         if (self->initialized) {
                 g_task_return_boolean(task, TRUE);
                 g_object_unref(task);

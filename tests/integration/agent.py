@@ -184,6 +184,63 @@ class Agent:
                 self.monitor_cond.wait(left)
             return {'ok': list(self.monitored)}
 
+    def op_hammer(self, o):
+        """Load: `connections` separate bus connections each call Status back to back, while
+        this connection records StateChanged. Writes {"ready": true} once everything runs,
+        and stops after `signals` StateChanged signals (or the timeout)."""
+        address = Gio.dbus_address_get_for_bus_sync(Gio.BusType.SYSTEM, None)
+        flags = Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION
+        conns = [Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
+                 for _ in range(o['connections'])]
+        stats = {'calls': 0, 'errors': [], 'states': {}, 'sequence': []}
+        stopping = [False]
+        outstanding = [0]
+        started = [0]
+
+        def on_state(conn, sender, path, iface, member, params):
+            stats['sequence'].append(params.unpack()[0])
+            if len(stats['sequence']) >= o['signals']:
+                stopping[0] = True
+
+        self.conn.signal_subscribe('dev.firezone.Client1', 'dev.firezone.Client1', 'StateChanged',
+                                   '/dev/firezone/Client1', None, Gio.DBusSignalFlags.NONE, on_state)
+        self.round_trip()
+
+        def issue(conn):
+            outstanding[0] += 1
+            conn.call('dev.firezone.Client1', '/dev/firezone/Client1', 'dev.firezone.Client1', 'Status', None,
+                      None, Gio.DBusCallFlags.NONE, 25000, None, done, conn)
+
+        def done(conn, res, _):
+            outstanding[0] -= 1
+            try:
+                st = conn.call_finish(res).unpack()[0]['state']
+                stats['states'][st] = stats['states'].get(st, 0) + 1
+                stats['calls'] += 1
+            except GLib.Error as e:
+                stats['errors'].append(error_reply(e))
+            started[0] += 1
+            if started[0] == len(conns):
+                sys.stdout.write(json.dumps({'ready': True}) + '\n')
+                sys.stdout.flush()
+            if not stopping[0]:
+                issue(conn)
+            elif outstanding[0] == 0:
+                self.loop.quit()
+
+        def on_timeout():
+            stats['errors'].append({'error': 'timeout'})
+            stopping[0] = True
+            return GLib.SOURCE_REMOVE
+
+        GLib.timeout_add(o.get('timeout_ms', 120000), on_timeout)
+        for c in conns:
+            issue(c)
+        self.loop.run()
+        for c in conns:
+            c.close_sync(None)
+        return {'ok': stats}
+
     def op_own(self, o):
         try:
             r = self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',

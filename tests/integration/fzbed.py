@@ -110,8 +110,14 @@ class Agent:
                                      env=bed.client_env(user), text=True, bufsize=1)
 
     def request(self, **order):
+        self.send(**order)
+        return self.receive()
+
+    def send(self, **order):
         self.proc.stdin.write(json.dumps(order) + '\n')
         self.proc.stdin.flush()
+
+    def receive(self):
         line = self.proc.stdout.readline()
         if not line:
             with open(self.stderr_path) as f:
@@ -170,6 +176,36 @@ class Agent:
         self.stderr.close()
 
 
+class NotifySocket:
+    """A NOTIFY_SOCKET like systemd's: the daemon's sd_notify() messages (READY=1, STATUS=…)
+    are the readiness event for runs without D-Bus."""
+
+    def __init__(self, path):
+        import socket
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = []
+
+    def wait_for(self, text, proc=None, timeout=20):
+        import select
+        deadline = time.monotonic() + timeout
+        while not any(text in m for m in self.messages):
+            fds = [self.sock] + ([proc.pidfd] if proc is not None and proc.pidfd >= 0 else [])
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BedError(f'timed out waiting for {text!r} from sd_notify; got {self.messages}')
+            r, _, _ = select.select(fds, [], [], left)
+            if self.sock in r:
+                self.messages.append(self.sock.recv(4096).decode())
+            elif r:
+                raise BedError(f'{proc.name} exited before sending {text!r}:\n{proc.output()}')
+        return self.messages
+
+    def close(self):
+        self.sock.close()
+
+
 class MockControl:
     """Calls on a python3-dbusmock object's org.freedesktop.DBus.Mock interface."""
 
@@ -193,6 +229,7 @@ class Bed:
         self.daemon = None
         self._conn = None
         self._daemon_count = 0
+        self.closers = []
 
     # ---- set-up --------------------------------------------------------------------------
 
@@ -364,20 +401,25 @@ class Bed:
         env.update({k: v for k, v in extra.items() if v is not None})
         return env
 
-    def daemon_argv(self, args):
-        argv = [DAEMON, '--log-level=debug', *args]
+    def daemon_argv(self, args, debug=True):
+        argv = [DAEMON, *(['--log-level=debug'] if debug else []), *args]
         wrapper = os.environ.get('FZ_DAEMON_WRAPPER')  # e.g. "valgrind --error-exitcode=99 ..."
         if wrapper:
             argv = wrapper.split() + argv
         return argv
 
-    def start_daemon(self, args=(), env=None, wait=True):
+    def start_daemon(self, args=(), env=None, wait=True, debug=True):
         self._daemon_count += 1
-        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args), env=self.env(**(env or {})))
+        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args, debug), env=self.env(**(env or {})))
         self.daemon = proc
         if wait:
             self.wait_for_name(BUS_NAME, proc)
         return proc
+
+    def notify_socket(self):
+        n = NotifySocket(os.path.join(self.dir, f'notify-{self._daemon_count}-{len(self.processes)}'))
+        self.closers.append(n.close)
+        return n
 
     def stop_daemon(self, sig=signal.SIGTERM):
         rc = None
@@ -555,6 +597,8 @@ class Bed:
     def teardown(self):
         for a in self.agents:
             a.close()
+        for c in self.closers:
+            c()
         if self._conn is not None:
             self._conn.close_sync(None)
             self._conn = None

@@ -104,6 +104,36 @@ def run_in_bed(test_id, workdir):
     return 0
 
 
+def run_bench(mode, path):
+    """A benchmark module's main(bed, build_root) runs in a bed like a test does."""
+    if mode == '--bench':
+        workdir = tempfile.mkdtemp(prefix='fz-bench-')
+        import subprocess
+        try:
+            return subprocess.run([sys.executable, os.path.abspath(__file__), '--bench-in-bed', path],
+                                  env=dict(os.environ, FZ_BED_DIR=workdir)).returncode
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    import sandbox
+    workdir = os.environ['FZ_BED_DIR']
+    sandbox.enter(workdir)
+    import fzbed
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('bench', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    bed = fzbed.Bed(workdir)
+    fzbed.BED = bed
+    try:
+        bed.setup()
+        return mod.main(bed, fzbed.BUILD_ROOT)
+    finally:
+        bed.teardown()
+        sys.stdout.flush()
+        reap_descendants()
+
+
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == '--list':
         print('\n'.join(list_tests()))
@@ -120,6 +150,8 @@ def main():
             print('host changed:', c)
         print('host unchanged by the test run' if not changes else f'{len(changes)} host change(s)')
         return 1 if changes else 0
+    if len(sys.argv) == 3 and sys.argv[1] in ('--bench', '--bench-in-bed'):
+        return run_bench(sys.argv[1], sys.argv[2])
     if len(sys.argv) == 3 and sys.argv[1] == '--in-bed':
         workdir = os.environ['FZ_BED_DIR']
         return run_in_bed(sys.argv[2], workdir)

@@ -40,3 +40,7 @@ GPtrArray *fz_resource_list_new_from_variant(GVariant *list);
  * (sender org.freedesktop.DBus), not by the daemon. @method names the call in messages.
  * Takes ownership of @error. */
 GError *fz_client_error_from_call(GError *error, gboolean from_bus, const gchar *method);
+
+/* What the client does with a signal from the daemon (the bus subscriptions call the same
+ * code); for tests and the fuzz target, which use a client that was never initialized. */
+void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar *member, GVariant *params);

@@ -489,6 +489,17 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
                 refresh_start(self, NULL, NULL);
 }
 
+void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar *member, GVariant *params) {
+        g_return_if_fail(FZ_IS_CLIENT(self));
+        if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "StateChanged") == 0)
+                on_state_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
+        else if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "ResourcesChanged") == 0)
+                on_resources_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
+        else if (g_strcmp0(interface, "org.freedesktop.DBus.Properties") == 0 &&
+                 g_strcmp0(member, "PropertiesChanged") == 0)
+                on_properties_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
+}
+
 static void subscribe(FzClient *self) {
         self->sub_state_changed = g_dbus_connection_signal_subscribe(
                 self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, "StateChanged", FZ_BUS_PATH, NULL,

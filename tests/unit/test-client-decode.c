@@ -6,6 +6,10 @@
 #include "fz-check.h"
 #include "fz-client-private.h"
 
+static void store_result(GObject *source, GAsyncResult *res, gpointer user_data) {
+        *(GAsyncResult **) user_data = g_object_ref(res);
+}
+
 static GVariant *parse(const char *type, const char *text) {
         g_autoptr(GError) error = NULL;
         GVariant *v = g_variant_parse(G_VARIANT_TYPE(type), text, NULL, NULL, &error);
@@ -145,6 +149,116 @@ START_TEST(test_string_tables_round_trip) {
 }
 END_TEST
 
+typedef struct {
+        int state_changed;
+        FzClientState last_state;
+        char *last_reason;
+        int resources_changed;
+        guint last_count;
+} Seen;
+
+static void on_state(FzClient *c, FzClientState state, const char *reason, Seen *seen) {
+        seen->state_changed++;
+        seen->last_state = state;
+        g_free(seen->last_reason);
+        seen->last_reason = g_strdup(reason);
+}
+
+static void on_resources(FzClient *c, GPtrArray *resources, Seen *seen) {
+        seen->resources_changed++;
+        seen->last_count = resources->len;
+}
+
+static void signal_text(FzClient *c, const char *iface, const char *member, const char *type, const char *text) {
+        g_autoptr(GVariant) v = parse(type, text);
+        fz_client_handle_signal(c, iface, member, v);
+}
+
+START_TEST(test_signals_on_a_bare_client) {
+        g_autoptr(FzClient) c = g_object_new(FZ_TYPE_CLIENT, NULL);
+        g_autoptr(GPtrArray) resources = NULL;
+        Seen seen = { 0 };
+        const char *I = "dev.firezone.Client1", *P = "org.freedesktop.DBus.Properties";
+
+        g_signal_connect(c, "state-changed", G_CALLBACK(on_state), &seen);
+        g_signal_connect(c, "resources-changed", G_CALLBACK(on_resources), &seen);
+
+        signal_text(c, I, "StateChanged", "(sa{sv})",
+                    "('connected', {'reason': <'portal-connected'>, 'last-error': <'Oops.'>, "
+                    "'requires-sign-in': <true>})");
+        ck_assert_int_eq(seen.state_changed, 1);
+        ck_assert_int_eq(seen.last_state, FZ_CLIENT_STATE_CONNECTED);
+        ck_assert_str_eq(seen.last_reason, "portal-connected");
+        ck_assert_int_eq(fz_client_get_state(c), FZ_CLIENT_STATE_CONNECTED);
+        ck_assert_str_eq(fz_client_get_last_error(c), "Oops.");
+        ck_assert(fz_client_get_requires_sign_in(c));
+
+        /* Details of the wrong type are ignored, the state still counts; no reason is "". */
+        signal_text(c, I, "StateChanged", "(sa{sv})",
+                    "('reconnecting', {'reason': <5>, 'last-error': <[1]>, 'requires-sign-in': <'no'>})");
+        ck_assert_int_eq(seen.state_changed, 2);
+        ck_assert_str_eq(seen.last_reason, "");
+        ck_assert_int_eq(fz_client_get_state(c), FZ_CLIENT_STATE_RECONNECTING);
+        ck_assert_str_eq(fz_client_get_last_error(c), "Oops.");
+        ck_assert(fz_client_get_requires_sign_in(c));
+
+        /* Wrong signatures, other interfaces and unknown members: nothing happens. */
+        signal_text(c, I, "StateChanged", "(s)", "('signed-out',)");
+        signal_text(c, I, "StateChanged", "(ia{sv})", "(1, {})");
+        signal_text(c, I, "Frobnicated", "(s)", "('signed-out',)");
+        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)", "('org.example.Other', {'State': <'signed-out'>}, [])");
+        signal_text(c, P, "PropertiesChanged", "(sa{sv})", "('dev.firezone.Client1', {'State': <'signed-out'>})");
+        signal_text(c, I, "ResourcesChanged", "(as)", "(['r1'],)");
+        ck_assert_int_eq(seen.state_changed, 2);
+        ck_assert_int_eq(seen.resources_changed, 0);
+        ck_assert_int_eq(fz_client_get_state(c), FZ_CLIENT_STATE_RECONNECTING);
+
+        /* PropertiesChanged updates properties (values of the wrong type are ignored) but does
+         * not emit ::state-changed: StateChanged carries the reason. An invalidated property
+         * without an owner does nothing. */
+        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)",
+                    "('dev.firezone.Client1', {'State': <'signed-out'>, 'Mode': <'interactive'>, "
+                    "'AccountSlug': <'acme'>, 'ActorName': <uint32 7>, 'InterfaceName': <'tun-firezone'>, "
+                    "'Version': <'9.9'>}, ['LastError'])");
+        ck_assert_int_eq(seen.state_changed, 2);
+        ck_assert_int_eq(fz_client_get_state(c), FZ_CLIENT_STATE_SIGNED_OUT);
+        ck_assert_int_eq(fz_client_get_mode(c), FZ_CLIENT_MODE_INTERACTIVE);
+        ck_assert_str_eq(fz_client_get_account_slug(c), "acme");
+        ck_assert_str_eq(fz_client_get_actor_name(c), "");
+        ck_assert_str_eq(fz_client_get_interface_name(c), "tun-firezone");
+        ck_assert_str_eq(fz_client_get_daemon_version(c), "9.9");
+        ck_assert(!fz_client_get_daemon_running(c));
+
+        signal_text(c, I, "ResourcesChanged", "(aa{sv})", "([{'id': <'r1'>}, {'name': <'no id'>}, {'id': <'r2'>}],)");
+        ck_assert_int_eq(seen.resources_changed, 1);
+        ck_assert_uint_eq(seen.last_count, 2);
+        resources = fz_client_get_resources(c);
+        ck_assert_uint_eq(resources->len, 2);
+        ck_assert_str_eq(fz_resource_get_id(g_ptr_array_index(resources, 1)), "r2");
+
+        g_signal_handlers_disconnect_by_data(c, &seen);
+        g_free(seen.last_reason);
+}
+END_TEST
+
+START_TEST(test_calls_on_an_uninitialized_client_fail_cleanly) {
+        g_autoptr(FzClient) c = g_object_new(FZ_TYPE_CLIENT, NULL);
+        g_autoptr(GMainContext) ctx = g_main_context_new();
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(FzClientStatus) status = NULL;
+
+        g_main_context_push_thread_default(ctx);
+        fz_client_get_status_async(c, NULL, store_result, &res);
+        while (res == NULL)
+                g_main_context_iteration(ctx, TRUE);
+        status = fz_client_get_status_finish(c, res, &error);
+        ck_assert_ptr_null(status);
+        ck_assert(g_error_matches(error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED));
+        g_main_context_pop_thread_default(ctx);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("client-decode");
         TCase *tc = tcase_create("core");
@@ -155,6 +269,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_resource_list_of_the_wrong_type);
         tcase_add_test(tc, test_resource_equality_and_properties);
         tcase_add_test(tc, test_string_tables_round_trip);
+        tcase_add_test(tc, test_signals_on_a_bare_client);
+        tcase_add_test(tc, test_calls_on_an_uninitialized_client_fail_cleanly);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -31,6 +31,27 @@ RESOURCE_TYPES = {'name': str, 'id': str, 'type': str, 'address': str, 'status':
                   'sites': list}
 
 
+def local_portal(bed):
+    """The local portal of tests/portal (portalbed.LocalPortal) if this tree has it, else None.
+
+    Tests that need a portal use it to assert "connected" and the portal's resources, and
+    without it assert what is true then (the daemon stays "connecting" and has no
+    resources): they never skip."""
+    try:
+        import portalbed
+    except ImportError:
+        return None
+    return portalbed.LocalPortal(bed)
+
+
+def portal_resources(portal):
+    """The resources the local portal grants, as ListResources() shows them, sorted by name."""
+    import portalbed
+    with open(portal.account_path) as f:
+        account = json.load(f)
+    return sorted((portalbed.portal_view(r) for r in account['resources']), key=lambda r: r['name'])
+
+
 def library_env(bed):
     d = bed.build_path('libfirezone-client')
     return {'GI_TYPELIB_PATH': d, 'LD_LIBRARY_PATH': d}

@@ -210,8 +210,13 @@ class DaemonNotRunning(ClientTestCase):
 
     def test_daemon_dying_during_a_call(self):
         a = self.libagent()
+        # A bus monitor sees the call when the bus hands it to the (stopped) daemon: from then
+        # on the bus owes the caller an answer, and sends NoReply when the daemon dies.
+        monitor = self.bed.agent('root')
+        self.assertOk(monitor.become_monitor(["type='method_call',interface='dev.firezone.Client1'"]))
         self.freeze_daemon()
         cid = a.start_call('get_status')
+        self.assertOk(monitor.monitored('Status', count=1))
         self.bed.daemon.stop(signal.SIGKILL)
         msg = self.assertLibError(a.finish_call(cid), 'daemon-not-running')
         self.assertIn('stopped before it answered', msg)

@@ -125,14 +125,15 @@ gboolean fzctl_token_read_stdin(FzctlSecret *s, GError **error) {
         gboolean echo_off = FALSE, ok;
 
         if (isatty(STDIN_FILENO)) {
-                fputs("Paste the token, then press Enter (it is not shown): ", stderr);
-                fflush(stderr);
+                /* Echo off before the prompt: whatever is typed after the prompt is not shown. */
                 if (tcgetattr(STDIN_FILENO, &old) == 0) {
                         quiet = old;
                         quiet.c_lflag &= ~(tcflag_t) ECHO;
                         quiet.c_lflag |= ECHONL;
                         echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
                 }
+                fputs("Paste the token, then press Enter (it is not shown): ", stderr);
+                fflush(stderr);
         }
         ok = fzctl_token_read_fd(STDIN_FILENO, "standard input", s, error);
         if (echo_off)

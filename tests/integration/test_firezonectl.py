@@ -137,6 +137,39 @@ class SignIn(ClientTestCase):
             self.assertNotIn(token, r.stdout + r.stderr)
         self.assertEqual(self.status()['state'], 'signed-out')
 
+    def test_token_typed_at_the_terminal_is_not_echoed(self):
+        import pty
+        import select
+        import subprocess
+        master, slave = pty.openpty()
+        os.chown(os.ttyname(slave), self.bed.uid('fz-member'), -1)
+        p = subprocess.Popen(self.bed.as_user_argv('fz-member', self.firezonectl_argv('sign-in')), stdin=slave,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.bed.client_env('fz-member'))
+        self.addCleanup(os.close, master)
+        os.close(slave)
+        # The prompt comes once echo is off; then the token is typed.
+        prompt = b''
+        while b'Enter' not in prompt:
+            r, _, _ = select.select([p.stderr], [], [], 10)
+            self.assertTrue(r, 'no prompt')
+            prompt += os.read(p.stderr.fileno(), 1024)
+        token = self.secret(self.TOKEN)
+        os.write(master, token.encode() + b'\n')
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, EXIT_SUCCESS, err)
+        self.assertIn(b'Signed in', out)
+        echoed = b''
+        while select.select([master], [], [], 0)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the other side is closed
+                break
+            if not chunk:
+                break
+            echoed += chunk
+        self.assertNotIn(token.encode(), echoed)
+        self.assertEqual(self.status()['state'], 'connecting')
+
     def test_bad_token_input_is_a_usage_error(self):
         for data, why in (('', 'No token'), ('\n  \n', 'No token'), ('a' * 5000, 'longer than 4096'),
                           ('first\nsecond\n', 'not one line')):

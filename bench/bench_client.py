@@ -27,6 +27,7 @@ def hyperfine(bed, runs):
         ('firezonectl status --json', f'{fzctl} status --json'),
         ('reference: busctl call … Status() (sd-bus)',
          'busctl --system call dev.firezone.Client1 /dev/firezone/Client1 dev.firezone.Client1 Status'),
+        ('reference: firezonectl --version (no D-Bus)', f'{fzctl} --version'),
         ('reference: /usr/bin/true (process start)', '/usr/bin/true'),
     ]
     for i, (label, command) in enumerate(commands):

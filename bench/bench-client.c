@@ -19,11 +19,11 @@ static double now_us(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
+        double x = *(const double *)a, y = *(const double *)b;
         return (x > y) - (x < y);
 }
 
@@ -33,22 +33,22 @@ typedef struct {
 } Result;
 
 static Result summarize(const char *name, double *samples, int n) {
-        Result r = { .name = name };
+        Result r = {.name = name};
         double sum = 0;
 
-        qsort(samples, (size_t) n, sizeof(double), cmp_double);
+        qsort(samples, (size_t)n, sizeof(double), cmp_double);
         for (int i = 0; i < n; i++)
                 sum += samples[i];
         r.mean = sum / n;
         r.median = samples[n / 2];
-        r.p95 = samples[(int) (n * 0.95)];
-        r.p99 = samples[(int) (n * 0.99)];
+        r.p95 = samples[(int)(n * 0.95)];
+        r.p99 = samples[(int)(n * 0.99)];
         return r;
 }
 
 static void print(const Result *r) {
-        printf("%-48s median %7.1f µs  mean %7.1f µs  p95 %7.1f µs  p99 %7.1f µs\n", r->name, r->median, r->mean,
-               r->p95, r->p99);
+        printf("%-48s median %7.1f µs  mean %7.1f µs  p95 %7.1f µs  p99 %7.1f µs\n", r->name, r->median,
+               r->mean, r->p95, r->p99);
 }
 
 static void sdbus_call(sd_bus *bus, const char *iface, const char *method) {
@@ -80,8 +80,8 @@ static void gdbus_call(GDBusConnection *conn, const char *iface, const char *met
         g_autoptr(GVariant) reply = NULL;
         g_autoptr(GError) error = NULL;
 
-        g_dbus_connection_call(conn, BUS_NAME, BUS_PATH, iface, method, NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1,
-                               NULL, on_done, &res);
+        g_dbus_connection_call(conn, BUS_NAME, BUS_PATH, iface, method, NULL, NULL, G_DBUS_CALL_FLAGS_NONE,
+                               -1, NULL, on_done, &res);
         reply = g_dbus_connection_call_finish(conn, wait_for(&res), &error);
         if (reply == NULL) {
                 fprintf(stderr, "GDBus %s failed: %s\n", method, error->message);
@@ -133,7 +133,7 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         for (int k = 0; k < N_KINDS; k++)
-                samples[k] = calloc((size_t) n, sizeof(double));
+                samples[k] = calloc((size_t)n, sizeof(double));
 
         /* Interleaved (one call of each kind per round), so that load from elsewhere on the
          * machine falls on every kind alike. */

@@ -29,10 +29,8 @@ struct _FzClientStatus {
 G_DEFINE_FINAL_TYPE(FzClientStatus, fz_client_status, G_TYPE_OBJECT)
 
 static const gchar *const state_names[] = {
-        [FZ_CLIENT_STATE_UNKNOWN] = "unknown",
-        [FZ_CLIENT_STATE_SIGNED_OUT] = "signed-out",
-        [FZ_CLIENT_STATE_CONNECTING] = "connecting",
-        [FZ_CLIENT_STATE_CONNECTED] = "connected",
+        [FZ_CLIENT_STATE_UNKNOWN] = "unknown",           [FZ_CLIENT_STATE_SIGNED_OUT] = "signed-out",
+        [FZ_CLIENT_STATE_CONNECTING] = "connecting",     [FZ_CLIENT_STATE_CONNECTED] = "connected",
         [FZ_CLIENT_STATE_RECONNECTING] = "reconnecting",
 };
 
@@ -53,7 +51,7 @@ static const gchar *const mode_names[] = {
  * Since: 0.1
  */
 const gchar *fz_client_state_to_string(FzClientState state) {
-        if ((guint) state >= G_N_ELEMENTS(state_names))
+        if ((guint)state >= G_N_ELEMENTS(state_names))
                 return state_names[FZ_CLIENT_STATE_UNKNOWN];
         return state_names[state];
 }
@@ -71,7 +69,7 @@ const gchar *fz_client_state_to_string(FzClientState state) {
 FzClientState fz_client_state_from_string(const gchar *state) {
         for (guint i = 1; state != NULL && i < G_N_ELEMENTS(state_names); i++)
                 if (g_str_equal(state, state_names[i]))
-                        return (FzClientState) i;
+                        return (FzClientState)i;
         return FZ_CLIENT_STATE_UNKNOWN;
 }
 
@@ -86,7 +84,7 @@ FzClientState fz_client_state_from_string(const gchar *state) {
  * Since: 0.1
  */
 const gchar *fz_client_mode_to_string(FzClientMode mode) {
-        if ((guint) mode >= G_N_ELEMENTS(mode_names))
+        if ((guint)mode >= G_N_ELEMENTS(mode_names))
                 return mode_names[FZ_CLIENT_MODE_UNKNOWN];
         return mode_names[mode];
 }
@@ -104,7 +102,7 @@ const gchar *fz_client_mode_to_string(FzClientMode mode) {
 FzClientMode fz_client_mode_from_string(const gchar *mode) {
         for (guint i = 1; mode != NULL && i < G_N_ELEMENTS(mode_names); i++)
                 if (g_str_equal(mode, mode_names[i]))
-                        return (FzClientMode) i;
+                        return (FzClientMode)i;
         return FZ_CLIENT_MODE_UNKNOWN;
 }
 
@@ -157,9 +155,9 @@ FzClientStatus *fz_client_status_new_from_variant(GVariant *dict) {
         self->dns_control = lookup_string(dict, "dns-control");
         self->last_error = lookup_string(dict, "last-error");
         self->version = lookup_string(dict, "version");
-        (void) g_variant_lookup(dict, "requires-sign-in", "b", &self->requires_sign_in);
-        (void) g_variant_lookup(dict, "connected-since", "t", &self->connected_since);
-        (void) g_variant_lookup(dict, "resource-count", "u", &self->resource_count);
+        (void)g_variant_lookup(dict, "requires-sign-in", "b", &self->requires_sign_in);
+        (void)g_variant_lookup(dict, "connected-since", "t", &self->connected_since);
+        (void)g_variant_lookup(dict, "resource-count", "u", &self->resource_count);
         return self;
 }
 

@@ -65,7 +65,7 @@ static const gchar *const status_names[] = {
  * Since: 0.1
  */
 const gchar *fz_resource_type_to_string(FzResourceType type) {
-        if ((guint) type >= G_N_ELEMENTS(type_names))
+        if ((guint)type >= G_N_ELEMENTS(type_names))
                 return type_names[FZ_RESOURCE_TYPE_UNKNOWN];
         return type_names[type];
 }
@@ -81,7 +81,7 @@ const gchar *fz_resource_type_to_string(FzResourceType type) {
 FzResourceType fz_resource_type_from_string(const gchar *type) {
         for (guint i = 1; type != NULL && i < G_N_ELEMENTS(type_names); i++)
                 if (g_str_equal(type, type_names[i]))
-                        return (FzResourceType) i;
+                        return (FzResourceType)i;
         return FZ_RESOURCE_TYPE_UNKNOWN;
 }
 
@@ -94,7 +94,7 @@ FzResourceType fz_resource_type_from_string(const gchar *type) {
  * Since: 0.1
  */
 const gchar *fz_resource_status_to_string(FzResourceStatus status) {
-        if ((guint) status >= G_N_ELEMENTS(status_names))
+        if ((guint)status >= G_N_ELEMENTS(status_names))
                 return status_names[FZ_RESOURCE_STATUS_UNKNOWN];
         return status_names[status];
 }
@@ -110,7 +110,7 @@ const gchar *fz_resource_status_to_string(FzResourceStatus status) {
 FzResourceStatus fz_resource_status_from_string(const gchar *status) {
         for (guint i = 1; status != NULL && i < G_N_ELEMENTS(status_names); i++)
                 if (g_str_equal(status, status_names[i]))
-                        return (FzResourceStatus) i;
+                        return (FzResourceStatus)i;
         return FZ_RESOURCE_STATUS_UNKNOWN;
 }
 
@@ -274,7 +274,7 @@ static void fz_resource_class_init(FzResourceClass *klass) {
 }
 
 static void fz_resource_init(FzResource *self) {
-        self->sites = g_ptr_array_new_with_free_func((GDestroyNotify) fz_resource_site_free);
+        self->sites = g_ptr_array_new_with_free_func((GDestroyNotify)fz_resource_site_free);
 }
 
 static gchar *lookup_string(GVariant *dict, const gchar *key) {

@@ -12,17 +12,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void render(FzctlNode *node) {
         for (int o = FZCTL_OUTPUT_TEXT; o <= FZCTL_OUTPUT_JSON; o++)
-                g_free(fzctl_render(node, (FzctlOutput) o));
+                g_free(fzctl_render(node, (FzctlOutput)o));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static const char *const types[] = { "a{sv}", "aa{sv}", "(sa{sv})", "(aa{sv})", "(sa{sv}as)" };
+        static const char *const types[] = {"a{sv}", "aa{sv}", "(sa{sv})", "(aa{sv})", "(sa{sv}as)"};
         static const char *const members[][2] = {
-                { NULL, NULL },
-                { NULL, NULL },
-                { "dev.firezone.Client1", "StateChanged" },
-                { "dev.firezone.Client1", "ResourcesChanged" },
-                { "org.freedesktop.DBus.Properties", "PropertiesChanged" },
+                {NULL, NULL},
+                {NULL, NULL},
+                {"dev.firezone.Client1", "StateChanged"},
+                {"dev.firezone.Client1", "ResourcesChanged"},
+                {"org.freedesktop.DBus.Properties", "PropertiesChanged"},
         };
         g_autoptr(GBytes) bytes = NULL;
         g_autoptr(GVariant) v = NULL;

@@ -7,7 +7,7 @@
 #include "fz-client-private.h"
 
 static void store_result(GObject *source, GAsyncResult *res, gpointer user_data) {
-        *(GAsyncResult **) user_data = g_object_ref(res);
+        *(GAsyncResult **)user_data = g_object_ref(res);
 }
 
 static GVariant *parse(const char *type, const char *text) {
@@ -19,13 +19,13 @@ static GVariant *parse(const char *type, const char *text) {
 }
 
 START_TEST(test_status_full) {
-        g_autoptr(GVariant) v = parse("a{sv}",
-                                      "{'state': <'connected'>, 'mode': <'service-account'>, 'account-slug': <'acme'>,"
-                                      " 'actor-name': <'Ada'>, 'interface': <'tun-firezone'>, 'ipv4': <'100.64.0.2'>,"
-                                      " 'ipv6': <'fd00:2021:1111::2'>, 'dns-control': <'systemd-resolved'>,"
-                                      " 'last-error': <''>, 'requires-sign-in': <true>,"
-                                      " 'connected-since': <uint64 1700000000000000>, 'resource-count': <uint32 3>,"
-                                      " 'version': <'0.1.0'>, 'from-the-future': <[1, 2]>}");
+        g_autoptr(GVariant) v = parse(
+                "a{sv}", "{'state': <'connected'>, 'mode': <'service-account'>, 'account-slug': <'acme'>,"
+                         " 'actor-name': <'Ada'>, 'interface': <'tun-firezone'>, 'ipv4': <'100.64.0.2'>,"
+                         " 'ipv6': <'fd00:2021:1111::2'>, 'dns-control': <'systemd-resolved'>,"
+                         " 'last-error': <''>, 'requires-sign-in': <true>,"
+                         " 'connected-since': <uint64 1700000000000000>, 'resource-count': <uint32 3>,"
+                         " 'version': <'0.1.0'>, 'from-the-future': <[1, 2]>}");
         g_autoptr(FzClientStatus) s = fz_client_status_new_from_variant(v);
 
         ck_assert_int_eq(fz_client_status_get_state(s), FZ_CLIENT_STATE_CONNECTED);
@@ -46,9 +46,10 @@ END_TEST
 
 START_TEST(test_status_bad_input) {
         /* Wrong types are as if absent; unknown states are "unknown"; strings are never NULL. */
-        g_autoptr(GVariant) v = parse("a{sv}", "{'state': <'exploded'>, 'mode': <5>, 'account-slug': <uint32 1>,"
-                                               " 'requires-sign-in': <'yes'>, 'connected-since': <int32 -1>,"
-                                               " 'resource-count': <uint64 7>}");
+        g_autoptr(GVariant) v =
+                parse("a{sv}", "{'state': <'exploded'>, 'mode': <5>, 'account-slug': <uint32 1>,"
+                               " 'requires-sign-in': <'yes'>, 'connected-since': <int32 -1>,"
+                               " 'resource-count': <uint64 7>}");
         g_autoptr(FzClientStatus) s = fz_client_status_new_from_variant(v);
         g_autoptr(GVariant) not_a_dict = parse("as", "['state', 'connected']");
         g_autoptr(FzClientStatus) t = fz_client_status_new_from_variant(not_a_dict);
@@ -68,14 +69,15 @@ END_TEST
 
 START_TEST(test_resources) {
         g_autoptr(GVariant) v = parse(
-                "aa{sv}", "[{'id': <'r1'>, 'type': <'dns'>, 'name': <'GitLab'>, 'address': <'gitlab.corp'>,"
-                          "  'description': <'Code'>, 'status': <'online'>, 'sites': <[('s1', 'HQ'), ('s2', 'DR')]>},"
-                          " {'id': <'r2'>, 'type': <'cidr'>, 'name': <'Lab'>, 'address': <'10.0.0.0/8'>},"
-                          " {'name': <'no id: skipped'>},"
-                          " {'id': <''>, 'name': <'empty id: skipped'>},"
-                          " {'id': <uint32 3>, 'name': <'id of the wrong type: skipped'>},"
-                          " {'id': <'r3'>, 'type': <'teleport'>, 'status': <'sleepy'>, 'sites': <['not', 'pairs']>,"
-                          "  'name': <42>}]");
+                "aa{sv}",
+                "[{'id': <'r1'>, 'type': <'dns'>, 'name': <'GitLab'>, 'address': <'gitlab.corp'>,"
+                "  'description': <'Code'>, 'status': <'online'>, 'sites': <[('s1', 'HQ'), ('s2', 'DR')]>},"
+                " {'id': <'r2'>, 'type': <'cidr'>, 'name': <'Lab'>, 'address': <'10.0.0.0/8'>},"
+                " {'name': <'no id: skipped'>},"
+                " {'id': <''>, 'name': <'empty id: skipped'>},"
+                " {'id': <uint32 3>, 'name': <'id of the wrong type: skipped'>},"
+                " {'id': <'r3'>, 'type': <'teleport'>, 'status': <'sleepy'>, 'sites': <['not', 'pairs']>,"
+                "  'name': <42>}]");
         g_autoptr(GPtrArray) list = fz_resource_list_new_from_variant(v);
         FzResource *r;
         GPtrArray *sites;
@@ -118,8 +120,9 @@ START_TEST(test_resource_list_of_the_wrong_type) {
 END_TEST
 
 START_TEST(test_resource_equality_and_properties) {
-        g_autoptr(GVariant) v = parse("aa{sv}", "[{'id': <'r1'>, 'name': <'A'>}, {'id': <'r1'>, 'name': <'A'>},"
-                                                " {'id': <'r1'>, 'name': <'B'>}]");
+        g_autoptr(GVariant) v =
+                parse("aa{sv}", "[{'id': <'r1'>, 'name': <'A'>}, {'id': <'r1'>, 'name': <'A'>},"
+                                " {'id': <'r1'>, 'name': <'B'>}]");
         g_autoptr(GPtrArray) list = fz_resource_list_new_from_variant(v);
         g_autofree char *name = NULL;
         FzResourceType type;
@@ -142,7 +145,7 @@ START_TEST(test_string_tables_round_trip) {
         for (int t = FZ_RESOURCE_STATUS_UNKNOWN; t <= FZ_RESOURCE_STATUS_OFFLINE; t++)
                 ck_assert_int_eq(fz_resource_status_from_string(fz_resource_status_to_string(t)), t);
         ck_assert_str_eq(fz_client_state_to_string(FZ_CLIENT_STATE_SIGNED_OUT), "signed-out");
-        ck_assert_str_eq(fz_client_state_to_string((FzClientState) 99), "unknown");
+        ck_assert_str_eq(fz_client_state_to_string((FzClientState)99), "unknown");
         ck_assert_int_eq(fz_client_state_from_string(NULL), FZ_CLIENT_STATE_UNKNOWN);
         ck_assert_int_eq(fz_client_state_from_string("unknown"), FZ_CLIENT_STATE_UNKNOWN);
         ck_assert_str_eq(fz_client_mode_to_string(FZ_CLIENT_MODE_SERVICE_ACCOUNT), "service-account");
@@ -169,7 +172,8 @@ static void on_resources(FzClient *c, GPtrArray *resources, Seen *seen) {
         seen->last_count = resources->len;
 }
 
-static void signal_text(FzClient *c, const char *iface, const char *member, const char *type, const char *text) {
+static void signal_text(FzClient *c, const char *iface, const char *member, const char *type,
+                        const char *text) {
         g_autoptr(GVariant) v = parse(type, text);
         fz_client_handle_signal(c, iface, member, v);
 }
@@ -177,7 +181,7 @@ static void signal_text(FzClient *c, const char *iface, const char *member, cons
 START_TEST(test_signals_on_a_bare_client) {
         g_autoptr(FzClient) c = g_object_new(FZ_TYPE_CLIENT, NULL);
         g_autoptr(GPtrArray) resources = NULL;
-        Seen seen = { 0 };
+        Seen seen = {0};
         const char *I = "dev.firezone.Client1", *P = "org.freedesktop.DBus.Properties";
 
         g_signal_connect(c, "state-changed", G_CALLBACK(on_state), &seen);
@@ -206,8 +210,10 @@ START_TEST(test_signals_on_a_bare_client) {
         signal_text(c, I, "StateChanged", "(s)", "('signed-out',)");
         signal_text(c, I, "StateChanged", "(ia{sv})", "(1, {})");
         signal_text(c, I, "Frobnicated", "(s)", "('signed-out',)");
-        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)", "('org.example.Other', {'State': <'signed-out'>}, [])");
-        signal_text(c, P, "PropertiesChanged", "(sa{sv})", "('dev.firezone.Client1', {'State': <'signed-out'>})");
+        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)",
+                    "('org.example.Other', {'State': <'signed-out'>}, [])");
+        signal_text(c, P, "PropertiesChanged", "(sa{sv})",
+                    "('dev.firezone.Client1', {'State': <'signed-out'>})");
         signal_text(c, I, "ResourcesChanged", "(as)", "(['r1'],)");
         ck_assert_int_eq(seen.state_changed, 2);
         ck_assert_int_eq(seen.resources_changed, 0);
@@ -229,7 +235,8 @@ START_TEST(test_signals_on_a_bare_client) {
         ck_assert_str_eq(fz_client_get_daemon_version(c), "9.9");
         ck_assert(!fz_client_get_daemon_running(c));
 
-        signal_text(c, I, "ResourcesChanged", "(aa{sv})", "([{'id': <'r1'>}, {'name': <'no id'>}, {'id': <'r2'>}],)");
+        signal_text(c, I, "ResourcesChanged", "(aa{sv})",
+                    "([{'id': <'r1'>}, {'name': <'no id'>}, {'id': <'r2'>}],)");
         ck_assert_int_eq(seen.resources_changed, 1);
         ck_assert_uint_eq(seen.last_count, 2);
         resources = fz_client_get_resources(c);

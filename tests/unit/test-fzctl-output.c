@@ -22,12 +22,13 @@ START_TEST(test_json_escapes_and_keys) {
         g_autoptr(FzctlNode) node = fzctl_resources_node(list);
         g_autofree char *json = fzctl_render(node, FZCTL_OUTPUT_JSON);
 
-        ck_assert_str_eq(json,
-                         "[{\"name\": \"Git \\\"Lab\\\"\", \"id\": \"r1\", \"type\": \"dns\", \"address\": "
-                         "\"gitlab.corp\", \"status\": \"online\", \"description\": \"tab\\there, line\\nbreak, "
-                         "bell\\u0007, é\", \"sites\": [{\"name\": \"HQ\", \"id\": \"s1\"}, {\"name\": \"DR\", "
-                         "\"id\": \"s2\"}]}, {\"name\": \"Lab\", \"id\": \"r2\", \"type\": \"cidr\", \"address\": "
-                         "\"10.0.0.0/8\", \"status\": \"unknown\", \"description\": \"\", \"sites\": []}]\n");
+        ck_assert_str_eq(
+                json,
+                "[{\"name\": \"Git \\\"Lab\\\"\", \"id\": \"r1\", \"type\": \"dns\", \"address\": "
+                "\"gitlab.corp\", \"status\": \"online\", \"description\": \"tab\\there, line\\nbreak, "
+                "bell\\u0007, é\", \"sites\": [{\"name\": \"HQ\", \"id\": \"s1\"}, {\"name\": \"DR\", "
+                "\"id\": \"s2\"}]}, {\"name\": \"Lab\", \"id\": \"r2\", \"type\": \"cidr\", \"address\": "
+                "\"10.0.0.0/8\", \"status\": \"unknown\", \"description\": \"\", \"sites\": []}]\n");
 }
 END_TEST
 
@@ -76,10 +77,11 @@ START_TEST(test_status_text_and_json) {
         g_autofree char *json = fzctl_render(node, FZCTL_OUTPUT_JSON);
         g_autofree char *text = fzctl_render(node, FZCTL_OUTPUT_TEXT);
 
-        ck_assert_str_eq(json, "{\"state\": \"connecting\", \"mode\": \"interactive\", \"account-slug\": \"acme\", "
-                               "\"actor-name\": \"\", \"interface\": \"\", \"ipv4\": \"\", \"ipv6\": \"\", "
-                               "\"dns-control\": \"\", \"connected-since\": 0, \"resource-count\": 2, "
-                               "\"requires-sign-in\": false, \"last-error\": \"\", \"version\": \"0.1.0\"}\n");
+        ck_assert_str_eq(
+                json, "{\"state\": \"connecting\", \"mode\": \"interactive\", \"account-slug\": \"acme\", "
+                      "\"actor-name\": \"\", \"interface\": \"\", \"ipv4\": \"\", \"ipv6\": \"\", "
+                      "\"dns-control\": \"\", \"connected-since\": 0, \"resource-count\": 2, "
+                      "\"requires-sign-in\": false, \"last-error\": \"\", \"version\": \"0.1.0\"}\n");
         ck_assert_str_eq(text, "State:           connecting\n"
                                "Mode:            interactive\n"
                                "Account:         acme\n"
@@ -122,9 +124,10 @@ START_TEST(test_time) {
         text = fzctl_render(o, FZCTL_OUTPUT_TEXT);
         ck_assert_str_eq(json, "{\"connected-since\": 1700000000123456}\n");
         /* A local date: only its shape is fixed. */
-        ck_assert_msg(g_regex_match_simple("^Connected since: 20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\S+\n$",
-                                           text, 0, 0),
-                      "%s", text);
+        ck_assert_msg(
+                g_regex_match_simple("^Connected since: 20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\S+\n$",
+                                     text, 0, 0),
+                "%s", text);
 }
 END_TEST
 

@@ -16,7 +16,7 @@ static gboolean read_through_pipe(const char *data, size_t len, FzctlSecret *s, 
 
         ck_assert_int_eq(pipe(p), 0);
         ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 1 << 16) > 0, 1);
-        ck_assert_int_eq(write(p[1], data, len), (ssize_t) len);
+        ck_assert_int_eq(write(p[1], data, len), (ssize_t)len);
         close(p[1]);
         ok = fzctl_token_read_fd(p[0], "the test", s, error);
         close(p[0]);
@@ -24,7 +24,7 @@ static gboolean read_through_pipe(const char *data, size_t len, FzctlSecret *s, 
 }
 
 START_TEST(test_plain_and_trimmed) {
-        static const char *inputs[] = { "tok.en-1", "tok.en-1\n", "tok.en-1\r\n", "  tok.en-1 \n\n" };
+        static const char *inputs[] = {"tok.en-1", "tok.en-1\n", "tok.en-1\r\n", "  tok.en-1 \n\n"};
 
         for (size_t i = 0; i < G_N_ELEMENTS(inputs); i++) {
                 g_autoptr(FzctlSecret) s = fzctl_secret_new();
@@ -66,12 +66,9 @@ START_TEST(test_bad_input) {
                 size_t len;
                 const char *why;
         } table[] = {
-                { "", 0, "No token on the test" },
-                { " \n\t\r\n", 5, "No token on the test" },
-                { "two\nlines\n", 10, "not one line" },
-                { "nul\0inside", 10, "not one line" },
-                { "esc\033[0m", 8, "not one line" },
-                { "del\177", 4, "not one line" },
+                {"", 0, "No token on the test"},      {" \n\t\r\n", 5, "No token on the test"},
+                {"two\nlines\n", 10, "not one line"}, {"nul\0inside", 10, "not one line"},
+                {"esc\033[0m", 8, "not one line"},    {"del\177", 4, "not one line"},
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {

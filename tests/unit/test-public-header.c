@@ -13,8 +13,8 @@ int main(void) {
         GEnumValue *v = g_enum_get_value(states, FZ_CLIENT_STATE_RECONNECTING);
         int ok = strcmp(name, "dev.firezone.Client1.Error.DaemonNotRunning") == 0 &&
                  strcmp(v->value_nick, fz_client_state_to_string(FZ_CLIENT_STATE_RECONNECTING)) == 0 &&
-                 g_type_is_a(FZ_TYPE_CLIENT, G_TYPE_ASYNC_INITABLE) && g_type_is_a(FZ_TYPE_RESOURCE, G_TYPE_OBJECT) &&
-                 G_TYPE_IS_BOXED(FZ_TYPE_RESOURCE_SITE);
+                 g_type_is_a(FZ_TYPE_CLIENT, G_TYPE_ASYNC_INITABLE) &&
+                 g_type_is_a(FZ_TYPE_RESOURCE, G_TYPE_OBJECT) && G_TYPE_IS_BOXED(FZ_TYPE_RESOURCE_SITE);
 
         g_type_class_unref(states);
         printf("%s\n", ok ? "ok" : "public API mismatch");

@@ -215,7 +215,7 @@ static void set_keyring_problem(FzApp *self, const GError *error) {
                 g_info("Keyring unavailable: %s", error->message);
                 self->keyring_problem = g_strdup(
                         "Your keyring is locked or not available, so Firezone cannot remember your sign-in. You "
-                        "stay signed in until you sign out or restart, and will have to sign in again then.");
+                        "stay signed in until you sign out or the computer restarts; then sign in again.");
         }
         update(self);
 }
@@ -356,6 +356,8 @@ static void tray_changed(FzApp *self) {
                         window_present(self);
                 else
                         g_info("Started minimized to the tray");
+                /* Only the first activation may start hidden; later ones come from the user. */
+                self->start_hidden = FALSE;
                 /* Held while waiting (see show_window_when_ready). */
                 g_application_release(G_APPLICATION(self));
         }
@@ -937,6 +939,9 @@ static void show_window_when_ready(FzApp *self) {
         if (self->window != NULL || self->tray == NULL || fz_tray_get_settled(self->tray)) {
                 if (!(self->start_hidden && fz_app_get_tray_available(self)))
                         window_present(self);
+                else
+                        g_info("Started minimized to the tray");
+                self->start_hidden = FALSE;
                 return;
         }
         /* Whether to start hidden depends on the tray: wait for its first answer, and do
@@ -950,8 +955,6 @@ static void fz_app_activate(GApplication *app) {
         FzApp *self = FZ_APP(app);
 
         show_window_when_ready(self);
-        /* Only the first activation may start hidden; later ones come from the user. */
-        self->start_hidden = FALSE;
 }
 
 static void fz_app_open(GApplication *app, GFile **files, gint n_files, const gchar *hint) {

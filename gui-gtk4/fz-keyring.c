@@ -99,6 +99,7 @@ static void lookup_retrieved(GObject *source, GAsyncResult *res, gpointer user_d
         FzStoredToken *stored = g_task_get_task_data(task);
         GError *error = NULL;
         SecretValue *value = secret_retrievable_retrieve_secret_finish(SECRET_RETRIEVABLE(source), res, &error);
+        FzStoredToken *result;
         const gchar *text;
 
         if (value == NULL) {
@@ -114,10 +115,13 @@ static void lookup_retrieved(GObject *source, GAsyncResult *res, gpointer user_d
                 g_task_return_pointer(task, NULL, NULL);
                 return;
         }
-        stored->token = g_strdup(text);
+        /* Moved out: the task data (with its destroy function) stays behind, empty. */
+        result = g_new0(FzStoredToken, 1);
+        result->token = g_strdup(text);
+        result->account_slug = g_steal_pointer(&stored->account_slug);
+        result->actor_name = g_steal_pointer(&stored->actor_name);
         secret_value_unref(value);
-        g_task_set_task_data(task, NULL, NULL);
-        g_task_return_pointer(task, stored, (GDestroyNotify) fz_stored_token_free);
+        g_task_return_pointer(task, result, (GDestroyNotify) fz_stored_token_free);
 }
 
 static void lookup_found(GObject *source, GAsyncResult *res, gpointer user_data) {

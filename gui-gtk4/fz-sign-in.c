@@ -294,7 +294,7 @@ gboolean fz_sign_in_callback_check(const FzSignInRequest *req, const FzSignInCal
         if (!fz_sign_in_secret_equal(req->state, cb->state)) {
                 g_set_error_literal(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE,
                                     "The sign-in link does not belong to the sign-in started here, so it was "
-                                    "ignored. Click Sign In to try again.");
+                                    "ignored. Finish the sign-in in the browser tab Firezone opened, or start again.");
                 return FALSE;
         }
         return TRUE;

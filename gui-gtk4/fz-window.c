@@ -519,6 +519,10 @@ static void refresh(FzWindow *self) {
                                         gtk_label_get_text(GTK_LABEL(self->session_title)),
                                         gtk_label_get_text(GTK_LABEL(self->session_who)),
                                         gtk_widget_get_visible(self->session_managed) ? " (managed)" : "");
+        else if (page == FZ_PAGE_SIGNED_OUT)
+                shown = g_strdup_printf("%s: %s%s", fz_app_page_to_string(page),
+                                        gtk_label_get_text(GTK_LABEL(self->signed_out_account)),
+                                        gtk_widget_get_visible(self->signed_out_admin) ? " (administrator needed)" : "");
         else if (page == FZ_PAGE_NO_DAEMON)
                 shown = g_strdup_printf("%s: The Firezone service is not running", fz_app_page_to_string(page));
         else if (page == FZ_PAGE_NOT_IN_GROUP)
@@ -526,6 +530,13 @@ static void refresh(FzWindow *self) {
                                         gtk_label_get_text(GTK_LABEL(self->group_title)));
         else
                 shown = g_strdup(fz_app_page_to_string(page));
+        if (banner != NULL || keyring != NULL) {
+                gchar *with_banners = g_strdup_printf("%s%s%s%s%s", shown, banner ? " [banner: " : "",
+                                                      banner ? banner : "", banner ? "]" : "",
+                                                      keyring ? " [keyring banner]" : "");
+                g_free(shown);
+                shown = with_banners;
+        }
         if (g_strcmp0(shown, self->shown) != 0) {
                 g_info("Window shows page %s", shown);
                 g_free(self->shown);
@@ -559,6 +570,10 @@ static void log_when_drawn(FzWindow *self) {
 
 static void on_app_changed(FzApp *app, gpointer user_data) {
         refresh(FZ_WINDOW(user_data));
+}
+
+static void on_unmap(GtkWidget *widget, gpointer user_data) {
+        g_info("Window unmapped");
 }
 
 static void on_map(GtkWidget *widget, gpointer user_data) {
@@ -653,6 +668,7 @@ FzWindow *fz_window_new(FzApp *app) {
 
         self->changed_id = g_signal_connect(app, "changed", G_CALLBACK(on_app_changed), self);
         g_signal_connect(self, "map", G_CALLBACK(on_map), NULL);
+        g_signal_connect(self, "unmap", G_CALLBACK(on_unmap), NULL);
         refresh(self);
         return self;
 }

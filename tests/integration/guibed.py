@@ -237,11 +237,20 @@ class Desktop:
     def gui_argv(self, args=()):
         return [self.bed.build_path(GUI_REL), *args]
 
-    def start_gui(self, args=(), page=None, env=None):
+    def start_gui(self, args=(), page=None, env=None, stale_groups=False):
         """Start the primary instance; wait until the window drew `page` (a prefix of what
-        the GUI logs as "Window drawn: …") unless page is None."""
+        the GUI logs as "Window drawn: …") unless page is None. stale_groups: run it with
+        only the user's own group, like a login session older than a group change."""
         self._gui_count += 1
-        self.gui = self._spawn_user(f'gui-{self._gui_count}', self.gui_argv(args), env=self.env(**(env or {})))
+        name = f'gui-{self._gui_count}'
+        if stale_groups:
+            argv = ['setpriv', f'--reuid={self.pw.pw_uid}', f'--regid={self.pw.pw_gid}', '--clear-groups', '--',
+                    *self.gui_argv(args)]
+            p = fzbed.Process(name, argv, os.path.join(self.bed.dir, f'{name}.log'), env=self.env(**(env or {})))
+            self.bed.processes.append(p)
+            self.gui = p
+        else:
+            self.gui = self._spawn_user(name, self.gui_argv(args), env=self.env(**(env or {})))
         if page is not None:
             self.wait_drawn(page)
         return self.gui
@@ -275,6 +284,86 @@ class Desktop:
         params = [param] if param is not None else []
         self.call('dev.firezone.Client', '/dev/firezone/Client', 'org.gtk.Actions', 'Activate',
                   GLib.Variant('(sava{sv})', (name, params, {})))
+
+    def close_window(self, title='Firezone'):
+        """What a window manager does when the user clicks the close button: send
+        WM_DELETE_WINDOW to the window."""
+        from Xlib import X, display, protocol
+        d = display.Display(self.display)
+        try:
+            wm_protocols = d.intern_atom('WM_PROTOCOLS')
+            wm_delete = d.intern_atom('WM_DELETE_WINDOW')
+            found = []
+
+            def walk(w):
+                try:
+                    if w.get_wm_name() == title and w.get_attributes().map_state == X.IsViewable:
+                        found.append(w)
+                    for c in w.query_tree().children:
+                        walk(c)
+                except Exception:
+                    pass
+
+            walk(d.screen().root)
+            if not found:
+                raise fzbed.BedError(f'no mapped window titled {title!r}')
+            for w in found:
+                ev = protocol.event.ClientMessage(window=w, client_type=wm_protocols, data=(32, [wm_delete, X.CurrentTime, 0, 0, 0]))
+                w.send_event(ev)
+            d.flush()
+        finally:
+            d.close()
+
+    # ---- the tray ----------------------------------------------------------------------------
+
+    def tray_service(self):
+        """The bus name the GUI registered with the watcher (from the watcher's log)."""
+        self.bed.wait_for_log(self.watcher, 'registered ')
+        return re.findall(r'registered (\S+) by', self.watcher.output())[-1]
+
+    def tray_property(self, name):
+        from gi.repository import GLib
+        return self.call(self.tray_service(), '/StatusNotifierItem', 'org.freedesktop.DBus.Properties', 'Get',
+                         GLib.Variant('(ss)', ('org.kde.StatusNotifierItem', name)))[0]
+
+    def tray_menu(self):
+        """The DBusMenu as nested (id, label, enabled, children) tuples, labels only for
+        non-separators."""
+        from gi.repository import GLib
+        rev, layout = self.call(self.tray_service(), '/MenuBar', 'com.canonical.dbusmenu', 'GetLayout',
+                                GLib.Variant('(iias)', (0, -1, [])))
+
+        def conv(node):
+            item_id, props, children = node
+            if props.get('type') == 'separator':
+                return (item_id, '---', False, [])
+            return (item_id, props.get('label', ''), props.get('enabled', True), [conv(c) for c in children])
+        return conv(layout)[3]
+
+    def tray_labels(self, items=None):
+        items = self.tray_menu() if items is None else items
+        out = []
+        for _id, label, _en, children in items:
+            out.append(label)
+            out += self.tray_labels(children)
+        return out
+
+    def tray_click(self, label):
+        from gi.repository import GLib
+
+        def find(items):
+            for item_id, lab, _en, children in items:
+                if lab == label:
+                    return item_id
+                r = find(children)
+                if r is not None:
+                    return r
+            return None
+        item_id = find(self.tray_menu())
+        if item_id is None:
+            raise fzbed.BedError(f'no tray menu item {label!r}')
+        self.call(self.tray_service(), '/MenuBar', 'com.canonical.dbusmenu', 'Event',
+                  GLib.Variant('(isvu)', (item_id, 'clicked', GLib.Variant('i', 0), 0)))
 
     # ---- the browser -------------------------------------------------------------------------
 

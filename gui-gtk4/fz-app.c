@@ -45,6 +45,8 @@ struct _FzApp {
         gboolean auto_connect_done;
 
         FzSignInRequest *sign_in;
+        /* Tokens on their way: keyring, then SignIn. */
+        guint jobs;
         guint busy;
 
         gchar *banner;
@@ -135,7 +137,7 @@ FzPage fz_app_get_page(FzApp *self) {
         if (state == FZ_CLIENT_STATE_CONNECTING || state == FZ_CLIENT_STATE_CONNECTED ||
             state == FZ_CLIENT_STATE_RECONNECTING)
                 return FZ_PAGE_SESSION;
-        return self->sign_in != NULL ? FZ_PAGE_SIGNING_IN : FZ_PAGE_SIGNED_OUT;
+        return self->sign_in != NULL || self->jobs > 0 ? FZ_PAGE_SIGNING_IN : FZ_PAGE_SIGNED_OUT;
 }
 
 FzClient *fz_app_get_client(FzApp *self) {
@@ -414,7 +416,16 @@ typedef struct {
         GCancellable *store_cancellable;
 } SignInJob;
 
+static SignInJob *sign_in_job_new(FzApp *self) {
+        SignInJob *job = g_new0(SignInJob, 1);
+
+        job->app = g_object_ref(self);
+        self->jobs++;
+        return job;
+}
+
 static void sign_in_job_free(SignInJob *job) {
+        job->app->jobs--;
         fz_sign_in_token_free(job->token);
         g_free(job->account_slug);
         g_free(job->actor_name);
@@ -465,6 +476,7 @@ static void job_send(SignInJob *job) {
                 show_error(self, "Could not sign in to Firezone",
                            "The Firezone service is not reachable. Start it, then sign in again.");
                 sign_in_job_free(job);
+                update(self);
                 return;
         }
         g_info("Sending the token to the daemon (account %s)", job->account_slug);
@@ -509,9 +521,8 @@ static gboolean keyring_grace_over(gpointer user_data) {
 
 /* Keyring first (DESIGN §4: stored, then sent), but never held up by it. */
 static void sign_in_with_new_token(FzApp *self, gchar *token, const gchar *account_slug, const gchar *actor_name) {
-        SignInJob *job = g_new0(SignInJob, 1);
+        SignInJob *job = sign_in_job_new(self);
 
-        job->app = g_object_ref(self);
         job->token = token;
         job->account_slug = g_strdup(account_slug);
         job->actor_name = g_strdup(actor_name);
@@ -541,8 +552,7 @@ static void stored_token_found(GObject *source, GAsyncResult *res, gpointer user
                 return;
         }
         g_info("Signing in with the stored token");
-        job = g_new0(SignInJob, 1);
-        job->app = g_object_ref(self);
+        job = sign_in_job_new(self);
         job->token = g_steal_pointer(&stored->token);
         job->account_slug = g_strdup(stored->account_slug);
         job->actor_name = g_strdup(stored->actor_name);
@@ -838,12 +848,19 @@ static void action_show_window(GSimpleAction *action, GVariant *param, gpointer 
         window_present(FZ_APP(user_data));
 }
 
-static void action_quit(GSimpleAction *action, GVariant *param, gpointer user_data) {
+static gboolean quit_now(gpointer user_data) {
         FzApp *self = user_data;
 
         if (self->window != NULL)
                 gtk_window_destroy(GTK_WINDOW(self->window));
         g_application_quit(G_APPLICATION(self));
+        return G_SOURCE_REMOVE;
+}
+
+static void action_quit(GSimpleAction *action, GVariant *param, gpointer user_data) {
+        /* From an idle callback, so that the tray's menu event (or the D-Bus action call)
+         * that asked for it still gets its reply. */
+        g_idle_add_full(G_PRIORITY_LOW, quit_now, g_object_ref(user_data), g_object_unref);
 }
 
 static void action_copy_address(GSimpleAction *action, GVariant *param, gpointer user_data) {

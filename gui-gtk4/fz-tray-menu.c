@@ -9,6 +9,9 @@ struct _FzTrayMenu {
         DbusmenuServer *server;
         DbusmenuMenuitem *root;
         GActionGroup *actions;
+        /* What the menu shows now: rebuilt only when this changes, so that the item ids a
+         * host holds stay valid as long as possible. */
+        gchar *signature;
 };
 
 typedef struct {
@@ -109,9 +112,33 @@ FzTrayMenu *fz_tray_menu_new(GActionGroup *actions) {
         return self;
 }
 
-void fz_tray_menu_update(FzTrayMenu *self, const FzTrayMenuState *state) {
-        GList *old = dbusmenu_menuitem_take_children(self->root);
+static gchar *state_signature(const FzTrayMenuState *state) {
+        GString *s = g_string_new(NULL);
 
+        g_string_append_printf(s, "%s\x1f%s\x1f%d%d\x1e", state->status, state->signed_in_as ? state->signed_in_as : "",
+                               state->can_sign_in, state->can_sign_out);
+        for (guint i = 0; state->resources != NULL && i < state->resources->len; i++) {
+                FzResource *r = g_ptr_array_index(state->resources, i);
+                GPtrArray *sites = fz_resource_get_sites(r);
+
+                g_string_append_printf(s, "%s\x1f%s\x1f%d", fz_resource_get_name(r), fz_resource_get_address(r),
+                                       (int) fz_resource_get_status(r));
+                for (guint j = 0; sites != NULL && j < sites->len; j++)
+                        g_string_append_printf(s, "\x1f%s", fz_resource_site_get_name(g_ptr_array_index(sites, j)));
+                g_string_append_c(s, '\x1e');
+        }
+        return g_string_free(s, FALSE);
+}
+
+void fz_tray_menu_update(FzTrayMenu *self, const FzTrayMenuState *state) {
+        g_autofree gchar *signature = state_signature(state);
+        GList *old;
+
+        if (g_strcmp0(signature, self->signature) == 0)
+                return;
+        g_free(self->signature);
+        self->signature = g_steal_pointer(&signature);
+        old = dbusmenu_menuitem_take_children(self->root);
         g_list_free_full(old, g_object_unref);
         add_item(self, self->root, state->status, NULL, NULL);
         if (state->signed_in_as != NULL)
@@ -135,5 +162,6 @@ void fz_tray_menu_free(FzTrayMenu *self) {
         g_clear_object(&self->server);
         g_clear_object(&self->root);
         g_clear_object(&self->actions);
+        g_free(self->signature);
         g_free(self);
 }

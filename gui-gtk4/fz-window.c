@@ -12,11 +12,10 @@ struct _FzWindow {
         FzApp *app;
         gulong changed_id;
 
-        GtkWidget *banner_revealer;
         GtkWidget *banner_box;
         GtkWidget *banner_icon;
         GtkWidget *banner_label;
-        GtkWidget *keyring_revealer;
+        GtkWidget *keyring_box;
         GtkWidget *keyring_label;
         GtkWidget *stack;
 
@@ -468,10 +467,10 @@ static void refresh(FzWindow *self) {
                                                                                    : "dialog-information-symbolic");
                 gtk_label_set_text(GTK_LABEL(self->banner_label), banner);
         }
-        gtk_revealer_set_reveal_child(GTK_REVEALER(self->banner_revealer), banner != NULL);
+        gtk_widget_set_visible(self->banner_box, banner != NULL);
         if (keyring != NULL)
                 gtk_label_set_text(GTK_LABEL(self->keyring_label), keyring);
-        gtk_revealer_set_reveal_child(GTK_REVEALER(self->keyring_revealer), keyring != NULL);
+        gtk_widget_set_visible(self->keyring_box, keyring != NULL);
 
         switch (page) {
         case FZ_PAGE_NO_DAEMON: {
@@ -572,6 +571,11 @@ static void on_app_changed(FzApp *app, gpointer user_data) {
         refresh(FZ_WINDOW(user_data));
 }
 
+static gboolean on_close_request(GtkWindow *window, gpointer user_data) {
+        g_info("Window closed (%s)", gtk_window_get_hide_on_close(window) ? "hidden: the tray stays" : "quitting");
+        return FALSE;
+}
+
 static void on_unmap(GtkWidget *widget, gpointer user_data) {
         g_info("Window unmapped");
 }
@@ -583,10 +587,11 @@ static void on_map(GtkWidget *widget, gpointer user_data) {
 
 /* ---- construction ----------------------------------------------------------------------- */
 
+/* Plain boxes shown and hidden, not GtkRevealers: GTK 4.8's revealer mis-measures the
+ * wrapped label inside (and there are no animations to show anyway). */
 static GtkWidget *build_banner(FzWindow *self) {
         GtkWidget *close = gtk_button_new_from_icon_name("window-close-symbolic");
 
-        self->banner_revealer = gtk_revealer_new();
         self->banner_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
         self->banner_icon = gtk_image_new_from_icon_name("dialog-error-symbolic");
         self->banner_label = gtk_label_new("");
@@ -601,24 +606,22 @@ static GtkWidget *build_banner(FzWindow *self) {
         gtk_box_append(GTK_BOX(self->banner_box), self->banner_icon);
         gtk_box_append(GTK_BOX(self->banner_box), self->banner_label);
         gtk_box_append(GTK_BOX(self->banner_box), close);
-        gtk_revealer_set_child(GTK_REVEALER(self->banner_revealer), self->banner_box);
-        return self->banner_revealer;
+        gtk_widget_set_visible(self->banner_box, FALSE);
+        return self->banner_box;
 }
 
 static GtkWidget *build_keyring_banner(FzWindow *self) {
-        GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
-
-        self->keyring_revealer = gtk_revealer_new();
+        self->keyring_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
         self->keyring_label = gtk_label_new("");
-        gtk_widget_add_css_class(box, "fz-banner");
-        gtk_widget_add_css_class(box, "warning");
+        gtk_widget_add_css_class(self->keyring_box, "fz-banner");
+        gtk_widget_add_css_class(self->keyring_box, "warning");
         gtk_label_set_wrap(GTK_LABEL(self->keyring_label), TRUE);
         gtk_label_set_xalign(GTK_LABEL(self->keyring_label), 0);
         gtk_widget_set_hexpand(self->keyring_label, TRUE);
-        gtk_box_append(GTK_BOX(box), gtk_image_new_from_icon_name("dialog-password-symbolic"));
-        gtk_box_append(GTK_BOX(box), self->keyring_label);
-        gtk_revealer_set_child(GTK_REVEALER(self->keyring_revealer), box);
-        return self->keyring_revealer;
+        gtk_box_append(GTK_BOX(self->keyring_box), gtk_image_new_from_icon_name("dialog-password-symbolic"));
+        gtk_box_append(GTK_BOX(self->keyring_box), self->keyring_label);
+        gtk_widget_set_visible(self->keyring_box, FALSE);
+        return self->keyring_box;
 }
 
 static GMenuModel *primary_menu(void) {
@@ -669,6 +672,7 @@ FzWindow *fz_window_new(FzApp *app) {
         self->changed_id = g_signal_connect(app, "changed", G_CALLBACK(on_app_changed), self);
         g_signal_connect(self, "map", G_CALLBACK(on_map), NULL);
         g_signal_connect(self, "unmap", G_CALLBACK(on_unmap), NULL);
+        g_signal_connect(self, "close-request", G_CALLBACK(on_close_request), NULL);
         refresh(self);
         return self;
 }

@@ -128,6 +128,8 @@ class Desktop:
             DBUS_SESSION_BUS_ADDRESS=self.session_address, GDK_BACKEND='x11', GSK_RENDERER='cairo',
             GTK_A11Y='none', NO_AT_BRIDGE='1', GSETTINGS_BACKEND='keyfile',
             GSETTINGS_SCHEMA_DIR=self.bed.build_path('gui-gtk4/data'), G_MESSAGES_DEBUG='firezone-gui',
+            # A GTK or GLib critical is a bug: make it crash the test.
+            G_DEBUG='fatal-criticals',
         )
         e.update({k: v for k, v in extra.items() if v is not None})
         return e
@@ -310,7 +312,8 @@ class Desktop:
             for w in found:
                 ev = protocol.event.ClientMessage(window=w, client_type=wm_protocols, data=(32, [wm_delete, X.CurrentTime, 0, 0, 0]))
                 w.send_event(ev)
-            d.flush()
+            # A round trip, so the server has the messages before the connection closes.
+            d.sync()
         finally:
             d.close()
 

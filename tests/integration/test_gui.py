@@ -264,6 +264,8 @@ class LockedKeyring(_Gui):
         self.feed(callback(state))
         self.desktop.wait_log('The daemon accepted the sign-in')
         self.assertIn(self.status()['state'], ('connecting', 'connected'))
+        # gnome-keyring could not prompt for the password: the GUI said so and went on.
+        self.desktop.wait_log('[keyring banner]')
 
 
 class Tray(_Gui):
@@ -306,6 +308,8 @@ class StartMinimized(_Gui):
     def test_starts_in_the_tray_only(self):
         self.desktop.start_gui()
         self.desktop.wait_log('Started minimized to the tray')
+        # The menu settles with the state: the daemon read, the keyring asked.
+        self.desktop.wait_log('No stored token')
         self.assertNotIn('Window mapped', self.desktop.gui.output())
         mark = self.desktop.log_mark()
         self.desktop.tray_click('Open Firezone')

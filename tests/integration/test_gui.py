@@ -214,6 +214,9 @@ class SignIn(_Gui):
         self.desktop.wait_log_after(mark, 'Window drawn: signed-out')
         self.assertIsNone(self.desktop.stored_token())
         self.assertEqual(self.status()['state'], 'signed-out')
+        # The tunnel went down: the notification says why.
+        self.assertEqual(self.desktop.wait_notification('Disconnected from Firezone'),
+                         ('Disconnected from Firezone', 'You signed out.'))
 
 
 class ConnectOnStart(_Gui):

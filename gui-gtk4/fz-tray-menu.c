@@ -92,7 +92,8 @@ static void add_resources(FzTrayMenu *self, DbusmenuMenuitem *parent, GPtrArray 
                 dbusmenu_menuitem_property_set_bool(res, DBUSMENU_MENUITEM_PROP_ENABLED, TRUE);
                 dbusmenu_menuitem_property_set(res, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY,
                                                DBUSMENU_MENUITEM_CHILD_DISPLAY_SUBMENU);
-                add_item(self, res, copy, "copy-address", g_variant_new_string(address));
+                if (*address != '\0')
+                        add_item(self, res, copy, "copy-address", g_variant_new_string(address));
                 add_item(self, res, status_label(fz_resource_get_status(r)), NULL, NULL);
                 for (guint j = 0; sites != NULL && j < sites->len; j++) {
                         g_autofree gchar *site = g_strdup_printf("Site: %s",

@@ -320,8 +320,9 @@ static GtkWidget *resource_row(FzResource *r) {
         GtkWidget *dot = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 0);
         GtkWidget *name = label_new(fz_resource_get_name(r), "heading", FALSE);
         GtkWidget *status = label_new(resource_status_text(fz_resource_get_status(r)), "dim-label", FALSE);
-        GtkWidget *address = label_new(fz_resource_get_address(r), "fz-address", FALSE);
-        GtkWidget *copy = gtk_button_new_from_icon_name("edit-copy-symbolic");
+        const gchar *addr = fz_resource_get_address(r);
+        gboolean internet = fz_resource_get_resource_type(r) == FZ_RESOURCE_TYPE_INTERNET;
+        GtkWidget *address = label_new(*addr ? addr : internet ? "All other internet traffic" : "", "fz-address", FALSE);
         g_autofree gchar *sites = sites_text(r);
         const gchar *description = fz_resource_get_description(r);
 
@@ -343,12 +344,16 @@ static GtkWidget *resource_row(FzResource *r) {
         gtk_label_set_selectable(GTK_LABEL(address), TRUE);
         gtk_label_set_ellipsize(GTK_LABEL(address), PANGO_ELLIPSIZE_MIDDLE);
         gtk_widget_set_margin_start(address, 18);
-        gtk_widget_add_css_class(copy, "flat");
-        gtk_widget_set_tooltip_text(copy, "Copy address");
-        gtk_actionable_set_action_name(GTK_ACTIONABLE(copy), "app.copy-address");
-        gtk_actionable_set_action_target(GTK_ACTIONABLE(copy), "s", fz_resource_get_address(r));
         gtk_box_append(GTK_BOX(line2), address);
-        gtk_box_append(GTK_BOX(line2), copy);
+        if (*addr != '\0') {
+                GtkWidget *copy = gtk_button_new_from_icon_name("edit-copy-symbolic");
+
+                gtk_widget_add_css_class(copy, "flat");
+                gtk_widget_set_tooltip_text(copy, "Copy address");
+                gtk_actionable_set_action_name(GTK_ACTIONABLE(copy), "app.copy-address");
+                gtk_actionable_set_action_target(GTK_ACTIONABLE(copy), "s", addr);
+                gtk_box_append(GTK_BOX(line2), copy);
+        }
 
         gtk_box_append(GTK_BOX(row), line1);
         gtk_box_append(GTK_BOX(row), line2);

@@ -401,6 +401,7 @@ static void handle_requires_sign_in(FzApp *self) {
         fz_keyring_clear_async(self->cancellable, cleared_for_requires_sign_in, g_object_ref(self));
         fz_notify_show(FZ_NOTIFY_SIGN_IN, "Sign in to Firezone again",
                        "Your Firezone session has ended. Sign in again to reach your resources.");
+        set_banner(self, FZ_BANNER_WARNING, "Your Firezone session has ended. Sign in again to reach your resources.");
 }
 
 /* ---- signing in with a token (from the browser or the keyring) -------------------------- */

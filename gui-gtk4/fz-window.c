@@ -467,9 +467,10 @@ static void refresh(FzWindow *self) {
                 gtk_widget_add_css_class(self->banner_box, kind == FZ_BANNER_ERROR     ? "error"
                                                            : kind == FZ_BANNER_WARNING ? "warning"
                                                                                        : "info");
-                gtk_image_set_from_icon_name(GTK_IMAGE(self->banner_icon), kind == FZ_BANNER_ERROR
-                                                                                   ? "dialog-error-symbolic"
-                                                                                   : "dialog-information-symbolic");
+                gtk_image_set_from_icon_name(GTK_IMAGE(self->banner_icon),
+                                             kind == FZ_BANNER_ERROR     ? "dialog-error-symbolic"
+                                             : kind == FZ_BANNER_WARNING ? "dialog-warning-symbolic"
+                                                                         : "dialog-information-symbolic");
                 gtk_label_set_text(GTK_LABEL(self->banner_label), banner);
         }
         gtk_widget_set_visible(self->banner_box, banner != NULL);

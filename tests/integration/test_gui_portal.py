@@ -65,7 +65,7 @@ class PortalE2E(_Gui):
         self.assertEqual(self.desktop.wait_notification('Sign in to Firezone again')[0], 'Sign in to Firezone again')
         summary, body = self.desktop.wait_notification('Disconnected from Firezone')
         self.assertIn('Your session expired', body)
-        self.desktop.wait_log_after(mark, 'Window drawn: signed-out')
+        self.desktop.wait_log_after(mark, 'Window drawn: signed-out: Account: acme [banner: Your Firezone session has ended')
         self.shot('requires-sign-in')
         st = self.status()
         self.assertEqual(st['state'], 'signed-out')

@@ -55,6 +55,8 @@ struct _FzApp {
         gchar *keyring_problem;
 
         PolkitPermission *permission;
+        /* The process's groups never change: checked once at start. */
+        gboolean lacks_group;
         gboolean group_relogin;
 
         FzTray *tray;
@@ -123,7 +125,7 @@ FzPage fz_app_get_page(FzApp *self) {
                 return FZ_PAGE_NO_DAEMON;
         if (self->access == ACCESS_DENIED)
                 return FZ_PAGE_NOT_IN_GROUP;
-        if (process_lacks_group(&self->group_relogin))
+        if (self->lacks_group)
                 return FZ_PAGE_NOT_IN_GROUP;
         if (self->client == NULL)
                 return FZ_PAGE_STARTING;
@@ -171,10 +173,6 @@ const gchar *fz_app_get_no_daemon_detail(FzApp *self) {
 
 gboolean fz_app_get_tray_available(FzApp *self) {
         return self->tray != NULL && fz_tray_get_available(self->tray);
-}
-
-gboolean fz_app_get_busy(FzApp *self) {
-        return self->busy > 0;
 }
 
 static gboolean banner_expired(gpointer user_data) {
@@ -877,14 +875,6 @@ static void action_dismiss_banner(GSimpleAction *action, GVariant *param, gpoint
         fz_app_dismiss_banner(FZ_APP(user_data));
 }
 
-static void action_retry(GSimpleAction *action, GVariant *param, gpointer user_data) {
-        FzApp *self = user_data;
-
-        self->access = ACCESS_UNKNOWN;
-        refresh_status(self);
-        update(self);
-}
-
 static void action_preferences(GSimpleAction *action, GVariant *param, gpointer user_data) {
         FzApp *self = user_data;
 
@@ -913,7 +903,6 @@ static const GActionEntry app_actions[] = {
         { "quit", action_quit, NULL, NULL, NULL, { 0 } },
         { "copy-address", action_copy_address, "s", NULL, NULL, { 0 } },
         { "dismiss-banner", action_dismiss_banner, NULL, NULL, NULL, { 0 } },
-        { "retry", action_retry, NULL, NULL, NULL, { 0 } },
         { "preferences", action_preferences, NULL, NULL, NULL, { 0 } },
         { "about", action_about, NULL, NULL, NULL, { 0 } },
 };
@@ -935,6 +924,9 @@ static void fz_app_startup(GApplication *app) {
         g_action_map_add_action_entries(G_ACTION_MAP(self), app_actions, G_N_ELEMENTS(app_actions), self);
         gtk_application_set_accels_for_action(GTK_APPLICATION(self), "app.quit", quit_accels);
 
+        self->lacks_group = process_lacks_group(&self->group_relogin);
+        if (self->lacks_group)
+                g_info("This process is not in group firezone%s", self->group_relogin ? " (but /etc/group lists the user)" : "");
         self->settings = g_settings_new(FZ_APP_ID);
         if (g_settings_get_boolean(self->settings, "start-minimized"))
                 self->start_hidden = TRUE;

@@ -56,7 +56,5 @@ gboolean fz_app_get_sign_in_needs_admin(FzApp *self);
 gboolean fz_app_get_group_needs_relogin(FzApp *self);
 const gchar *fz_app_get_no_daemon_detail(FzApp *self);
 gboolean fz_app_get_tray_available(FzApp *self);
-/* A sign-in call or sign-out is on its way to the daemon. */
-gboolean fz_app_get_busy(FzApp *self);
 
 G_END_DECLS

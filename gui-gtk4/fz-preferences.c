@@ -13,6 +13,7 @@ static GtkWidget *row_label(const gchar *title, const gchar *subtitle) {
         gtk_label_set_xalign(GTK_LABEL(t), 0);
         gtk_label_set_xalign(GTK_LABEL(s), 0);
         gtk_label_set_wrap(GTK_LABEL(s), TRUE);
+        gtk_label_set_width_chars(GTK_LABEL(s), 30);
         gtk_label_set_max_width_chars(GTK_LABEL(s), 40);
         gtk_widget_add_css_class(s, "dim-label");
         gtk_widget_add_css_class(s, "caption");
@@ -49,6 +50,18 @@ static void autostart_toggled(GtkSwitch *sw, GParamSpec *pspec, gpointer user_da
         }
 }
 
+static void after_paint(GdkFrameClock *clock, gpointer user_data) {
+        g_signal_handlers_disconnect_by_func(clock, after_paint, user_data);
+        g_info("Settings window drawn");
+}
+
+static void on_map(GtkWidget *widget, gpointer user_data) {
+        GdkFrameClock *clock = gtk_widget_get_frame_clock(widget);
+
+        if (clock != NULL)
+                g_signal_connect(clock, "after-paint", G_CALLBACK(after_paint), NULL);
+}
+
 void fz_preferences_show(GtkWindow *parent, GSettings *settings) {
         GtkWidget *win = gtk_window_new();
         GtkWidget *grid = gtk_grid_new();
@@ -62,6 +75,7 @@ void fz_preferences_show(GtkWindow *parent, GSettings *settings) {
         int row = 0;
 
         gtk_window_set_title(GTK_WINDOW(win), "Firezone Settings");
+        gtk_window_set_titlebar(GTK_WINDOW(win), gtk_header_bar_new());
         gtk_window_set_transient_for(GTK_WINDOW(win), parent);
         gtk_window_set_modal(GTK_WINDOW(win), TRUE);
         gtk_window_set_default_size(GTK_WINDOW(win), 520, -1);
@@ -116,5 +130,6 @@ void fz_preferences_show(GtkWindow *parent, GSettings *settings) {
         g_signal_connect(autostart, "notify::active", G_CALLBACK(autostart_toggled), NULL);
 
         gtk_window_set_child(GTK_WINDOW(win), grid);
+        g_signal_connect(win, "map", G_CALLBACK(on_map), NULL);
         gtk_window_present(GTK_WINDOW(win));
 }

@@ -219,6 +219,14 @@ class SignIn(_Gui):
                          ('Disconnected from Firezone', 'You signed out.'))
 
 
+class Preferences(_Gui):
+    def test_settings_window_shows_the_settings(self):
+        self.desktop.start_gui(page='signed-out')
+        self.desktop.activate_action('preferences')
+        self.desktop.wait_log('Settings window drawn')
+        self.shot('settings')
+
+
 class ConnectOnStart(_Gui):
     def test_stored_token_is_sent_at_start(self):
         token = self.secret('stored-token-' + '5' * 40)

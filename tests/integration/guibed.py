@@ -368,6 +368,28 @@ class Desktop:
         self.call(self.tray_service(), '/MenuBar', 'com.canonical.dbusmenu', 'Event',
                   GLib.Variant('(isvu)', (item_id, 'clicked', GLib.Variant('i', 0), 0)))
 
+    def install_app_desktop_file(self):
+        """The app's own desktop file (with its MimeType=x-scheme-handler/firezone-fd0020211111)
+        in this user's applications, pointing at the build tree's binary: what a browser uses
+        to hand the sign-in link over."""
+        with open(os.path.join(fzbed.BUILD_ROOT, 'gui-gtk4', 'dev.firezone.Client.desktop')) as f:
+            text = f.read()
+        text = re.sub(r'^Exec=\S+', f'Exec={self.bed.build_path(GUI_REL)}', text, flags=re.M)
+        apps = os.path.join(self.data, 'applications')
+        path = os.path.join(apps, 'dev.firezone.Client.desktop')
+        with open(path, 'w') as f:
+            f.write(text)
+        # As the package's post-install does for /usr/share/applications: GIO finds scheme
+        # handlers through mimeinfo.cache.
+        subprocess.run(['update-desktop-database', apps], check=True)
+        for name in os.listdir(apps):
+            os.chown(os.path.join(apps, name), self.pw.pw_uid, self.pw.pw_gid)
+
+    def open_uri(self, uri):
+        """Open a URI the way the desktop does (`gio open`: the default handler for its scheme)."""
+        return subprocess.run(self.bed.as_user_argv(self.user, ['gio', 'open', uri]), env=self.env(),
+                              capture_output=True, text=True, timeout=30)
+
     # ---- the browser -------------------------------------------------------------------------
 
     def browser_urls(self):

@@ -157,6 +157,17 @@ class SignIn(_Gui):
         self.feed(callback(state))
         self.desktop.wait_log('no sign-in was started here')
 
+    def test_link_reaches_the_app_through_its_desktop_file(self):
+        # The browser's side: the scheme handler registered by the desktop file.
+        self.desktop.install_app_desktop_file()
+        self.desktop.start_gui(page='signed-out')
+        _url, nonce, state = self.start_sign_in()
+        self.secret(nonce + FRAGMENT)
+        r = self.desktop.open_uri(callback(state))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.desktop.wait_log('The daemon accepted the sign-in')
+        self.assertEqual(self.desktop.stored_token(), nonce + FRAGMENT)
+
     def test_wrong_state_is_rejected_and_nothing_is_stored_or_sent(self):
         self.desktop.start_gui(page='signed-out')
         _url, nonce, state = self.start_sign_in()

@@ -19,8 +19,10 @@ static void on_state_changed(FzClient *client, FzClientState state, const char *
         fzctl_object_add_string(event, "state", "State", fz_client_state_to_string(state));
         fzctl_object_add_string(event, "reason", "Reason", reason);
         fzctl_object_add_string(event, "last-error", "Last error", fz_client_get_last_error(client));
-        fzctl_object_add_bool(event, "requires-sign-in", "Needs sign-in", fz_client_get_requires_sign_in(client));
-        fzctl_object_add_bool(event, "daemon-running", "Service running", fz_client_get_daemon_running(client));
+        fzctl_object_add_bool(event, "requires-sign-in", "Needs sign-in",
+                              fz_client_get_requires_sign_in(client));
+        fzctl_object_add_bool(event, "daemon-running", "Service running",
+                              fz_client_get_daemon_running(client));
         fzctl_print(event, m->output);
 }
 
@@ -45,19 +47,20 @@ int fzctl_cmd_monitor(FzctlGlobal *global, int argc, char **argv) {
         g_autoptr(GMainLoop) loop = NULL;
         g_autoptr(GError) error = NULL;
         gboolean json = FALSE;
-        Monitor m = { 0 };
+        Monitor m = {0};
         guint sigint, sigterm;
         int rc;
         const GOptionEntry entries[] = {
-                { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL },
-                { NULL },
+                {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL},
+                {NULL},
         };
 
-        context = fzctl_option_context_new("monitor",
-                                           "Print each state change and resource change as it happens, one "
-                                           "line each, until interrupted (Ctrl+C). Follows the service across "
-                                           "restarts.",
-                                           entries);
+        context =
+                fzctl_option_context_new("monitor",
+                                         "Print each state change and resource change as it happens, one "
+                                         "line each, until interrupted (Ctrl+C). Follows the service across "
+                                         "restarts.",
+                                         entries);
         if (!fzctl_parse(context, &argc, &argv) || !fzctl_no_arguments("monitor", argc, argv))
                 return FZCTL_EXIT_USAGE;
 

@@ -11,9 +11,8 @@ int fzctl_cmd_reconnect(FzctlGlobal *global, int argc, char **argv) {
         g_autoptr(GError) error = NULL;
         int rc;
 
-        context = fzctl_option_context_new("reconnect",
-                                           "Drop and re-establish the connections to the portal and the gateways.",
-                                           NULL);
+        context = fzctl_option_context_new(
+                "reconnect", "Drop and re-establish the connections to the portal and the gateways.", NULL);
         if (!fzctl_parse(context, &argc, &argv) || !fzctl_no_arguments("reconnect", argc, argv))
                 return FZCTL_EXIT_USAGE;
 

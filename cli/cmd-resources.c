@@ -12,11 +12,12 @@ int fzctl_cmd_resources(FzctlGlobal *global, int argc, char **argv) {
         gboolean json = FALSE;
         int rc;
         const GOptionEntry entries[] = {
-                { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL },
-                { NULL },
+                {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL},
+                {NULL},
         };
 
-        context = fzctl_option_context_new("resources", "List the resources this device may reach.", entries);
+        context =
+                fzctl_option_context_new("resources", "List the resources this device may reach.", entries);
         if (!fzctl_parse(context, &argc, &argv) || !fzctl_no_arguments("resources", argc, argv))
                 return FZCTL_EXIT_USAGE;
 

@@ -8,9 +8,9 @@
 #include "fzctl-token.h"
 #include "fzctl.h"
 
-#define REFUSE_ARGV_TOKEN                                                                                  \
-        "firezonectl: refusing a token on the command line: every user can read the arguments of a "      \
-        "running program (ps, /proc/PID/cmdline) and the shell keeps them in its history. Pipe the token " \
+#define REFUSE_ARGV_TOKEN                                                                                   \
+        "firezonectl: refusing a token on the command line: every user can read the arguments of a "        \
+        "running program (ps, /proc/PID/cmdline) and the shell keeps them in its history. Pipe the token "  \
         "in (firezonectl sign-in < FILE), paste it when asked, or use --token-file PATH.\n"
 
 typedef struct {
@@ -37,7 +37,8 @@ static void evaluate(Wait *w, FzClientState state, const char *reason) {
                 break;
         case FZ_CLIENT_STATE_SIGNED_OUT:
                 fprintf(stderr, "firezonectl: not connected: the service signed out (reason: %s)%s%s\n",
-                        reason != NULL && *reason ? reason : "unknown", *last_error ? ". " : ".", last_error);
+                        reason != NULL && *reason ? reason : "unknown", *last_error ? ". " : ".",
+                        last_error);
                 finish(w, FZCTL_EXIT_FAILURE);
                 break;
         case FZ_CLIENT_STATE_UNKNOWN:
@@ -66,8 +67,8 @@ static gboolean on_timeout(gpointer user_data) {
         const char *last_error = fz_client_get_last_error(w->client);
 
         fprintf(stderr, "firezonectl: not connected after %g s: the service is %s%s%s\n", w->timeout,
-                fz_client_state_to_string(fz_client_get_state(w->client)), *last_error ? ". Last error: " : ".",
-                last_error);
+                fz_client_state_to_string(fz_client_get_state(w->client)),
+                *last_error ? ". Last error: " : ".", last_error);
         finish(w, FZCTL_EXIT_FAILURE);
         return G_SOURCE_REMOVE;
 }
@@ -86,7 +87,7 @@ static void on_signed_in(GObject *source, GAsyncResult *result, gpointer user_da
                 finish(w, FZCTL_EXIT_SUCCESS);
                 return;
         }
-        g_timeout_add((guint) (w->timeout * 1000), on_timeout, w);
+        g_timeout_add((guint)(w->timeout * 1000), on_timeout, w);
         /* It may have connected before the reply came. */
         evaluate(w, fz_client_get_state(w->client), "sign-in");
 }
@@ -107,32 +108,35 @@ int fzctl_cmd_sign_in(FzctlGlobal *global, int argc, char **argv) {
         g_autoptr(FzctlSecret) token = NULL;
         g_autoptr(GError) error = NULL;
         g_autoptr(GMainLoop) loop = NULL;
-        g_autofree char **original_argv = g_memdup2(argv, sizeof(char *) * (gsize) (argc + 1));
+        g_autofree char **original_argv = g_memdup2(argv, sizeof(char *) * (gsize)(argc + 1));
         int original_argc = argc;
         g_autofree char *token_file = NULL, *account_slug = NULL, *actor_name = NULL, *api_url = NULL;
         char *argv_token = NULL;
         gboolean wait = FALSE;
         double timeout = 0;
-        Wait w = { 0 };
+        Wait w = {0};
         int rc;
         const GOptionEntry entries[] = {
-                { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
-                  "Read the token from PATH instead of standard input", "PATH" },
-                { "account-slug", 0, 0, G_OPTION_ARG_STRING, &account_slug, "The account, for display", "SLUG" },
-                { "actor-name", 0, 0, G_OPTION_ARG_STRING, &actor_name, "Who signs in, for display", "NAME" },
-                { "api-url", 0, 0, G_OPTION_ARG_STRING, &api_url,
-                  "Use another portal (needs administrator rights)", "URL" },
-                { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until connected; say why not if it fails", NULL },
-                { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout, "With --wait: give up after S seconds (60)",
-                  "S" },
+                {"token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
+                 "Read the token from PATH instead of standard input", "PATH"},
+                {"account-slug", 0, 0, G_OPTION_ARG_STRING, &account_slug, "The account, for display",
+                 "SLUG"},
+                {"actor-name", 0, 0, G_OPTION_ARG_STRING, &actor_name, "Who signs in, for display", "NAME"},
+                {"api-url", 0, 0, G_OPTION_ARG_STRING, &api_url,
+                 "Use another portal (needs administrator rights)", "URL"},
+                {"wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until connected; say why not if it fails",
+                 NULL},
+                {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout, "With --wait: give up after S seconds (60)",
+                 "S"},
                 /* Only so that it can be refused with a reason instead of "unknown option". */
-                { "token", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &argv_token, NULL, NULL },
-                { NULL },
+                {"token", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &argv_token, NULL, NULL},
+                {NULL},
         };
 
         context = fzctl_option_context_new(
                 "sign-in",
-                "Sign in to Firezone with a token. The token is read from standard input (a pipe, a file, or "
+                "Sign in to Firezone with a token. The token is read from standard input (a pipe, a file, "
+                "or "
                 "pasted at the prompt) or from --token-file PATH; a token on the command line is refused, "
                 "because every user can read a program's arguments.",
                 entries);
@@ -176,7 +180,8 @@ int fzctl_cmd_sign_in(FzctlGlobal *global, int argc, char **argv) {
         /* Before the call, so that no change after the reply is missed. */
         g_signal_connect(client, "state-changed", G_CALLBACK(on_state_changed), &w);
 
-        fz_client_sign_in_async(client, token->data, account_slug, actor_name, api_url, NULL, on_signed_in, &w);
+        fz_client_sign_in_async(client, token->data, account_slug, actor_name, api_url, NULL, on_signed_in,
+                                &w);
         /* The library has its own copy now. */
         g_clear_pointer(&token, fzctl_secret_free);
         g_main_loop_run(loop);

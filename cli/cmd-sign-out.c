@@ -11,8 +11,9 @@ int fzctl_cmd_sign_out(FzctlGlobal *global, int argc, char **argv) {
         g_autoptr(GError) error = NULL;
         int rc;
 
-        context = fzctl_option_context_new("sign-out", "Sign out: the tunnel goes down and the service forgets "
-                                                       "the token. Signing out while signed out succeeds.",
+        context = fzctl_option_context_new("sign-out",
+                                           "Sign out: the tunnel goes down and the service forgets "
+                                           "the token. Signing out while signed out succeeds.",
                                            NULL);
         if (!fzctl_parse(context, &argc, &argv) || !fzctl_no_arguments("sign-out", argc, argv))
                 return FZCTL_EXIT_USAGE;

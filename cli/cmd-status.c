@@ -12,11 +12,13 @@ int fzctl_cmd_status(FzctlGlobal *global, int argc, char **argv) {
         gboolean json = FALSE;
         int rc;
         const GOptionEntry entries[] = {
-                { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (the keys of the daemon's Status())", NULL },
-                { NULL },
+                {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (the keys of the daemon's Status())",
+                 NULL},
+                {NULL},
         };
 
-        context = fzctl_option_context_new("status", "Show the state of the Firezone tunnel service.", entries);
+        context = fzctl_option_context_new("status", "Show the state of the Firezone tunnel service.",
+                                           entries);
         if (!fzctl_parse(context, &argc, &argv) || !fzctl_no_arguments("status", argc, argv))
                 return FZCTL_EXIT_USAGE;
 

@@ -9,12 +9,12 @@
 #include "fzctl.h"
 
 static const FzctlCommand commands[] = {
-        { "status", fzctl_cmd_status, "Show the state of the Firezone tunnel service" },
-        { "sign-in", fzctl_cmd_sign_in, "Sign in with a token from standard input or --token-file" },
-        { "sign-out", fzctl_cmd_sign_out, "Sign out and take the tunnel down" },
-        { "reconnect", fzctl_cmd_reconnect, "Reconnect to the portal and the gateways" },
-        { "resources", fzctl_cmd_resources, "List the resources this device may reach" },
-        { "monitor", fzctl_cmd_monitor, "Print state and resource changes as they happen" },
+        {"status", fzctl_cmd_status, "Show the state of the Firezone tunnel service"},
+        {"sign-in", fzctl_cmd_sign_in, "Sign in with a token from standard input or --token-file"},
+        {"sign-out", fzctl_cmd_sign_out, "Sign out and take the tunnel down"},
+        {"reconnect", fzctl_cmd_reconnect, "Reconnect to the portal and the gateways"},
+        {"resources", fzctl_cmd_resources, "List the resources this device may reach"},
+        {"monitor", fzctl_cmd_monitor, "Print state and resource changes as they happen"},
 };
 
 static char *commands_summary(void) {
@@ -31,12 +31,12 @@ int main(int argc, char **argv) {
         g_autoptr(GError) error = NULL;
         g_autofree char *summary = NULL;
         gboolean version = FALSE, no_ask_password = FALSE;
-        FzctlGlobal global = { 0 };
+        FzctlGlobal global = {0};
         const GOptionEntry entries[] = {
-                { "no-ask-password", 0, 0, G_OPTION_ARG_NONE, &no_ask_password,
-                  "Do not let polkit ask for a password", NULL },
-                { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-                { NULL },
+                {"no-ask-password", 0, 0, G_OPTION_ARG_NONE, &no_ask_password,
+                 "Do not let polkit ask for a password", NULL},
+                {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+                {NULL},
         };
 
         setlocale(LC_ALL, "");
@@ -45,15 +45,15 @@ int main(int argc, char **argv) {
         context = g_option_context_new("COMMAND [OPTION…]");
         summary = commands_summary();
         g_option_context_set_summary(context, summary);
-        g_option_context_set_description(context,
-                                         "Exit status:\n"
-                                         "  0  success\n"
-                                         "  1  failure (the message says what to do)\n"
-                                         "  2  usage error (including a token given on the command line)\n"
-                                         "  3  permission denied: not in group firezone, refused by polkit, or the "
-                                         "device is managed by an administrator\n"
-                                         "  4  the Firezone tunnel service is not running\n"
-                                         "\nSee firezonectl(1).");
+        g_option_context_set_description(
+                context, "Exit status:\n"
+                         "  0  success\n"
+                         "  1  failure (the message says what to do)\n"
+                         "  2  usage error (including a token given on the command line)\n"
+                         "  3  permission denied: not in group firezone, refused by polkit, or the "
+                         "device is managed by an administrator\n"
+                         "  4  the Firezone tunnel service is not running\n"
+                         "\nSee firezonectl(1).");
         g_option_context_add_main_entries(context, entries, NULL);
         /* Options after the command belong to the command. */
         g_option_context_set_strict_posix(context, TRUE);

@@ -3,15 +3,16 @@
 
 #include "fzctl.h"
 
-GOptionContext *fzctl_option_context_new(const char *name, const char *summary, const GOptionEntry *entries) {
+GOptionContext *fzctl_option_context_new(const char *name, const char *summary,
+                                         const GOptionEntry *entries) {
         g_autofree char *prgname = g_strdup_printf("firezonectl %s", name);
         GOptionContext *context = g_option_context_new(NULL);
 
         g_option_context_set_summary(context, summary);
-        g_option_context_set_description(context,
-                                         "Exit status: 0 success, 1 failure, 2 usage error, 3 permission denied, "
-                                         "4 the Firezone tunnel service is not running.\n"
-                                         "See firezonectl(1).");
+        g_option_context_set_description(
+                context, "Exit status: 0 success, 1 failure, 2 usage error, 3 permission denied, "
+                         "4 the Firezone tunnel service is not running.\n"
+                         "See firezonectl(1).");
         if (entries != NULL)
                 g_option_context_add_main_entries(context, entries, NULL);
         /* --help then says "Usage: firezonectl NAME [OPTION…]". */
@@ -31,8 +32,8 @@ gboolean fzctl_parse(GOptionContext *context, int *argc, char ***argv) {
 gboolean fzctl_no_arguments(const char *name, int argc, char **argv) {
         if (argc <= 1)
                 return TRUE;
-        fprintf(stderr, "firezonectl: %s takes no arguments (got '%s').\nTry 'firezonectl %s --help'.\n", name,
-                argv[1], name);
+        fprintf(stderr, "firezonectl: %s takes no arguments (got '%s').\nTry 'firezonectl %s --help'.\n",
+                name, argv[1], name);
         return FALSE;
 }
 

@@ -20,9 +20,9 @@ typedef struct {
 
 struct FzctlNode {
         NodeType type;
-        char *string;       /* NODE_STRING; NODE_ARRAY: text when empty */
-        guint64 number;     /* NODE_BOOL, NODE_UINT, NODE_TIME; NODE_ARRAY: 1 if inline */
-        GPtrArray *items;   /* NODE_OBJECT: Field*; NODE_ARRAY: FzctlNode* */
+        char *string;     /* NODE_STRING; NODE_ARRAY: text when empty */
+        guint64 number;   /* NODE_BOOL, NODE_UINT, NODE_TIME; NODE_ARRAY: 1 if inline */
+        GPtrArray *items; /* NODE_OBJECT: Field*; NODE_ARRAY: FzctlNode* */
 };
 
 static void field_free(Field *f) {
@@ -40,13 +40,13 @@ static FzctlNode *node_new(NodeType type) {
 
 FzctlNode *fzctl_object_new(void) {
         FzctlNode *n = node_new(NODE_OBJECT);
-        n->items = g_ptr_array_new_with_free_func((GDestroyNotify) field_free);
+        n->items = g_ptr_array_new_with_free_func((GDestroyNotify)field_free);
         return n;
 }
 
 FzctlNode *fzctl_array_new(const char *empty_text) {
         FzctlNode *n = node_new(NODE_ARRAY);
-        n->items = g_ptr_array_new_with_free_func((GDestroyNotify) fzctl_node_free);
+        n->items = g_ptr_array_new_with_free_func((GDestroyNotify)fzctl_node_free);
         n->string = g_strdup(empty_text);
         return n;
 }
@@ -110,7 +110,7 @@ void fzctl_array_add(FzctlNode *array, FzctlNode *child) {
 
 static void json_string(GString *out, const char *s) {
         g_string_append_c(out, '"');
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
                 switch (*p) {
                 case '"':
                         g_string_append(out, "\\\"");
@@ -131,7 +131,7 @@ static void json_string(GString *out, const char *s) {
                         if (*p < 0x20 || *p == 0x7f)
                                 g_string_append_printf(out, "\\u%04x", *p);
                         else
-                                g_string_append_c(out, (char) *p);
+                                g_string_append_c(out, (char)*p);
                 }
         }
         g_string_append_c(out, '"');
@@ -180,7 +180,7 @@ static char *time_text(guint64 usec) {
 
         if (usec == 0)
                 return g_strdup("never");
-        t = g_date_time_new_from_unix_local((gint64) (usec / G_USEC_PER_SEC));
+        t = g_date_time_new_from_unix_local((gint64)(usec / G_USEC_PER_SEC));
         if (t == NULL)
                 return g_strdup_printf("%" G_GUINT64_FORMAT " µs", usec);
         return g_date_time_format(t, "%Y-%m-%d %H:%M:%S %Z");
@@ -236,21 +236,22 @@ static void text_object(GString *out, FzctlNode *n, guint indent) {
 
         for (guint i = 0; i < n->items->len; i++) {
                 Field *f = g_ptr_array_index(n->items, i);
-                width = MAX(width, (gsize) g_utf8_strlen(f->label, -1));
+                width = MAX(width, (gsize)g_utf8_strlen(f->label, -1));
         }
         for (guint i = 0; i < n->items->len; i++) {
                 Field *f = g_ptr_array_index(n->items, i);
-                gsize pad = width - (gsize) g_utf8_strlen(f->label, -1);
-                gboolean block = f->value->type == NODE_ARRAY && !f->value->number && f->value->items->len > 0;
+                gsize pad = width - (gsize)g_utf8_strlen(f->label, -1);
+                gboolean block =
+                        f->value->type == NODE_ARRAY && !f->value->number && f->value->items->len > 0;
 
-                g_string_append_printf(out, "%*s%s:", (int) indent, "", f->label);
+                g_string_append_printf(out, "%*s%s:", (int)indent, "", f->label);
                 if (block) {
                         /* A list of records under a label: each as its own indented block. */
                         g_string_append_c(out, '\n');
                         text_node(out, f->value, indent + 2);
                         continue;
                 }
-                g_string_append_printf(out, "%*s ", (int) pad, "");
+                g_string_append_printf(out, "%*s ", (int)pad, "");
                 inline_node(out, f->value);
                 g_string_append_c(out, '\n');
         }
@@ -263,7 +264,7 @@ static void text_node(GString *out, FzctlNode *n, guint indent) {
                 break;
         case NODE_ARRAY:
                 if (n->items->len == 0 && n->string != NULL) {
-                        g_string_append_printf(out, "%*s%s\n", (int) indent, "", n->string);
+                        g_string_append_printf(out, "%*s%s\n", (int)indent, "", n->string);
                         break;
                 }
                 for (guint i = 0; i < n->items->len; i++) {
@@ -273,14 +274,14 @@ static void text_node(GString *out, FzctlNode *n, guint indent) {
                         if (item->type == NODE_OBJECT)
                                 text_object(out, item, indent);
                         else {
-                                g_string_append_printf(out, "%*s", (int) indent, "");
+                                g_string_append_printf(out, "%*s", (int)indent, "");
                                 inline_node(out, item);
                                 g_string_append_c(out, '\n');
                         }
                 }
                 break;
         default:
-                g_string_append_printf(out, "%*s", (int) indent, "");
+                g_string_append_printf(out, "%*s", (int)indent, "");
                 inline_node(out, n);
                 g_string_append_c(out, '\n');
         }
@@ -333,7 +334,7 @@ static void line_node(GString *out, FzctlNode *n) {
                                 if (j > 0)
                                         g_string_append_c(v, ',');
                                 if (item->type == NODE_OBJECT && item->items->len > 0)
-                                        inline_node(v, ((Field *) g_ptr_array_index(item->items, 0))->value);
+                                        inline_node(v, ((Field *)g_ptr_array_index(item->items, 0))->value);
                                 else
                                         inline_node(v, item);
                         }

@@ -7,9 +7,9 @@
 #include <glib.h>
 
 typedef enum {
-        FZCTL_OUTPUT_TEXT,  /* aligned "Label: value" blocks, for people */
-        FZCTL_OUTPUT_LINE,  /* one line of key=value pairs per node (monitor) */
-        FZCTL_OUTPUT_JSON,  /* one JSON value on one line */
+        FZCTL_OUTPUT_TEXT, /* aligned "Label: value" blocks, for people */
+        FZCTL_OUTPUT_LINE, /* one line of key=value pairs per node (monitor) */
+        FZCTL_OUTPUT_JSON, /* one JSON value on one line */
 } FzctlOutput;
 
 typedef struct FzctlNode FzctlNode;

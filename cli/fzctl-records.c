@@ -2,7 +2,8 @@
 #include "fzctl-records.h"
 
 void fzctl_status_fill(FzctlNode *o, FzClientStatus *s) {
-        fzctl_object_add_string(o, "state", "State", fz_client_state_to_string(fz_client_status_get_state(s)));
+        fzctl_object_add_string(o, "state", "State",
+                                fz_client_state_to_string(fz_client_status_get_state(s)));
         fzctl_object_add_string(o, "mode", "Mode", fz_client_mode_to_string(fz_client_status_get_mode(s)));
         fzctl_object_add_string(o, "account-slug", "Account", fz_client_status_get_account_slug(s));
         fzctl_object_add_string(o, "actor-name", "Signed in as", fz_client_status_get_actor_name(s));
@@ -13,7 +14,8 @@ void fzctl_status_fill(FzctlNode *o, FzClientStatus *s) {
         fzctl_object_add_time_usec(o, "connected-since", "Connected since",
                                    fz_client_status_get_connected_since(s));
         fzctl_object_add_uint(o, "resource-count", "Resources", fz_client_status_get_resource_count(s));
-        fzctl_object_add_bool(o, "requires-sign-in", "Needs sign-in", fz_client_status_get_requires_sign_in(s));
+        fzctl_object_add_bool(o, "requires-sign-in", "Needs sign-in",
+                              fz_client_status_get_requires_sign_in(s));
         fzctl_object_add_string(o, "last-error", "Last error", fz_client_status_get_last_error(s));
         fzctl_object_add_string(o, "version", "Service version", fz_client_status_get_version(s));
 }
@@ -38,9 +40,11 @@ FzctlNode *fzctl_resource_node(FzResource *r) {
         }
         fzctl_object_add_string(o, "name", "Name", fz_resource_get_name(r));
         fzctl_object_add_string(o, "id", "ID", fz_resource_get_id(r));
-        fzctl_object_add_string(o, "type", "Type", fz_resource_type_to_string(fz_resource_get_resource_type(r)));
+        fzctl_object_add_string(o, "type", "Type",
+                                fz_resource_type_to_string(fz_resource_get_resource_type(r)));
         fzctl_object_add_string(o, "address", "Address", fz_resource_get_address(r));
-        fzctl_object_add_string(o, "status", "Status", fz_resource_status_to_string(fz_resource_get_status(r)));
+        fzctl_object_add_string(o, "status", "Status",
+                                fz_resource_status_to_string(fz_resource_get_status(r)));
         fzctl_object_add_string(o, "description", "Description", fz_resource_get_description(r));
         fzctl_object_add_node(o, "sites", "Sites", sites);
         return o;

@@ -26,7 +26,7 @@ void fzctl_secret_free(FzctlSecret *s) {
                 return;
         explicit_bzero(s->data, s->size);
         if (s->locked)
-                (void) munlock(s->data, s->size);
+                (void)munlock(s->data, s->size);
         g_free(s->data);
         g_free(s);
 }
@@ -43,26 +43,29 @@ static gboolean check(const char *source, FzctlSecret *s, GError **error) {
         while (end > start && is_space(s->data[end - 1]))
                 end--;
         if (end - start > FZCTL_TOKEN_MAX) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                            "The token from %s is longer than %d bytes: that is not a Firezone token. Copy the "
-                            "token itself (one line) and try again.",
-                            source, FZCTL_TOKEN_MAX);
+                g_set_error(
+                        error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "The token from %s is longer than %d bytes: that is not a Firezone token. Copy the "
+                        "token itself (one line) and try again.",
+                        source, FZCTL_TOKEN_MAX);
                 return FALSE;
         }
         if (end == start) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                            "No token on %s: pipe the token in (firezonectl sign-in < FILE) or name a file with "
-                            "--token-file PATH.",
-                            source);
+                g_set_error(
+                        error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "No token on %s: pipe the token in (firezonectl sign-in < FILE) or name a file with "
+                        "--token-file PATH.",
+                        source);
                 return FALSE;
         }
         for (size_t i = start; i < end; i++) {
-                unsigned char c = (unsigned char) s->data[i];
+                unsigned char c = (unsigned char)s->data[i];
                 if (c < 0x20 || c == 0x7f) {
-                        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                                    "The token from %s is not one line of printable text (byte %zu is a "
-                                    "control character or a line break): copy the token itself and try again.",
-                                    source, i - start + 1);
+                        g_set_error(
+                                error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                "The token from %s is not one line of printable text (byte %zu is a "
+                                "control character or a line break): copy the token itself and try again.",
+                                source, i - start + 1);
                         return FALSE;
                 }
         }
@@ -83,23 +86,24 @@ gboolean fzctl_token_read_fd(int fd, const char *source, FzctlSecret *s, GError 
                         continue;
                 if (n < 0) {
                         int e = errno;
-                        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "Cannot read the token from %s: %s",
-                                    source, g_strerror(e));
+                        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
+                                    "Cannot read the token from %s: %s", source, g_strerror(e));
                         return FALSE;
                 }
                 if (n == 0)
                         break;
-                s->len += (size_t) n;
+                s->len += (size_t)n;
                 if (tty && s->data[s->len - 1] == '\n')
                         break;
         }
         s->data[s->len] = '\0';
         if (s->len == s->size - 1) {
                 /* Filled up: far more than a token (and its newline). */
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                            "The token from %s is longer than %d bytes: that is not a Firezone token. Copy the "
-                            "token itself (one line) and try again.",
-                            source, FZCTL_TOKEN_MAX);
+                g_set_error(
+                        error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "The token from %s is longer than %d bytes: that is not a Firezone token. Copy the "
+                        "token itself (one line) and try again.",
+                        source, FZCTL_TOKEN_MAX);
                 return FALSE;
         }
         return check(source, s, error);
@@ -111,8 +115,8 @@ gboolean fzctl_token_read_file(const char *path, FzctlSecret *s, GError **error)
 
         if (fd < 0) {
                 int e = errno;
-                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "Cannot open the token file %s: %s", path,
-                            g_strerror(e));
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "Cannot open the token file %s: %s",
+                            path, g_strerror(e));
                 return FALSE;
         }
         ok = fzctl_token_read_fd(fd, path, s, error);
@@ -125,17 +129,18 @@ gboolean fzctl_token_read_stdin(FzctlSecret *s, GError **error) {
         gboolean echo_off = FALSE, ok;
 
         if (isatty(STDIN_FILENO)) {
-                fputs("Paste the token, then press Enter (it is not shown): ", stderr);
-                fflush(stderr);
+                /* Echo off before the prompt: whatever is typed after the prompt is not shown. */
                 if (tcgetattr(STDIN_FILENO, &old) == 0) {
                         quiet = old;
-                        quiet.c_lflag &= ~(tcflag_t) ECHO;
+                        quiet.c_lflag &= ~(tcflag_t)ECHO;
                         quiet.c_lflag |= ECHONL;
                         echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
                 }
+                fputs("Paste the token, then press Enter (it is not shown): ", stderr);
+                fflush(stderr);
         }
         ok = fzctl_token_read_fd(STDIN_FILENO, "standard input", s, error);
         if (echo_off)
-                (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+                (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
         return ok;
 }

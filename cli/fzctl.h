@@ -11,10 +11,11 @@
 /* Exit codes: fixed, documented in --help and firezonectl(1), asserted by the tests. */
 typedef enum {
         FZCTL_EXIT_SUCCESS = 0,
-        FZCTL_EXIT_FAILURE = 1,           /* anything else; the message says what to do */
-        FZCTL_EXIT_USAGE = 2,             /* bad command line (a token in it included) */
-        FZCTL_EXIT_PERMISSION_DENIED = 3, /* not in group firezone, refused by polkit, or managed by an admin */
-        FZCTL_EXIT_NOT_RUNNING = 4,       /* the tunnel service is not running */
+        FZCTL_EXIT_FAILURE = 1, /* anything else; the message says what to do */
+        FZCTL_EXIT_USAGE = 2,   /* bad command line (a token in it included) */
+        FZCTL_EXIT_PERMISSION_DENIED =
+                3,                  /* not in group firezone, refused by polkit, or managed by an admin */
+        FZCTL_EXIT_NOT_RUNNING = 4, /* the tunnel service is not running */
 } FzctlExit;
 
 typedef struct {

@@ -7,14 +7,14 @@
  * FZ_CLIENT_ERROR encodes (g_dbus_error_encode_gerror) to its D-Bus name. The last three
  * names are the library's own: the daemon never sends them. */
 static const GDBusErrorEntry fz_client_error_entries[] = {
-        { FZ_CLIENT_ERROR_FAILED, "dev.firezone.Client1.Error.Failed" },
-        { FZ_CLIENT_ERROR_MANAGED_BY_SERVICE_ACCOUNT, "dev.firezone.Client1.Error.ManagedByServiceAccount" },
-        { FZ_CLIENT_ERROR_INVALID_TOKEN, "dev.firezone.Client1.Error.InvalidToken" },
-        { FZ_CLIENT_ERROR_NOT_SIGNED_IN, "dev.firezone.Client1.Error.NotSignedIn" },
-        { FZ_CLIENT_ERROR_INVALID_ARGUMENT, "dev.firezone.Client1.Error.InvalidArgument" },
-        { FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING, "dev.firezone.Client1.Error.DaemonNotRunning" },
-        { FZ_CLIENT_ERROR_PERMISSION_DENIED, "dev.firezone.Client1.Error.PermissionDenied" },
-        { FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED, "dev.firezone.Client1.Error.AuthorizationRequired" },
+        {FZ_CLIENT_ERROR_FAILED, "dev.firezone.Client1.Error.Failed"},
+        {FZ_CLIENT_ERROR_MANAGED_BY_SERVICE_ACCOUNT, "dev.firezone.Client1.Error.ManagedByServiceAccount"},
+        {FZ_CLIENT_ERROR_INVALID_TOKEN, "dev.firezone.Client1.Error.InvalidToken"},
+        {FZ_CLIENT_ERROR_NOT_SIGNED_IN, "dev.firezone.Client1.Error.NotSignedIn"},
+        {FZ_CLIENT_ERROR_INVALID_ARGUMENT, "dev.firezone.Client1.Error.InvalidArgument"},
+        {FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING, "dev.firezone.Client1.Error.DaemonNotRunning"},
+        {FZ_CLIENT_ERROR_PERMISSION_DENIED, "dev.firezone.Client1.Error.PermissionDenied"},
+        {FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED, "dev.firezone.Client1.Error.AuthorizationRequired"},
 };
 
 /**
@@ -31,7 +31,7 @@ GQuark fz_client_error_quark(void) {
 
         g_dbus_error_register_error_domain("fz-client-error-quark", &quark, fz_client_error_entries,
                                            G_N_ELEMENTS(fz_client_error_entries));
-        return (GQuark) quark;
+        return (GQuark)quark;
 }
 
 static gboolean remote_name_has_prefix(const gchar *remote, const gchar *prefix) {
@@ -86,7 +86,8 @@ static const gchar *default_message(FzClientError code) {
                        "desktop session) so that polkit can ask for a password.";
         case FZ_CLIENT_ERROR_FAILED:
         default:
-                return "The Firezone tunnel service failed: see its log with `journalctl -u firezone-client`.";
+                return "The Firezone tunnel service failed: see its log with `journalctl -u "
+                       "firezone-client`.";
         }
 }
 
@@ -104,7 +105,7 @@ GError *fz_client_error_from_call(GError *error, gboolean from_bus, const gchar 
         g_return_val_if_fail(error != NULL, NULL);
 
         /* Make sure our names are registered before GDBus decodes anything. */
-        (void) FZ_CLIENT_ERROR;
+        (void)FZ_CLIENT_ERROR;
 
         if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return g_steal_pointer(&e);
@@ -112,6 +113,13 @@ GError *fz_client_error_from_call(GError *error, gboolean from_bus, const gchar 
         if (g_dbus_error_is_remote_error(e)) {
                 remote = g_dbus_error_get_remote_error(e);
                 g_dbus_error_strip_remote_error(e);
+                /* Decoded before our names were registered: decode it again now that they are. */
+                if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_DBUS_ERROR)) {
+                        GError *again = g_dbus_error_new_for_dbus_error(remote, e->message);
+                        g_dbus_error_strip_remote_error(again);
+                        g_error_free(e);
+                        e = again;
+                }
         }
 
         if (e->domain == FZ_CLIENT_ERROR) {

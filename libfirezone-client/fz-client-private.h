@@ -14,14 +14,14 @@
 #define FZ_BUS_INTERFACE "dev.firezone.Client1"
 
 /* What the library tells users when the service or the permission is missing. */
-#define FZ_CLIENT_MSG_DAEMON_NOT_RUNNING                                                                   \
+#define FZ_CLIENT_MSG_DAEMON_NOT_RUNNING                                                                    \
         "The Firezone tunnel service is not running. Start it with: sudo systemctl start firezone-client"
-#define FZ_CLIENT_MSG_PERMISSION_DENIED                                                                    \
-        "You are not allowed to use Firezone: add yourself to group firezone with "                       \
+#define FZ_CLIENT_MSG_PERMISSION_DENIED                                                                     \
+        "You are not allowed to use Firezone: add yourself to group firezone with "                         \
         "`sudo usermod -aG firezone $USER`, then log out and in again."
-#define FZ_CLIENT_MSG_MANAGED                                                                              \
-        "This device is managed by an administrator: the Firezone tunnel service runs with a "            \
-        "service-account token, so signing in, signing out and reconnecting are done by the "            \
+#define FZ_CLIENT_MSG_MANAGED                                                                               \
+        "This device is managed by an administrator: the Firezone tunnel service runs with a "              \
+        "service-account token, so signing in, signing out and reconnecting are done by the "               \
         "administrator, not here."
 
 /* a{sv} as sent by Status() → a status; never NULL (missing keys keep their defaults). */
@@ -40,3 +40,7 @@ GPtrArray *fz_resource_list_new_from_variant(GVariant *list);
  * (sender org.freedesktop.DBus), not by the daemon. @method names the call in messages.
  * Takes ownership of @error. */
 GError *fz_client_error_from_call(GError *error, gboolean from_bus, const gchar *method);
+
+/* What the client does with a signal from the daemon (the bus subscriptions call the same
+ * code); for tests and the fuzz target, which use a client that was never initialized. */
+void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar *member, GVariant *params);

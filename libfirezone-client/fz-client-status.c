@@ -29,10 +29,8 @@ struct _FzClientStatus {
 G_DEFINE_FINAL_TYPE(FzClientStatus, fz_client_status, G_TYPE_OBJECT)
 
 static const gchar *const state_names[] = {
-        [FZ_CLIENT_STATE_UNKNOWN] = "unknown",
-        [FZ_CLIENT_STATE_SIGNED_OUT] = "signed-out",
-        [FZ_CLIENT_STATE_CONNECTING] = "connecting",
-        [FZ_CLIENT_STATE_CONNECTED] = "connected",
+        [FZ_CLIENT_STATE_UNKNOWN] = "unknown",           [FZ_CLIENT_STATE_SIGNED_OUT] = "signed-out",
+        [FZ_CLIENT_STATE_CONNECTING] = "connecting",     [FZ_CLIENT_STATE_CONNECTED] = "connected",
         [FZ_CLIENT_STATE_RECONNECTING] = "reconnecting",
 };
 
@@ -53,7 +51,7 @@ static const gchar *const mode_names[] = {
  * Since: 0.1
  */
 const gchar *fz_client_state_to_string(FzClientState state) {
-        if ((guint) state >= G_N_ELEMENTS(state_names))
+        if ((guint)state >= G_N_ELEMENTS(state_names))
                 return state_names[FZ_CLIENT_STATE_UNKNOWN];
         return state_names[state];
 }
@@ -71,7 +69,7 @@ const gchar *fz_client_state_to_string(FzClientState state) {
 FzClientState fz_client_state_from_string(const gchar *state) {
         for (guint i = 1; state != NULL && i < G_N_ELEMENTS(state_names); i++)
                 if (g_str_equal(state, state_names[i]))
-                        return (FzClientState) i;
+                        return (FzClientState)i;
         return FZ_CLIENT_STATE_UNKNOWN;
 }
 
@@ -86,7 +84,7 @@ FzClientState fz_client_state_from_string(const gchar *state) {
  * Since: 0.1
  */
 const gchar *fz_client_mode_to_string(FzClientMode mode) {
-        if ((guint) mode >= G_N_ELEMENTS(mode_names))
+        if ((guint)mode >= G_N_ELEMENTS(mode_names))
                 return mode_names[FZ_CLIENT_MODE_UNKNOWN];
         return mode_names[mode];
 }
@@ -104,7 +102,7 @@ const gchar *fz_client_mode_to_string(FzClientMode mode) {
 FzClientMode fz_client_mode_from_string(const gchar *mode) {
         for (guint i = 1; mode != NULL && i < G_N_ELEMENTS(mode_names); i++)
                 if (g_str_equal(mode, mode_names[i]))
-                        return (FzClientMode) i;
+                        return (FzClientMode)i;
         return FZ_CLIENT_MODE_UNKNOWN;
 }
 
@@ -129,37 +127,64 @@ static void fz_client_status_class_init(FzClientStatusClass *klass) {
 static void fz_client_status_init(FzClientStatus *self) {
 }
 
-static gchar *lookup_string(GVariant *dict, const gchar *key) {
-        const gchar *s = NULL;
-
-        if (!g_variant_lookup(dict, key, "&s", &s))
-                return g_strdup("");
-        return g_strdup(s);
+/* A string field: a value of another type leaves it as it was. */
+static void take_string(gchar **field, GVariant *value) {
+        if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+                return;
+        g_free(*field);
+        *field = g_variant_dup_string(value, NULL);
 }
 
 FzClientStatus *fz_client_status_new_from_variant(GVariant *dict) {
         FzClientStatus *self = g_object_new(FZ_TYPE_CLIENT_STATUS, NULL);
-        g_autoptr(GVariant) empty = NULL;
-        const gchar *s;
+        gchar **strings[] = {&self->account_slug, &self->actor_name,  &self->interface_name, &self->ipv4,
+                             &self->ipv6,         &self->dns_control, &self->last_error,     &self->version};
+        GVariantIter iter;
+        const gchar *key;
+        GVariant *value;
 
+        for (gsize i = 0; i < G_N_ELEMENTS(strings); i++)
+                *strings[i] = g_strdup("");
         if (dict == NULL || !g_variant_is_of_type(dict, G_VARIANT_TYPE_VARDICT))
-                dict = empty = g_variant_ref_sink(g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0));
+                return self;
 
-        if (g_variant_lookup(dict, "state", "&s", &s))
-                self->state = fz_client_state_from_string(s);
-        if (g_variant_lookup(dict, "mode", "&s", &s))
-                self->mode = fz_client_mode_from_string(s);
-        self->account_slug = lookup_string(dict, "account-slug");
-        self->actor_name = lookup_string(dict, "actor-name");
-        self->interface_name = lookup_string(dict, "interface");
-        self->ipv4 = lookup_string(dict, "ipv4");
-        self->ipv6 = lookup_string(dict, "ipv6");
-        self->dns_control = lookup_string(dict, "dns-control");
-        self->last_error = lookup_string(dict, "last-error");
-        self->version = lookup_string(dict, "version");
-        (void) g_variant_lookup(dict, "requires-sign-in", "b", &self->requires_sign_in);
-        (void) g_variant_lookup(dict, "connected-since", "t", &self->connected_since);
-        (void) g_variant_lookup(dict, "resource-count", "u", &self->resource_count);
+        /* One pass over the dictionary (a lookup per key would scan it once per key). */
+        g_variant_iter_init(&iter, dict);
+        while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+                if (g_str_equal(key, "state")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+                                self->state = fz_client_state_from_string(g_variant_get_string(value, NULL));
+                } else if (g_str_equal(key, "mode")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+                                self->mode = fz_client_mode_from_string(g_variant_get_string(value, NULL));
+                } else if (g_str_equal(key, "account-slug"))
+                        take_string(&self->account_slug, value);
+                else if (g_str_equal(key, "actor-name"))
+                        take_string(&self->actor_name, value);
+                else if (g_str_equal(key, "interface"))
+                        take_string(&self->interface_name, value);
+                else if (g_str_equal(key, "ipv4"))
+                        take_string(&self->ipv4, value);
+                else if (g_str_equal(key, "ipv6"))
+                        take_string(&self->ipv6, value);
+                else if (g_str_equal(key, "dns-control"))
+                        take_string(&self->dns_control, value);
+                else if (g_str_equal(key, "last-error"))
+                        take_string(&self->last_error, value);
+                else if (g_str_equal(key, "version"))
+                        take_string(&self->version, value);
+                else if (g_str_equal(key, "requires-sign-in")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
+                                self->requires_sign_in = g_variant_get_boolean(value);
+                } else if (g_str_equal(key, "connected-since")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT64))
+                                self->connected_since = g_variant_get_uint64(value);
+                } else if (g_str_equal(key, "resource-count")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
+                                self->resource_count = g_variant_get_uint32(value);
+                }
+                /* Unknown keys are for newer clients: ignored. */
+        }
         return self;
 }
 

@@ -90,7 +90,8 @@ typedef enum {
 
 static GDBusMessage *call_message_new(FzClient *self, const gchar *method, GVariant *params, CallFlags flags,
                                       gint *ret_timeout) {
-        GDBusMessage *msg = g_dbus_message_new_method_call(FZ_BUS_NAME, FZ_BUS_PATH, FZ_BUS_INTERFACE, method);
+        GDBusMessage *msg =
+                g_dbus_message_new_method_call(FZ_BUS_NAME, FZ_BUS_PATH, FZ_BUS_INTERFACE, method);
         GDBusMessageFlags mflags = G_DBUS_MESSAGE_FLAGS_NONE;
 
         if (params != NULL)
@@ -122,7 +123,7 @@ static GVariant *call_reply_process(GDBusMessage *reply_msg, GError *error, cons
                 GError *e = NULL;
                 gboolean from_bus = g_strcmp0(g_dbus_message_get_sender(reply), "org.freedesktop.DBus") == 0;
 
-                (void) FZ_CLIENT_ERROR; /* registered before GDBus decodes the name */
+                (void)FZ_CLIENT_ERROR; /* registered before GDBus decodes the name */
                 g_dbus_message_to_gerror(reply, &e);
                 g_propagate_error(ret_error, fz_client_error_from_call(e, from_bus, method));
                 return NULL;
@@ -131,10 +132,11 @@ static GVariant *call_reply_process(GDBusMessage *reply_msg, GError *error, cons
         if (body == NULL)
                 body = g_variant_new("()");
         if (!g_variant_is_of_type(body, reply_type)) {
-                g_set_error(ret_error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED,
-                            "The Firezone tunnel service answered %s() with '%s' instead of '%s': it does not "
-                            "match this client. Update the firezone-client package.",
-                            method, g_variant_get_type_string(body), (const gchar *) reply_type);
+                g_set_error(
+                        ret_error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED,
+                        "The Firezone tunnel service answered %s() with '%s' instead of '%s': it does not "
+                        "match this client. Update the firezone-client package.",
+                        method, g_variant_get_type_string(body), (const gchar *)reply_type);
                 return NULL;
         }
         return g_variant_ref_sink(body);
@@ -148,16 +150,17 @@ typedef struct {
 
 static void call_done(GObject *source, GAsyncResult *res, gpointer user_data) {
         CallData *data = user_data;
-        GError *error = NULL;
+        GError *send_error = NULL, *error = NULL;
         GDBusMessage *reply;
         GVariant *body;
 
-        reply = g_dbus_connection_send_message_with_reply_finish(G_DBUS_CONNECTION(source), res, &error);
-        body = call_reply_process(reply, error, data->method, data->reply_type, &error);
+        reply = g_dbus_connection_send_message_with_reply_finish(G_DBUS_CONNECTION(source), res,
+                                                                 &send_error);
+        body = call_reply_process(reply, send_error, data->method, data->reply_type, &error);
         if (body == NULL)
                 g_task_return_error(data->task, error);
         else
-                g_task_return_pointer(data->task, body, (GDestroyNotify) g_variant_unref);
+                g_task_return_pointer(data->task, body, (GDestroyNotify)g_variant_unref);
         g_object_unref(data->task);
         g_free(data);
 }
@@ -178,8 +181,9 @@ static void call_async(FzClient *self, const gchar *method, GVariant *params, co
                 return;
         }
         if (self->connection == NULL) {
-                g_task_return_new_error(task, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED,
-                                        "The client is not initialized: create it with fz_client_new_async().");
+                g_task_return_new_error(
+                        task, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED,
+                        "The client is not initialized: create it with fz_client_new_async().");
                 g_object_unref(task);
                 return;
         }
@@ -188,8 +192,9 @@ static void call_async(FzClient *self, const gchar *method, GVariant *params, co
         data->method = method;
         data->reply_type = reply_type;
         msg = call_message_new(self, method, owned_params, flags, &timeout);
-        g_dbus_connection_send_message_with_reply(self->connection, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE, timeout,
-                                                  NULL, g_task_get_cancellable(task), call_done, data);
+        g_dbus_connection_send_message_with_reply(self->connection, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE,
+                                                  timeout, NULL, g_task_get_cancellable(task), call_done,
+                                                  data);
 }
 
 static GVariant *call_sync(FzClient *self, const gchar *method, const GVariantType *reply_type,
@@ -200,8 +205,8 @@ static GVariant *call_sync(FzClient *self, const gchar *method, const GVariantTy
         gint timeout;
 
         msg = call_message_new(self, method, NULL, CALL_READ, &timeout);
-        reply = g_dbus_connection_send_message_with_reply_sync(self->connection, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE,
-                                                               timeout, NULL, cancellable, &e);
+        reply = g_dbus_connection_send_message_with_reply_sync(
+                self->connection, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE, timeout, NULL, cancellable, &e);
         return call_reply_process(reply, e, method, reply_type, error);
 }
 
@@ -385,6 +390,7 @@ static void on_name_appeared(GDBusConnection *connection, const gchar *name, con
         FzClient *self = user_data;
         GTask *init_task = g_steal_pointer(&self->init_task);
         gboolean restarted = self->owner != NULL;
+        const gchar *reason;
 
         if (!owner_replace(self, owner)) {
                 if (init_task != NULL) {
@@ -395,8 +401,11 @@ static void on_name_appeared(GDBusConnection *connection, const gchar *name, con
         }
         g_debug("%s is now owned by %s", name, owner);
         /* No ::state-changed while initializing: nobody has seen a state yet. */
-        refresh_start(self, init_task != NULL ? NULL : restarted ? "daemon-restarted" : "daemon-started",
-                      init_task);
+        if (init_task != NULL)
+                reason = NULL;
+        else
+                reason = restarted ? "daemon-restarted" : "daemon-started";
+        refresh_start(self, reason, init_task);
 }
 
 static void on_name_vanished(GDBusConnection *connection, const gchar *name, gpointer user_data) {
@@ -427,7 +436,7 @@ static void on_state_changed(GDBusConnection *connection, const gchar *sender, c
                 return;
         }
         g_variant_get(params, "(&s@a{sv})", &state, &details);
-        (void) g_variant_lookup(details, "reason", "&s", &reason);
+        (void)g_variant_lookup(details, "reason", "&s", &reason);
 
         g_object_freeze_notify(G_OBJECT(self));
         set_state(self, fz_client_state_from_string(state));
@@ -440,7 +449,8 @@ static void on_state_changed(GDBusConnection *connection, const gchar *sender, c
 }
 
 static void on_resources_changed(GDBusConnection *connection, const gchar *sender, const gchar *path,
-                                 const gchar *iface, const gchar *member, GVariant *params, gpointer user_data) {
+                                 const gchar *iface, const gchar *member, GVariant *params,
+                                 gpointer user_data) {
         FzClient *self = user_data;
         g_autoptr(GVariant) list = NULL;
 
@@ -489,6 +499,17 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
                 refresh_start(self, NULL, NULL);
 }
 
+void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar *member, GVariant *params) {
+        g_return_if_fail(FZ_IS_CLIENT(self));
+        if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "StateChanged") == 0)
+                on_state_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
+        else if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "ResourcesChanged") == 0)
+                on_resources_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
+        else if (g_strcmp0(interface, "org.freedesktop.DBus.Properties") == 0 &&
+                 g_strcmp0(member, "PropertiesChanged") == 0)
+                on_properties_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
+}
+
 static void subscribe(FzClient *self) {
         self->sub_state_changed = g_dbus_connection_signal_subscribe(
                 self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, "StateChanged", FZ_BUS_PATH, NULL,
@@ -501,18 +522,19 @@ static void subscribe(FzClient *self) {
                 FZ_BUS_PATH, FZ_BUS_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, self, NULL);
         /* The first callback reports the owner we are about to read anyway; owner_replace()
          * makes it a no-op then. */
-        self->watch_id = g_bus_watch_name_on_connection(self->connection, FZ_BUS_NAME,
-                                                        G_BUS_NAME_WATCHER_FLAGS_NONE, on_name_appeared,
-                                                        on_name_vanished, self, NULL);
+        self->watch_id =
+                g_bus_watch_name_on_connection(self->connection, FZ_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                               on_name_appeared, on_name_vanished, self, NULL);
 }
 
 /* ---- initialization --------------------------------------------------------------------- */
 
 static GError *bus_error(GError *error) {
-        GError *ret = g_error_new(FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING,
-                                  "Cannot connect to the system bus (%s): the Firezone tunnel service cannot "
-                                  "be reached without it. Check that dbus is running (systemctl status dbus).",
-                                  error->message);
+        GError *ret =
+                g_error_new(FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING,
+                            "Cannot connect to the system bus (%s): the Firezone tunnel service cannot "
+                            "be reached without it. Check that dbus is running (systemctl status dbus).",
+                            error->message);
         g_error_free(error);
         return ret;
 }
@@ -527,18 +549,22 @@ static gboolean fz_client_initable_init(GInitable *initable, GCancellable *cance
 
         if (self->initialized)
                 return TRUE;
+        if (g_cancellable_set_error_if_cancelled(cancellable, error))
+                return FALSE;
         self->connection = g_bus_get_sync(G_BUS_TYPE_SYSTEM, cancellable, &local_error);
         if (self->connection == NULL) {
-                g_propagate_error(error, bus_error(g_steal_pointer(&local_error)));
+                g_propagate_error(error, g_error_matches(local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                                 ? g_steal_pointer(&local_error)
+                                                 : bus_error(g_steal_pointer(&local_error)));
                 return FALSE;
         }
         subscribe(self);
         self->initialized = TRUE;
 
-        owner_reply = g_dbus_connection_call_sync(self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                  "org.freedesktop.DBus", "GetNameOwner",
-                                                  g_variant_new("(s)", FZ_BUS_NAME), G_VARIANT_TYPE("(s)"),
-                                                  G_DBUS_CALL_FLAGS_NONE, -1, cancellable, NULL);
+        owner_reply = g_dbus_connection_call_sync(
+                self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "GetNameOwner", g_variant_new("(s)", FZ_BUS_NAME), G_VARIANT_TYPE("(s)"),
+                G_DBUS_CALL_FLAGS_NONE, -1, cancellable, NULL);
         if (owner_reply == NULL)
                 return TRUE;
         g_variant_get(owner_reply, "(&s)", &owner);
@@ -567,7 +593,9 @@ static void init_bus_done(GObject *source, GAsyncResult *res, gpointer user_data
 
         self->connection = g_bus_get_finish(res, &error);
         if (self->connection == NULL) {
-                g_task_return_error(task, bus_error(error));
+                g_task_return_error(task, g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                                  ? error
+                                                  : bus_error(error));
                 g_object_unref(task);
                 return;
         }
@@ -585,6 +613,10 @@ static void fz_client_init_async(GAsyncInitable *initable, int io_priority, GCan
 
         g_task_set_source_tag(task, fz_client_init_async);
         g_task_set_priority(task, io_priority);
+        if (g_task_return_error_if_cancelled(task)) {
+                g_object_unref(task);
+                return;
+        }
         if (self->initialized) {
                 g_task_return_boolean(task, TRUE);
                 g_object_unref(task);
@@ -668,8 +700,8 @@ static void fz_client_dispose(GObject *object) {
                 self->watch_id = 0;
         }
         if (self->connection != NULL) {
-                guint *subs[] = { &self->sub_state_changed, &self->sub_resources_changed,
-                                  &self->sub_properties_changed };
+                guint *subs[] = {&self->sub_state_changed, &self->sub_resources_changed,
+                                 &self->sub_properties_changed};
                 for (gsize i = 0; i < G_N_ELEMENTS(subs); i++)
                         if (*subs[i] != 0) {
                                 g_dbus_connection_signal_unsubscribe(self->connection, *subs[i]);
@@ -713,8 +745,8 @@ static void fz_client_class_init(FzClientClass *klass) {
          *
          * Since: 0.1
          */
-        props[PROP_STATE] = g_param_spec_enum("state", NULL, NULL, FZ_TYPE_CLIENT_STATE, FZ_CLIENT_STATE_UNKNOWN,
-                                              ro);
+        props[PROP_STATE] =
+                g_param_spec_enum("state", NULL, NULL, FZ_TYPE_CLIENT_STATE, FZ_CLIENT_STATE_UNKNOWN, ro);
         /**
          * FzClient:mode:
          *
@@ -722,7 +754,8 @@ static void fz_client_class_init(FzClientClass *klass) {
          *
          * Since: 0.1
          */
-        props[PROP_MODE] = g_param_spec_enum("mode", NULL, NULL, FZ_TYPE_CLIENT_MODE, FZ_CLIENT_MODE_UNKNOWN, ro);
+        props[PROP_MODE] =
+                g_param_spec_enum("mode", NULL, NULL, FZ_TYPE_CLIENT_MODE, FZ_CLIENT_MODE_UNKNOWN, ro);
         /**
          * FzClient:account-slug:
          *
@@ -791,9 +824,9 @@ static void fz_client_class_init(FzClientClass *klass) {
          *
          * Since: 0.1
          */
-        props[PROP_INTERACTIVE] = g_param_spec_boolean("interactive", NULL, NULL, FALSE,
-                                                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                                                               G_PARAM_STATIC_STRINGS);
+        props[PROP_INTERACTIVE] =
+                g_param_spec_boolean("interactive", NULL, NULL, FALSE,
+                                     G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
         g_object_class_install_properties(object_class, N_PROPS, props);
 
         /**
@@ -810,9 +843,9 @@ static void fz_client_class_init(FzClientClass *klass) {
          *
          * Since: 0.1
          */
-        signals[SIGNAL_STATE_CHANGED] = g_signal_new("state-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                                     0, NULL, NULL, NULL, G_TYPE_NONE, 2, FZ_TYPE_CLIENT_STATE,
-                                                     G_TYPE_STRING);
+        signals[SIGNAL_STATE_CHANGED] =
+                g_signal_new("state-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                             NULL, G_TYPE_NONE, 2, FZ_TYPE_CLIENT_STATE, G_TYPE_STRING);
         /**
          * FzClient::resources-changed:
          * @self: the client
@@ -823,9 +856,9 @@ static void fz_client_class_init(FzClientClass *klass) {
          *
          * Since: 0.1
          */
-        signals[SIGNAL_RESOURCES_CHANGED] = g_signal_new("resources-changed", G_TYPE_FROM_CLASS(klass),
-                                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
-                                                         G_TYPE_PTR_ARRAY);
+        signals[SIGNAL_RESOURCES_CHANGED] =
+                g_signal_new("resources-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                             NULL, G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
 }
 
 static void fz_client_init(FzClient *self) {
@@ -856,7 +889,8 @@ static void fz_client_init(FzClient *self) {
  * Since: 0.1
  */
 void fz_client_new_async(GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {
-        g_async_initable_new_async(FZ_TYPE_CLIENT, G_PRIORITY_DEFAULT, cancellable, callback, user_data, NULL);
+        g_async_initable_new_async(FZ_TYPE_CLIENT, G_PRIORITY_DEFAULT, cancellable, callback, user_data,
+                                   NULL);
 }
 
 /**
@@ -1026,7 +1060,7 @@ gboolean fz_client_get_daemon_running(FzClient *self) {
  */
 GPtrArray *fz_client_get_resources(FzClient *self) {
         g_return_val_if_fail(FZ_IS_CLIENT(self), NULL);
-        return g_ptr_array_copy(self->resources, (GCopyFunc) (void (*)(void)) g_object_ref, NULL);
+        return g_ptr_array_copy(self->resources, (GCopyFunc)(void (*)(void))g_object_ref, NULL);
 }
 
 /**
@@ -1121,8 +1155,9 @@ void fz_client_sign_in_async(FzClient *self, const gchar *token, const gchar *ac
         task = g_task_new(self, cancellable, callback, user_data);
         g_task_set_source_tag(task, fz_client_sign_in_async);
         if (*token == '\0' || !g_utf8_validate(token, -1, NULL)) {
-                g_task_return_new_error(task, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_INVALID_TOKEN,
-                                        "The token is empty or not text: copy the whole token and try again.");
+                g_task_return_new_error(
+                        task, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_INVALID_TOKEN,
+                        "The token is empty or not text: copy the whole token and try again.");
                 g_object_unref(task);
                 return;
         }
@@ -1312,8 +1347,9 @@ static void list_resources_done(GObject *source, GAsyncResult *res, gpointer use
         }
         list = g_variant_get_child_value(reply, 0);
         resources = fz_resource_list_new_from_variant(list);
-        set_resources(self, g_ptr_array_copy(resources, (GCopyFunc) (void (*)(void)) g_object_ref, NULL), FALSE);
-        g_task_return_pointer(task, resources, (GDestroyNotify) g_ptr_array_unref);
+        set_resources(self, g_ptr_array_copy(resources, (GCopyFunc)(void (*)(void))g_object_ref, NULL),
+                      FALSE);
+        g_task_return_pointer(task, resources, (GDestroyNotify)g_ptr_array_unref);
 }
 
 /**

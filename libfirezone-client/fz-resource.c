@@ -65,7 +65,7 @@ static const gchar *const status_names[] = {
  * Since: 0.1
  */
 const gchar *fz_resource_type_to_string(FzResourceType type) {
-        if ((guint) type >= G_N_ELEMENTS(type_names))
+        if ((guint)type >= G_N_ELEMENTS(type_names))
                 return type_names[FZ_RESOURCE_TYPE_UNKNOWN];
         return type_names[type];
 }
@@ -81,7 +81,7 @@ const gchar *fz_resource_type_to_string(FzResourceType type) {
 FzResourceType fz_resource_type_from_string(const gchar *type) {
         for (guint i = 1; type != NULL && i < G_N_ELEMENTS(type_names); i++)
                 if (g_str_equal(type, type_names[i]))
-                        return (FzResourceType) i;
+                        return (FzResourceType)i;
         return FZ_RESOURCE_TYPE_UNKNOWN;
 }
 
@@ -94,7 +94,7 @@ FzResourceType fz_resource_type_from_string(const gchar *type) {
  * Since: 0.1
  */
 const gchar *fz_resource_status_to_string(FzResourceStatus status) {
-        if ((guint) status >= G_N_ELEMENTS(status_names))
+        if ((guint)status >= G_N_ELEMENTS(status_names))
                 return status_names[FZ_RESOURCE_STATUS_UNKNOWN];
         return status_names[status];
 }
@@ -110,7 +110,7 @@ const gchar *fz_resource_status_to_string(FzResourceStatus status) {
 FzResourceStatus fz_resource_status_from_string(const gchar *status) {
         for (guint i = 1; status != NULL && i < G_N_ELEMENTS(status_names); i++)
                 if (g_str_equal(status, status_names[i]))
-                        return (FzResourceStatus) i;
+                        return (FzResourceStatus)i;
         return FZ_RESOURCE_STATUS_UNKNOWN;
 }
 
@@ -274,44 +274,72 @@ static void fz_resource_class_init(FzResourceClass *klass) {
 }
 
 static void fz_resource_init(FzResource *self) {
-        self->sites = g_ptr_array_new_with_free_func((GDestroyNotify) fz_resource_site_free);
+        self->sites = g_ptr_array_new_with_free_func((GDestroyNotify)fz_resource_site_free);
 }
 
-static gchar *lookup_string(GVariant *dict, const gchar *key) {
-        const gchar *s = NULL;
+/* A string field: a value of another type leaves it as it was. */
+static void take_string(gchar **field, GVariant *value) {
+        if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+                return;
+        g_free(*field);
+        *field = g_variant_dup_string(value, NULL);
+}
 
-        if (!g_variant_lookup(dict, key, "&s", &s))
-                return g_strdup("");
-        return g_strdup(s);
+static void take_sites(GPtrArray *sites, GVariant *value) {
+        GVariantIter iter;
+        const gchar *id, *name;
+
+        if (!g_variant_is_of_type(value, G_VARIANT_TYPE("a(ss)")))
+                return;
+        g_ptr_array_set_size(sites, 0);
+        g_variant_iter_init(&iter, value);
+        while (g_variant_iter_next(&iter, "(&s&s)", &id, &name)) {
+                FzResourceSite *site = g_new0(FzResourceSite, 1);
+                site->id = g_strdup(id);
+                site->name = g_strdup(name);
+                g_ptr_array_add(sites, site);
+        }
 }
 
 FzResource *fz_resource_new_from_variant(GVariant *dict) {
         g_autoptr(FzResource) self = NULL;
-        g_autoptr(GVariantIter) sites = NULL;
-        const gchar *s, *site_id, *site_name;
+        GVariantIter iter;
+        const gchar *key;
+        GVariant *value;
 
         if (dict == NULL || !g_variant_is_of_type(dict, G_VARIANT_TYPE_VARDICT))
                 return NULL;
-        if (!g_variant_lookup(dict, "id", "&s", &s) || *s == '\0')
-                return NULL;
 
         self = g_object_new(FZ_TYPE_RESOURCE, NULL);
+        self->id = g_strdup("");
+        self->name = g_strdup("");
+        self->address = g_strdup("");
+        self->description = g_strdup("");
+        /* One pass over the dictionary: lists can hold thousands of resources. */
+        g_variant_iter_init(&iter, dict);
+        while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+                if (g_str_equal(key, "id"))
+                        take_string(&self->id, value);
+                else if (g_str_equal(key, "type")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+                                self->type = fz_resource_type_from_string(g_variant_get_string(value, NULL));
+                } else if (g_str_equal(key, "name"))
+                        take_string(&self->name, value);
+                else if (g_str_equal(key, "address"))
+                        take_string(&self->address, value);
+                else if (g_str_equal(key, "description"))
+                        take_string(&self->description, value);
+                else if (g_str_equal(key, "status")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+                                self->status =
+                                        fz_resource_status_from_string(g_variant_get_string(value, NULL));
+                } else if (g_str_equal(key, "sites"))
+                        take_sites(self->sites, value);
+        }
+        /* A resource without an identity cannot be shown or compared. */
+        if (*self->id == '\0')
+                return NULL;
         self->source = g_variant_ref_sink(dict);
-        self->id = g_strdup(s);
-        if (g_variant_lookup(dict, "type", "&s", &s))
-                self->type = fz_resource_type_from_string(s);
-        self->name = lookup_string(dict, "name");
-        self->address = lookup_string(dict, "address");
-        self->description = lookup_string(dict, "description");
-        if (g_variant_lookup(dict, "status", "&s", &s))
-                self->status = fz_resource_status_from_string(s);
-        if (g_variant_lookup(dict, "sites", "a(ss)", &sites))
-                while (g_variant_iter_next(sites, "(&s&s)", &site_id, &site_name)) {
-                        FzResourceSite *site = g_new0(FzResourceSite, 1);
-                        site->id = g_strdup(site_id);
-                        site->name = g_strdup(site_name);
-                        g_ptr_array_add(self->sites, site);
-                }
         return g_steal_pointer(&self);
 }
 

@@ -404,7 +404,11 @@ static void handle_requires_sign_in(FzApp *self) {
 
 /* ---- signing in with a token (from the browser or the keyring) -------------------------- */
 
+/* One token on its way: the keyring first (DESIGN §4: stored, then sent), but the send
+ * never waits for the keyring longer than KEYRING_GRACE_MS. Reference-counted: the pending
+ * send and the keyring store each hold one. */
 typedef struct {
+        gint refs;
         FzApp *app;
         gchar *token;
         gchar *account_slug;
@@ -412,26 +416,43 @@ typedef struct {
         gboolean from_keyring;
         gboolean sent;
         guint grace_id;
-        GCancellable *store_cancellable;
 } SignInJob;
 
-static SignInJob *sign_in_job_new(FzApp *self) {
+static SignInJob *sign_in_job_new(FzApp *self, gchar *token, const gchar *account_slug, const gchar *actor_name) {
         SignInJob *job = g_new0(SignInJob, 1);
 
+        job->refs = 1;
         job->app = g_object_ref(self);
+        job->token = token;
+        job->account_slug = g_strdup(account_slug);
+        job->actor_name = g_strdup(actor_name);
         self->jobs++;
         return job;
 }
 
-static void sign_in_job_free(SignInJob *job) {
-        job->app->jobs--;
+static SignInJob *sign_in_job_ref(SignInJob *job) {
+        job->refs++;
+        return job;
+}
+
+static void sign_in_job_unref(SignInJob *job) {
+        if (--job->refs > 0)
+                return;
         fz_sign_in_token_free(job->token);
         g_free(job->account_slug);
         g_free(job->actor_name);
         g_clear_handle_id(&job->grace_id, g_source_remove);
-        g_clear_object(&job->store_cancellable);
         g_object_unref(job->app);
         g_free(job);
+}
+
+/* The send is over (done, refused or impossible): drops the pending send's reference. */
+static void sign_in_job_done(SignInJob *job) {
+        FzApp *self = job->app;
+
+        self->jobs--;
+        sign_in_job_unref(job);
+        update(self);
 }
 
 static void invalid_token_cleared(GObject *source, GAsyncResult *res, gpointer user_data) {
@@ -460,8 +481,7 @@ static void signed_in(GObject *source, GAsyncResult *res, gpointer user_data) {
                 if (!job->from_keyring)
                         show_error(self, "Could not sign in to Firezone", error->message);
         }
-        sign_in_job_free(job);
-        update(self);
+        sign_in_job_done(job);
 }
 
 static void job_send(SignInJob *job) {
@@ -474,8 +494,7 @@ static void job_send(SignInJob *job) {
         if (self->client == NULL) {
                 show_error(self, "Could not sign in to Firezone",
                            "The Firezone service is not reachable. Start it, then sign in again.");
-                sign_in_job_free(job);
-                update(self);
+                sign_in_job_done(job);
                 return;
         }
         g_info("Sending the token to the daemon (account %s)", job->account_slug);
@@ -488,46 +507,36 @@ static void job_send(SignInJob *job) {
 }
 
 static void token_stored(GObject *source, GAsyncResult *res, gpointer user_data) {
-        g_autoptr(FzApp) self = user_data;
+        SignInJob *job = user_data;
+        FzApp *self = job->app;
         g_autoptr(GError) error = NULL;
 
         if (!fz_keyring_store_finish(res, &error)) {
-                set_keyring_problem(self, error);
+                if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                        set_keyring_problem(self, error);
         } else {
                 g_info("Stored the token in the keyring");
                 set_keyring_problem(self, NULL);
         }
-        /* If the grace period has not run out, the job waits for this: find it. */
-        {
-                SignInJob *job = g_object_get_data(G_OBJECT(self), "fz-waiting-job");
-                if (job != NULL) {
-                        g_object_set_data(G_OBJECT(self), "fz-waiting-job", NULL);
-                        job_send(job);
-                }
-        }
+        job_send(job);
+        sign_in_job_unref(job);
 }
 
 static gboolean keyring_grace_over(gpointer user_data) {
         SignInJob *job = user_data;
-        FzApp *self = job->app;
 
         job->grace_id = 0;
         g_info("The keyring did not answer in time; signing in without waiting for it");
-        g_object_set_data(G_OBJECT(self), "fz-waiting-job", NULL);
         job_send(job);
         return G_SOURCE_REMOVE;
 }
 
-/* Keyring first (DESIGN §4: stored, then sent), but never held up by it. */
 static void sign_in_with_new_token(FzApp *self, gchar *token, const gchar *account_slug, const gchar *actor_name) {
-        SignInJob *job = sign_in_job_new(self);
+        SignInJob *job = sign_in_job_new(self, token, account_slug, actor_name);
 
-        job->token = token;
-        job->account_slug = g_strdup(account_slug);
-        job->actor_name = g_strdup(actor_name);
         job->grace_id = g_timeout_add(KEYRING_GRACE_MS, keyring_grace_over, job);
-        g_object_set_data(G_OBJECT(self), "fz-waiting-job", job);
-        fz_keyring_store_async(token, account_slug, actor_name, self->cancellable, token_stored, g_object_ref(self));
+        fz_keyring_store_async(token, account_slug, actor_name, self->cancellable, token_stored,
+                               sign_in_job_ref(job));
 }
 
 static void stored_token_found(GObject *source, GAsyncResult *res, gpointer user_data) {
@@ -551,10 +560,7 @@ static void stored_token_found(GObject *source, GAsyncResult *res, gpointer user
                 return;
         }
         g_info("Signing in with the stored token");
-        job = sign_in_job_new(self);
-        job->token = g_steal_pointer(&stored->token);
-        job->account_slug = g_strdup(stored->account_slug);
-        job->actor_name = g_strdup(stored->actor_name);
+        job = sign_in_job_new(self, g_steal_pointer(&stored->token), stored->account_slug, stored->actor_name);
         job->from_keyring = TRUE;
         job_send(job);
 }

@@ -214,7 +214,8 @@ static void set_keyring_problem(FzApp *self, const GError *error) {
         if (error != NULL) {
                 g_info("Keyring unavailable: %s", error->message);
                 self->keyring_problem = g_strdup(
-                        "Your keyring is locked or not available, so Firezone cannot remember your sign-in. You "
+                        "Your keyring is locked or not available, so Firezone cannot remember your sign-in. "
+                        "You "
                         "stay signed in until you sign out or the computer restarts; then sign in again.");
         }
         update(self);
@@ -297,14 +298,17 @@ static void update_tray(FzApp *self) {
 
 static void update_actions(FzApp *self) {
         FzPage page = fz_app_get_page(self);
-        gboolean managed = self->client != NULL && fz_client_get_mode(self->client) == FZ_CLIENT_MODE_SERVICE_ACCOUNT;
+        gboolean managed =
+                self->client != NULL && fz_client_get_mode(self->client) == FZ_CLIENT_MODE_SERVICE_ACCOUNT;
         GAction *a;
 
         a = g_action_map_lookup_action(G_ACTION_MAP(self), "sign-in");
         g_simple_action_set_enabled(G_SIMPLE_ACTION(a),
-                                    (page == FZ_PAGE_SIGNED_OUT || page == FZ_PAGE_SIGNING_IN) && self->busy == 0);
+                                    (page == FZ_PAGE_SIGNED_OUT || page == FZ_PAGE_SIGNING_IN) &&
+                                            self->busy == 0);
         a = g_action_map_lookup_action(G_ACTION_MAP(self), "sign-out");
-        g_simple_action_set_enabled(G_SIMPLE_ACTION(a), page == FZ_PAGE_SESSION && !managed && self->busy == 0);
+        g_simple_action_set_enabled(G_SIMPLE_ACTION(a),
+                                    page == FZ_PAGE_SESSION && !managed && self->busy == 0);
         a = g_action_map_lookup_action(G_ACTION_MAP(self), "cancel-sign-in");
         g_simple_action_set_enabled(G_SIMPLE_ACTION(a), self->sign_in != NULL);
 }
@@ -326,7 +330,7 @@ static void update(FzApp *self) {
 static void window_present(FzApp *self) {
         if (self->window == NULL) {
                 self->window = fz_window_new(self);
-                g_object_add_weak_pointer(G_OBJECT(self->window), (gpointer *) &self->window);
+                g_object_add_weak_pointer(G_OBJECT(self->window), (gpointer *)&self->window);
         }
         gtk_window_set_hide_on_close(GTK_WINDOW(self->window), fz_app_get_tray_available(self));
         gtk_window_present(GTK_WINDOW(self->window));
@@ -399,7 +403,8 @@ static void handle_requires_sign_in(FzApp *self) {
         fz_keyring_clear_async(self->cancellable, cleared_for_requires_sign_in, g_object_ref(self));
         fz_notify_show(FZ_NOTIFY_SIGN_IN, "Sign in to Firezone again",
                        "Your Firezone session has ended. Sign in again to reach your resources.");
-        set_banner(self, FZ_BANNER_WARNING, "Your Firezone session has ended. Sign in again to reach your resources.");
+        set_banner(self, FZ_BANNER_WARNING,
+                   "Your Firezone session has ended. Sign in again to reach your resources.");
 }
 
 /* ---- signing in with a token (from the browser or the keyring) -------------------------- */
@@ -418,7 +423,8 @@ typedef struct {
         guint grace_id;
 } SignInJob;
 
-static SignInJob *sign_in_job_new(FzApp *self, gchar *token, const gchar *account_slug, const gchar *actor_name) {
+static SignInJob *sign_in_job_new(FzApp *self, gchar *token, const gchar *account_slug,
+                                  const gchar *actor_name) {
         SignInJob *job = g_new0(SignInJob, 1);
 
         job->refs = 1;
@@ -531,7 +537,8 @@ static gboolean keyring_grace_over(gpointer user_data) {
         return G_SOURCE_REMOVE;
 }
 
-static void sign_in_with_new_token(FzApp *self, gchar *token, const gchar *account_slug, const gchar *actor_name) {
+static void sign_in_with_new_token(FzApp *self, gchar *token, const gchar *account_slug,
+                                   const gchar *actor_name) {
         SignInJob *job = sign_in_job_new(self, token, account_slug, actor_name);
 
         job->grace_id = g_timeout_add(KEYRING_GRACE_MS, keyring_grace_over, job);
@@ -560,7 +567,8 @@ static void stored_token_found(GObject *source, GAsyncResult *res, gpointer user
                 return;
         }
         g_info("Signing in with the stored token");
-        job = sign_in_job_new(self, g_steal_pointer(&stored->token), stored->account_slug, stored->actor_name);
+        job = sign_in_job_new(self, g_steal_pointer(&stored->token), stored->account_slug,
+                              stored->actor_name);
         job->from_keyring = TRUE;
         job_send(job);
 }
@@ -582,11 +590,12 @@ static void maybe_auto_connect(FzApp *self) {
                 g_info("Not connecting on start (setting)");
                 return;
         }
-        if (fz_client_get_state(self->client) != FZ_CLIENT_STATE_SIGNED_OUT || fz_client_get_requires_sign_in(self->client))
+        if (fz_client_get_state(self->client) != FZ_CLIENT_STATE_SIGNED_OUT ||
+            fz_client_get_requires_sign_in(self->client))
                 return;
         timeout = g_cancellable_new();
-        g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, KEYRING_LOOKUP_TIMEOUT_S, cancel_once, g_object_ref(timeout),
-                                   g_object_unref);
+        g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, KEYRING_LOOKUP_TIMEOUT_S, cancel_once,
+                                   g_object_ref(timeout), g_object_unref);
         fz_keyring_lookup_async(timeout, stored_token_found, g_object_ref(self));
 }
 
@@ -609,9 +618,10 @@ static void notify_transition(FzApp *self, FzClientState old, FzClientState stat
 
         if (state == FZ_CLIENT_STATE_CONNECTED && old != FZ_CLIENT_STATE_CONNECTED) {
                 const gchar *actor = fz_client_get_actor_name(self->client);
-                g_autofree gchar *body = *actor != '\0'
-                                                 ? g_strdup_printf("Signed in as %s. Your resources are reachable.", actor)
-                                                 : g_strdup("Your resources are reachable.");
+                g_autofree gchar *body =
+                        *actor != '\0'
+                                ? g_strdup_printf("Signed in as %s. Your resources are reachable.", actor)
+                                : g_strdup("Your resources are reachable.");
                 fz_notify_show(FZ_NOTIFY_STATUS, "Connected to Firezone", body);
         } else if ((state == FZ_CLIENT_STATE_SIGNED_OUT || state == FZ_CLIENT_STATE_UNKNOWN) &&
                    (old == FZ_CLIENT_STATE_CONNECTED || old == FZ_CLIENT_STATE_RECONNECTING ||
@@ -628,7 +638,8 @@ static void notify_transition(FzApp *self, FzClientState old, FzClientState stat
         }
 }
 
-static void on_state_changed(FzClient *client, FzClientState state, const gchar *reason, gpointer user_data) {
+static void on_state_changed(FzClient *client, FzClientState state, const gchar *reason,
+                             gpointer user_data) {
         FzApp *self = user_data;
         FzClientState old = self->last_state;
 
@@ -731,7 +742,8 @@ static void permission_ready(GObject *source, GAsyncResult *res, gpointer user_d
                 return;
         }
         self->permission = POLKIT_PERMISSION(permission);
-        g_info("Signing in %s an administrator", g_permission_get_allowed(permission) ? "does not need" : "needs");
+        g_info("Signing in %s an administrator",
+               g_permission_get_allowed(permission) ? "does not need" : "needs");
         g_signal_connect_swapped(permission, "notify::allowed", G_CALLBACK(update), self);
         update(self);
 }
@@ -745,9 +757,10 @@ static void browser_opened(GObject *source, GAsyncResult *res, gpointer user_dat
         if (!g_app_info_launch_default_for_uri_finish(res, &error)) {
                 g_info("Could not open the browser: %s", error->message);
                 g_clear_pointer(&self->sign_in, fz_sign_in_request_free);
-                show_error(self, "Could not open the browser",
-                           "Firezone could not open your web browser to sign in. Set a default web browser in "
-                           "your desktop's settings, then click Sign In again.");
+                show_error(
+                        self, "Could not open the browser",
+                        "Firezone could not open your web browser to sign in. Set a default web browser in "
+                        "your desktop's settings, then click Sign In again.");
                 return;
         }
         g_info("Opened the sign-in page in the browser");
@@ -775,7 +788,8 @@ static void action_sign_in(GSimpleAction *action, GVariant *param, gpointer user
         fz_sign_in_request_free(self->sign_in);
         self->sign_in = g_steal_pointer(&req);
         g_info("Starting browser sign-in (account “%s”)", slug);
-        g_app_info_launch_default_for_uri_async(url, NULL, self->cancellable, browser_opened, g_object_ref(self));
+        g_app_info_launch_default_for_uri_async(url, NULL, self->cancellable, browser_opened,
+                                                g_object_ref(self));
         /* The URL carries the nonce, half of the token. */
         explicit_bzero(url, strlen(url));
         update(self);
@@ -807,7 +821,8 @@ static void handle_callback(FzApp *self, const gchar *uri) {
         g_info("Accepted the sign-in link for account “%s”", cb.account_slug);
         fz_app_dismiss_banner(self);
         /* One link, one use. */
-        sign_in_with_new_token(self, fz_sign_in_make_token(self->sign_in, &cb), cb.account_slug, cb.actor_name);
+        sign_in_with_new_token(self, fz_sign_in_make_token(self->sign_in, &cb), cb.account_slug,
+                               cb.actor_name);
         g_clear_pointer(&self->sign_in, fz_sign_in_request_free);
         fz_sign_in_callback_clear(&cb);
         self->auto_connect_done = TRUE;
@@ -896,21 +911,21 @@ static void action_about(GSimpleAction *action, GVariant *param, gpointer user_d
                 *daemon_version ? "\nFirezone service " : "", daemon_version);
 
         window_present(self);
-        gtk_show_about_dialog(GTK_WINDOW(self->window), "program-name", "Firezone", "logo-icon-name", FZ_APP_ID,
-                              "version", FZ_VERSION, "comments", comments, "website", "https://www.firezone.dev/",
-                              "license-type", GTK_LICENSE_APACHE_2_0, NULL);
+        gtk_show_about_dialog(GTK_WINDOW(self->window), "program-name", "Firezone", "logo-icon-name",
+                              FZ_APP_ID, "version", FZ_VERSION, "comments", comments, "website",
+                              "https://www.firezone.dev/", "license-type", GTK_LICENSE_APACHE_2_0, NULL);
 }
 
 static const GActionEntry app_actions[] = {
-        { "sign-in", action_sign_in, NULL, NULL, NULL, { 0 } },
-        { "cancel-sign-in", action_cancel_sign_in, NULL, NULL, NULL, { 0 } },
-        { "sign-out", action_sign_out, NULL, NULL, NULL, { 0 } },
-        { "show-window", action_show_window, NULL, NULL, NULL, { 0 } },
-        { "quit", action_quit, NULL, NULL, NULL, { 0 } },
-        { "copy-address", action_copy_address, "s", NULL, NULL, { 0 } },
-        { "dismiss-banner", action_dismiss_banner, NULL, NULL, NULL, { 0 } },
-        { "preferences", action_preferences, NULL, NULL, NULL, { 0 } },
-        { "about", action_about, NULL, NULL, NULL, { 0 } },
+        {"sign-in", action_sign_in, NULL, NULL, NULL, {0}},
+        {"cancel-sign-in", action_cancel_sign_in, NULL, NULL, NULL, {0}},
+        {"sign-out", action_sign_out, NULL, NULL, NULL, {0}},
+        {"show-window", action_show_window, NULL, NULL, NULL, {0}},
+        {"quit", action_quit, NULL, NULL, NULL, {0}},
+        {"copy-address", action_copy_address, "s", NULL, NULL, {0}},
+        {"dismiss-banner", action_dismiss_banner, NULL, NULL, NULL, {0}},
+        {"preferences", action_preferences, NULL, NULL, NULL, {0}},
+        {"about", action_about, NULL, NULL, NULL, {0}},
 };
 
 /* ---- GApplication ----------------------------------------------------------------------- */
@@ -919,7 +934,7 @@ static void fz_app_startup(GApplication *app) {
         FzApp *self = FZ_APP(app);
         GDBusConnection *session = g_application_get_dbus_connection(app);
         g_autoptr(GtkCssProvider) css = gtk_css_provider_new();
-        const gchar *quit_accels[] = { "<Control>q", NULL };
+        const gchar *quit_accels[] = {"<Control>q", NULL};
 
         G_APPLICATION_CLASS(fz_app_parent_class)->startup(app);
 
@@ -932,7 +947,8 @@ static void fz_app_startup(GApplication *app) {
 
         self->lacks_group = process_lacks_group(&self->group_relogin);
         if (self->lacks_group)
-                g_info("This process is not in group firezone%s", self->group_relogin ? " (but /etc/group lists the user)" : "");
+                g_info("This process is not in group firezone%s",
+                       self->group_relogin ? " (but /etc/group lists the user)" : "");
         self->settings = g_settings_new(FZ_APP_ID);
         if (g_settings_get_boolean(self->settings, "start-minimized"))
                 self->start_hidden = TRUE;
@@ -947,7 +963,8 @@ static void fz_app_startup(GApplication *app) {
         }
 
         fz_client_new_async(self->cancellable, client_ready, g_object_ref(self));
-        polkit_permission_new(SIGN_IN_ACTION_ID, NULL, self->cancellable, permission_ready, g_object_ref(self));
+        polkit_permission_new(SIGN_IN_ACTION_ID, NULL, self->cancellable, permission_ready,
+                              g_object_ref(self));
         update(self);
 }
 
@@ -999,8 +1016,8 @@ static gint fz_app_handle_local_options(GApplication *app, GVariantDict *options
                 return 0;
         }
         if (g_variant_dict_contains(options, "register-auto-start")) {
-                g_autoptr(GBytes) contents = g_resources_lookup_data(FZ_APP_RESOURCE_PATH "/autostart.desktop",
-                                                                     G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
+                g_autoptr(GBytes) contents = g_resources_lookup_data(
+                        FZ_APP_RESOURCE_PATH "/autostart.desktop", G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
                 g_autofree gchar *path = fz_autostart_path();
 
                 if (contents == NULL || !fz_autostart_register(g_bytes_get_data(contents, NULL), &error)) {
@@ -1073,27 +1090,28 @@ static void fz_app_class_init(FzAppClass *klass) {
          *
          * Something the views show changed: re-read the getters.
          */
-        signals[SIGNAL_CHANGED] = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                               NULL, NULL, G_TYPE_NONE, 0);
+        signals[SIGNAL_CHANGED] = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                               NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static const GOptionEntry options[] = {
-        { "register-auto-start", 0, 0, G_OPTION_ARG_NONE, NULL,
-          "Start Firezone when you log in (writes ~/.config/autostart/firezone-gui.desktop), then exit", NULL },
-        { "unregister-auto-start", 0, 0, G_OPTION_ARG_NONE, NULL, "Stop starting Firezone at log-in, then exit",
-          NULL },
-        { "minimized", 0, 0, G_OPTION_ARG_NONE, NULL, "Start without opening the window if the tray icon is shown",
-          NULL },
-        { "autostart", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL, "Started at log-in (like --minimized)",
-          NULL },
-        { "version", 0, 0, G_OPTION_ARG_NONE, NULL, "Show the version and exit", NULL },
-        { NULL, 0, 0, 0, NULL, NULL, NULL },
+        {"register-auto-start", 0, 0, G_OPTION_ARG_NONE, NULL,
+         "Start Firezone when you log in (writes ~/.config/autostart/firezone-gui.desktop), then exit",
+         NULL},
+        {"unregister-auto-start", 0, 0, G_OPTION_ARG_NONE, NULL,
+         "Stop starting Firezone at log-in, then exit", NULL},
+        {"minimized", 0, 0, G_OPTION_ARG_NONE, NULL,
+         "Start without opening the window if the tray icon is shown", NULL},
+        {"autostart", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+         "Started at log-in (like --minimized)", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, NULL, "Show the version and exit", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
 static void fz_app_init(FzApp *self) {
         self->cancellable = g_cancellable_new();
         self->last_state = FZ_CLIENT_STATE_UNKNOWN;
-        self->last_page = (FzPage) -1;
+        self->last_page = (FzPage)-1;
         g_application_add_main_option_entries(G_APPLICATION(self), options);
         g_application_set_option_context_parameter_string(G_APPLICATION(self), "[SIGN-IN-LINK]");
         g_application_set_option_context_summary(

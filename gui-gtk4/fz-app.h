@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define FZ_APP_ID "dev.firezone.Client"
+#define FZ_APP_ID            "dev.firezone.Client"
 #define FZ_APP_RESOURCE_PATH "/dev/firezone/Client"
 
 typedef enum {

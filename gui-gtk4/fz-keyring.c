@@ -15,10 +15,10 @@ static const SecretSchema *token_schema(void) {
                 FZ_KEYRING_SCHEMA_NAME,
                 SECRET_SCHEMA_NONE,
                 {
-                        { "purpose", SECRET_SCHEMA_ATTRIBUTE_STRING },
-                        { "account-slug", SECRET_SCHEMA_ATTRIBUTE_STRING },
-                        { "actor-name", SECRET_SCHEMA_ATTRIBUTE_STRING },
-                        { NULL, 0 },
+                        {"purpose", SECRET_SCHEMA_ATTRIBUTE_STRING},
+                        {"account-slug", SECRET_SCHEMA_ATTRIBUTE_STRING},
+                        {"actor-name", SECRET_SCHEMA_ATTRIBUTE_STRING},
+                        {NULL, 0},
                 },
         };
         return &schema;
@@ -69,8 +69,8 @@ static void store_cleared(GObject *source, GAsyncResult *res, gpointer user_data
                 return;
         }
         secret_password_store(token_schema(), SECRET_COLLECTION_DEFAULT, "Firezone sign-in token", d->token,
-                              g_task_get_cancellable(task), store_done, g_object_ref(task), "purpose", PURPOSE,
-                              "account-slug", d->account_slug, "actor-name", d->actor_name, NULL);
+                              g_task_get_cancellable(task), store_done, g_object_ref(task), "purpose",
+                              PURPOSE, "account-slug", d->account_slug, "actor-name", d->actor_name, NULL);
         /* libsecret copied it into its own (non-pageable) memory. */
         g_clear_pointer(&d->token, fz_sign_in_token_free);
 }
@@ -84,7 +84,7 @@ void fz_keyring_store_async(const gchar *token, const gchar *account_slug, const
         d->token = g_strdup(token);
         d->account_slug = g_strdup(account_slug ? account_slug : "");
         d->actor_name = g_strdup(actor_name ? actor_name : "");
-        g_task_set_task_data(task, d, (GDestroyNotify) store_data_free);
+        g_task_set_task_data(task, d, (GDestroyNotify)store_data_free);
         secret_password_clear(token_schema(), cancellable, store_cleared, task, "purpose", PURPOSE, NULL);
 }
 
@@ -98,7 +98,8 @@ static void lookup_retrieved(GObject *source, GAsyncResult *res, gpointer user_d
         g_autoptr(GTask) task = user_data;
         FzStoredToken *stored = g_task_get_task_data(task);
         GError *error = NULL;
-        SecretValue *value = secret_retrievable_retrieve_secret_finish(SECRET_RETRIEVABLE(source), res, &error);
+        SecretValue *value =
+                secret_retrievable_retrieve_secret_finish(SECRET_RETRIEVABLE(source), res, &error);
         FzStoredToken *result;
         const gchar *text;
 
@@ -121,7 +122,7 @@ static void lookup_retrieved(GObject *source, GAsyncResult *res, gpointer user_d
         result->account_slug = g_steal_pointer(&stored->account_slug);
         result->actor_name = g_steal_pointer(&stored->actor_name);
         secret_value_unref(value);
-        g_task_return_pointer(task, result, (GDestroyNotify) fz_stored_token_free);
+        g_task_return_pointer(task, result, (GDestroyNotify)fz_stored_token_free);
 }
 
 static void lookup_found(GObject *source, GAsyncResult *res, gpointer user_data) {
@@ -143,7 +144,7 @@ static void lookup_found(GObject *source, GAsyncResult *res, gpointer user_data)
         attributes = secret_retrievable_get_attributes(items->data);
         stored->account_slug = g_strdup(attributes ? g_hash_table_lookup(attributes, "account-slug") : NULL);
         stored->actor_name = g_strdup(attributes ? g_hash_table_lookup(attributes, "actor-name") : NULL);
-        g_task_set_task_data(task, stored, (GDestroyNotify) fz_stored_token_free);
+        g_task_set_task_data(task, stored, (GDestroyNotify)fz_stored_token_free);
         secret_retrievable_retrieve_secret(items->data, g_task_get_cancellable(task), lookup_retrieved,
                                            g_object_ref(task));
         g_list_free_full(items, g_object_unref);
@@ -153,8 +154,8 @@ void fz_keyring_lookup_async(GCancellable *cancellable, GAsyncReadyCallback call
         GTask *task = g_task_new(NULL, cancellable, callback, user_data);
 
         g_task_set_source_tag(task, fz_keyring_lookup_async);
-        secret_password_search(token_schema(), SECRET_SEARCH_UNLOCK, cancellable, lookup_found, task, "purpose",
-                               PURPOSE, NULL);
+        secret_password_search(token_schema(), SECRET_SEARCH_UNLOCK, cancellable, lookup_found, task,
+                               "purpose", PURPOSE, NULL);
 }
 
 FzStoredToken *fz_keyring_lookup_finish(GAsyncResult *result, GError **error) {

@@ -24,7 +24,8 @@ void fz_notify_show(FzNotifyKind kind, const gchar *summary, const gchar *body) 
                 notifications[kind] = notify_notification_new(summary, body, desktop_entry);
                 notify_notification_set_app_name(notifications[kind], "Firezone");
                 if (desktop_entry != NULL)
-                        notify_notification_set_hint_string(notifications[kind], "desktop-entry", desktop_entry);
+                        notify_notification_set_hint_string(notifications[kind], "desktop-entry",
+                                                            desktop_entry);
         } else {
                 /* Same object, same server id: the server replaces the bubble. */
                 notify_notification_update(notifications[kind], summary, body, desktop_entry);
@@ -32,7 +33,7 @@ void fz_notify_show(FzNotifyKind kind, const gchar *summary, const gchar *body) 
         n = notifications[kind];
         notify_notification_set_urgency(n, kind == FZ_NOTIFY_STATUS ? NOTIFY_URGENCY_NORMAL
                                                                     : NOTIFY_URGENCY_CRITICAL);
-        notify_notification_set_category(n, kind == FZ_NOTIFY_ERROR ? "network.error"
+        notify_notification_set_category(n, kind == FZ_NOTIFY_ERROR    ? "network.error"
                                             : kind == FZ_NOTIFY_STATUS ? "network"
                                                                        : "network.disconnected");
         if (!notify_notification_show(n, &error))

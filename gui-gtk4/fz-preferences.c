@@ -37,8 +37,8 @@ static void autostart_toggled(GtkSwitch *sw, GParamSpec *pspec, gpointer user_da
         if (on == fz_autostart_is_registered())
                 return;
         if (on) {
-                g_autoptr(GBytes) contents = g_resources_lookup_data(FZ_APP_RESOURCE_PATH "/autostart.desktop",
-                                                                     G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
+                g_autoptr(GBytes) contents = g_resources_lookup_data(
+                        FZ_APP_RESOURCE_PATH "/autostart.desktop", G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
                 if (contents != NULL)
                         fz_autostart_register(g_bytes_get_data(contents, NULL), &error);
         } else {
@@ -91,13 +91,15 @@ void fz_preferences_show(GtkWindow *parent, GSettings *settings) {
         gtk_widget_add_css_class(header, "heading");
         gtk_label_set_xalign(GTK_LABEL(header), 0);
         gtk_grid_attach(GTK_GRID(grid), header, 0, row++, 2, 1);
-        gtk_grid_attach(GTK_GRID(grid), row_label("Sign-in address", "Your organization’s Firezone sign-in page"), 0,
-                        row, 1, 1);
+        gtk_grid_attach(GTK_GRID(grid),
+                        row_label("Sign-in address", "Your organization’s Firezone sign-in page"), 0, row, 1,
+                        1);
         gtk_widget_set_size_request(url, 260, -1);
         gtk_widget_set_valign(url, GTK_ALIGN_CENTER);
         gtk_grid_attach(GTK_GRID(grid), url, 1, row++, 1, 1);
-        gtk_grid_attach(GTK_GRID(grid), row_label("Account ID", "As in the sign-in address; empty to be asked"), 0,
-                        row, 1, 1);
+        gtk_grid_attach(GTK_GRID(grid),
+                        row_label("Account ID", "As in the sign-in address; empty to be asked"), 0, row, 1,
+                        1);
         gtk_widget_set_valign(slug, GTK_ALIGN_CENTER);
         gtk_grid_attach(GTK_GRID(grid), slug, 1, row++, 1, 1);
 
@@ -105,18 +107,21 @@ void fz_preferences_show(GtkWindow *parent, GSettings *settings) {
         gtk_label_set_xalign(GTK_LABEL(header2), 0);
         gtk_widget_set_margin_top(header2, 12);
         gtk_grid_attach(GTK_GRID(grid), header2, 0, row++, 2, 1);
-        gtk_grid_attach(GTK_GRID(grid),
-                        row_label("Connect on start", "Sign in again with the token remembered in your keyring"),
-                        0, row, 1, 1);
+        gtk_grid_attach(
+                GTK_GRID(grid),
+                row_label("Connect on start", "Sign in again with the token remembered in your keyring"), 0,
+                row, 1, 1);
         gtk_widget_set_halign(connect, GTK_ALIGN_END);
         gtk_widget_set_valign(connect, GTK_ALIGN_CENTER);
         gtk_grid_attach(GTK_GRID(grid), connect, 1, row++, 1, 1);
-        gtk_grid_attach(GTK_GRID(grid), row_label("Start minimized", "Only show the tray icon at start, if there is one"),
-                        0, row, 1, 1);
+        gtk_grid_attach(GTK_GRID(grid),
+                        row_label("Start minimized", "Only show the tray icon at start, if there is one"), 0,
+                        row, 1, 1);
         gtk_widget_set_halign(minimized, GTK_ALIGN_END);
         gtk_widget_set_valign(minimized, GTK_ALIGN_CENTER);
         gtk_grid_attach(GTK_GRID(grid), minimized, 1, row++, 1, 1);
-        gtk_grid_attach(GTK_GRID(grid), row_label("Start at log-in", "Open Firezone when you log in"), 0, row, 1, 1);
+        gtk_grid_attach(GTK_GRID(grid), row_label("Start at log-in", "Open Firezone when you log in"), 0,
+                        row, 1, 1);
         gtk_widget_set_halign(autostart, GTK_ALIGN_END);
         gtk_widget_set_valign(autostart, GTK_ALIGN_CENTER);
         gtk_switch_set_active(GTK_SWITCH(autostart), fz_autostart_is_registered());

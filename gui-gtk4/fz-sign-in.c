@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-G_DEFINE_QUARK(fz-sign-in-error-quark, fz_sign_in_error)
+G_DEFINE_QUARK(fz - sign - in - error - quark, fz_sign_in_error)
 
 static gboolean random_hex(gchar out[FZ_SIGN_IN_SECRET_HEX_LEN + 1], GError **error) {
         static const gchar digits[] = "0123456789abcdef";
@@ -24,7 +24,7 @@ static gboolean random_hex(gchar out[FZ_SIGN_IN_SECRET_HEX_LEN + 1], GError **er
                                     "Could not get random numbers from the kernel: %s", g_strerror(errno));
                         return FALSE;
                 }
-                done += (gsize) n;
+                done += (gsize)n;
         }
         for (gsize i = 0; i < sizeof(bytes); i++) {
                 out[2 * i] = digits[bytes[i] >> 4];
@@ -103,30 +103,35 @@ gchar *fz_sign_in_build_url(const gchar *auth_url, const gchar *account_slug, co
         uri = printable_ascii(auth_url) ? g_uri_parse(auth_url, G_URI_FLAGS_ENCODED, &local_error) : NULL;
         if (uri == NULL) {
                 g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                            "The sign-in address “%s” is not a valid URL. Correct it in the settings.", auth_url);
+                            "The sign-in address “%s” is not a valid URL. Correct it in the settings.",
+                            auth_url);
                 return NULL;
         }
         scheme = g_uri_get_scheme(uri);
         if (g_uri_get_host(uri) == NULL || *g_uri_get_host(uri) == '\0' ||
             !(g_ascii_strcasecmp(scheme, "https") == 0 ||
               (g_ascii_strcasecmp(scheme, "http") == 0 && host_is_loopback(g_uri_get_host(uri))))) {
-                g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                            "The sign-in address “%s” must start with https:// (plain http:// is allowed only "
-                            "for this computer). Correct it in the settings.",
-                            auth_url);
+                g_set_error(
+                        error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
+                        "The sign-in address “%s” must start with https:// (plain http:// is allowed only "
+                        "for this computer). Correct it in the settings.",
+                        auth_url);
                 return NULL;
         }
-        if (g_uri_get_query(uri) != NULL || g_uri_get_fragment(uri) != NULL || g_uri_get_userinfo(uri) != NULL) {
-                g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                            "The sign-in address “%s” must not carry a query, fragment or user name. Correct it "
-                            "in the settings.",
-                            auth_url);
+        if (g_uri_get_query(uri) != NULL || g_uri_get_fragment(uri) != NULL ||
+            g_uri_get_userinfo(uri) != NULL) {
+                g_set_error(
+                        error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
+                        "The sign-in address “%s” must not carry a query, fragment or user name. Correct it "
+                        "in the settings.",
+                        auth_url);
                 return NULL;
         }
         if (!fz_sign_in_slug_is_valid(account_slug)) {
-                g_set_error_literal(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                                    "The account ID in the settings may only contain letters, digits, “_” and "
-                                    "“-”. Correct it in the settings.");
+                g_set_error_literal(
+                        error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
+                        "The account ID in the settings may only contain letters, digits, “_” and "
+                        "“-”. Correct it in the settings.");
                 return NULL;
         }
 
@@ -135,10 +140,10 @@ gchar *fz_sign_in_build_url(const gchar *auth_url, const gchar *account_slug, co
         while (base_len > 0 && base_path[base_len - 1] == '/')
                 base_len--;
         /* The slug's characters need no escaping (checked above). */
-        path = g_strdup_printf("%.*s/%s", (int) base_len, base_path, account_slug);
+        path = g_strdup_printf("%.*s/%s", (int)base_len, base_path, account_slug);
         query = g_strdup_printf("as=gui-client&nonce=%s&state=%s", req->nonce, req->state);
-        built = g_uri_build(G_URI_FLAGS_ENCODED, scheme, NULL, g_uri_get_host(uri), g_uri_get_port(uri), path,
-                            query, NULL);
+        built = g_uri_build(G_URI_FLAGS_ENCODED, scheme, NULL, g_uri_get_host(uri), g_uri_get_port(uri),
+                            path, query, NULL);
         explicit_bzero(query, strlen(query));
         return g_uri_to_string(built);
 }
@@ -194,8 +199,8 @@ gboolean fz_sign_in_callback_parse(const gchar *uri_string, FzSignInCallback *re
         uri = g_uri_parse(uri_string, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS, NULL);
         if (uri == NULL)
                 return bad(error, "malformed");
-        if (g_strcmp0(g_uri_get_host(uri), FZ_SIGN_IN_CALLBACK_HOST) != 0 || g_uri_get_userinfo(uri) != NULL ||
-            g_uri_get_port(uri) != -1)
+        if (g_strcmp0(g_uri_get_host(uri), FZ_SIGN_IN_CALLBACK_HOST) != 0 ||
+            g_uri_get_userinfo(uri) != NULL || g_uri_get_port(uri) != -1)
                 return bad(error, "wrong destination");
         path = g_uri_get_path(uri);
         if (*path != '\0' && strcmp(path, "/") != 0)
@@ -236,7 +241,8 @@ gboolean fz_sign_in_callback_parse(const gchar *uri_string, FzSignInCallback *re
         }
 
         /* Percent-decoding can yield NULs: the lengths above would then lie, so reject. */
-        if (cb.account_slug == NULL || !fz_sign_in_slug_is_valid(cb.account_slug) || *cb.account_slug == '\0') {
+        if (cb.account_slug == NULL || !fz_sign_in_slug_is_valid(cb.account_slug) ||
+            *cb.account_slug == '\0') {
                 fz_sign_in_callback_clear(&cb);
                 return bad(error, "missing or invalid account_slug");
         }
@@ -245,8 +251,8 @@ gboolean fz_sign_in_callback_parse(const gchar *uri_string, FzSignInCallback *re
                 fz_sign_in_callback_clear(&cb);
                 return bad(error, "missing or invalid actor_name");
         }
-        if (cb.fragment == NULL || *cb.fragment == '\0' || strlen(cb.fragment) > FZ_SIGN_IN_MAX_FRAGMENT_LEN ||
-            !printable_ascii(cb.fragment)) {
+        if (cb.fragment == NULL || *cb.fragment == '\0' ||
+            strlen(cb.fragment) > FZ_SIGN_IN_MAX_FRAGMENT_LEN || !printable_ascii(cb.fragment)) {
                 fz_sign_in_callback_clear(&cb);
                 return bad(error, "missing or invalid fragment");
         }
@@ -275,8 +281,8 @@ gboolean fz_sign_in_secret_equal(const gchar *a, const gchar *b) {
         volatile guint8 diff = la != lb;
 
         for (gsize i = 0; i < n; i++) {
-                guint8 ca = i < la ? (guint8) a[i] : 0;
-                guint8 cb = i < lb ? (guint8) b[i] : 0;
+                guint8 ca = i < la ? (guint8)a[i] : 0;
+                guint8 cb = i < lb ? (guint8)b[i] : 0;
                 diff |= ca ^ cb;
         }
         return diff == 0;
@@ -286,15 +292,17 @@ gboolean fz_sign_in_callback_check(const FzSignInRequest *req, const FzSignInCal
         g_return_val_if_fail(cb != NULL && cb->state != NULL, FALSE);
 
         if (req == NULL) {
-                g_set_error_literal(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE,
-                                    "A sign-in link arrived, but no sign-in was started here. If you started one, "
-                                    "click Sign In again.");
+                g_set_error_literal(
+                        error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE,
+                        "A sign-in link arrived, but no sign-in was started here. If you started one, "
+                        "click Sign In again.");
                 return FALSE;
         }
         if (!fz_sign_in_secret_equal(req->state, cb->state)) {
-                g_set_error_literal(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE,
-                                    "The sign-in link does not belong to the sign-in started here, so it was "
-                                    "ignored. Finish the sign-in in the browser tab Firezone opened, or start again.");
+                g_set_error_literal(
+                        error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE,
+                        "The sign-in link does not belong to the sign-in started here, so it was "
+                        "ignored. Finish the sign-in in the browser tab Firezone opened, or start again.");
                 return FALSE;
         }
         return TRUE;

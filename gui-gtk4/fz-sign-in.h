@@ -23,15 +23,15 @@ typedef enum {
 
 GQuark fz_sign_in_error_quark(void);
 
-#define FZ_SIGN_IN_SCHEME "firezone-fd0020211111"
+#define FZ_SIGN_IN_SCHEME        "firezone-fd0020211111"
 #define FZ_SIGN_IN_CALLBACK_HOST "handle_client_sign_in_callback"
 /* 32 random bytes, hex. */
 #define FZ_SIGN_IN_SECRET_HEX_LEN 64
 /* Bounds on what the portal may send; far above what it does, far below what hurts. */
-#define FZ_SIGN_IN_MAX_URI_LEN 8192
+#define FZ_SIGN_IN_MAX_URI_LEN      8192
 #define FZ_SIGN_IN_MAX_FRAGMENT_LEN 4000
-#define FZ_SIGN_IN_MAX_NAME_LEN 256
-#define FZ_SIGN_IN_MAX_SLUG_LEN 100
+#define FZ_SIGN_IN_MAX_NAME_LEN     256
+#define FZ_SIGN_IN_MAX_SLUG_LEN     100
 
 /* One sign-in attempt. The nonce is half of the token: it is wiped on free. */
 typedef struct {

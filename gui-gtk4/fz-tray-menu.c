@@ -47,7 +47,8 @@ static DbusmenuMenuitem *add_item(FzTrayMenu *self, DbusmenuMenuitem *parent, co
                 a->action = g_strdup(action);
                 a->target = target != NULL ? g_variant_ref_sink(target) : NULL;
                 g_object_set_data_full(G_OBJECT(item), "fz-action", a, item_action_free);
-                g_signal_connect(item, DBUSMENU_MENUITEM_SIGNAL_ITEM_ACTIVATED, G_CALLBACK(item_activated), self);
+                g_signal_connect(item, DBUSMENU_MENUITEM_SIGNAL_ITEM_ACTIVATED, G_CALLBACK(item_activated),
+                                 self);
         } else {
                 dbusmenu_menuitem_property_set_bool(item, DBUSMENU_MENUITEM_PROP_ENABLED, FALSE);
         }
@@ -96,8 +97,8 @@ static void add_resources(FzTrayMenu *self, DbusmenuMenuitem *parent, GPtrArray 
                         add_item(self, res, copy, "copy-address", g_variant_new_string(address));
                 add_item(self, res, status_label(fz_resource_get_status(r)), NULL, NULL);
                 for (guint j = 0; sites != NULL && j < sites->len; j++) {
-                        g_autofree gchar *site = g_strdup_printf("Site: %s",
-                                                                 fz_resource_site_get_name(g_ptr_array_index(sites, j)));
+                        g_autofree gchar *site = g_strdup_printf(
+                                "Site: %s", fz_resource_site_get_name(g_ptr_array_index(sites, j)));
                         add_item(self, res, site, NULL, NULL);
                 }
         }
@@ -116,16 +117,18 @@ FzTrayMenu *fz_tray_menu_new(GActionGroup *actions) {
 static gchar *state_signature(const FzTrayMenuState *state) {
         GString *s = g_string_new(NULL);
 
-        g_string_append_printf(s, "%s\x1f%s\x1f%d%d\x1e", state->status, state->signed_in_as ? state->signed_in_as : "",
-                               state->can_sign_in, state->can_sign_out);
+        g_string_append_printf(s, "%s\x1f%s\x1f%d%d\x1e", state->status,
+                               state->signed_in_as ? state->signed_in_as : "", state->can_sign_in,
+                               state->can_sign_out);
         for (guint i = 0; state->resources != NULL && i < state->resources->len; i++) {
                 FzResource *r = g_ptr_array_index(state->resources, i);
                 GPtrArray *sites = fz_resource_get_sites(r);
 
-                g_string_append_printf(s, "%s\x1f%s\x1f%d", fz_resource_get_name(r), fz_resource_get_address(r),
-                                       (int) fz_resource_get_status(r));
+                g_string_append_printf(s, "%s\x1f%s\x1f%d", fz_resource_get_name(r),
+                                       fz_resource_get_address(r), (int)fz_resource_get_status(r));
                 for (guint j = 0; sites != NULL && j < sites->len; j++)
-                        g_string_append_printf(s, "\x1f%s", fz_resource_site_get_name(g_ptr_array_index(sites, j)));
+                        g_string_append_printf(s, "\x1f%s",
+                                               fz_resource_site_get_name(g_ptr_array_index(sites, j)));
                 g_string_append_c(s, '\x1e');
         }
         return g_string_free(s, FALSE);

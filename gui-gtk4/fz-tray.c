@@ -8,40 +8,43 @@
 
 #include "config.h"
 
-#define WATCHER_NAME "org.kde.StatusNotifierWatcher"
-#define WATCHER_PATH "/StatusNotifierWatcher"
+#define WATCHER_NAME  "org.kde.StatusNotifierWatcher"
+#define WATCHER_PATH  "/StatusNotifierWatcher"
 #define WATCHER_IFACE "org.kde.StatusNotifierWatcher"
-#define ITEM_PATH "/StatusNotifierItem"
-#define ITEM_IFACE "org.kde.StatusNotifierItem"
+#define ITEM_PATH     "/StatusNotifierItem"
+#define ITEM_IFACE    "org.kde.StatusNotifierItem"
 
-static const gchar item_xml[] =
-        "<node>"
-        " <interface name='org.kde.StatusNotifierItem'>"
-        "  <property name='Category' type='s' access='read'/>"
-        "  <property name='Id' type='s' access='read'/>"
-        "  <property name='Title' type='s' access='read'/>"
-        "  <property name='Status' type='s' access='read'/>"
-        "  <property name='WindowId' type='i' access='read'/>"
-        "  <property name='IconName' type='s' access='read'/>"
-        "  <property name='IconThemePath' type='s' access='read'/>"
-        "  <property name='IconPixmap' type='a(iiay)' access='read'/>"
-        "  <property name='OverlayIconName' type='s' access='read'/>"
-        "  <property name='AttentionIconName' type='s' access='read'/>"
-        "  <property name='ToolTip' type='(sa(iiay)ss)' access='read'/>"
-        "  <property name='ItemIsMenu' type='b' access='read'/>"
-        "  <property name='Menu' type='o' access='read'/>"
-        "  <method name='ContextMenu'><arg name='x' type='i' direction='in'/><arg name='y' type='i' direction='in'/></method>"
-        "  <method name='Activate'><arg name='x' type='i' direction='in'/><arg name='y' type='i' direction='in'/></method>"
-        "  <method name='SecondaryActivate'><arg name='x' type='i' direction='in'/><arg name='y' type='i' direction='in'/></method>"
-        "  <method name='Scroll'><arg name='delta' type='i' direction='in'/><arg name='orientation' type='s' direction='in'/></method>"
-        "  <signal name='NewTitle'/>"
-        "  <signal name='NewIcon'/>"
-        "  <signal name='NewAttentionIcon'/>"
-        "  <signal name='NewOverlayIcon'/>"
-        "  <signal name='NewToolTip'/>"
-        "  <signal name='NewStatus'><arg name='status' type='s'/></signal>"
-        " </interface>"
-        "</node>";
+static const gchar item_xml[] = "<node>"
+                                " <interface name='org.kde.StatusNotifierItem'>"
+                                "  <property name='Category' type='s' access='read'/>"
+                                "  <property name='Id' type='s' access='read'/>"
+                                "  <property name='Title' type='s' access='read'/>"
+                                "  <property name='Status' type='s' access='read'/>"
+                                "  <property name='WindowId' type='i' access='read'/>"
+                                "  <property name='IconName' type='s' access='read'/>"
+                                "  <property name='IconThemePath' type='s' access='read'/>"
+                                "  <property name='IconPixmap' type='a(iiay)' access='read'/>"
+                                "  <property name='OverlayIconName' type='s' access='read'/>"
+                                "  <property name='AttentionIconName' type='s' access='read'/>"
+                                "  <property name='ToolTip' type='(sa(iiay)ss)' access='read'/>"
+                                "  <property name='ItemIsMenu' type='b' access='read'/>"
+                                "  <property name='Menu' type='o' access='read'/>"
+                                "  <method name='ContextMenu'><arg name='x' type='i' direction='in'/><arg "
+                                "name='y' type='i' direction='in'/></method>"
+                                "  <method name='Activate'><arg name='x' type='i' direction='in'/><arg "
+                                "name='y' type='i' direction='in'/></method>"
+                                "  <method name='SecondaryActivate'><arg name='x' type='i' "
+                                "direction='in'/><arg name='y' type='i' direction='in'/></method>"
+                                "  <method name='Scroll'><arg name='delta' type='i' direction='in'/><arg "
+                                "name='orientation' type='s' direction='in'/></method>"
+                                "  <signal name='NewTitle'/>"
+                                "  <signal name='NewIcon'/>"
+                                "  <signal name='NewAttentionIcon'/>"
+                                "  <signal name='NewOverlayIcon'/>"
+                                "  <signal name='NewToolTip'/>"
+                                "  <signal name='NewStatus'><arg name='status' type='s'/></signal>"
+                                " </interface>"
+                                "</node>";
 
 struct _FzTray {
         GObject parent_instance;
@@ -128,9 +131,9 @@ static GVariant *get_property(GDBusConnection *connection, const gchar *sender, 
         return NULL;
 }
 
-static void method_call(GDBusConnection *connection, const gchar *sender, const gchar *path, const gchar *iface,
-                        const gchar *method, GVariant *params, GDBusMethodInvocation *invocation,
-                        gpointer user_data) {
+static void method_call(GDBusConnection *connection, const gchar *sender, const gchar *path,
+                        const gchar *iface, const gchar *method, GVariant *params,
+                        GDBusMethodInvocation *invocation, gpointer user_data) {
         FzTray *self = user_data;
 
         if (g_str_equal(method, "Activate") || g_str_equal(method, "SecondaryActivate"))
@@ -139,7 +142,7 @@ static void method_call(GDBusConnection *connection, const gchar *sender, const 
         g_dbus_method_invocation_return_value(invocation, NULL);
 }
 
-static const GDBusInterfaceVTable item_vtable = { method_call, get_property, NULL, { 0 } };
+static const GDBusInterfaceVTable item_vtable = {method_call, get_property, NULL, {0}};
 
 static void host_registered_read(GObject *source, GAsyncResult *res, gpointer user_data) {
         FzTray *self = user_data;
@@ -154,8 +157,8 @@ static void host_registered_read(GObject *source, GAsyncResult *res, gpointer us
         } else {
                 g_autoptr(GVariant) value = NULL;
                 g_variant_get(reply, "(v)", &value);
-                self->host_registered = !g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN) ||
-                                        g_variant_get_boolean(value);
+                self->host_registered =
+                        !g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN) || g_variant_get_boolean(value);
         }
         update_available(self, TRUE);
 }
@@ -175,10 +178,11 @@ static void registered(GObject *source, GAsyncResult *res, gpointer user_data) {
                 return;
         }
         self->registered = TRUE;
-        g_dbus_connection_call(self->connection, WATCHER_NAME, WATCHER_PATH, "org.freedesktop.DBus.Properties",
-                               "Get", g_variant_new("(ss)", WATCHER_IFACE, "IsStatusNotifierHostRegistered"),
-                               G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, self->cancellable,
-                               host_registered_read, self);
+        g_dbus_connection_call(self->connection, WATCHER_NAME, WATCHER_PATH,
+                               "org.freedesktop.DBus.Properties", "Get",
+                               g_variant_new("(ss)", WATCHER_IFACE, "IsStatusNotifierHostRegistered"),
+                               G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000,
+                               self->cancellable, host_registered_read, self);
 }
 
 static void try_register(FzTray *self) {
@@ -189,8 +193,8 @@ static void try_register(FzTray *self) {
                                G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, self->cancellable, registered, self);
 }
 
-static void host_signal(GDBusConnection *connection, const gchar *sender, const gchar *path, const gchar *iface,
-                        const gchar *signal, GVariant *params, gpointer user_data) {
+static void host_signal(GDBusConnection *connection, const gchar *sender, const gchar *path,
+                        const gchar *iface, const gchar *signal, GVariant *params, gpointer user_data) {
         FzTray *self = user_data;
 
         self->host_registered = g_str_equal(signal, "StatusNotifierHostRegistered");
@@ -241,22 +245,24 @@ FzTray *fz_tray_new(GDBusConnection *connection, const gchar *menu_path) {
 
         self->connection = g_object_ref(connection);
         self->menu_path = g_strdup(menu_path);
-        self->registration_id = g_dbus_connection_register_object(self->connection, ITEM_PATH, info->interfaces[0],
-                                                                  &item_vtable, self, NULL, &error);
+        self->registration_id = g_dbus_connection_register_object(
+                self->connection, ITEM_PATH, info->interfaces[0], &item_vtable, self, NULL, &error);
         if (self->registration_id == 0) {
                 g_warning("Could not export the tray icon: %s", error->message);
                 update_available(self, TRUE);
                 return self;
         }
         /* The name other implementations use, so that hosts that guess it find us. */
-        self->bus_name = g_strdup_printf("org.kde.StatusNotifierItem-%d-%u", (int) getpid(), ++counter);
-        self->own_id = g_bus_own_name_on_connection(self->connection, self->bus_name, G_BUS_NAME_OWNER_FLAGS_NONE,
-                                                    name_acquired, name_lost, self, NULL);
-        self->host_sub = g_dbus_connection_signal_subscribe(self->connection, WATCHER_NAME, WATCHER_IFACE, NULL,
-                                                            WATCHER_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                                            host_signal, self, NULL);
-        self->watch_id = g_bus_watch_name_on_connection(self->connection, WATCHER_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                        watcher_appeared, watcher_vanished, self, NULL);
+        self->bus_name = g_strdup_printf("org.kde.StatusNotifierItem-%d-%u", (int)getpid(), ++counter);
+        self->own_id =
+                g_bus_own_name_on_connection(self->connection, self->bus_name, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                             name_acquired, name_lost, self, NULL);
+        self->host_sub = g_dbus_connection_signal_subscribe(
+                self->connection, WATCHER_NAME, WATCHER_IFACE, NULL, WATCHER_PATH, NULL,
+                G_DBUS_SIGNAL_FLAGS_NONE, host_signal, self, NULL);
+        self->watch_id =
+                g_bus_watch_name_on_connection(self->connection, WATCHER_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                               watcher_appeared, watcher_vanished, self, NULL);
         return self;
 }
 
@@ -347,8 +353,8 @@ static void fz_tray_class_init(FzTrayClass *klass) {
         props[PROP_SETTLED] = g_param_spec_boolean("settled", NULL, NULL, FALSE,
                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
         g_object_class_install_properties(object_class, N_PROPS, props);
-        signals[SIGNAL_ACTIVATE] = g_signal_new("activate", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                                NULL, NULL, G_TYPE_NONE, 0);
+        signals[SIGNAL_ACTIVATE] = g_signal_new("activate", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                                NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void fz_tray_init(FzTray *self) {

@@ -64,8 +64,8 @@ static GtkWidget *label_new(const gchar *text, const gchar *css_class, gboolean 
 }
 
 /* A centred page: big icon, title, text, then whatever the caller appends. */
-static GtkWidget *status_page(const gchar *icon_name, const gchar *title, const gchar *body, GtkWidget **ret_title,
-                              GtkWidget **ret_body) {
+static GtkWidget *status_page(const gchar *icon_name, const gchar *title, const gchar *body,
+                              GtkWidget **ret_title, GtkWidget **ret_body) {
         GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
         GtkWidget *icon = gtk_image_new_from_icon_name(icon_name);
         GtkWidget *t = label_new(title, "fz-page-title", TRUE);
@@ -146,14 +146,15 @@ static GtkWidget *page_starting(void) {
 }
 
 static GtkWidget *page_no_daemon(FzWindow *self) {
-        GtkWidget *box = status_page("dev.firezone.Client-disconnected-symbolic", "The Firezone service is not running",
-                                     "Firezone needs its system service, firezone-client-tunnel, to connect. "
-                                     "Start it with:",
-                                     NULL, NULL);
+        GtkWidget *box = status_page(
+                "dev.firezone.Client-disconnected-symbolic", "The Firezone service is not running",
+                "Firezone needs its system service, firezone-client-tunnel, to connect. "
+                "Start it with:",
+                NULL, NULL);
 
         gtk_box_append(GTK_BOX(box), command_box(START_COMMAND));
-        gtk_box_append(GTK_BOX(box), label_new("This window updates by itself once the service runs.", "dim-label",
-                                               TRUE));
+        gtk_box_append(GTK_BOX(box),
+                       label_new("This window updates by itself once the service runs.", "dim-label", TRUE));
         self->no_daemon_detail = label_new("", "dim-label", TRUE);
         gtk_widget_add_css_class(self->no_daemon_detail, "caption");
         gtk_box_append(GTK_BOX(box), self->no_daemon_detail);
@@ -162,22 +163,24 @@ static GtkWidget *page_no_daemon(FzWindow *self) {
 
 static GtkWidget *page_not_in_group(FzWindow *self) {
         const struct passwd *pw = getpwuid(getuid());
-        g_autofree gchar *command = g_strdup_printf("sudo usermod -aG firezone %s", pw != NULL ? pw->pw_name : "$USER");
+        g_autofree gchar *command =
+                g_strdup_printf("sudo usermod -aG firezone %s", pw != NULL ? pw->pw_name : "$USER");
         GtkWidget *box = status_page("system-users-symbolic", "", "", &self->group_title, &self->group_body);
 
         self->group_command_box = command_box(command);
         gtk_box_append(GTK_BOX(box), self->group_command_box);
-        self->group_after = label_new("Then log out and log in again: membership in a new group takes effect only "
-                                      "in a new login session.",
-                                      NULL, TRUE);
+        self->group_after =
+                label_new("Then log out and log in again: membership in a new group takes effect only "
+                          "in a new login session.",
+                          NULL, TRUE);
         gtk_box_append(GTK_BOX(box), self->group_after);
         return box;
 }
 
 static GtkWidget *page_signed_out(FzWindow *self) {
         GtkWidget *box = status_page(FZ_APP_ID, "Sign in to Firezone",
-                                     "Sign in with your web browser to reach your organization’s resources.", NULL,
-                                     NULL);
+                                     "Sign in with your web browser to reach your organization’s resources.",
+                                     NULL, NULL);
         GtkWidget *icon = gtk_widget_get_first_child(box);
         GtkWidget *admin_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
         GtkWidget *settings = gtk_button_new_with_mnemonic("Sign-in _Settings…");
@@ -193,7 +196,8 @@ static GtkWidget *page_signed_out(FzWindow *self) {
 
         gtk_box_append(GTK_BOX(admin_box), gtk_image_new_from_icon_name("dialog-password-symbolic"));
         gtk_box_append(GTK_BOX(admin_box),
-                       label_new("Signing in needs an administrator’s password on this computer.", "caption", TRUE));
+                       label_new("Signing in needs an administrator’s password on this computer.", "caption",
+                                 TRUE));
         gtk_widget_set_halign(admin_box, GTK_ALIGN_CENTER);
         self->signed_out_admin = admin_box;
         gtk_box_append(GTK_BOX(box), admin_box);
@@ -206,10 +210,11 @@ static GtkWidget *page_signed_out(FzWindow *self) {
 }
 
 static GtkWidget *page_signing_in(void) {
-        GtkWidget *box = status_page("web-browser-symbolic", "Continue in your browser",
-                                     "Finish signing in on the page that opened in your web browser. Firezone "
-                                     "continues here by itself.",
-                                     NULL, NULL);
+        GtkWidget *box =
+                status_page("web-browser-symbolic", "Continue in your browser",
+                            "Finish signing in on the page that opened in your web browser. Firezone "
+                            "continues here by itself.",
+                            NULL, NULL);
         GtkWidget *spinner = gtk_spinner_new();
         GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
 
@@ -256,9 +261,10 @@ static GtkWidget *page_session(FzWindow *self) {
         gtk_box_append(GTK_BOX(head), self->sign_out_button);
         gtk_box_append(GTK_BOX(box), head);
 
-        self->session_managed = label_new("This device is managed by your organization: it is signed in with a "
-                                          "service account, and signing in or out is up to your administrator.",
-                                          "caption", FALSE);
+        self->session_managed =
+                label_new("This device is managed by your organization: it is signed in with a "
+                          "service account, and signing in or out is up to your administrator.",
+                          "caption", FALSE);
         gtk_label_set_wrap(GTK_LABEL(self->session_managed), TRUE);
         gtk_label_set_xalign(GTK_LABEL(self->session_managed), 0);
         gtk_box_append(GTK_BOX(box), self->session_managed);
@@ -275,13 +281,14 @@ static GtkWidget *page_session(FzWindow *self) {
         gtk_list_box_set_selection_mode(GTK_LIST_BOX(self->resources_list), GTK_SELECTION_NONE);
         gtk_widget_add_css_class(self->resources_list, "fz-resources");
         gtk_widget_add_css_class(self->resources_list, "fz-card");
-        self->resources_empty = label_new("No resources yet. They appear here as soon as Firezone sends them.",
-                                          "dim-label", TRUE);
+        self->resources_empty = label_new(
+                "No resources yet. They appear here as soon as Firezone sends them.", "dim-label", TRUE);
         gtk_widget_set_margin_top(self->resources_empty, 24);
         gtk_box_append(GTK_BOX(list_box), self->resources_list);
         gtk_box_append(GTK_BOX(list_box), self->resources_empty);
         gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(scroller), list_box);
-        gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+        gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(scroller), GTK_POLICY_NEVER,
+                                       GTK_POLICY_AUTOMATIC);
         gtk_widget_set_vexpand(scroller, TRUE);
         gtk_box_append(GTK_BOX(box), scroller);
         return box;
@@ -309,7 +316,8 @@ static gchar *sites_text(FzResource *r) {
                 return NULL;
         g_string_append(s, sites->len == 1 ? "Site: " : "Sites: ");
         for (guint i = 0; i < sites->len; i++)
-                g_string_append_printf(s, "%s%s", i ? ", " : "", fz_resource_site_get_name(g_ptr_array_index(sites, i)));
+                g_string_append_printf(s, "%s%s", i ? ", " : "",
+                                       fz_resource_site_get_name(g_ptr_array_index(sites, i)));
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
@@ -322,7 +330,10 @@ static GtkWidget *resource_row(FzResource *r) {
         GtkWidget *status = label_new(resource_status_text(fz_resource_get_status(r)), "dim-label", FALSE);
         const gchar *addr = fz_resource_get_address(r);
         gboolean internet = fz_resource_get_resource_type(r) == FZ_RESOURCE_TYPE_INTERNET;
-        GtkWidget *address = label_new(*addr ? addr : internet ? "All other internet traffic" : "", "fz-address", FALSE);
+        GtkWidget *address = label_new(*addr      ? addr
+                                       : internet ? "All other internet traffic"
+                                                  : "",
+                                       "fz-address", FALSE);
         g_autofree gchar *sites = sites_text(r);
         const gchar *description = fz_resource_get_description(r);
 
@@ -376,8 +387,9 @@ static gchar *resources_signature(GPtrArray *resources) {
                 FzResource *r = g_ptr_array_index(resources, i);
                 g_autofree gchar *sites = sites_text(r);
                 g_string_append_printf(s, "%s\x1f%s\x1f%s\x1f%d\x1f%s\x1f%s\x1e", fz_resource_get_id(r),
-                                       fz_resource_get_name(r), fz_resource_get_address(r), (int) fz_resource_get_status(r),
-                                       sites ? sites : "", fz_resource_get_description(r));
+                                       fz_resource_get_name(r), fz_resource_get_address(r),
+                                       (int)fz_resource_get_status(r), sites ? sites : "",
+                                       fz_resource_get_description(r));
         }
         return g_string_free(s, FALSE);
 }
@@ -395,8 +407,8 @@ static void update_resources(FzWindow *self, GPtrArray *resources) {
         for (guint i = 0; resources != NULL && i < resources->len; i++) {
                 FzResource *r = g_ptr_array_index(resources, i);
                 gtk_list_box_append(GTK_LIST_BOX(self->resources_list), resource_row(r));
-                g_info("Window shows resource: %s %s (%s)", fz_resource_get_name(r), fz_resource_get_address(r),
-                       resource_status_text(fz_resource_get_status(r)));
+                g_info("Window shows resource: %s %s (%s)", fz_resource_get_name(r),
+                       fz_resource_get_address(r), resource_status_text(fz_resource_get_status(r)));
         }
         gtk_widget_set_visible(self->resources_list, resources != NULL && resources->len > 0);
         gtk_widget_set_visible(self->resources_empty, resources == NULL || resources->len == 0);
@@ -446,8 +458,9 @@ static void update_session(FzWindow *self, FzClient *client) {
         gtk_widget_set_visible(self->session_managed, managed);
         gtk_widget_set_visible(self->sign_out_button, !managed);
         gtk_label_set_text(GTK_LABEL(self->session_error), last_error);
-        gtk_widget_set_visible(self->session_error, *last_error != '\0' &&
-                                                            fz_client_get_state(client) != FZ_CLIENT_STATE_CONNECTED);
+        gtk_widget_set_visible(self->session_error,
+                               *last_error != '\0' &&
+                                       fz_client_get_state(client) != FZ_CLIENT_STATE_CONNECTED);
         update_resources(self, fz_client_get_resources(client));
 }
 
@@ -487,15 +500,19 @@ static void refresh(FzWindow *self) {
         }
         case FZ_PAGE_NOT_IN_GROUP:
                 if (fz_app_get_group_needs_relogin(app)) {
-                        gtk_label_set_text(GTK_LABEL(self->group_title), "Log out and in again to use Firezone");
-                        gtk_label_set_text(GTK_LABEL(self->group_body),
-                                           "You were added to the group “firezone”, but this login session "
-                                           "started before that. Log out and log in again, then start Firezone.");
+                        gtk_label_set_text(GTK_LABEL(self->group_title),
+                                           "Log out and in again to use Firezone");
+                        gtk_label_set_text(
+                                GTK_LABEL(self->group_body),
+                                "You were added to the group “firezone”, but this login session "
+                                "started before that. Log out and log in again, then start Firezone.");
                 } else {
-                        gtk_label_set_text(GTK_LABEL(self->group_title), "You are not allowed to use Firezone");
-                        gtk_label_set_text(GTK_LABEL(self->group_body),
-                                           "Only members of the group “firezone” may use the Firezone service on "
-                                           "this computer. Ask an administrator to add you:");
+                        gtk_label_set_text(GTK_LABEL(self->group_title),
+                                           "You are not allowed to use Firezone");
+                        gtk_label_set_text(
+                                GTK_LABEL(self->group_body),
+                                "Only members of the group “firezone” may use the Firezone service on "
+                                "this computer. Ask an administrator to add you:");
                 }
                 gtk_widget_set_visible(self->group_command_box, !fz_app_get_group_needs_relogin(app));
                 gtk_widget_set_visible(self->group_after, !fz_app_get_group_needs_relogin(app));
@@ -525,11 +542,13 @@ static void refresh(FzWindow *self) {
                                         gtk_label_get_text(GTK_LABEL(self->session_who)),
                                         gtk_widget_get_visible(self->session_managed) ? " (managed)" : "");
         else if (page == FZ_PAGE_SIGNED_OUT)
-                shown = g_strdup_printf("%s: %s%s", fz_app_page_to_string(page),
-                                        gtk_label_get_text(GTK_LABEL(self->signed_out_account)),
-                                        gtk_widget_get_visible(self->signed_out_admin) ? " (administrator needed)" : "");
+                shown = g_strdup_printf(
+                        "%s: %s%s", fz_app_page_to_string(page),
+                        gtk_label_get_text(GTK_LABEL(self->signed_out_account)),
+                        gtk_widget_get_visible(self->signed_out_admin) ? " (administrator needed)" : "");
         else if (page == FZ_PAGE_NO_DAEMON)
-                shown = g_strdup_printf("%s: The Firezone service is not running", fz_app_page_to_string(page));
+                shown = g_strdup_printf("%s: The Firezone service is not running",
+                                        fz_app_page_to_string(page));
         else if (page == FZ_PAGE_NOT_IN_GROUP)
                 shown = g_strdup_printf("%s: %s", fz_app_page_to_string(page),
                                         gtk_label_get_text(GTK_LABEL(self->group_title)));
@@ -578,7 +597,8 @@ static void on_app_changed(FzApp *app, gpointer user_data) {
 }
 
 static gboolean on_close_request(GtkWindow *window, gpointer user_data) {
-        g_info("Window closed (%s)", gtk_window_get_hide_on_close(window) ? "hidden: the tray stays" : "quitting");
+        g_info("Window closed (%s)",
+               gtk_window_get_hide_on_close(window) ? "hidden: the tray stays" : "quitting");
         return FALSE;
 }
 

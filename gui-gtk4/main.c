@@ -13,8 +13,9 @@ int main(int argc, char **argv) {
         /* The GUI is the desktop user's; root talks to the daemon with firezonectl. A GUI
          * running as root would also put root's keyring and X access in play. */
         if (geteuid() == 0) {
-                fprintf(stderr, "firezone-gui: do not run the Firezone GUI as root. Run it as your own user (in "
-                                "group “firezone”); for root, use firezonectl.\n");
+                fprintf(stderr,
+                        "firezone-gui: do not run the Firezone GUI as root. Run it as your own user (in "
+                        "group “firezone”); for root, use firezonectl.\n");
                 return 1;
         }
         g_set_prgname("firezone-gui");

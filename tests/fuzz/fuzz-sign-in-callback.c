@@ -10,12 +10,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static FzSignInRequest *req;
-        g_autofree gchar *uri = g_strndup((const gchar *) data, size);
+        g_autofree gchar *uri = g_strndup((const gchar *)data, size);
         FzSignInCallback cb;
 
         if (req == NULL)
                 req = fz_sign_in_request_new(NULL);
-        (void) fz_sign_in_is_callback_uri(uri);
+        (void)fz_sign_in_is_callback_uri(uri);
         if (fz_sign_in_callback_parse(uri, &cb, NULL)) {
                 g_autofree gchar *token = NULL;
 
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (strlen(cb.fragment) == 0 || strlen(cb.fragment) > FZ_SIGN_IN_MAX_FRAGMENT_LEN ||
                     !g_utf8_validate(cb.actor_name, -1, NULL) || !fz_sign_in_slug_is_valid(cb.account_slug))
                         __builtin_trap();
-                (void) fz_sign_in_callback_check(req, &cb, NULL);
+                (void)fz_sign_in_callback_check(req, &cb, NULL);
                 token = fz_sign_in_make_token(req, &cb);
                 if (strlen(token) != FZ_SIGN_IN_SECRET_HEX_LEN + strlen(cb.fragment))
                         __builtin_trap();

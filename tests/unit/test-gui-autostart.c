@@ -44,7 +44,8 @@ static void rm_rf(const gchar *path) {
 
 START_TEST(test_register_unregister) {
         g_autofree gchar *path = fz_autostart_path();
-        g_autofree gchar *expected = g_build_filename(config_home, "autostart", "firezone-gui.desktop", NULL);
+        g_autofree gchar *expected =
+                g_build_filename(config_home, "autostart", "firezone-gui.desktop", NULL);
         g_autofree gchar *contents = NULL;
         g_autoptr(GError) error = NULL;
         struct stat st;

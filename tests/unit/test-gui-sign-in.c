@@ -7,7 +7,7 @@
 #include "fz-sign-in.h"
 
 #define STATE64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define CB "firezone-fd0020211111://handle_client_sign_in_callback/"
+#define CB      "firezone-fd0020211111://handle_client_sign_in_callback/"
 
 static gboolean all_hex(const gchar *s) {
         for (; *s; s++)
@@ -47,7 +47,8 @@ START_TEST(test_url_is_built_as_designed) {
         g_autofree gchar *u4 = fz_sign_in_build_url("http://127.0.0.1:4000", "", req, NULL);
         g_autofree gchar *u5 = fz_sign_in_build_url("http://localhost:4000", "x", req, NULL);
         g_autofree gchar *u6 = fz_sign_in_build_url("http://[::1]:4000", "x", req, NULL);
-        const gchar *q = "?as=gui-client&nonce=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&state=" STATE64;
+        const gchar *q = "?as=gui-client&nonce="
+                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&state=" STATE64;
         g_autofree gchar *e1 = g_strconcat("https://app.firezone.dev/acme", q, NULL);
         g_autofree gchar *e3 = g_strconcat("https://example.com:8443/base/acme_2", q, NULL);
         g_autofree gchar *e4 = g_strconcat("http://127.0.0.1:4000/", q, NULL);
@@ -64,11 +65,27 @@ END_TEST
 START_TEST(test_url_refuses_bad_settings) {
         g_autoptr(FzSignInRequest) req = fixed_request();
         const gchar *bad_urls[] = {
-                "", "app.firezone.dev", "http://app.firezone.dev", "ftp://x", "https://", "https://x/?q=1",
-                "https://x/#f", "https://user@x/", "http://10.0.0.1/", "javascript:alert(1)", "https://x y/",
+                "",
+                "app.firezone.dev",
+                "http://app.firezone.dev",
+                "ftp://x",
+                "https://",
+                "https://x/?q=1",
+                "https://x/#f",
+                "https://user@x/",
+                "http://10.0.0.1/",
+                "javascript:alert(1)",
+                "https://x y/",
         };
-        const gchar *bad_slugs[] = { "a/b", "a?b", "a b", "../x", "é", "a#", "%41",
-                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+        const gchar *bad_slugs[] = {"a/b",
+                                    "a?b",
+                                    "a b",
+                                    "../x",
+                                    "é",
+                                    "a#",
+                                    "%41",
+                                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
 
         for (gsize i = 0; i < G_N_ELEMENTS(bad_urls); i++) {
                 g_autoptr(GError) error = NULL;
@@ -92,9 +109,10 @@ START_TEST(test_callback_parses) {
         FzSignInCallback cb;
         g_autoptr(GError) error = NULL;
 
-        ck_assert(fz_sign_in_callback_parse(CB "?account_slug=acme&actor_name=Jane+Doe%20%C3%A9&fragment=abc.DEF-_~"
-                                               "&state=" STATE64 "&extra=ignored",
-                                            &cb, &error));
+        ck_assert(fz_sign_in_callback_parse(
+                CB "?account_slug=acme&actor_name=Jane+Doe%20%C3%A9&fragment=abc.DEF-_~"
+                   "&state=" STATE64 "&extra=ignored",
+                &cb, &error));
         ck_assert_ptr_null(error);
         ck_assert_str_eq(cb.account_slug, "acme");
         ck_assert_str_eq(cb.actor_name, "Jane Doe \xc3\xa9");
@@ -105,9 +123,10 @@ START_TEST(test_callback_parses) {
         fz_sign_in_callback_clear(&cb);
 
         /* No slash before the query, and an empty actor name, are fine. */
-        ck_assert(fz_sign_in_callback_parse("FIREZONE-FD0020211111://handle_client_sign_in_callback?account_slug=a"
-                                            "&actor_name=&fragment=f&state=s",
-                                            &cb, NULL));
+        ck_assert(fz_sign_in_callback_parse(
+                "FIREZONE-FD0020211111://handle_client_sign_in_callback?account_slug=a"
+                "&actor_name=&fragment=f&state=s",
+                &cb, NULL));
         ck_assert_str_eq(cb.actor_name, "");
         fz_sign_in_callback_clear(&cb);
 }
@@ -126,8 +145,10 @@ START_TEST(test_callback_refuses_bad_input) {
                 "firezone-fd0020211111:",
                 "firezone-fd0020211111://",
                 "firezone-fd0020211111://evil/?account_slug=a&actor_name=b&fragment=f&state=s",
-                "firezone-fd0020211111://handle_client_sign_in_callback:1/?account_slug=a&actor_name=b&fragment=f&state=s",
-                "firezone-fd0020211111://u@handle_client_sign_in_callback/?account_slug=a&actor_name=b&fragment=f&state=s",
+                "firezone-fd0020211111://handle_client_sign_in_callback:1/"
+                "?account_slug=a&actor_name=b&fragment=f&state=s",
+                "firezone-fd0020211111://u@handle_client_sign_in_callback/"
+                "?account_slug=a&actor_name=b&fragment=f&state=s",
                 CB "x?account_slug=a&actor_name=b&fragment=f&state=s",
                 CB,
                 CB "?",
@@ -155,8 +176,10 @@ START_TEST(test_callback_refuses_bad_input) {
                 FzSignInCallback cb;
                 g_autoptr(GError) error = NULL;
 
-                ck_assert_msg(!fz_sign_in_callback_parse(bad[i], &cb, &error), "accepted [%zu] %.200s", i, bad[i]);
-                ck_assert_msg(g_error_matches(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_CALLBACK), "[%zu]", i);
+                ck_assert_msg(!fz_sign_in_callback_parse(bad[i], &cb, &error), "accepted [%zu] %.200s", i,
+                              bad[i]);
+                ck_assert_msg(g_error_matches(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_CALLBACK),
+                              "[%zu]", i);
                 ck_assert(strstr(error->message, "Sign in again") != NULL);
                 ck_assert_ptr_null(cb.fragment);
                 ck_assert_ptr_null(cb.state);
@@ -171,7 +194,8 @@ START_TEST(test_state_check) {
         g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL;
         g_autofree gchar *token = NULL;
 
-        ck_assert(fz_sign_in_callback_parse(CB "?account_slug=a&actor_name=b&fragment=FRAG&state=" STATE64, &cb, NULL));
+        ck_assert(fz_sign_in_callback_parse(CB "?account_slug=a&actor_name=b&fragment=FRAG&state=" STATE64,
+                                            &cb, NULL));
         ck_assert(fz_sign_in_callback_check(req, &cb, &e1));
         token = fz_sign_in_make_token(req, &cb);
         ck_assert_str_eq(token, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaFRAG");
@@ -180,13 +204,15 @@ START_TEST(test_state_check) {
         fz_sign_in_callback_clear(&cb);
 
         /* One character off, a prefix, and a longer string: all refused. */
-        ck_assert(fz_sign_in_callback_parse(CB "?account_slug=a&actor_name=b&fragment=F&state="
-                                               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdee",
-                                            &cb, NULL));
+        ck_assert(fz_sign_in_callback_parse(
+                CB "?account_slug=a&actor_name=b&fragment=F&state="
+                   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdee",
+                &cb, NULL));
         ck_assert(!fz_sign_in_callback_check(req, &cb, &e3));
         ck_assert(g_error_matches(e3, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE));
         fz_sign_in_callback_clear(&cb);
-        ck_assert(fz_sign_in_callback_parse(CB "?account_slug=a&actor_name=b&fragment=F&state=0123", &cb, NULL));
+        ck_assert(fz_sign_in_callback_parse(CB "?account_slug=a&actor_name=b&fragment=F&state=0123", &cb,
+                                            NULL));
         ck_assert(!fz_sign_in_callback_check(req, &cb, &e4));
         fz_sign_in_callback_clear(&cb);
 

@@ -44,6 +44,9 @@ class _Gui(BedTestCase):
         url = self.desktop.wait_browser(count)
         parts = urllib.parse.urlsplit(url)
         query = urllib.parse.parse_qs(parts.query, strict_parsing=True)
+        # Each half of the token is a secret too: no log may show either.
+        self.secret(query['nonce'][0])
+        self.secret(FRAGMENT)
         return url, query['nonce'][0], query['state'][0]
 
     def feed(self, link):

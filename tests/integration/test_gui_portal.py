@@ -54,6 +54,10 @@ class PortalE2E(_Gui):
             self.assertIn(r['name'], labels)
             self.assertIn(f'Copy address: {r["address"]}', labels)
         self.assertEqual(self.desktop.tray_property('IconName'), 'dev.firezone.Client-connected-symbolic')
+        # Copying an address from the tray says so in the window.
+        first = NAMED[0]['address']
+        self.desktop.tray_click(f'Copy address: {first}')
+        self.desktop.wait_log(f'[banner: Copied “{first}” to the clipboard.]')
 
     def test_requires_sign_in_deletes_the_stored_token(self):
         self.connect()

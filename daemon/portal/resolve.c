@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/eventfd.h>
 
 #include "log.h"
@@ -89,6 +90,27 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
+/* A literal address needs no lookup (and no thread). */
+static bool numeric_address(const char *host, unsigned port, struct sockaddr_storage *ret, socklen_t *ret_len) {
+        struct sockaddr_in *in = (struct sockaddr_in *) ret;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ret;
+
+        memset(ret, 0, sizeof *ret);
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                in->sin_port = htons((uint16_t) port);
+                *ret_len = sizeof *in;
+                return true;
+        }
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t) port);
+                *ret_len = sizeof *in6;
+                return true;
+        }
+        return false;
+}
+
 int fzd_resolve_start(sd_event *event, const char *host, unsigned port, fzd_resolve_callback_t callback,
                       void *userdata, FzdResolve **ret) {
         _cleanup_(fzd_resolve_cancelp) FzdResolve *r = NULL;
@@ -121,6 +143,16 @@ int fzd_resolve_start(sd_event *event, const char *host, unsigned port, fzd_reso
         if (k < 0)
                 return k;
         (void) sd_event_source_set_description(r->source, "portal-resolve");
+
+        if (numeric_address(host, port, &j->addrs[0], &j->addr_lens[0])) {
+                uint64_t one = 1;
+                j->n = 1;
+                /* Still answered from the loop, like a lookup. */
+                if (write(j->efd, &one, sizeof one) != sizeof one)
+                        return -errno;
+                *ret = TAKE_PTR(r);
+                return 0;
+        }
 
         /* The thread must not take our signals (sd-event may use signalfd). */
         k = pthread_attr_init(&attr);

@@ -456,6 +456,14 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
                         log_debug("Ignoring a resource of a type this client does not know.");
                         return 0;
                 }
+                if (r == -EDOM) {
+                        /* Unusable now: drop whatever we had under that id. */
+                        log_warning("Skipping an updated resource%s%s: %s.", res ? " " : "", res ? res->id : "", err);
+                        if (res && e->ev.resource_deleted)
+                                e->ev.resource_deleted(e->userdata, res->id);
+                        fzd_resource_free(res);
+                        return gen == e->generation ? 0 : -ECANCELED;
+                }
                 if (r < 0)
                         return reject(e, r == -ENOMEM ? "out of memory" : err);
                 log_debug("Portal: resource %s created or updated.", res->id);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "portal-json.h"
 
 void fzd_portal_frame_done(FzdPortalFrame *f) {
@@ -461,8 +462,10 @@ static int dup_field(json_object *o, const char *key, size_t max, bool required,
                 s = "";
         }
         if (check && !check(s)) {
+                /* The right type with a value we cannot use: -EDOM lets a caller skip just
+                 * this object instead of rejecting the whole frame. */
                 set_err(err, err_size, "%s \"%s\" is not valid", what, key);
-                return -EINVAL;
+                return -EDOM;
         }
         *ret = strdup(s);
         return *ret ? 0 : -ENOMEM;
@@ -535,12 +538,12 @@ int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size
 
         k = dup_field(o, "id", FZD_PORTAL_MAX_ID, true, id_ok, &r->id, "resource", err, err_size);
         if (k < 0)
-                return k;
+                goto fail;
         if (r->type == FZD_RESOURCE_INTERNET) {
                 /* The portal sends neither name nor address for the internet resource. */
                 k = dup_field(o, "name", FZD_PORTAL_MAX_NAME, false, text_ok, &r->name, "resource", err, err_size);
                 if (k < 0)
-                        return k;
+                        goto fail;
                 if (isempty(r->name) && free_and_strdup(&r->name, "Internet Resource") < 0)
                         return -ENOMEM;
                 r->address = strdup("");
@@ -549,17 +552,17 @@ int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size
         } else {
                 k = dup_field(o, "name", FZD_PORTAL_MAX_NAME, true, text_ok, &r->name, "resource", err, err_size);
                 if (k < 0)
-                        return k;
+                        goto fail;
                 k = dup_field(o, "address", FZD_PORTAL_MAX_ADDRESS, true,
                               r->type == FZD_RESOURCE_CIDR ? cidr_ok : dns_pattern_ok, &r->address, "resource", err,
                               err_size);
                 if (k < 0)
-                        return k;
+                        goto fail;
         }
         k = dup_field(o, "address_description", FZD_PORTAL_MAX_DESCRIPTION, false, text_ok, &r->description,
                       "resource", err, err_size);
         if (k < 0)
-                return k;
+                goto fail;
 
         r->status = FZD_RESOURCE_STATUS_UNKNOWN;
         if (get_string(o, "status", 32, &status) < 0) {
@@ -578,6 +581,19 @@ int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size
 
         *ret = TAKE_PTR(r);
         return 0;
+
+fail:
+        if (k == -EDOM && r->id) {
+                /* Unusable resource with a valid id: hand back just the id, so that an update
+                 * that made a resource unusable removes it instead of leaving the old one. */
+                FzdResource *skel = calloc(1, sizeof(*skel));
+                if (!skel)
+                        return -ENOMEM;
+                skel->id = TAKE_PTR(r->id);
+                skel->type = r->type;
+                *ret = skel;
+        }
+        return k;
 }
 
 void fzd_resources_free(FzdResource **resources, size_t n) {
@@ -625,6 +641,13 @@ int fzd_portal_init_parse(json_object *payload, FzdInterfaceConfig *ret_config, 
                                                       sizeof(sub));
                         if (k == -EOPNOTSUPP)
                                 continue;
+                        if (k == -EDOM) {
+                                /* Skip it with a log line; the rest is applied. */
+                                log_warning("Skipping resource %zu of init%s%s: %s.", i, resources[n] ? " " : "",
+                                            resources[n] ? resources[n]->id : "", sub);
+                                resources[n] = fzd_resource_free(resources[n]);
+                                continue;
+                        }
                         if (k < 0) {
                                 if (k == -EINVAL)
                                         set_err(err, err_size, "init resource %zu: %s", i, sub);

@@ -298,15 +298,27 @@ class BadInput(_PortalCase):
         self._bad(d, 'could not read ("event" is missing or not a string)', op='send_raw',
                   text='{"topic":"client","event":5}')
         # "push" sends without storing it in the account, so the next init is clean again.
-        self._bad(d, 'could not read (resource "address" is not valid)', op='push',
-                  event='resource_created_or_updated',
-                  payload={'id': 'x1', 'type': 'cidr', 'name': 'n', 'address': '10.0.0.0/99'})
         self._bad(d, 'could not read (resource "id" is not a string', op='push',
                   event='resource_created_or_updated', payload={'id': 7, 'type': 'dns', 'name': 'n', 'address': 'a.b'})
         self._bad(d, 'could not read (the JSON is nested too deeply)', op='send_raw',
                   text='{"topic":"client","event":"x","payload":' + '[' * 64 + ']' * 64 + '}')
         self._bad(d, 'could not read (interface "ipv4" is not an IPv4 address)', op='push', event='config_changed',
                   payload={'interface': {'ipv4': 'nope'}})
+
+    def test_unusable_resource_value_is_skipped_without_a_reset(self):
+        # The right JSON types with a value that cannot be used (an invalid CIDR): only that
+        # resource goes (a stale copy under its id is deleted); the connection stays.
+        d, _ = self.connected_driver()
+        joins = self.portal.control(op='status')['joins']
+        self.portal.control(op='push', event='resource_created_or_updated',
+                            payload={'id': 'x1', 'type': 'cidr', 'name': 'n', 'address': '10.0.0.0/99'})
+        self.assertEqual(d.wait('deleted')['id'], 'x1')
+        self.assertIn('Skipping an updated resource x1: resource "address" is not valid', d.stderr())
+        good = {'id': 'x2', 'type': 'cidr', 'name': 'n', 'address': '10.0.0.0/9'}
+        self.portal.control(op='push', event='resource_created_or_updated', payload=good)
+        self.assertEqual(d.wait('upserted')['resource']['id'], 'x2')
+        self.assertEqual(d.pending('reconnecting'), [])
+        self.assertEqual(self.portal.control(op='status')['joins'], joins)
 
     def test_oversized_frame_resets_the_connection(self):
         d, _ = self.connected_driver()

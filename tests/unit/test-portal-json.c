@@ -190,9 +190,9 @@ static int resource_error(const char *json) {
 
         ck_assert_ptr_nonnull(o);
         k = fzd_portal_resource_parse(o, &r, err, sizeof err);
-        if (k == 0)
+        if (k == 0 || k == -EDOM)
                 fzd_resource_free(r);
-        else if (k == -EINVAL)
+        if (k == -EINVAL || k == -EDOM)
                 ck_assert_str_ne(err, "");
         json_object_put(o);
         return k;
@@ -201,18 +201,18 @@ static int resource_error(const char *json) {
 START_TEST(test_bad_resources) {
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"cidr\",\"name\":\"n\",\"address\":\"10.0.0.0/8\"}"), 0);
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"cidr\",\"name\":\"n\",\"address\":\"10.0.0.0/33\"}"),
-                         -EINVAL);
+                         -EDOM);
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"cidr\",\"name\":\"n\",\"address\":\"fd00::/129\"}"),
-                         -EINVAL);
+                         -EDOM);
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"cidr\",\"name\":\"n\",\"address\":\"example.com\"}"),
-                         -EINVAL);
-        ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"a b.com\"}"), -EINVAL);
+                         -EDOM);
+        ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"a b.com\"}"), -EDOM);
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"**.corp\"}"), 0);
         ck_assert_int_eq(resource_error("{\"id\":5,\"type\":\"dns\",\"name\":\"n\",\"address\":\"x.com\"}"), -EINVAL);
-        ck_assert_int_eq(resource_error("{\"id\":\"a b\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"x.com\"}"), -EINVAL);
+        ck_assert_int_eq(resource_error("{\"id\":\"a b\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"x.com\"}"), -EDOM);
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"dns\",\"address\":\"x.com\"}"), -EINVAL);
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\\u0001\",\"address\":\"x.com\"}"),
-                         -EINVAL);
+                         -EDOM);
         ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"x.com\","
                                         "\"gateway_groups\":{}}"),
                          -EINVAL);
@@ -228,6 +228,37 @@ START_TEST(test_bad_resources) {
                 strcpy(big + 207, "\",\"type\":\"internet\"}");
                 ck_assert_int_eq(resource_error(big), -EINVAL);
         }
+}
+END_TEST
+
+START_TEST(test_unusable_resource_is_skipped_not_fatal) {
+        json_object *o = json_tokener_parse(
+                "{\"interface\":{\"ipv4\":\"100.64.0.1\"},\"resources\":["
+                "{\"id\":\"a\",\"type\":\"cidr\",\"name\":\"good\",\"address\":\"10.0.0.0/8\"},"
+                "{\"id\":\"b\",\"type\":\"cidr\",\"name\":\"bad\",\"address\":\"10.0.0.0/33\"},"
+                "{\"id\":\"c\",\"type\":\"dns\",\"name\":\"bad\",\"address\":\"not a name\"},"
+                "{\"id\":\"d\",\"type\":\"dns\",\"name\":\"good\",\"address\":\"x.example.com\"}]}");
+        FzdInterfaceConfig c;
+        FzdResource **v = NULL, *r = NULL;
+        size_t n = 0;
+        char err[200] = "";
+
+        ck_assert_ptr_nonnull(o);
+        ck_assert_int_eq(fzd_portal_init_parse(o, &c, &v, &n, err, sizeof err), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(v[0]->id, "a");
+        ck_assert_str_eq(v[1]->id, "d");
+        fzd_resources_free(v, n);
+        json_object_put(o);
+
+        /* An update that makes a resource unusable hands back its id (so it can be removed). */
+        o = json_tokener_parse("{\"id\":\"b\",\"type\":\"cidr\",\"name\":\"n\",\"address\":\"::/999\"}");
+        ck_assert_int_eq(fzd_portal_resource_parse(o, &r, err, sizeof err), -EDOM);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(r->id, "b");
+        ck_assert_ptr_null(r->address);
+        fzd_resource_free(r);
+        json_object_put(o);
 }
 END_TEST
 
@@ -282,6 +313,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_bad_frames);
         tcase_add_test(tc, test_bad_resources);
         tcase_add_test(tc, test_bad_init_and_interface);
+        tcase_add_test(tc, test_unusable_resource_is_skipped_not_fatal);
         suite_add_tcase(s, tc);
         return s;
 }

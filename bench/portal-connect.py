@@ -137,7 +137,7 @@ def main():
     print(f'{"resources":>10} {"runs":>5} {"engine (C)":>20} {"python3-websockets":>22}')
     for n, runs, (m, p), (rm, rp) in rows:
         print(f'{n:>10} {runs:>5} {m:>9.2f} / {p:>7.2f} {rm:>11.2f} / {rp:>7.2f}')
-    print(f'target: <= 50 ms for 100 resources')
+    print('target: <= 50 ms for 100 resources')
     print(f'driver RSS with 10,000 resources after init: {rss["vm_rss_kib"] / 1024:.1f} MiB '
           f'(peak {rss["vm_hwm_kib"] / 1024:.1f} MiB); target <= 16 MiB')
     subprocess.run(['rm', '-rf', tmp])

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 
-from fzbed import BUS_NAME, BedError, BedTestCase
+from fzbed import BedError, BedTestCase
 
 LIBAGENT_CODE = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'libagent.py')).read()
 

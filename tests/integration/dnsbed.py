@@ -10,7 +10,6 @@ lives in the bed's private /run. Readiness is its name appearing on the bus.
 import json
 import os
 import select
-import signal
 import subprocess
 import time
 
@@ -86,49 +85,6 @@ class Resolved:
         return self._call(RESOLVED_PATH, 'org.freedesktop.DBus.Properties', 'Get', (MANAGER, name), '(ss)')[0]
 
 
-class _ToolProcess:
-    """fzd-dns-tool as one of the bed's processes (its stderr is in the bed's logs)."""
-
-    def __init__(self, name, argv, log_path, env):
-        self.name = name
-        self.argv = argv
-        self.log_path = log_path
-        self.log = open(log_path, 'ab', buffering=0)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
-                                     start_new_session=True)
-        self.pid = self.proc.pid
-        self.pidfd = os.pidfd_open(self.pid)
-
-    def running(self):
-        return self.proc.poll() is None
-
-    def output(self):
-        with open(self.log_path, 'rb') as f:
-            return f.read().decode('utf-8', 'replace')
-
-    def stop(self, sig=signal.SIGTERM, timeout=10):
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.pidfd >= 0:
-            os.close(self.pidfd)
-            self.pidfd = -1
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                f.close()
-            except (OSError, ValueError):
-                pass
-        self.log.close()
-        return self.proc.returncode
-
-
 class DnsToolSession:
     """A `fzd-dns-tool session`: JSON orders in, one reply line each out, and "event"
     lines whenever the watched resolvers change."""
@@ -137,7 +93,7 @@ class DnsToolSession:
         self.bed = bed
         n = sum(1 for p in bed.processes if p.name.startswith('dns-tool'))
         argv = [TOOL, *options, 'session']
-        self.p = _ToolProcess(f'dns-tool-{n}', argv, os.path.join(bed.dir, f'dns-tool-{n}.log'), bed.env())
+        self.p = fzbed.Process(f'dns-tool-{n}', argv, os.path.join(bed.dir, f'dns-tool-{n}.log'), bed.env(), pipes=True)
         bed.processes.append(self.p)
         self.fd = self.p.proc.stdout.fileno()
         self.buf = b''

@@ -13,11 +13,9 @@ import json
 import os
 import pwd
 import grp
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -57,15 +55,20 @@ def _pidfd_wait(pidfd, timeout):
 
 
 class Process:
-    """A child of the harness with its output in a log file."""
+    """A child of the harness with its output in a log file. With pipes=True its stdin and
+    stdout are pipes (a tool that takes orders) and only stderr goes to the log."""
 
-    def __init__(self, name, argv, log_path, env=None, stdin=None, pass_fds=()):
+    def __init__(self, name, argv, log_path, env=None, stdin=None, pass_fds=(), pipes=False):
         self.name = name
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, 'ab', buffering=0)
-        self.proc = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env, pass_fds=pass_fds,
+        if pipes:
+            stdin, stdout, stderr = subprocess.PIPE, subprocess.PIPE, self.log
+        else:
+            stdin = stdin if stdin is not None else subprocess.DEVNULL
+            stdout, stderr = self.log, subprocess.STDOUT
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=env, pass_fds=pass_fds,
                                      start_new_session=True)
         self.pid = self.proc.pid
         self.pidfd = os.pidfd_open(self.pid)
@@ -90,6 +93,11 @@ class Process:
                 self.proc.wait()
         os.close(self.pidfd) if self.pidfd >= 0 else None
         self.pidfd = -1
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close() if f else None
+            except (OSError, ValueError):
+                pass
         self.log.close()
         return self.proc.returncode
 

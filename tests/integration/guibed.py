@@ -13,9 +13,7 @@ import json
 import os
 import pwd
 import re
-import shutil
 import subprocess
-import time
 
 import fzbed
 

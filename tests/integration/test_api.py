@@ -4,7 +4,7 @@
 import os
 import xml.etree.ElementTree as ET
 
-from fzbed import BUS_NAME, BUS_PATH, BedTestCase, SOURCE_ROOT
+from fzbed import BUS_NAME, BedTestCase, SOURCE_ROOT
 
 TOKEN = 'fz-test-token.SFMyNTY.g2gDaANtAAAAJGFiY2RlZmdo'
 STATUS_TYPES = {

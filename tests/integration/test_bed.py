@@ -2,7 +2,6 @@
 """Acceptance of the foundation: the real bus with the project's policy file, real polkitd
 with the project's actions and rules, and the daemon skeleton from the build tree."""
 
-import os
 import signal
 
 from fzbed import BUS_NAME, BedTestCase

@@ -7,9 +7,7 @@ Debian's /usr/bin/python3 (libagent.py), which also proves the bindings work.
 Without a portal the daemon stays "connecting" after SignIn; tests that need "connected"
 or resources get them from the local portal under tests/portal/ once it exists."""
 
-import os
 import signal
-import subprocess
 
 from clientbed import (BUS_REFUSAL, GROUP_ADVICE, MANAGED_ADVICE, NOT_RUNNING_ADVICE, STATUS_TYPES, ClientTestCase,
                        library_env)

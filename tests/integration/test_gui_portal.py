@@ -7,7 +7,6 @@ import json
 import os
 
 from fzbed import SOURCE_ROOT
-from guibed import Desktop  # noqa: F401  (the bed the base class sets up)
 from portalbed import LocalPortal
 from test_gui import FRAGMENT, _Gui, callback
 

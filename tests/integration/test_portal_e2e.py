@@ -5,10 +5,9 @@ restarts, 401, token expiry, heartbeat silence, bad frames, untrusted certificat
 token in any log."""
 
 import copy
-import os
 
 from portalbed import LocalPortal, demo_account, portal_view
-from test_api import ApiTestCase, quote, sign_in_args
+from test_api import ApiTestCase
 
 TOKEN = 'demo-token-0123456789'
 

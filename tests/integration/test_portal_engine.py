@@ -7,7 +7,6 @@ import copy
 import json
 import os
 import re
-import signal
 
 from fzbed import BedTestCase
 from portalbed import EngineDriver, LocalPortal, demo_account, portal_view

@@ -4,7 +4,7 @@
 import os
 import signal
 
-from fzbed import BUS_NAME, BedTestCase
+from fzbed import BUS_NAME
 from test_api import ApiTestCase, ERR, TOKEN, quote, sign_in_args
 
 TOKEN_PATH = '/etc/dev.firezone.client/token'

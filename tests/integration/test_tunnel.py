@@ -256,7 +256,7 @@ class BadInput(TunnelCase):
 
     def test_bad_interface_address_is_skipped(self):
         t = self.tool()
-        r = t.ok(f'up 224.0.0.1 {V6}')
+        t.ok(f'up 224.0.0.1 {V6}')
         self.assertIn('Ignoring interface address 224.0.0.1/32 from the portal: multicast or reserved address',
                       t.output())
         self.assertTunnelState(v4=None)

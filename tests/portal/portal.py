@@ -19,7 +19,6 @@ Stop it with SIGTERM or {"op": "stop"}.
 import argparse
 import asyncio
 import base64
-import copy
 import http
 import json
 import os

@@ -2,6 +2,7 @@
 /* dev.firezone.Client1 on the system bus (dbus/dev.firezone.Client1.xml is the contract).
  * Every method runs parse → validate → authorize → mutate → emit → reply. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -60,7 +61,14 @@ typedef struct SignInOptions {
 } SignInOptions;
 
 static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_error *error) {
-        static const char *const known[] = { "account-slug", "actor-name", "api-url" };
+        static const struct {
+                const char *key;
+                size_t offset;
+        } known[] = {
+                { "account-slug", offsetof(SignInOptions, account_slug) },
+                { "actor-name", offsetof(SignInOptions, actor_name) },
+                { "api-url", offsetof(SignInOptions, api_url) },
+        };
         int r;
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
@@ -74,8 +82,8 @@ static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_e
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < ELEMENTSOF(known); i++)
-                        if (streq(key, known[i]))
-                                slot = i == 0 ? &o->account_slug : i == 1 ? &o->actor_name : &o->api_url;
+                        if (streq(key, known[i].key))
+                                slot = (const char **) ((char *) o + known[i].offset);
                 if (!slot)
                         return sd_bus_error_setf(error, ERROR_ARGUMENT,
                                                  "Unknown option \"%.64s\". Known options: account-slug, actor-name, "

@@ -231,6 +231,25 @@ static int run(int argc, char **argv) {
                          token ? " (read-only: service-account mode)" : "");
         }
 
+        /* The tunnel and DNS control; first undo whatever a killed run left behind. */
+        {
+                FzdOsParams params = {
+                        .dns_control = opts.dns_control,
+                        .state_dir = FZ_STATE_DIR,
+                        .system_bus = m->bus,
+                        .no_ipc = opts.no_ipc,
+                };
+                FzdOs *os = NULL;
+
+                r = fzd_os_new(event, &params, fzd_manager_os_events(), m, &os);
+                if (r < 0)
+                        goto finish;
+                fzd_manager_attach_os(m, os);
+                r = fzd_os_cleanup_stale(os);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to clean up after a previous run, continuing: %m");
+        }
+
         if (token) {
                 log_info("Using the service-account token from %s.",
                          source == FZD_TOKEN_SOURCE_ENV ? "$FIREZONE_TOKEN" : FZ_TOKEN_PATH);

@@ -76,6 +76,10 @@ static void resources_changed(FzdManager *m);
 static void clear_session(FzdManager *m) {
         if (m->engine)
                 fzd_engine_stop(m->engine);
+        if (m->os)
+                fzd_os_tunnel_down(m->os); /* also forgets the routes and the Internet resource */
+        (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_OFF);
+        m->dns_error = mfree(m->dns_error);
         m->has_interface_config = false;
         memset(&m->interface_config, 0, sizeof m->interface_config);
         if (fzd_resource_table_size(m->resources) > 0) {
@@ -84,17 +88,144 @@ static void clear_session(FzdManager *m) {
         }
 }
 
+/* ---- the tunnel ------------------------------------------------------------------------- */
+
+/* The route a resource needs, if any. A bad address from the portal is skipped with a log
+ * line (the rest is applied). */
+static bool resource_route(const FzdResource *r, FzdCidr *ret) {
+        if (!r || r->type != FZD_RESOURCE_CIDR)
+                return false;
+        if (fzd_cidr_parse(strempty(r->address), false, ret) < 0) {
+                log_warning("Resource %s has an invalid address, skipping its route.", r->id);
+                return false;
+        }
+        return true;
+}
+
+/* Routes for a resource that replaced `old` (either may be NULL). */
+static void update_resource_routes(FzdManager *m, const FzdResource *old, const FzdResource *new) {
+        FzdCidr a, b;
+        bool had = resource_route(old, &a), has = resource_route(new, &b);
+        bool was_internet = old && old->type == FZD_RESOURCE_INTERNET;
+        bool is_internet = new && new->type == FZD_RESOURCE_INTERNET;
+
+        if (!m->os)
+                return;
+        if (had && has && fzd_cidr_equal(&a, &b))
+                return;
+        if (had)
+                (void) fzd_os_route_remove(m->os, &a);
+        if (has)
+                (void) fzd_os_route_add(m->os, &b);
+        if (was_internet != is_internet)
+                (void) fzd_os_set_internet_resource(m->os, is_internet);
+}
+
+/* The routes (and whether the Internet resource is there) of the whole table. */
+static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n, bool *ret_internet) {
+        _cleanup_(freep) const FzdResource **v = NULL;
+        _cleanup_(freep) FzdCidr *cidrs = NULL;
+        size_t n = 0, k = 0;
+        bool internet = false;
+        int r;
+
+        r = fzd_resource_table_sorted(m->resources, &v, &n);
+        if (r < 0)
+                return r;
+        cidrs = calloc(n ? n : 1, sizeof *cidrs);
+        if (!cidrs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (resource_route(v[i], &cidrs[k]))
+                        k++;
+                internet = internet || v[i]->type == FZD_RESOURCE_INTERNET;
+        }
+        *ret = TAKE_PTR(cidrs);
+        *ret_n = k;
+        *ret_internet = internet;
+        return 0;
+}
+
+static int tunnel_up(FzdManager *m) {
+        int r;
+
+        if (!m->os)
+                return 0;
+        r = fzd_os_tunnel_up(m->os, &m->interface_config, NULL);
+        if (r < 0) {
+                _cleanup_(freep) char *msg = NULL;
+                if (asprintf(&msg, "Could not set up the tunnel device %s (%s). Retrying; check that /dev/net/tun "
+                                   "exists and the service has CAP_NET_ADMIN.",
+                             FZD_TUN_NAME, strerror(-r)) < 0)
+                        msg = NULL;
+                log_error_errno(r, "Failed to set up %s: %m", FZD_TUN_NAME);
+                set_state(m, FZD_STATE_RECONNECTING, set_last_error(m, msg), "tunnel-failed");
+                /* Try again on our own; the portal connection is fine. */
+                if (m->tunnel_retry_timer) {
+                        (void) sd_event_source_set_time_relative(m->tunnel_retry_timer, 10 * USEC_PER_SEC);
+                        (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_ONESHOT);
+                }
+        }
+        return r;
+}
+
+static int on_tunnel_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        FzdManager *m = userdata;
+
+        if (m->has_interface_config && tunnel_up(m) >= 0)
+                set_state(m, FZD_STATE_CONNECTED, set_last_error(m, m->dns_error) | FZD_CHANGE_INTERFACE,
+                          "tunnel-up");
+        return 0;
+}
+
+static void on_os_network_changed(void *userdata, const char *what) {
+        FzdManager *m = userdata;
+
+        if (m->state == FZD_STATE_CONNECTED || m->state == FZD_STATE_RECONNECTING) {
+                log_info("The default route changed (%s); reconnecting to the portal.", what);
+                (void) fzd_manager_reconnect(m, "network-changed");
+        }
+}
+
+static void on_os_dns_status(void *userdata, const char *message) {
+        FzdManager *m = userdata;
+
+        if (free_and_strdup(&m->dns_error, message) < 0)
+                log_oom();
+        if (m->state == FZD_STATE_CONNECTED)
+                set_state(m, m->state, set_last_error(m, message), message ? "dns-failed" : "dns-ok");
+}
+
+static const FzdOsEvents os_events = {
+        .network_changed = on_os_network_changed,
+        .dns_status = on_os_dns_status,
+};
+
+const FzdOsEvents *fzd_manager_os_events(void) {
+        return &os_events;
+}
+
+void fzd_manager_attach_os(FzdManager *m, FzdOs *os) {
+        fzd_os_free(m->os);
+        m->os = os;
+}
+
 /* ---- engine events ----------------------------------------------------------------------- */
 
 static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, FzdResource *const *resources,
                            size_t n) {
         FzdManager *m = userdata;
         FzdChange changes = FZD_CHANGE_INTERFACE;
+        _cleanup_(freep) FzdCidr *old_routes = NULL, *new_routes = NULL;
+        size_t n_old = 0, n_new = 0;
+        bool old_internet = false, new_internet = false;
 
         m->interface_config = *config;
         m->has_interface_config = true;
 
         /* init carries the complete list: replace the table. */
+        if (m->os && collect_routes(m, &old_routes, &n_old, &old_internet) < 0)
+                log_oom();
         fzd_resource_table_clear(m->resources);
         for (size_t i = 0; i < n; i++) {
                 FzdResource *copy = NULL;
@@ -106,8 +237,21 @@ static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, Fzd
         }
         resources_changed(m);
 
+        /* After a reconnect the tunnel is still up: add the new routes first, then drop the
+         * old ones. Routes are counted per prefix, so only real differences reach the
+         * kernel and nothing that stays is ever missing. */
+        if (m->os && collect_routes(m, &new_routes, &n_new, &new_internet) >= 0) {
+                (void) fzd_os_routes_add(m->os, new_routes, n_new);
+                for (size_t i = 0; i < n_old; i++)
+                        (void) fzd_os_route_remove(m->os, &old_routes[i]);
+                if (new_internet != old_internet)
+                        (void) fzd_os_set_internet_resource(m->os, new_internet);
+        }
+
         m->requires_sign_in = false;
-        changes |= set_last_error(m, NULL);
+        if (tunnel_up(m) < 0)
+                return;
+        changes |= set_last_error(m, m->dns_error);
         set_state(m, FZD_STATE_CONNECTED, changes, "portal-connected");
 }
 
@@ -116,17 +260,21 @@ static void on_engine_config_changed(void *userdata, const FzdInterfaceConfig *c
 
         m->interface_config = *config;
         m->has_interface_config = true;
+        if (m->state == FZD_STATE_CONNECTED)
+                (void) tunnel_up(m); /* updates addresses and DNS in place */
         set_state(m, m->state, FZD_CHANGE_INTERFACE, "config-changed");
 }
 
 static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
         FzdManager *m = userdata;
+        _cleanup_(fzd_resource_freep) FzdResource *old = NULL;
 
-        if (fzd_resource_table_put(m->resources, r, NULL) < 0) {
+        if (fzd_resource_table_put(m->resources, r, &old) < 0) {
                 fzd_resource_free(r);
                 log_oom();
                 return;
         }
+        update_resource_routes(m, old, r);
         resources_changed(m);
 }
 
@@ -135,9 +283,10 @@ static void on_engine_resource_deleted(void *userdata, const char *id) {
         FzdResource *r = fzd_resource_table_take(m->resources, id);
 
         if (!r) {
-                log_debug("Portal deleted resource %s that we do not have, ignoring.", id);
+                log_debug("Portal deleted a resource that we do not have, ignoring.");
                 return;
         }
+        update_resource_routes(m, r, NULL);
         fzd_resource_free(r);
         resources_changed(m);
 }
@@ -211,7 +360,8 @@ static int start_engine(FzdManager *m, FzdSecret **token) {
                 .api_url = m->api_url,
                 .device_id = m->device_id,
                 .device_name = m->device_name,
-                .firewall_mark = 0,
+                /* The portal connection must bypass the tunnel's policy rule. */
+                .firewall_mark = m->os ? FZD_FIREWALL_MARK : 0,
         };
 
         return fzd_engine_start(m->engine, &params, token);
@@ -335,10 +485,12 @@ int fzd_manager_reload(FzdManager *m) {
 }
 
 const char *fzd_manager_interface_name(const FzdManager *m) {
-        return NULL; /* no tunnel device yet: the OS layer (os.h) provides it */
+        return m->os ? fzd_os_interface_name(m->os) : NULL;
 }
 
 const char *fzd_manager_dns_control(const FzdManager *m) {
+        if (m->os)
+                return fzd_os_dns_control(m->os);
         return m->options->dns_control == FZD_DNS_CONTROL_AUTO ? "" : fzd_dns_control_to_string(m->options->dns_control);
 }
 
@@ -363,6 +515,11 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
         r = fzd_engine_new(event, &engine_events, m, &m->engine);
         if (r < 0)
                 return r;
+        r = sd_event_add_time_relative(event, &m->tunnel_retry_timer, CLOCK_MONOTONIC, 10 * USEC_PER_SEC, 0,
+                                       on_tunnel_retry, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_OFF);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -372,6 +529,9 @@ FzdManager *fzd_manager_free(FzdManager *m) {
         if (!m)
                 return NULL;
         fzd_engine_free(m->engine); /* wipes the token */
+        fzd_os_free(m->os);        /* reverts DNS, removes the tunnel */
+        sd_event_source_disable_unref(m->tunnel_retry_timer);
+        free(m->dns_error);
         fzd_resource_table_free(m->resources);
         sd_event_source_disable_unref(m->resources_changed_timer);
         fzd_polkit_free(m->polkit);

@@ -9,6 +9,7 @@
 #include "bus-polkit.h"
 #include "engine.h"
 #include "options.h"
+#include "os.h"
 #include "resource.h"
 #include "secret.h"
 #include "token.h"
@@ -60,6 +61,9 @@ typedef struct FzdManager {
         bool has_interface_config;
 
         FzdEngine *engine;
+        FzdOs *os; /* NULL until fzd_manager_attach_os() */
+        sd_event_source *tunnel_retry_timer;
+        char *dns_error;
         FzdResourceTable *resources;
         sd_event_source *resources_changed_timer; /* coalesces bursts into one signal */
         uint64_t resources_generation;
@@ -68,6 +72,10 @@ typedef struct FzdManager {
 int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret);
 FzdManager *fzd_manager_free(FzdManager *m);
 DEFINE_POINTER_CLEANUP_FUNC(FzdManager, fzd_manager_free);
+
+/* Give the manager the OS layer (TUN, routes, DNS); it takes ownership. */
+void fzd_manager_attach_os(FzdManager *m, FzdOs *os);
+const FzdOsEvents *fzd_manager_os_events(void);
 
 /* Service-account mode: the token came from the environment or the token file. */
 int fzd_manager_start_service_account(FzdManager *m, FzdTokenSource source, FzdSecret **token);

@@ -37,15 +37,18 @@ int fzd_cidr_to_string(const FzdCidr *c, char *buf, size_t size);
 bool fzd_cidr_equal(const FzdCidr *a, const FzdCidr *b);
 
 typedef struct FzdOsEvents {
-        /* The default route (or the resolvers) changed: the portal connection may be
-         * stale. Debounced. */
+        /* The default route changed: the portal connection may be stale. Debounced. */
         void (*network_changed)(void *userdata, const char *what);
+        /* DNS control failed or recovered (message NULL): a sentence for last-error. The
+         * tunnel stays up; names of DNS resources will not resolve until it is fixed. */
+        void (*dns_status)(void *userdata, const char *message);
 } FzdOsEvents;
 
 typedef struct FzdOsParams {
         FzdDnsControl dns_control; /* AUTO = detect */
         const char *state_dir;     /* resolv.conf backup lives here */
         sd_bus *system_bus;        /* for systemd-resolved; may be NULL (--no-ipc opens its own) */
+        bool no_ipc;               /* never ask the bus unless DNS control needs systemd-resolved */
 } FzdOsParams;
 
 typedef struct FzdOs FzdOs;
@@ -62,12 +65,19 @@ int fzd_os_cleanup_stale(FzdOs *os);
  * sentinel routes, our table and policy rules, and DNS control. Returns the TUN fd
  * (owned by os) in *ret_fd if non-NULL. */
 int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd);
-/* Remove everything tunnel_up created. Idempotent. */
+/* Remove everything tunnel_up created (DNS settings reverted asynchronously). Idempotent.
+ * fzd_os_free() does the same synchronously, for the exit path. */
 void fzd_os_tunnel_down(FzdOs *os);
 
-/* Routes of CIDR resources: a handful of netlink messages each, never a re-sync. */
+/* Routes of CIDR resources: a handful of netlink messages each, never a re-sync.
+ * Reference-counted per prefix; allowed while down (installed at up). Bad prefixes (/0,
+ * host bits, loopback, …) are refused with -EINVAL and a log line. */
 int fzd_os_route_add(FzdOs *os, const FzdCidr *cidr);
 int fzd_os_route_remove(FzdOs *os, const FzdCidr *cidr);
+/* Many at once, in one batch (the initial resource list); bad ones are skipped. */
+int fzd_os_routes_add(FzdOs *os, const FzdCidr *cidrs, size_t n);
+/* The Internet resource: default routes in our table while enabled. */
+int fzd_os_set_internet_resource(FzdOs *os, bool enabled);
 
 /* The DNS control mode in use ("systemd-resolved", "etc-resolv-conf", "disabled"). */
 const char *fzd_os_dns_control(const FzdOs *os);

@@ -289,8 +289,14 @@ class Bed:
         return path
 
     def add_bus_policy(self, path):
-        """Add another stock policy file (e.g. resolve1's) before the bus starts."""
+        """Add another stock policy file (e.g. resolve1's). Once the bus runs, it reloads
+        its configuration before this returns (ReloadConfig answers after the reload), so
+        users the file names must exist first."""
         os.symlink(path, os.path.join(self.bus_policy_dir, os.path.basename(path)))
+        if self.bus is not None:
+            from gi.repository import Gio
+            self.connection().call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                                        'ReloadConfig', None, None, Gio.DBusCallFlags.NONE, 10000, None)
 
     def _start_bus(self):
         os.makedirs(os.path.dirname(SYSTEM_BUS_SOCKET), exist_ok=True)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The state machine with a fake engine underneath and a recording bus layer on top. */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +58,59 @@ bool fzd_engine_is_running(const FzdEngine *e) {
         return e->token != NULL;
 }
 
+/* ---- recording OS layer ---- */
+static int os_ups, os_downs, os_route_adds, os_route_removes, os_internet;
+struct FzdOs {
+        int unused;
+};
+FzdOs *fzd_os_free(FzdOs *os) {
+        free(os);
+        return NULL;
+}
+int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
+        os_ups++;
+        return 0;
+}
+void fzd_os_tunnel_down(FzdOs *os) {
+        os_downs++;
+}
+int fzd_os_route_add(FzdOs *os, const FzdCidr *cidr) {
+        os_route_adds++;
+        return 0;
+}
+int fzd_os_route_remove(FzdOs *os, const FzdCidr *cidr) {
+        os_route_removes++;
+        return 0;
+}
+int fzd_os_routes_add(FzdOs *os, const FzdCidr *cidrs, size_t n) {
+        os_route_adds += (int) n;
+        return 0;
+}
+int fzd_os_set_internet_resource(FzdOs *os, bool enabled) {
+        os_internet = enabled;
+        return 0;
+}
+const char *fzd_os_dns_control(const FzdOs *os) {
+        return "disabled";
+}
+const char *fzd_os_interface_name(const FzdOs *os) {
+        return "tun-firezone";
+}
+/* Only what the manager uses of cidr.c: a minimal strict parser for the tests' addresses. */
+int fzd_cidr_parse(const char *s, bool allow_host_bits, FzdCidr *ret) {
+        unsigned a, b, c, d, len;
+        if (sscanf(s, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &len) != 5 || len > 32)
+                return -EINVAL;
+        memset(ret, 0, sizeof *ret);
+        ret->family = AF_INET;
+        ret->addr.in.s_addr = htonl(a << 24 | b << 16 | c << 8 | d);
+        ret->prefixlen = (unsigned char) len;
+        return 0;
+}
+bool fzd_cidr_equal(const FzdCidr *x, const FzdCidr *y) {
+        return x->family == y->family && x->prefixlen == y->prefixlen && x->addr.in.s_addr == y->addr.in.s_addr;
+}
+
 /* ---- recording bus layer ---- */
 static int emitted_changes, emitted_resources;
 static FzdChange last_changes;
@@ -82,7 +137,9 @@ static void setup(void) {
         ck_assert_int_eq(sd_event_new(&event), 0);
         fzd_options_init(&options);
         ck_assert_int_eq(fzd_manager_new(event, &options, &m), 0);
+        fzd_manager_attach_os(m, calloc(1, sizeof(FzdOs)));
         emitted_changes = emitted_resources = 0;
+        os_ups = os_downs = os_route_adds = os_route_removes = os_internet = 0;
 }
 
 static void teardown(void) {
@@ -244,6 +301,62 @@ START_TEST(test_api_url_option) {
 }
 END_TEST
 
+static FzdResource *cidr_resource(const char *id, const char *address) {
+        FzdResource *r = resource(id, id);
+        free(r->address);
+        r->address = strdup(address);
+        r->type = FZD_RESOURCE_CIDR;
+        return r;
+}
+
+START_TEST(test_routes_follow_resources) {
+        FzdInterfaceConfig cfg = { .has_ipv4 = true };
+        FzdResource *list[3];
+
+        sign_in();
+        list[0] = cidr_resource("a", "10.1.0.0/16");
+        list[1] = cidr_resource("b", "not-a-cidr"); /* skipped, the rest applied */
+        list[2] = resource("c", "dns");
+        list[2]->type = FZD_RESOURCE_DNS;
+        engine->events->init(engine->userdata, &cfg, list, 3);
+        for (int i = 0; i < 3; i++)
+                fzd_resource_free(list[i]);
+        ck_assert_int_eq(os_route_adds, 1);
+        ck_assert_int_eq(os_ups, 1);
+        ck_assert_int_eq(m->state, FZD_STATE_CONNECTED);
+
+        /* Same address again: nothing. A new address: exactly one remove and one add. */
+        engine->events->resource_upserted(engine->userdata, cidr_resource("a", "10.1.0.0/16"));
+        ck_assert_int_eq(os_route_adds + os_route_removes, 1);
+        engine->events->resource_upserted(engine->userdata, cidr_resource("a", "10.2.0.0/16"));
+        ck_assert_int_eq(os_route_adds, 2);
+        ck_assert_int_eq(os_route_removes, 1);
+        engine->events->resource_deleted(engine->userdata, "a");
+        ck_assert_int_eq(os_route_removes, 2);
+
+        /* The Internet resource is a switch. */
+        FzdResource *inet = resource("i", "Internet");
+        inet->type = FZD_RESOURCE_INTERNET;
+        engine->events->resource_upserted(engine->userdata, inet);
+        ck_assert_int_eq(os_internet, 1);
+        engine->events->resource_deleted(engine->userdata, "i");
+        ck_assert_int_eq(os_internet, 0);
+
+        /* A re-init after a reconnect: new routes first, then the old ones go. */
+        engine->events->resource_upserted(engine->userdata, cidr_resource("x", "10.9.0.0/16"));
+        int adds = os_route_adds, removes = os_route_removes, downs = os_downs;
+        list[0] = cidr_resource("x", "10.9.0.0/16");
+        engine->events->init(engine->userdata, &cfg, list, 1);
+        fzd_resource_free(list[0]);
+        ck_assert_int_eq(os_route_adds, adds + 1);
+        ck_assert_int_eq(os_route_removes, removes + 1);
+        ck_assert_int_eq(os_downs, downs); /* the device stays */
+
+        fzd_manager_sign_out(m, "sign-out");
+        ck_assert_int_eq(os_downs, downs + 1);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc = tcase_create("core");
@@ -255,6 +368,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_service_account);
         tcase_add_test(tc, test_reconnect_when_signed_out);
         tcase_add_test(tc, test_api_url_option);
+        tcase_add_test(tc, test_routes_follow_resources);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OS operations (os.h): the tunnel (daemon/tunnel/) and DNS control (daemon/dns/) behind
+ * one interface for the manager. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/dns-control.h"
+#include "log.h"
+#include "os.h"
+#include "os-sentinels.h"
+#include "tunnel/tunnel.h"
+
+struct FzdOs {
+        sd_event *event;
+        FzdTunnel *tunnel;
+        FzdDns *dns;
+        FzdOsEvents events;
+        void *userdata;
+
+        /* What DNS is pointed at while the tunnel is up. */
+        bool want_dns;
+        FzdInterfaceConfig config;
+        FzdDnsResolver *system_resolvers;
+        size_t n_system_resolvers;
+        bool have_system_resolvers;
+};
+
+static void on_dns_done(void *userdata, int error, const char *message) {
+        FzdOs *os = userdata;
+
+        if (error < 0)
+                log_warning_errno(error, "DNS control failed: %s", strempty(message));
+        if (os->events.dns_status)
+                os->events.dns_status(os->userdata, error < 0 ? message : NULL);
+}
+
+/* Point DNS at one sentinel per upstream resolver (the portal's, else the system's). */
+static void apply_dns(FzdOs *os) {
+        FzdDnsAddress sentinels[FZD_DNS_MAX_SENTINELS];
+        size_t n;
+        int r;
+
+        if (!os->want_dns || !fzd_tunnel_is_up(os->tunnel) || fzd_dns_mode(os->dns) == FZD_DNS_CONTROL_DISABLED)
+                return;
+        n = fzd_os_sentinels(&os->config, os->system_resolvers, os->n_system_resolvers, sentinels,
+                             ELEMENTSOF(sentinels));
+        r = fzd_dns_apply(os->dns, fzd_tunnel_ifindex(os->tunnel), sentinels, n, os->config.search_domain,
+                          on_dns_done, os);
+        if (r < 0)
+                on_dns_done(os, r, fzd_dns_last_error(os->dns) ?: "Could not configure DNS for the tunnel.");
+}
+
+static int store_resolvers(FzdOs *os, const FzdDnsResolver *resolvers, size_t n) {
+        FzdDnsResolver *copy = NULL;
+
+        if (n > 0) {
+                copy = calloc(n, sizeof *copy);
+                if (!copy)
+                        return log_oom();
+                memcpy(copy, resolvers, n * sizeof *copy);
+        }
+        free(os->system_resolvers);
+        os->system_resolvers = copy;
+        os->n_system_resolvers = n;
+        os->have_system_resolvers = true;
+        return 0;
+}
+
+static void on_system_resolvers(void *userdata, int error, const FzdDnsResolver *resolvers, size_t n) {
+        FzdOs *os = userdata;
+
+        if (error < 0)
+                log_warning_errno(error, "Failed to read the system's resolvers, using one sentinel: %m");
+        else if (store_resolvers(os, resolvers, n) < 0)
+                return;
+        apply_dns(os);
+}
+
+static void on_resolvers_changed(void *userdata, const FzdDnsResolver *resolvers, size_t n) {
+        FzdOs *os = userdata;
+        size_t before = fzd_os_sentinels(&os->config, os->system_resolvers, os->n_system_resolvers, NULL, 0);
+
+        if (store_resolvers(os, resolvers, n) < 0)
+                return;
+        /* The sentinels follow the number of upstreams; re-apply only if that changed. */
+        if (fzd_os_sentinels(&os->config, os->system_resolvers, os->n_system_resolvers, NULL, 0) != before)
+                apply_dns(os);
+}
+
+static void on_network_changed(void *userdata, unsigned changes, const char *what) {
+        FzdOs *os = userdata;
+
+        log_debug("Network changed: %s.", what);
+        if ((changes & FZD_NET_CHANGE_DEFAULT_ROUTE) && os->events.network_changed)
+                os->events.network_changed(os->userdata, what);
+}
+
+int fzd_os_new(sd_event *event, const FzdOsParams *params, const FzdOsEvents *events, void *userdata, FzdOs **ret) {
+        static const FzdTunnelEvents tunnel_events = { .network_changed = on_network_changed };
+        static const FzdDnsCallbacks dns_callbacks = { .resolvers_changed = on_resolvers_changed };
+        _cleanup_(fzd_os_freep) FzdOs *os = NULL;
+        FzdDnsParams dp = {
+                .mode = params->dns_control,
+                .state_dir = params->state_dir,
+                .bus = params->system_bus,
+                .no_ipc = params->no_ipc,
+        };
+        int r;
+
+        os = calloc(1, sizeof *os);
+        if (!os)
+                return -ENOMEM;
+        os->event = sd_event_ref(event);
+        os->events = *events;
+        os->userdata = userdata;
+
+        r = fzd_tunnel_new(event, &tunnel_events, os, &os->tunnel);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the tunnel layer: %m");
+        r = fzd_dns_new(event, &dp, &dns_callbacks, os, &os->dns);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up DNS control: %m");
+        r = fzd_dns_detect(os->dns);
+        if (r < 0)
+                return log_error_errno(r, "Failed to decide how to control DNS: %m");
+        *ret = TAKE_PTR(os);
+        return 0;
+}
+
+FzdOs *fzd_os_free(FzdOs *os) {
+        if (!os)
+                return NULL;
+        if (os->dns && fzd_dns_is_applied(os->dns))
+                (void) fzd_dns_revert_sync(os->dns);
+        fzd_dns_free(os->dns);
+        fzd_tunnel_free(os->tunnel); /* tears the tunnel down */
+        free(os->system_resolvers);
+        sd_event_unref(os->event);
+        free(os);
+        return NULL;
+}
+
+int fzd_os_cleanup_stale(FzdOs *os) {
+        int r, k;
+
+        r = fzd_tunnel_cleanup_stale(os->tunnel);
+        if (r > 0)
+                log_notice("Removed %d objects a previous run left behind.", r);
+        k = fzd_dns_cleanup_stale(os->dns);
+        if (k < 0)
+                log_warning_errno(k, "Failed to clean up DNS settings of a previous run, ignoring: %m");
+        (void) fzd_dns_watch(os->dns, true);
+        return r < 0 ? r : 0;
+}
+
+int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
+        int fd = -EBADF, r;
+
+        r = fzd_tunnel_up(os->tunnel, config, &fd);
+        if (r < 0)
+                return r;
+        os->config = *config;
+        os->want_dns = true;
+        if (config->n_upstream_dns > 0 || os->have_system_resolvers)
+                apply_dns(os);
+        else {
+                r = fzd_dns_get_system_resolvers(os->dns, on_system_resolvers, os);
+                if (r < 0)
+                        apply_dns(os); /* without them: one sentinel per family */
+        }
+        if (ret_fd)
+                *ret_fd = fd;
+        return 0;
+}
+
+void fzd_os_tunnel_down(FzdOs *os) {
+        os->want_dns = false;
+        if (fzd_dns_is_applied(os->dns)) {
+                int r = fzd_dns_revert(os->dns, on_dns_done, os);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to revert DNS settings, ignoring: %m");
+        }
+        fzd_tunnel_down(os->tunnel);
+}
+
+int fzd_os_route_add(FzdOs *os, const FzdCidr *cidr) {
+        return fzd_tunnel_route_add(os->tunnel, cidr);
+}
+
+int fzd_os_route_remove(FzdOs *os, const FzdCidr *cidr) {
+        return fzd_tunnel_route_remove(os->tunnel, cidr);
+}
+
+int fzd_os_routes_add(FzdOs *os, const FzdCidr *cidrs, size_t n) {
+        size_t skipped = 0;
+        int r = fzd_tunnel_routes_add(os->tunnel, cidrs, n, &skipped);
+
+        if (skipped > 0)
+                log_notice("Skipped %zu of %zu resource routes (see above).", skipped, n);
+        return r;
+}
+
+int fzd_os_set_internet_resource(FzdOs *os, bool enabled) {
+        return fzd_tunnel_set_internet_resource(os->tunnel, enabled);
+}
+
+const char *fzd_os_dns_control(const FzdOs *os) {
+        return fzd_dns_mode_in_use(os->dns);
+}
+
+const char *fzd_os_interface_name(const FzdOs *os) {
+        return fzd_tunnel_interface_name(os->tunnel);
+}

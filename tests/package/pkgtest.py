@@ -3,6 +3,8 @@
 """Tests of the Debian packages that tools/build-debs makes (meson suite "package").
 
   pkgtest.py changelog-version VERSION   packaging/debian/changelog is at VERSION (meson's)
+  pkgtest.py build-depends DEBDIR        every library the package build's meson found comes
+                                         from a package named in Build-Depends
   pkgtest.py lintian DEBDIR              lintian on DEBDIR's .changes: no error, no warning
   pkgtest.py root                        make (once per build dir) the cached Debian 12 root
   pkgtest.py install SCENARIO DEBDIR     one class of test_install.py, in a fresh overlay
@@ -12,8 +14,10 @@ Exit codes follow meson: 0 pass, 1 fail, 77 skip (CI treats a skip as a failure)
 """
 
 import glob
+import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +41,74 @@ def changelog_version(version):
     if have != version:
         print('add a changelog entry for the new version: the packages must carry the version '
               'the program reports', file=sys.stderr)
+        return 1
+    return 0
+
+
+def _build_depends(dsc, profiles):
+    """Package names in the .dsc's Build-Depends whose profile restrictions hold."""
+    with open(dsc) as f:
+        text = f.read()
+    m = re.search(r'(?ms)^Build-Depends:(.*?)(?=^\S)', text)
+    names = set()
+    for item in m.group(1).replace('\n', ' ').split(','):
+        item = item.strip()
+        if not item:
+            continue
+        restrictions = re.findall(r'<([^>]*)>', item)
+        # <a b> holds if all of its terms do; several <...> lists are alternatives.
+        if restrictions and not any(
+                all((t[1:] not in profiles) if t.startswith('!') else (t in profiles) for t in r.split())
+                for r in restrictions):
+            continue
+        for alt in item.split('|'):
+            names.add(re.match(r'\s*([^\s(<\[]+)', alt).group(1).split(':')[0])
+    return names
+
+
+def _owner(path):
+    """The packages that ship path (dpkg-query -S), without :arch."""
+    r = subprocess.run(['dpkg-query', '-S', path], capture_output=True, text=True)
+    owners = set()
+    for line in r.stdout.splitlines():
+        if line.startswith('diversion ') or ': ' not in line:
+            continue
+        pkgs, _ = line.rsplit(': ', 1)
+        owners |= {p.strip().split(':')[0] for p in pkgs.split(',')}
+    return owners
+
+
+def build_depends(debdir):
+    dscs = glob.glob(os.path.join(debdir, '*.dsc'))
+    if len(dscs) != 1:
+        print(f'expected one .dsc in {debdir} (package-build makes it), found {dscs}', file=sys.stderr)
+        return 1
+    with open(os.path.join(debdir, 'build-profiles')) as f:
+        profiles = set(filter(None, f.read().strip().split(',')))
+    with open(os.path.join(debdir, 'meson-dependencies.json')) as f:
+        deps = json.load(f)
+    declared = _build_depends(dscs[0], profiles)
+    print(f'profiles: {sorted(profiles) or "none"}; Build-Depends in effect: {sorted(declared)}')
+    missing = []
+    for dep in deps:
+        # Where it came from: its pkg-config file, else the libraries it links.
+        r = subprocess.run(['pkg-config', '--path', dep['name']], capture_output=True, text=True)
+        paths = [r.stdout.strip()] if r.returncode == 0 else [
+            a for a in dep.get('link_args', []) if a.startswith('/')]
+        owners = set()
+        for path in paths:
+            owners |= _owner(path) or _owner(os.path.realpath(path))
+        if not paths:
+            print(f"{dep['name']}: from the toolchain (no .pc, no library path)")
+            continue
+        ok = owners & declared
+        print(f"{dep['name']} {dep.get('version', '')}: {', '.join(paths)} from {sorted(owners) or '?'}"
+              f"{'' if ok else '  <- NOT in Build-Depends'}")
+        if not ok:
+            missing.append(dep['name'])
+    if missing:
+        print(f'add the packages of {missing} to Build-Depends in packaging/debian/control '
+              '(this machine has them installed, so the build did not notice)', file=sys.stderr)
         return 1
     return 0
 
@@ -102,6 +174,8 @@ def main():
     args = sys.argv[1:]
     if args[:1] == ['changelog-version'] and len(args) == 2:
         return changelog_version(args[1])
+    if args[:1] == ['build-depends'] and len(args) == 2:
+        return build_depends(args[1])
     if os.geteuid() != 0:
         print('package tests need root (debootstrap, chroot, mounts)', file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ remove and purge leave behind is exactly the difference to that reference.
 import glob
 import os
 import re
+import shutil
 import stat
 import unittest
 
@@ -42,6 +43,7 @@ DSH_STATE = {
 CONFDIR = '/etc/dev.firezone.client'
 TOKEN = CONFDIR + '/token'
 STATEDIR = '/var/lib/dev.firezone.client'
+RESOLV_BACKUP = STATEDIR + '/resolv.conf.backup'
 GROUP = 'firezone'
 # The group outlives the package (Debian does not delete system groups: files may
 # still belong to them); its lines in these files are checked on their own.
@@ -107,6 +109,12 @@ firezone-client.service) exit 0 ;;
 *) exit 101 ;;
 esac
 '''
+
+
+def resolv_conf_marker():
+    """The first line of the resolv.conf the daemon writes, from its source."""
+    with open(os.path.join(SOURCE_ROOT, 'daemon/dns/dns-resolvconf-parse.h')) as f:
+        return re.search(r'#define FZD_RESOLV_CONF_MARKER "([^"]+)"', f.read()).group(1)
 
 
 def expected_packages():
@@ -326,11 +334,12 @@ class _Scenario(unittest.TestCase):
         os.chmod(ROOT.host(STATEDIR), 0o700)
 
     def step_remove(self):
-        self.run_in_root('apt-get', '-y', '-o', 'Dpkg::Use-Pty=0', 'remove', *sorted(self.debs))
+        r = self.run_in_root('apt-get', '-y', '-o', 'Dpkg::Use-Pty=0', 'remove', *sorted(self.debs))
+        self.remove_output = r.stdout
         states = {pkg: self.package_state(pkg) for pkg in sorted(self.debs)}
         for pkg, state in states.items():
             self.assertIn(state, ('config-files', 'not-installed'), f'{pkg}: {state}')
-        allowed = ENABLE_LINKS | DSH_STATE | {CONFDIR, TOKEN, STATEDIR, STATEDIR + '/device-id'}
+        allowed = ENABLE_LINKS | DSH_STATE | {CONFDIR, TOKEN, STATEDIR, STATEDIR + '/device-id', RESOLV_BACKUP}
         left = self.leftovers(self.reference)
         self.assertLessEqual(left, allowed, f'left behind after remove: {sorted(left - allowed)}')
         for path in (TOKEN, STATEDIR + '/device-id'):
@@ -386,10 +395,20 @@ class NoSystemd(_Scenario):
         self.assertNotIn('added user', r.stdout)
         print('ok: a reinstall did not re-add the user the admin removed')
 
-        # The admin provisions a token after installation; the daemon has run.
+        # The admin provisions a token after installation; the daemon has run, and was
+        # killed while /etc/resolv.conf pointed at its resolvers.
         ROOT.write(TOKEN, 'fake-token\n', 0o600)
         self.step_daemon_ran()
+        with open(ROOT.host('/etc/resolv.conf')) as f:
+            original = f.read()
+        shutil.copy2(ROOT.host('/etc/resolv.conf'), ROOT.host(RESOLV_BACKUP))
+        ROOT.write('/etc/resolv.conf', f'{resolv_conf_marker()}\nnameserver 100.100.111.1\n')
         self.step_remove()
+        with open(ROOT.host('/etc/resolv.conf')) as f:
+            self.assertEqual(f.read(), original, 'remove did not put /etc/resolv.conf back')
+        self.assertFalse(self.exists(RESOLV_BACKUP))
+        self.assertIn('restored /etc/resolv.conf', self.remove_output)
+        print('ok: remove restored the /etc/resolv.conf a killed daemon had left')
         self.step_purge()
 
 
@@ -440,7 +459,14 @@ class WithSystemd(_Scenario):
 
         calls_before = len(self.systemctl_log())
         self.step_daemon_ran()
+        # A backup the daemon left, but resolv.conf is another program's now
+        # (systemd-resolved's symlink): it stays as it is.
+        resolv_before = os.readlink(ROOT.host('/etc/resolv.conf'))
+        ROOT.write(RESOLV_BACKUP, 'nameserver 192.0.2.1\n', 0o644)
         self.step_remove()
+        self.assertEqual(os.readlink(ROOT.host('/etc/resolv.conf')), resolv_before)
+        self.assertNotIn('restored /etc/resolv.conf', self.remove_output)
+        print(f'ok: remove left resolved\'s /etc/resolv.conf -> {resolv_before} alone')
         stops = [c for c in self.systemctl_log()[calls_before:] if c.split()[-1:] == [UNIT] and 'stop' in c.split()]
         self.assertEqual(len(stops), 1, f'prerm did not stop {UNIT}: {self.systemctl_log()[calls_before:]}')
         print(f'ok: remove stopped the unit: {stops[0]!r}')

@@ -11,6 +11,7 @@ shared cache in the build dir, so dependencies are fetched once.
 """
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -189,9 +190,11 @@ class Root:
             f.write(text)
         os.chmod(p, mode)
 
-    def snapshot(self):
+    def snapshot(self, by_content=()):
         """path -> (mode, uid, gid, size, mtime, link target) for the whole root except
-        SNAPSHOT_SKIP. A directory changes only with its own mode or owner."""
+        SNAPSHOT_SKIP. A directory changes only with its own mode or owner. Files in
+        by_content are compared by their bytes instead of size and mtime (caches that
+        triggers rebuild)."""
         out = {}
         for dirpath, dirnames, filenames in os.walk(self.path):
             rel_dir = '/' + os.path.relpath(dirpath, self.path)
@@ -205,6 +208,10 @@ class Root:
                 st = os.lstat(full)
                 if stat.S_ISDIR(st.st_mode):
                     out[rel] = (st.st_mode, st.st_uid, st.st_gid, None, None, None)
+                elif rel in by_content and stat.S_ISREG(st.st_mode):
+                    with open(full, 'rb') as f:
+                        digest = hashlib.sha256(f.read()).hexdigest()
+                    out[rel] = (st.st_mode, st.st_uid, st.st_gid, digest, None, None)
                 else:
                     target = os.readlink(full) if stat.S_ISLNK(st.st_mode) else None
                     out[rel] = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns, target)

@@ -118,8 +118,9 @@ def lintian(debdir):
     if len(changes) != 1:
         print(f'expected one .changes in {debdir} (package-build makes it), found {changes}', file=sys.stderr)
         return 1
+    # Overridden tags stay hidden: with --show-overrides, lintian 2.116 fails on them too.
     argv = ['lintian', '--fail-on', 'error,warning', '--display-info', '--pedantic',
-            '--show-overrides', '--tag-display-limit', '0', changes[0]]
+            '--tag-display-limit', '0', changes[0]]
     # lintian unpacks the packages it checks: not as root. The debs are world-readable.
     tmp = tempfile.mkdtemp(prefix='fz-lintian-')
     try:

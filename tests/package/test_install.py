@@ -48,6 +48,13 @@ GROUP = 'firezone'
 # The group outlives the package (Debian does not delete system groups: files may
 # still belong to them); its lines in these files are checked on their own.
 GROUP_FILES = {'/etc/group', '/etc/gshadow', '/etc/group-', '/etc/gshadow-'}
+# Caches that other packages' triggers rebuild when ours add or remove files: after a
+# removal they must be back to their old bytes (their mtimes are new, of course).
+TRIGGER_CACHES = (
+    '/usr/share/glib-2.0/schemas/gschemas.compiled',
+    '/usr/share/icons/hicolor/icon-theme.cache',
+    '/usr/share/applications/mimeinfo.cache',
+)
 
 # DESIGN §5: what firezone-client-tunnel must ship, with modes.
 DAEMON_FILES = {
@@ -76,6 +83,10 @@ CLIENT_FILES = {
 }
 GUI_FILES = {
     '/usr/bin/firezone-gui': 0o755,
+    '/usr/share/applications/dev.firezone.Client.desktop': 0o644,
+    '/usr/share/metainfo/dev.firezone.Client.metainfo.xml': 0o644,
+    '/usr/share/glib-2.0/schemas/dev.firezone.Client.gschema.xml': 0o644,
+    '/usr/share/man/man1/firezone-gui.1.gz': 0o644,
 }
 
 # apt runs dpkg with PATH=/usr/sbin:/usr/bin:/sbin:/bin (DPkg::Path); the real one is
@@ -111,18 +122,35 @@ esac
 '''
 
 
+def meson_version():
+    with open(os.path.join(SOURCE_ROOT, 'meson.build')) as f:
+        return re.search(r"(?m)^\s*version:\s*'([^']+)'", f.read()).group(1)
+
+
 def resolv_conf_marker():
     """The first line of the resolv.conf the daemon writes, from its source."""
     with open(os.path.join(SOURCE_ROOT, 'daemon/dns/dns-resolvconf-parse.h')) as f:
         return re.search(r'#define FZD_RESOLV_CONF_MARKER "([^"]+)"', f.read()).group(1)
 
 
+NOLIB = 'pkg.firezone-linux-client.nolib'
+NOGUI = 'pkg.firezone-linux-client.nogui'
+
+
 def expected_packages():
-    """The packages tools/build-debs makes from this tree."""
-    pkgs = {'firezone-client-tunnel'}
+    """The packages the build profiles tools/build-debs used give; and those profiles must
+    leave out only what the tree does not hold (or what DEB_BUILD_PROFILES asked)."""
+    with open(os.path.join(DEBDIR, 'build-profiles')) as f:
+        profiles = set(filter(None, f.read().strip().split(',')))
+    asked = set(os.environ.get('DEB_BUILD_PROFILES', '').replace(',', ' ').split())
     if os.path.exists(os.path.join(SOURCE_ROOT, 'libfirezone-client/meson.build')):
+        assert NOLIB not in profiles - asked, 'the library is in the tree but was not packaged'
+    if os.path.exists(os.path.join(SOURCE_ROOT, 'gui-gtk4/meson.build')):
+        assert NOGUI not in profiles - asked, 'the GUI is in the tree but was not packaged'
+    pkgs = {'firezone-client-tunnel'}
+    if NOLIB not in profiles:
         pkgs |= {'firezonectl', 'libfirezone-client-1-0', 'libfirezone-client-dev', 'gir1.2-firezoneclient-1'}
-        if os.path.exists(os.path.join(SOURCE_ROOT, 'gui-gtk4/meson.build')):
+        if NOGUI not in profiles:
             pkgs.add('firezone-gui')
     return pkgs
 
@@ -186,7 +214,7 @@ class _Scenario(unittest.TestCase):
                 if UNIT in c.split() and any(v in c.split() for v in verbs)]
 
     def leftovers(self, reference):
-        added, removed, changed = debroot.diff(reference, ROOT.snapshot())
+        added, removed, changed = debroot.diff(reference, ROOT.snapshot(by_content=TRIGGER_CACHES))
         return (added | removed | changed) - GROUP_FILES
 
     # --- steps ---------------------------------------------------------------------
@@ -212,7 +240,7 @@ class _Scenario(unittest.TestCase):
         if self.deps or self.extra_packages:
             self.apt('install', *self.deps, *self.extra_packages)
         # Everything below is compared with this.
-        self.reference = ROOT.snapshot()
+        self.reference = ROOT.snapshot(by_content=TRIGGER_CACHES)
 
     def check_planned_dependencies(self, deps):
         # The sysusers snippet needs systemd-sysusers; the unit's ExecReload needs kill.
@@ -222,7 +250,7 @@ class _Scenario(unittest.TestCase):
     def step_install(self):
         r = self.apt('install', *self.deb_args, env=self.env)
         self.install_output = r.stdout
-        installed = set(re.findall(r'^Setting up (\S+) ', r.stdout, re.M))
+        installed = {p.split(':')[0] for p in re.findall(r'^Setting up (\S+) ', r.stdout, re.M)}
         self.assertEqual(installed, set(self.debs), 'apt installed more than our packages: '
                          'the dependency step missed some')
 
@@ -257,7 +285,29 @@ class _Scenario(unittest.TestCase):
             if mode is not None:
                 self.assertMode(path, mode)
         print(f'ok: {len(listed)} paths of {len(self.debs)} packages present, root-owned, with the '
-              f'expected modes; all {len(wanted)} DESIGN §5 files among them')
+              f'expected modes; all {len(wanted)} files the test names (DESIGN §5 and more) among them')
+
+    def check_programs_run(self):
+        """Each program starts in the fresh root (its libraries resolve) and is this
+        version; the library's pkg-config file and typelib load."""
+        version = meson_version()
+        programs = ['firezone-client-tunnel', 'firezonectl', 'firezone-gui']
+        for prog in (p for p in programs if p in self.debs or p == 'firezone-client-tunnel'):
+            # The GUI refuses to run as root.
+            as_user = ['runuser', '-u', self.user, '--'] if prog == 'firezone-gui' else []
+            r = self.run_in_root(*as_user, prog, '--version', check=False)
+            self.assertEqual(r.returncode, 0, f'{prog} --version failed')
+            self.assertIn(version, r.stdout)
+        checked = 'the programs start and report ' + version
+        if 'libfirezone-client-dev' in self.debs:
+            r = self.run_in_root('pkg-config', '--print-errors', '--modversion', 'firezone-client-1')
+            self.assertEqual(r.stdout.strip(), version)
+            checked += '; pkg-config finds firezone-client-1'
+        if 'gir1.2-firezoneclient-1' in self.debs and self.exists('/usr/lib/python3/dist-packages/gi'):
+            self.run_in_root('python3', '-c', "import gi; gi.require_version('FirezoneClient', '1'); "
+                             "from gi.repository import FirezoneClient; print(FirezoneClient.Client)")
+            checked += '; the typelib loads (python3-gi)'
+        print('ok:', checked)
 
     def check_group_and_user(self, user):
         line = self.group_line()
@@ -349,7 +399,11 @@ class _Scenario(unittest.TestCase):
               f'unit\'s enablement (kept until purge): {sorted(left)}')
 
     def step_purge(self):
-        self.run_in_root('apt-get', '-y', '-o', 'Dpkg::Use-Pty=0', 'purge', *sorted(self.debs))
+        # Packages without maintainer scripts are gone for good after remove; apt no longer
+        # knows them (they came from files, not from a repository).
+        left = [pkg for pkg in sorted(self.debs) if self.package_state(pkg) == 'config-files']
+        self.assertIn('firezone-client-tunnel', left)
+        self.run_in_root('apt-get', '-y', '-o', 'Dpkg::Use-Pty=0', 'purge', *left)
         for pkg in sorted(self.debs):
             self.assertEqual(self.package_state(pkg), 'not-installed', f'{pkg} still known to dpkg')
         self.assertFalse(self.exists(STATEDIR), f'purge left {STATEDIR}')
@@ -362,6 +416,11 @@ class _Scenario(unittest.TestCase):
 
 class NoSystemd(_Scenario):
     user = 'some.user'
+
+    @property
+    def extra_packages(self):
+        # To load the typelib with.
+        return ['python3-gi'] if 'gir1.2-firezoneclient-1' in built_debs() else []
 
     def prepare(self):
         self.run_in_root('useradd', '--create-home', self.user)
@@ -379,6 +438,7 @@ class NoSystemd(_Scenario):
         self.step_install()
 
         self.check_files()
+        self.check_programs_run()
         self.check_confdir()
         self.check_group_and_user(self.user)
         self.check_enabled()
@@ -441,6 +501,7 @@ class WithSystemd(_Scenario):
         self.step_install()
 
         self.check_files()
+        self.check_programs_run()
         self.check_confdir()
         self.check_group_and_user(self.user)
         self.check_enabled()

@@ -576,8 +576,10 @@ class Bed:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise BedError(f'timed out waiting for {what}')
-                r, _, _ = select.select([fd], [], [], left)
-                if r:
+                # The process's pidfd too: an exit is an event, not a timeout.
+                fds = [fd] + ([proc.pidfd] if proc is not None and proc.pidfd >= 0 else [])
+                r, _, _ = select.select(fds, [], [], left)
+                if fd in r:
                     os.read(fd, 4096)
         finally:
             os.close(fd)

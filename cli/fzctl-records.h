@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What firezonectl prints about the library's objects, once, for every output format
+ * and every command that shows them (status, resources, monitor, sign-in --wait). */
+#pragma once
+
+#include <firezone-client.h>
+
+#include "fzctl-output.h"
+
+/* Adds the status's fields to @object (keys as in the daemon's Status() dictionary). */
+void fzctl_status_fill(FzctlNode *object, FzClientStatus *status);
+FzctlNode *fzctl_status_node(FzClientStatus *status);
+FzctlNode *fzctl_resource_node(FzResource *resource);
+/* @resources: (element-type FzResource) */
+FzctlNode *fzctl_resources_node(GPtrArray *resources);
+
+/* One line of `monitor`: {"time", "event", ...}; the caller adds the event's fields. */
+FzctlNode *fzctl_event_node(const char *event);

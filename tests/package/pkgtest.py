@@ -45,6 +45,10 @@ def changelog_version(version):
     return 0
 
 
+# Build-Depends never name these (Debian policy 4.2): libc, the compiler, make.
+BUILD_ESSENTIAL = {'libc6-dev', 'linux-libc-dev', 'libgcc-12-dev', 'gcc', 'gcc-12', 'make', 'dpkg-dev'}
+
+
 def _build_depends(dsc, profiles):
     """Package names in the .dsc's Build-Depends whose profile restrictions hold."""
     with open(dsc) as f:
@@ -106,6 +110,20 @@ def build_depends(debdir):
               f"{'' if ok else '  <- NOT in Build-Depends'}")
         if not ok:
             missing.append(dep['name'])
+    # cc.find_library() results: the package with the library's development link.
+    multiarch = subprocess.run(['dpkg-architecture', '-qDEB_HOST_MULTIARCH'], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    libraries = os.path.join(debdir, 'meson-libraries.txt')
+    with open(libraries) as f:
+        for name in filter(None, f.read().split()):
+            paths = [p for p in (f'/usr/lib/{multiarch}/lib{name}.so', f'/usr/lib/lib{name}.so')
+                     if os.path.lexists(p)]
+            owners = set().union(*(_owner(p) for p in paths)) if paths else set()
+            ok = owners & (declared | BUILD_ESSENTIAL)
+            print(f"library {name}: {', '.join(paths) or '?'} from {sorted(owners) or '?'}"
+                  f"{'' if ok else '  <- NOT in Build-Depends'}")
+            if not ok:
+                missing.append(name)
     if missing:
         print(f'add the packages of {missing} to Build-Depends in packaging/debian/control '
               '(this machine has them installed, so the build did not notice)', file=sys.stderr)

@@ -136,15 +136,20 @@ def lintian(debdir):
     if len(changes) != 1:
         print(f'expected one .changes in {debdir} (package-build makes it), found {changes}', file=sys.stderr)
         return 1
-    # Overridden tags stay hidden: with --show-overrides, lintian 2.116 fails on them too.
-    argv = ['lintian', '--fail-on', 'error,warning', '--display-info', '--pedantic',
-            '--tag-display-limit', '0', changes[0]]
-    # lintian unpacks the packages it checks: not as root. The debs are world-readable.
+    # lintian unpacks the packages it checks: not as root. It gets copies in a directory of
+    # its own, as the build dir may be in a checkout that nobody else can enter.
     tmp = tempfile.mkdtemp(prefix='fz-lintian-')
     try:
+        for path in glob.glob(os.path.join(debdir, '*')):
+            if path.endswith(('.changes', '.deb', '.dsc', '.buildinfo')) or '.tar.' in path:
+                shutil.copy(path, tmp)
+        # Overridden tags stay hidden: with --show-overrides, lintian 2.116 fails on them too.
+        argv = ['lintian', '--fail-on', 'error,warning', '--display-info', '--pedantic',
+                '--tag-display-limit', '0', os.path.join(tmp, os.path.basename(changes[0]))]
         if os.geteuid() == 0:
             nobody = pwd.getpwnam('nobody')
-            os.chown(tmp, nobody.pw_uid, nobody.pw_gid)
+            for path in [tmp] + glob.glob(os.path.join(tmp, '*')):
+                os.chown(path, nobody.pw_uid, nobody.pw_gid)
             argv = ['setpriv', f'--reuid={nobody.pw_uid}', f'--regid={nobody.pw_gid}', '--clear-groups',
                     'env', f'HOME={tmp}', f'TMPDIR={tmp}', *argv]
         print('#', ' '.join(argv), flush=True)

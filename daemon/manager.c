@@ -79,6 +79,7 @@ static void clear_session(FzdManager *m) {
         if (m->os)
                 fzd_os_tunnel_down(m->os); /* also forgets the routes and the Internet resource */
         (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_OFF);
+        m->awaiting_dns = false;
         m->dns_error = mfree(m->dns_error);
         m->has_interface_config = false;
         memset(&m->interface_config, 0, sizeof m->interface_config);
@@ -146,12 +147,16 @@ static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n, bool *ret
         return 0;
 }
 
+/* Returns < 0 on failure (retried by a timer), 1 if DNS is still being applied (the state
+ * becomes "connected" when it is), 0 if the tunnel is ready. */
 static int tunnel_up(FzdManager *m) {
         int r;
 
         if (!m->os)
                 return 0;
         r = fzd_os_tunnel_up(m->os, &m->interface_config, NULL);
+        if (r > 0)
+                m->awaiting_dns = true;
         if (r < 0) {
                 _cleanup_(freep) char *msg = NULL;
                 if (asprintf(&msg, "Could not set up the tunnel device %s (%s). Retrying; check that /dev/net/tun "
@@ -172,7 +177,7 @@ static int tunnel_up(FzdManager *m) {
 static int on_tunnel_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         FzdManager *m = userdata;
 
-        if (m->has_interface_config && tunnel_up(m) >= 0)
+        if (m->has_interface_config && tunnel_up(m) == 0)
                 set_state(m, FZD_STATE_CONNECTED, set_last_error(m, m->dns_error) | FZD_CHANGE_INTERFACE,
                           "tunnel-up");
         return 0;
@@ -187,18 +192,21 @@ static void on_os_network_changed(void *userdata, const char *what) {
         }
 }
 
-static void on_os_dns_status(void *userdata, const char *message) {
+static void on_os_dns_applied(void *userdata, const char *message) {
         FzdManager *m = userdata;
 
         if (free_and_strdup(&m->dns_error, message) < 0)
                 log_oom();
-        if (m->state == FZD_STATE_CONNECTED)
+        if (m->awaiting_dns) {
+                m->awaiting_dns = false;
+                set_state(m, FZD_STATE_CONNECTED, set_last_error(m, message), "portal-connected");
+        } else if (m->state == FZD_STATE_CONNECTED)
                 set_state(m, m->state, set_last_error(m, message), message ? "dns-failed" : "dns-ok");
 }
 
 static const FzdOsEvents os_events = {
         .network_changed = on_os_network_changed,
-        .dns_status = on_os_dns_status,
+        .dns_applied = on_os_dns_applied,
 };
 
 const FzdOsEvents *fzd_manager_os_events(void) {
@@ -219,6 +227,7 @@ static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, Fzd
         _cleanup_(freep) FzdCidr *old_routes = NULL, *new_routes = NULL;
         size_t n_old = 0, n_new = 0;
         bool old_internet = false, new_internet = false;
+        int r;
 
         m->interface_config = *config;
         m->has_interface_config = true;
@@ -249,8 +258,13 @@ static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, Fzd
         }
 
         m->requires_sign_in = false;
-        if (tunnel_up(m) < 0)
+        r = tunnel_up(m);
+        if (r < 0)
                 return;
+        if (r > 0) { /* connected once DNS is in place (on_os_dns_applied) */
+                set_state(m, m->state, changes, "tunnel-up");
+                return;
+        }
         changes |= set_last_error(m, m->dns_error);
         set_state(m, FZD_STATE_CONNECTED, changes, "portal-connected");
 }

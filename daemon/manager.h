@@ -63,6 +63,7 @@ typedef struct FzdManager {
         FzdEngine *engine;
         FzdOs *os; /* NULL until fzd_manager_attach_os() */
         sd_event_source *tunnel_retry_timer;
+        bool awaiting_dns; /* "connected" once DNS is in place */
         char *dns_error;
         FzdResourceTable *resources;
         sd_event_source *resources_changed_timer; /* coalesces bursts into one signal */

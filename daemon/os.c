@@ -24,31 +24,60 @@ struct FzdOs {
         FzdDnsResolver *system_resolvers;
         size_t n_system_resolvers;
         bool have_system_resolvers;
+
+        /* An apply that failed at once, reported from the loop. */
+        sd_event_source *failure_defer;
+        char *failure;
+        int failure_error;
 };
 
-static void on_dns_done(void *userdata, int error, const char *message) {
+static void on_dns_applied(void *userdata, int error, const char *message) {
         FzdOs *os = userdata;
 
         if (error < 0)
                 log_warning_errno(error, "DNS control failed: %s", strempty(message));
-        if (os->events.dns_status)
-                os->events.dns_status(os->userdata, error < 0 ? message : NULL);
+        else
+                log_info("DNS for %s is in place (%s).", FZD_TUN_NAME, fzd_dns_mode_in_use(os->dns));
+        if (os->events.dns_applied)
+                os->events.dns_applied(os->userdata, error < 0 ? message : NULL);
 }
 
-/* Point DNS at one sentinel per upstream resolver (the portal's, else the system's). */
+static void on_dns_reverted(void *userdata, int error, const char *message) {
+        if (error < 0)
+                log_warning_errno(error, "Failed to revert DNS settings, ignoring: %s", strempty(message));
+}
+
+static bool dns_wanted(const FzdOs *os) {
+        return os->want_dns && fzd_tunnel_is_up(os->tunnel) && fzd_dns_mode(os->dns) != FZD_DNS_CONTROL_DISABLED;
+}
+
+/* Point DNS at one sentinel per upstream resolver (the portal's, else the system's). The
+ * result arrives as on_dns_applied(), always asynchronously. */
 static void apply_dns(FzdOs *os) {
         FzdDnsAddress sentinels[FZD_DNS_MAX_SENTINELS];
         size_t n;
         int r;
 
-        if (!os->want_dns || !fzd_tunnel_is_up(os->tunnel) || fzd_dns_mode(os->dns) == FZD_DNS_CONTROL_DISABLED)
+        if (!dns_wanted(os))
                 return;
         n = fzd_os_sentinels(&os->config, os->system_resolvers, os->n_system_resolvers, sentinels,
                              ELEMENTSOF(sentinels));
         r = fzd_dns_apply(os->dns, fzd_tunnel_ifindex(os->tunnel), sentinels, n, os->config.search_domain,
-                          on_dns_done, os);
-        if (r < 0)
-                on_dns_done(os, r, fzd_dns_last_error(os->dns) ?: "Could not configure DNS for the tunnel.");
+                          on_dns_applied, os);
+        if (r < 0) {
+                /* Report from the loop, like every other outcome. */
+                free(os->failure);
+                os->failure_error = r;
+                os->failure = strdup(fzd_dns_last_error(os->dns) ?: "Could not configure DNS for the tunnel.");
+                (void) sd_event_source_set_enabled(os->failure_defer, SD_EVENT_ONESHOT);
+        }
+}
+
+static int on_failure_defer(sd_event_source *s, void *userdata) {
+        FzdOs *os = userdata;
+
+        on_dns_applied(os, os->failure_error, os->failure);
+        return 0;
 }
 
 static int store_resolvers(FzdOs *os, const FzdDnsResolver *resolvers, size_t n) {
@@ -115,6 +144,10 @@ int fzd_os_new(sd_event *event, const FzdOsParams *params, const FzdOsEvents *ev
         os->events = *events;
         os->userdata = userdata;
 
+        r = sd_event_add_defer(event, &os->failure_defer, on_failure_defer, os);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(os->failure_defer, SD_EVENT_OFF);
         r = fzd_tunnel_new(event, &tunnel_events, os, &os->tunnel);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the tunnel layer: %m");
@@ -136,6 +169,8 @@ FzdOs *fzd_os_free(FzdOs *os) {
         fzd_dns_free(os->dns);
         fzd_tunnel_free(os->tunnel); /* tears the tunnel down */
         free(os->system_resolvers);
+        sd_event_source_disable_unref(os->failure_defer);
+        free(os->failure);
         sd_event_unref(os->event);
         free(os);
         return NULL;
@@ -162,6 +197,10 @@ int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
                 return r;
         os->config = *config;
         os->want_dns = true;
+        if (ret_fd)
+                *ret_fd = fd;
+        if (!dns_wanted(os))
+                return 0;
         if (config->n_upstream_dns > 0 || os->have_system_resolvers)
                 apply_dns(os);
         else {
@@ -169,15 +208,14 @@ int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
                 if (r < 0)
                         apply_dns(os); /* without them: one sentinel per family */
         }
-        if (ret_fd)
-                *ret_fd = fd;
-        return 0;
+        return 1;
 }
 
 void fzd_os_tunnel_down(FzdOs *os) {
         os->want_dns = false;
+        (void) sd_event_source_set_enabled(os->failure_defer, SD_EVENT_OFF);
         if (fzd_dns_is_applied(os->dns)) {
-                int r = fzd_dns_revert(os->dns, on_dns_done, os);
+                int r = fzd_dns_revert(os->dns, on_dns_reverted, os);
                 if (r < 0)
                         log_warning_errno(r, "Failed to revert DNS settings, ignoring: %m");
         }

@@ -39,9 +39,10 @@ bool fzd_cidr_equal(const FzdCidr *a, const FzdCidr *b);
 typedef struct FzdOsEvents {
         /* The default route changed: the portal connection may be stale. Debounced. */
         void (*network_changed)(void *userdata, const char *what);
-        /* DNS control failed or recovered (message NULL): a sentence for last-error. The
-         * tunnel stays up; names of DNS resources will not resolve until it is fixed. */
-        void (*dns_status)(void *userdata, const char *message);
+        /* The DNS settings that fzd_os_tunnel_up() started to apply are in place (message
+         * NULL), or failed (message: a sentence for last-error; the tunnel stays up, but
+         * names of DNS resources will not resolve until it is fixed). */
+        void (*dns_applied)(void *userdata, const char *message);
 } FzdOsEvents;
 
 typedef struct FzdOsParams {
@@ -63,7 +64,8 @@ int fzd_os_cleanup_stale(FzdOs *os);
 
 /* Create (or update) tun-firezone with the interface addresses, the tunnel, DNS-proxy and
  * sentinel routes, our table and policy rules, and DNS control. Returns the TUN fd
- * (owned by os) in *ret_fd if non-NULL. */
+ * (owned by os) in *ret_fd if non-NULL. Returns 1 if DNS settings are being applied (the
+ * dns_applied event follows), 0 if there is nothing to wait for (DNS control disabled). */
 int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd);
 /* Remove everything tunnel_up created (DNS settings reverted asynchronously). Idempotent.
  * fzd_os_free() does the same synchronously, for the exit path. */

@@ -414,9 +414,29 @@ class Bed:
             argv = wrapper.split() + argv
         return argv
 
+    def daemon_env(self, env):
+        """The daemon talks to a portal: unless a test chooses one (FIREZONE_API_URL, e.g. the
+        local portal in portalbed.py), it gets a loopback port that accepts connections but
+        never answers, so tests about the bus API see no portal events (no DNS, no retries)."""
+        env = dict(env or {})
+        try:
+            with open('/etc/dev.firezone.client/config') as f:  # the bed's /etc copy
+                configured = any(line.strip().startswith('api-url') for line in f)
+        except OSError:
+            configured = False
+        if 'FIREZONE_API_URL' not in env and not configured:
+            if getattr(self, '_quiet_portal', None) is None:
+                import socket
+                self._quiet_portal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                self._quiet_portal.bind(('127.0.0.1', 0))
+                self._quiet_portal.listen(1024)
+                self.closers.append(self._quiet_portal.close)
+            env['FIREZONE_API_URL'] = f'ws://127.0.0.1:{self._quiet_portal.getsockname()[1]}/'
+        return self.env(**env)
+
     def start_daemon(self, args=(), env=None, wait=True, debug=True):
         self._daemon_count += 1
-        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args, debug), env=self.env(**(env or {})))
+        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args, debug), env=self.daemon_env(env))
         self.daemon = proc
         if wait:
             self.wait_for_name(BUS_NAME, proc)
@@ -438,7 +458,7 @@ class Bed:
     def run_daemon_to_exit(self, args=(), env=None, timeout=10):
         """Run the daemon expecting it to exit by itself; returns (exit code, output)."""
         self._daemon_count += 1
-        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args), env=self.env(**(env or {})))
+        proc = self._spawn(f'daemon-{self._daemon_count}', self.daemon_argv(args), env=self.daemon_env(env))
         rc = proc.wait_exit(timeout)
         return rc, proc.output()
 

@@ -107,13 +107,19 @@ def run_in_bed(test_id, workdir):
 def run_bench(mode, path):
     """A benchmark module's main(bed, build_root) runs in a bed like a test does."""
     if mode == '--bench':
+        before = json.loads(json.dumps(hostcheck.snapshot()))
         workdir = tempfile.mkdtemp(prefix='fz-bench-')
         import subprocess
         try:
-            return subprocess.run([sys.executable, os.path.abspath(__file__), '--bench-in-bed', path],
-                                  env=dict(os.environ, FZ_BED_DIR=workdir)).returncode
+            rc = subprocess.run([sys.executable, os.path.abspath(__file__), '--bench-in-bed', path],
+                                env=dict(os.environ, FZ_BED_DIR=workdir)).returncode
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        changes = hostcheck.diff(before, json.loads(json.dumps(hostcheck.snapshot())))
+        if changes:
+            print('THE HOST WAS CHANGED:', *changes, sep='\n  ', file=sys.stderr)
+            return 1
+        return rc
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     import sandbox
     workdir = os.environ['FZ_BED_DIR']

@@ -59,7 +59,7 @@ bool fzd_engine_is_running(const FzdEngine *e) {
 }
 
 /* ---- recording OS layer ---- */
-static int os_ups, os_downs, os_route_adds, os_route_removes, os_internet;
+static int os_ups, os_downs, os_route_adds, os_route_removes, os_internet, os_up_result;
 struct FzdOs {
         int unused;
 };
@@ -69,7 +69,7 @@ FzdOs *fzd_os_free(FzdOs *os) {
 }
 int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
         os_ups++;
-        return 0;
+        return os_up_result;
 }
 void fzd_os_tunnel_down(FzdOs *os) {
         os_downs++;
@@ -139,7 +139,7 @@ static void setup(void) {
         ck_assert_int_eq(fzd_manager_new(event, &options, &m), 0);
         fzd_manager_attach_os(m, calloc(1, sizeof(FzdOs)));
         emitted_changes = emitted_resources = 0;
-        os_ups = os_downs = os_route_adds = os_route_removes = os_internet = 0;
+        os_ups = os_downs = os_route_adds = os_route_removes = os_internet = os_up_result = 0;
 }
 
 static void teardown(void) {
@@ -357,6 +357,30 @@ START_TEST(test_routes_follow_resources) {
 }
 END_TEST
 
+START_TEST(test_connected_once_dns_is_in_place) {
+        FzdInterfaceConfig cfg = { .has_ipv4 = true };
+
+        os_up_result = 1; /* DNS is being applied */
+        sign_in();
+        engine->events->init(engine->userdata, &cfg, NULL, 0);
+        ck_assert_int_eq(m->state, FZD_STATE_CONNECTING);
+        fzd_manager_os_events()->dns_applied(m, NULL);
+        ck_assert_int_eq(m->state, FZD_STATE_CONNECTED);
+        ck_assert_ptr_null(m->last_error);
+
+        /* After a reconnect, DNS fails: connected, with the reason in last-error. */
+        engine->events->reconnecting(engine->userdata, "Connection lost.");
+        engine->events->init(engine->userdata, &cfg, NULL, 0);
+        ck_assert_int_eq(m->state, FZD_STATE_RECONNECTING);
+        fzd_manager_os_events()->dns_applied(m, "systemd-resolved is not running.");
+        ck_assert_int_eq(m->state, FZD_STATE_CONNECTED);
+        ck_assert_str_eq(m->last_error, "systemd-resolved is not running.");
+        /* It recovers. */
+        fzd_manager_os_events()->dns_applied(m, NULL);
+        ck_assert_ptr_null(m->last_error);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc = tcase_create("core");
@@ -369,6 +393,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_reconnect_when_signed_out);
         tcase_add_test(tc, test_api_url_option);
         tcase_add_test(tc, test_routes_follow_resources);
+        tcase_add_test(tc, test_connected_once_dns_is_in_place);
         suite_add_tcase(s, tc);
         return s;
 }

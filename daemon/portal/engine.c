@@ -1,0 +1,861 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The portal session: resolve once, connect (TLS, WebSocket), join the "client" channel,
+ * heartbeat, turn portal messages into engine events, and reconnect with backoff. All of it
+ * runs on the sd-event loop; callbacks into the manager may re-enter the engine (stop,
+ * reconnect, even free), which the session generation and a reference count make safe. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <netdb.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "config.h"
+#include "engine-private.h"
+#include "engine.h"
+#include "log.h"
+#include "phoenix.h"
+#include "portal-json.h"
+#include "portal-url.h"
+#include "resolve.h"
+#include "tls.h"
+#include "websocket.h"
+
+#define HEARTBEAT_INTERVAL_USEC   (10ULL * USEC_PER_SEC)
+#define HEARTBEAT_MAX_UNANSWERED  3U
+#define JOIN_TIMEOUT_USEC         (10ULL * USEC_PER_SEC)
+#define CONNECT_TIMEOUT_USEC      (5ULL * USEC_PER_SEC)
+#define HANDSHAKE_TIMEOUT_USEC    (15ULL * USEC_PER_SEC)
+
+struct FzdEngine {
+        unsigned n_ref;
+        sd_event *event;
+        FzdEngineEvents ev;
+        void *userdata;
+
+        bool running;
+        unsigned generation; /* bumped whenever the session or connection is torn down */
+
+        FzdPortalUrl url;
+        char *device_id, *device_name, *user_agent;
+        unsigned mark;
+        FzdSecret *token;
+        SSL_CTX *tls;
+
+        struct sockaddr_storage addrs[FZD_RESOLVE_MAX_ADDRESSES];
+        socklen_t addr_lens[FZD_RESOLVE_MAX_ADDRESSES];
+        size_t n_addrs;
+        bool resolve_again;
+        FzdResolve *resolve;
+
+        FzdWs *ws;
+        EVP_PKEY *key; /* this connection's X25519 key; the data plane will use it */
+        uint64_t next_ref, join_ref;
+        bool joined, got_init;
+        unsigned heartbeats_unanswered;
+        uint64_t heartbeat_ref;
+        char reject_reason[200];
+
+        sd_event_source *retry_timer, *heartbeat_timer, *join_timer, *trim_event;
+        FzdBackoff backoff;
+        uint64_t heartbeat_interval, join_timeout;
+};
+
+static void engine_ref(FzdEngine *e) {
+        e->n_ref++;
+}
+
+static void engine_destroy(FzdEngine *e);
+
+static void engine_unref(FzdEngine *e) {
+        if (e && --e->n_ref == 0)
+                engine_destroy(e);
+}
+
+static uint64_t random_u64(void) {
+        uint64_t v = 0;
+        if (RAND_bytes((unsigned char *) &v, sizeof(v)) != 1)
+                v = (uint64_t) getpid() * 0x9e3779b97f4a7c15ULL;
+        return v;
+}
+
+static void format_delay(uint64_t usec, char *buf, size_t size) {
+        if (usec < 10 * USEC_PER_SEC)
+                (void) snprintf(buf, size, "%.1f s", (double) usec / (double) USEC_PER_SEC);
+        else
+                (void) snprintf(buf, size, "%" PRIu64 " s", (uint64_t) ((usec + USEC_PER_SEC / 2) / USEC_PER_SEC));
+}
+
+/* ---- tearing down ---------------------------------------------------------------------- */
+
+static void drop_connection(FzdEngine *e) {
+        e->generation++;
+        e->ws = fzd_ws_free(e->ws);
+        e->resolve = fzd_resolve_cancel(e->resolve);
+        if (e->key) {
+                EVP_PKEY_free(e->key);
+                e->key = NULL;
+        }
+        (void) sd_event_source_set_enabled(e->heartbeat_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(e->retry_timer, SD_EVENT_OFF);
+        e->joined = e->got_init = false;
+        e->heartbeats_unanswered = 0;
+}
+
+static void stop_session(FzdEngine *e) {
+        drop_connection(e);
+        e->token = fzd_secret_free(e->token);
+        e->running = false;
+}
+
+/* The session is over for good: wipe the token, then tell the manager. */
+static void end_session(FzdEngine *e, bool requires_sign_in, const char *format, ...) _printf_(3, 4);
+static void end_session(FzdEngine *e, bool requires_sign_in, const char *format, ...) {
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(msg, sizeof(msg), format, ap);
+        va_end(ap);
+
+        log_error("%s", msg);
+        stop_session(e);
+        if (e->ev.session_ended) {
+                engine_ref(e);
+                e->ev.session_ended(e->userdata, msg, requires_sign_in);
+                engine_unref(e);
+        }
+}
+
+/* ---- connecting -------------------------------------------------------------------------- */
+
+static void connect_now(FzdEngine *e);
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        FzdEngine *e = userdata;
+
+        if (e->running)
+                connect_now(e);
+        return 0;
+}
+
+/* Drop the connection, tell the manager why (the sentence ends with when we retry) and retry
+ * after the backoff delay, or after delay_usec if it is not UINT64_MAX (Retry-After). */
+static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, const char *format, ...) _printf_(4, 5);
+static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, const char *format, ...) {
+        char what[400], when[32], msg[512];
+        va_list ap;
+        int r;
+
+        drop_connection(e);
+        if (delay_usec == UINT64_MAX)
+                delay_usec = fzd_backoff_next(&e->backoff, random_u64());
+        format_delay(delay_usec, when, sizeof(when));
+
+        va_start(ap, format);
+        (void) vsnprintf(what, sizeof(what), format, ap);
+        va_end(ap);
+        (void) snprintf(msg, sizeof(msg), "%s; %s in %s.", what, verb, when);
+
+        log_warning("%s", msg);
+        r = sd_event_source_set_time_relative(e->retry_timer, delay_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->retry_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Failed to arm the reconnect timer: %m");
+
+        if (e->ev.reconnecting) {
+                engine_ref(e);
+                e->ev.reconnecting(e->userdata, msg);
+                engine_unref(e);
+        }
+}
+
+static bool address_is_loopback(const struct sockaddr_storage *sa) {
+        if (sa->ss_family == AF_INET)
+                return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
+        if (sa->ss_family == AF_INET6) {
+                const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+                if (IN6_IS_ADDR_LOOPBACK(a))
+                        return true;
+                return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+        }
+        return false;
+}
+
+static void ws_open(void *userdata);
+static int ws_message(void *userdata, const char *data, size_t len);
+static void ws_closed(void *userdata, const FzdWsError *error);
+
+static int new_key(FzdEngine *e, char ret_b64[45]) {
+        unsigned char pub[32];
+        size_t len = sizeof(pub);
+
+        if (e->key)
+                EVP_PKEY_free(e->key);
+        e->key = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+        if (!e->key)
+                return -EIO;
+        if (EVP_PKEY_get_raw_public_key(e->key, pub, &len) != 1 || len != 32)
+                return -EIO;
+        if (EVP_EncodeBlock((unsigned char *) ret_b64, pub, 32) != 44)
+                return -EIO;
+        return 0;
+}
+
+static void open_websocket(FzdEngine *e) {
+        static const FzdWsCallbacks callbacks = {
+                .open = ws_open,
+                .message = ws_message,
+                .closed = ws_closed,
+        };
+        _cleanup_(freep) char *target = NULL;
+        char public_key[45];
+        FzdWsParams p;
+        int r;
+
+        if (!e->url.tls)
+                for (size_t i = 0; i < e->n_addrs; i++)
+                        if (!address_is_loopback(&e->addrs[i])) {
+                                end_session(e, false,
+                                            "The portal URL ws://%s uses plain ws://, which is allowed only for a "
+                                            "portal on this machine, but %s does not resolve to a loopback "
+                                            "address. Use wss://.",
+                                            e->url.host_header, e->url.host);
+                                return;
+                        }
+
+        r = new_key(e, public_key);
+        if (r >= 0)
+                r = fzd_portal_url_request_target(&e->url, e->device_id, e->device_name, public_key, &target);
+        if (r < 0) {
+                schedule_retry(e, UINT64_MAX, "retrying", "Could not prepare the connection to the Firezone portal (%s)",
+                               strerror(-r));
+                return;
+        }
+
+        p = (FzdWsParams){
+                .addrs = e->addrs,
+                .addr_lens = e->addr_lens,
+                .n_addrs = e->n_addrs,
+                .tls = e->url.tls ? e->tls : NULL,
+                .host = e->url.host,
+                .host_is_ip = e->url.host_is_ip,
+                .host_header = e->url.host_header,
+                .target = target,
+                .user_agent = e->user_agent,
+                .token = fzd_secret_get(e->token),
+                .firewall_mark = e->mark,
+                .max_message = FZD_PORTAL_MAX_FRAME,
+                .connect_timeout_usec = CONNECT_TIMEOUT_USEC,
+                .handshake_timeout_usec = HANDSHAKE_TIMEOUT_USEC,
+        };
+        r = fzd_ws_new(e->event, &p, &callbacks, e, &e->ws);
+        if (r < 0) {
+                schedule_retry(e, UINT64_MAX, "retrying", "Could not start the connection to the Firezone portal (%s)",
+                               strerror(-r));
+                return;
+        }
+        log_info("Connecting to the Firezone portal at %s (%s).", e->url.host_header, e->url.tls ? "wss" : "ws");
+        log_debug("Portal request path: %.*s", (int) strcspn(target, "?"), target);
+}
+
+static void on_resolved(void *userdata, int error, int gai_error, const struct sockaddr_storage *addrs,
+                        const socklen_t *addr_lens, size_t n) {
+        FzdEngine *e = userdata;
+
+        e->resolve = fzd_resolve_cancel(e->resolve);
+        if (error < 0 || n == 0) {
+                const char *why = gai_error != 0 && gai_error != EAI_SYSTEM ? gai_strerror(gai_error) : strerror(-error);
+                if (e->n_addrs > 0) {
+                        log_warning("Could not resolve %s again (%s); using the addresses resolved before.",
+                                    e->url.host, why);
+                        open_websocket(e);
+                        return;
+                }
+                e->resolve_again = true;
+                schedule_retry(e, UINT64_MAX, "retrying",
+                               "Could not resolve the Firezone portal's name %s: %s. Check your network and DNS",
+                               e->url.host, why);
+                return;
+        }
+        memcpy(e->addrs, addrs, n * sizeof(*addrs));
+        memcpy(e->addr_lens, addr_lens, n * sizeof(*addr_lens));
+        e->n_addrs = n;
+        e->resolve_again = false;
+        open_websocket(e);
+}
+
+static void connect_now(FzdEngine *e) {
+        int r;
+
+        drop_connection(e);
+        /* The portal's address is resolved at the start of a session (and after
+         * fzd_engine_reconnect(), e.g. on a network change) with the system's resolver, and
+         * reused across reconnects, so reconnecting never depends on DNS through the tunnel. */
+        if (e->n_addrs > 0 && !e->resolve_again) {
+                open_websocket(e);
+                return;
+        }
+        r = fzd_resolve_start(e->event, e->url.host, e->url.port, on_resolved, e, &e->resolve);
+        if (r < 0)
+                schedule_retry(e, UINT64_MAX, "retrying", "Could not start resolving %s (%s)", e->url.host,
+                               strerror(-r));
+}
+
+/* ---- the Phoenix channel ----------------------------------------------------------------- */
+
+static int send_frame(FzdEngine *e, const char *topic, const char *event, const char *payload, uint64_t *ret_ref) {
+        _cleanup_(freep) char *frame = NULL;
+        uint64_t ref = e->next_ref++;
+        int r;
+
+        r = fzd_phoenix_encode(topic, event, payload, ref, &frame);
+        if (r < 0)
+                return r;
+        r = fzd_ws_send_text(e->ws, frame, strlen(frame));
+        if (r < 0)
+                return r;
+        if (ret_ref)
+                *ret_ref = ref;
+        return 0;
+}
+
+static int on_join_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        FzdEngine *e = userdata;
+        char t[32];
+
+        format_delay(e->join_timeout, t, sizeof(t));
+        schedule_retry(e, UINT64_MAX, "reconnecting",
+                       "The Firezone portal at %s accepted the connection but did not send this device's "
+                       "configuration within %s",
+                       e->url.host_header, t);
+        return 0;
+}
+
+static int on_heartbeat_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        FzdEngine *e = userdata;
+        int r;
+
+        if (e->heartbeats_unanswered >= HEARTBEAT_MAX_UNANSWERED) {
+                char t[32];
+                format_delay(e->heartbeat_interval * HEARTBEAT_MAX_UNANSWERED, t, sizeof(t));
+                schedule_retry(e, UINT64_MAX, "reconnecting",
+                               "The Firezone portal at %s stopped answering (no heartbeat reply for %s)",
+                               e->url.host_header, t);
+                return 0;
+        }
+        r = send_frame(e, FZD_PHOENIX_TOPIC_PHOENIX, "heartbeat", "{}", &e->heartbeat_ref);
+        if (r < 0) {
+                schedule_retry(e, UINT64_MAX, "reconnecting", "Lost the connection to the Firezone portal at %s (%s)",
+                               e->url.host_header, strerror(-r));
+                return 0;
+        }
+        e->heartbeats_unanswered++;
+        (void) sd_event_source_set_time_relative(s, e->heartbeat_interval);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static void ws_open(void *userdata) {
+        FzdEngine *e = userdata;
+        int r;
+
+        log_debug("WebSocket to the portal is open; joining the client channel.");
+        e->next_ref = 1;
+        r = send_frame(e, FZD_PHOENIX_TOPIC_CLIENT, "phx_join", "{}", &e->join_ref);
+        if (r < 0) {
+                schedule_retry(e, UINT64_MAX, "reconnecting", "Could not join the Firezone portal's client channel (%s)",
+                               strerror(-r));
+                return;
+        }
+        (void) sd_event_source_set_time_relative(e->join_timer, e->join_timeout);
+        (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_time_relative(e->heartbeat_timer, e->heartbeat_interval);
+        (void) sd_event_source_set_enabled(e->heartbeat_timer, SD_EVENT_ON);
+}
+
+/* Returns -EBADMSG with reject_reason set to drop the connection, -ECANCELED if the session
+ * or connection went away while handling the message, 0 otherwise. */
+static int reject(FzdEngine *e, const char *reason) {
+        (void) snprintf(e->reject_reason, sizeof(e->reject_reason), "%s", reason);
+        return -EBADMSG;
+}
+
+static int handle_init(FzdEngine *e, json_object *payload) {
+        FzdInterfaceConfig config;
+        FzdResource **resources = NULL;
+        size_t n = 0;
+        char err[200] = "";
+        unsigned gen = e->generation;
+        int r;
+
+        r = fzd_portal_init_parse(payload, &config, &resources, &n, err, sizeof(err));
+        if (r == -ENOMEM)
+                return reject(e, "out of memory");
+        if (r < 0)
+                return reject(e, err);
+
+        e->got_init = true;
+        fzd_backoff_reset(&e->backoff);
+        (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_OFF);
+        log_info("Connected to the Firezone portal at %s: %zu resources.", e->url.host_header, n);
+        if (e->ev.init)
+                e->ev.init(e->userdata, &config, resources, n);
+        fzd_resources_free(resources, n);
+        /* A large init leaves megabytes of freed small blocks (the JSON tree, wslay's message
+         * buffer) in the heap. Hand them back once all of it is freed, i.e. from the loop. */
+        if (n >= 256)
+                (void) sd_event_source_set_enabled(e->trim_event, SD_EVENT_ONESHOT);
+        return gen == e->generation ? 0 : -ECANCELED;
+}
+
+static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
+        char err[200] = "";
+        unsigned gen = e->generation;
+        int r;
+
+        if (streq(f->event, "phx_reply")) {
+                bool ok;
+                const char *reason = NULL;
+
+                if (!f->has_ref || f->ref != e->join_ref || e->joined)
+                        return 0; /* a reply to nothing we wait for */
+                if (fzd_portal_reply_parse(f->payload, &ok, &reason) < 0)
+                        return reject(e, "the join reply is malformed");
+                if (!ok) {
+                        end_session(e, false,
+                                    "The Firezone portal refused this client (%s). Update the client, or ask your "
+                                    "administrator whether the account is enabled.",
+                                    reason);
+                        return -ECANCELED;
+                }
+                e->joined = true;
+                log_debug("Joined the portal's client channel.");
+                return 0;
+        }
+        if (streq(f->event, "init"))
+                return handle_init(e, f->payload);
+        if (!e->got_init) {
+                log_debug("Ignoring portal event \"%s\" that arrived before init.", f->event);
+                return 0;
+        }
+        if (streq(f->event, "resource_created_or_updated")) {
+                FzdResource *res = NULL;
+
+                r = fzd_portal_resource_parse(f->payload, &res, err, sizeof(err));
+                if (r == -EOPNOTSUPP) {
+                        log_debug("Ignoring a resource of a type this client does not know.");
+                        return 0;
+                }
+                if (r == -EDOM) {
+                        /* Unusable now: drop whatever we had under that id. */
+                        log_warning("Skipping an updated resource%s%s: %s.", res ? " " : "", res ? res->id : "", err);
+                        if (res && e->ev.resource_deleted)
+                                e->ev.resource_deleted(e->userdata, res->id);
+                        fzd_resource_free(res);
+                        return gen == e->generation ? 0 : -ECANCELED;
+                }
+                if (r < 0)
+                        return reject(e, r == -ENOMEM ? "out of memory" : err);
+                log_debug("Portal: resource %s created or updated.", res->id);
+                if (e->ev.resource_upserted)
+                        e->ev.resource_upserted(e->userdata, res);
+                else
+                        fzd_resource_free(res);
+                return gen == e->generation ? 0 : -ECANCELED;
+        }
+        if (streq(f->event, "resource_deleted")) {
+                const char *id;
+
+                r = fzd_portal_resource_deleted_parse(f->payload, &id, err, sizeof(err));
+                if (r < 0)
+                        return reject(e, err);
+                log_debug("Portal: resource %s deleted.", id);
+                if (e->ev.resource_deleted)
+                        e->ev.resource_deleted(e->userdata, id);
+                return gen == e->generation ? 0 : -ECANCELED;
+        }
+        if (streq(f->event, "config_changed")) {
+                FzdInterfaceConfig config;
+
+                r = fzd_portal_config_changed_parse(f->payload, &config, err, sizeof(err));
+                if (r < 0)
+                        return reject(e, err);
+                log_info("The Firezone portal changed this device's interface configuration.");
+                if (e->ev.config_changed)
+                        e->ev.config_changed(e->userdata, &config);
+                return gen == e->generation ? 0 : -ECANCELED;
+        }
+        log_debug("Ignoring portal event \"%s\".", f->event);
+        return 0;
+}
+
+static int ws_message(void *userdata, const char *data, size_t len) {
+        FzdEngine *e = userdata;
+        FzdPortalFrame f;
+        const char *why = NULL;
+        int r;
+
+        if (!e->running)
+                return -ECANCELED;
+        r = fzd_portal_frame_parse(data, len, &f, &why);
+        if (r == -ENOMEM)
+                return reject(e, "out of memory");
+        if (r < 0)
+                return reject(e, why);
+
+        engine_ref(e);
+        if (streq(f.event, "disconnect")) {
+                const char *reason = NULL;
+                (void) fzd_portal_disconnect_reason(f.payload, &reason);
+                if (streq_ptr(reason, "token_expired")) {
+                        end_session(e, true,
+                                    "The Firezone session expired (the portal said token_expired). Sign in again.");
+                        r = -ECANCELED;
+                } else
+                        r = reject(e, "the portal ended the session");
+        } else if (streq(f.event, "phx_close") && streq(f.topic, FZD_PHOENIX_TOPIC_CLIENT)) {
+                r = reject(e, "the portal closed the client channel");
+        } else if (streq(f.event, "phx_error")) {
+                log_debug("The portal reported a channel error on topic \"%s\", ignoring.", f.topic);
+                r = 0;
+        } else if (streq(f.topic, FZD_PHOENIX_TOPIC_PHOENIX)) {
+                if (streq(f.event, "phx_reply") && f.has_ref && f.ref == e->heartbeat_ref)
+                        e->heartbeats_unanswered = 0;
+                r = 0;
+        } else if (streq(f.topic, FZD_PHOENIX_TOPIC_CLIENT)) {
+                r = handle_client_event(e, &f);
+        } else {
+                log_debug("Ignoring a portal message on topic \"%s\".", f.topic);
+                r = 0;
+        }
+        fzd_portal_frame_done(&f);
+        engine_unref(e); /* the ws still holds us through its userdata only while we live */
+        return r;
+}
+
+static void ws_closed(void *userdata, const FzdWsError *err) {
+        FzdEngine *e = userdata;
+        const char *host = e->url.host_header;
+        bool was_open = e->joined || e->got_init;
+        char detail[200];
+
+        e->ws = fzd_ws_free(e->ws);
+
+        switch (err->kind) {
+        case FZD_WS_ERROR_CONNECT:
+                (void) snprintf(detail, sizeof(detail), "%s", strerror(err->errnum));
+                if (detail[0] >= 'A' && detail[0] <= 'Z' && detail[1] >= 'a' && detail[1] <= 'z')
+                        detail[0] = (char) (detail[0] - 'A' + 'a');
+                /* All addresses failed: they may be stale, so resolve again next time. */
+                e->resolve_again = true;
+                schedule_retry(e, UINT64_MAX, "retrying", "Could not reach the Firezone portal at %s: %s. Check your network",
+                               host, detail);
+                return;
+        case FZD_WS_ERROR_TIMEOUT:
+                e->resolve_again = true;
+                schedule_retry(e, UINT64_MAX, "retrying",
+                               "The Firezone portal at %s did not answer in time. Check your network",
+                               host);
+                return;
+        case FZD_WS_ERROR_TLS_VERIFY:
+                schedule_retry(e, UINT64_MAX, "retrying",
+                               "The TLS certificate of the Firezone portal at %s could not be verified (%s). Check the "
+                               "portal URL, the system clock, and for a proxy that intercepts HTTPS",
+                               host, err->detail);
+                return;
+        case FZD_WS_ERROR_TLS:
+                schedule_retry(e, UINT64_MAX, "retrying", "The TLS connection to the Firezone portal at %s failed (%s)",
+                               host, err->detail);
+                return;
+        case FZD_WS_ERROR_HTTP: {
+                unsigned s = err->http_status;
+                uint64_t delay;
+
+                if (s == 401)
+                        end_session(e, true,
+                                    "The Firezone portal rejected the sign-in token (HTTP 401): it is invalid, expired "
+                                    "or revoked. Sign in again.");
+                else if (s == 403)
+                        end_session(e, true,
+                                    "The Firezone portal refused this sign-in (HTTP 403): the account or client may be "
+                                    "disabled. Sign in again, or ask your administrator.");
+                else if ((s == 429 || s == 503) && err->has_retry_after &&
+                         fzd_retry_after_parse(err->retry_after, (uint64_t) time(NULL) * USEC_PER_SEC, &delay) >= 0)
+                        schedule_retry(e, delay, "retrying",
+                                       "The Firezone portal at %s is busy (HTTP %u) and asked to retry later", host, s);
+                else if (s >= 400 && s < 500 && s != 408 && s != 429)
+                        end_session(e, false,
+                                    "The Firezone portal at %s refused the client connection (HTTP %u). Check the portal "
+                                    "URL (FIREZONE_API_URL or api-url in /etc/dev.firezone.client/config) and update "
+                                    "the client.",
+                                    host, s);
+                else
+                        schedule_retry(e, UINT64_MAX, "retrying", "The Firezone portal at %s answered HTTP %u",
+                                       host, s);
+                return;
+        }
+        case FZD_WS_ERROR_HANDSHAKE:
+                schedule_retry(e, UINT64_MAX, "retrying",
+                               "The server at %s did not accept a WebSocket connection (%s). Check the portal URL",
+                               host, err->detail);
+                return;
+        case FZD_WS_ERROR_TOO_BIG:
+                schedule_retry(e, UINT64_MAX, "reconnecting",
+                               "The Firezone portal at %s sent a message larger than %u MiB, which this client refuses",
+                               host, FZD_PORTAL_MAX_FRAME / (1024U * 1024U));
+                return;
+        case FZD_WS_ERROR_REJECTED:
+                schedule_retry(e, UINT64_MAX, "reconnecting",
+                               "The Firezone portal at %s sent a message this client could not read (%s)",
+                               host, e->reject_reason[0] ? e->reject_reason : "malformed");
+                return;
+        case FZD_WS_ERROR_CLOSED:
+                schedule_retry(e, UINT64_MAX, "reconnecting",
+                               "The Firezone portal at %s closed the connection (WebSocket code %u)", host,
+                               err->close_code);
+                return;
+        case FZD_WS_ERROR_EOF:
+        case FZD_WS_ERROR_IO:
+        case FZD_WS_ERROR_PROTOCOL:
+        default:
+                (void) snprintf(detail, sizeof(detail), "%s",
+                                err->kind == FZD_WS_ERROR_IO && err->errnum ? strerror(err->errnum)
+                                : err->kind == FZD_WS_ERROR_PROTOCOL        ? "a WebSocket protocol error"
+                                                                            : "the portal closed the connection");
+                schedule_retry(e, UINT64_MAX, "reconnecting", "%s the Firezone portal at %s (%s)",
+                               was_open ? "Lost the connection to" : "Could not connect to", host, detail);
+                return;
+        }
+}
+
+/* ---- public API --------------------------------------------------------------------------- */
+
+static int on_trim(sd_event_source *s, void *userdata) {
+        (void) malloc_trim(0);
+        return 0;
+}
+
+int fzd_engine_new(sd_event *event, const FzdEngineEvents *events, void *userdata, FzdEngine **ret) {
+        FzdEngine *e;
+        int r;
+
+        if (!event || !events || !ret)
+                return -EINVAL;
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->n_ref = 1;
+        e->event = sd_event_ref(event);
+        e->ev = *events;
+        e->userdata = userdata;
+        e->heartbeat_interval = HEARTBEAT_INTERVAL_USEC;
+        e->join_timeout = JOIN_TIMEOUT_USEC;
+
+        r = sd_event_add_time(event, &e->retry_timer, CLOCK_MONOTONIC, 0, 0, on_retry_timer, e);
+        if (r >= 0)
+                r = sd_event_add_time(event, &e->heartbeat_timer, CLOCK_MONOTONIC, 0, 0, on_heartbeat_timer, e);
+        if (r >= 0)
+                r = sd_event_add_time(event, &e->join_timer, CLOCK_MONOTONIC, 0, 0, on_join_timer, e);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &e->trim_event, on_trim, e);
+        if (r < 0) {
+                engine_destroy(e);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(e->retry_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(e->heartbeat_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(e->trim_event, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(e->retry_timer, "portal-retry");
+        (void) sd_event_source_set_description(e->heartbeat_timer, "portal-heartbeat");
+        (void) sd_event_source_set_description(e->join_timer, "portal-join");
+        *ret = e;
+        return 0;
+}
+
+static void engine_destroy(FzdEngine *e) {
+        stop_session(e);
+        e->retry_timer = sd_event_source_disable_unref(e->retry_timer);
+        e->heartbeat_timer = sd_event_source_disable_unref(e->heartbeat_timer);
+        e->join_timer = sd_event_source_disable_unref(e->join_timer);
+        e->trim_event = sd_event_source_disable_unref(e->trim_event);
+        if (e->tls)
+                SSL_CTX_free(e->tls);
+        fzd_portal_url_done(&e->url);
+        free(e->device_id);
+        free(e->device_name);
+        free(e->user_agent);
+        sd_event_unref(e->event);
+        free(e);
+}
+
+FzdEngine *fzd_engine_free(FzdEngine *e) {
+        if (!e)
+                return NULL;
+        stop_session(e);
+        engine_unref(e);
+        return NULL;
+}
+
+void fzd_engine_set_timing(FzdEngine *e, uint64_t heartbeat_usec, uint64_t join_timeout_usec) {
+        if (heartbeat_usec > 0)
+                e->heartbeat_interval = heartbeat_usec;
+        if (join_timeout_usec > 0)
+                e->join_timeout = join_timeout_usec;
+}
+
+/* "Debian/12 firezone-client-tunnel/0.1.0 (x86_64; 6.1.0-18-amd64)", like Firezone's
+ * "{os}/{version} {component}/{version} ({arch}; {kernel})". */
+static int make_user_agent(char **ret) {
+        char os[64] = "Linux", version[64] = "unknown", line[256];
+        struct utsname u = {};
+        FILE *f;
+
+        f = fopen("/etc/os-release", "re");
+        if (!f)
+                f = fopen("/usr/lib/os-release", "re");
+        if (f) {
+                while (fgets(line, sizeof(line), f)) {
+                        char *v, *dst;
+                        size_t size;
+
+                        if (strncmp(line, "NAME=", 5) == 0) {
+                                v = line + 5;
+                                dst = os;
+                                size = sizeof(os);
+                        } else if (strncmp(line, "VERSION_ID=", 11) == 0) {
+                                v = line + 11;
+                                dst = version;
+                                size = sizeof(version);
+                        } else
+                                continue;
+                        v += strspn(v, "\"'");
+                        /* first word, header-safe characters only */
+                        size_t n = 0;
+                        for (; v[n] && n + 1 < size; n++)
+                                if (!((v[n] >= 'A' && v[n] <= 'Z') || (v[n] >= 'a' && v[n] <= 'z') ||
+                                      (v[n] >= '0' && v[n] <= '9') || v[n] == '.' || v[n] == '-' || v[n] == '_'))
+                                        break;
+                        if (n > 0) {
+                                memcpy(dst, v, n);
+                                dst[n] = 0;
+                        }
+                }
+                fclose(f);
+        }
+        (void) uname(&u);
+        for (char *p = u.release; *p; p++)
+                if (*p < 0x20 || *p >= 0x7f || *p == ';' || *p == ')')
+                        *p = '_';
+        for (char *p = u.machine; *p; p++)
+                if (*p < 0x20 || *p >= 0x7f || *p == ';' || *p == ')')
+                        *p = '_';
+        if (asprintf(ret, "%s/%s firezone-client-tunnel/%s (%s; %s)", os, version, FZ_VERSION, u.machine, u.release) <
+            0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool token_ok(const char *s, size_t len) {
+        if (len == 0 || len > 8192 || strlen(s) != len)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
+int fzd_engine_start(FzdEngine *e, const FzdEngineParams *params, FzdSecret **token) {
+        FzdPortalUrl url;
+        char host[256];
+        int r;
+
+        if (!e || !params || !token || !*token || isempty(params->api_url) || isempty(params->device_id))
+                return -EINVAL;
+        if (!token_ok(fzd_secret_get(*token), fzd_secret_len(*token)))
+                return log_error_errno(EINVAL, "The token contains spaces or control characters; it cannot be sent "
+                                               "to the portal. Sign in again.");
+        r = fzd_portal_url_parse(params->api_url, &url);
+        if (r < 0)
+                return log_error_errno(r, "Invalid portal URL: %m");
+
+        fzd_engine_stop(e);
+        fzd_portal_url_done(&e->url);
+        e->url = url;
+
+        if (free_and_strdup(&e->device_id, params->device_id) < 0)
+                return -ENOMEM;
+        if (isempty(params->device_name)) {
+                if (gethostname(host, sizeof(host)) < 0 || !host[0])
+                        strcpy(host, "linux");
+                host[sizeof(host) - 1] = 0;
+        } else
+                (void) snprintf(host, sizeof(host), "%s", params->device_name);
+        if (free_and_strdup(&e->device_name, host) < 0)
+                return -ENOMEM;
+        if (!e->user_agent) {
+                r = make_user_agent(&e->user_agent);
+                if (r < 0)
+                        return r;
+        }
+        if (e->url.tls && !e->tls) {
+                r = fzd_tls_context_new(&e->tls);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up TLS: %m");
+        }
+        e->mark = params->firewall_mark;
+
+        e->token = TAKE_PTR(*token);
+        e->running = true;
+        e->n_addrs = 0;
+        e->resolve_again = true;
+        fzd_backoff_reset(&e->backoff);
+        log_debug("Portal User-Agent: %s", e->user_agent);
+        connect_now(e);
+        return 0;
+}
+
+void fzd_engine_stop(FzdEngine *e) {
+        if (!e || !e->running)
+                return;
+        log_info("Disconnecting from the Firezone portal.");
+        stop_session(e);
+}
+
+int fzd_engine_reconnect(FzdEngine *e) {
+        if (!e || !e->running)
+                return -ENOTCONN;
+        log_info("Reconnecting to the Firezone portal.");
+        fzd_backoff_reset(&e->backoff);
+        e->resolve_again = true;
+        connect_now(e);
+        return 0;
+}
+
+int fzd_engine_replace_token(FzdEngine *e, FzdSecret **token) {
+        if (!e || !token || !*token)
+                return -EINVAL;
+        if (!e->running)
+                return -ENOTCONN;
+        if (!token_ok(fzd_secret_get(*token), fzd_secret_len(*token)))
+                return -EINVAL;
+        fzd_secret_free(e->token);
+        e->token = TAKE_PTR(*token);
+        return fzd_engine_reconnect(e);
+}
+
+bool fzd_engine_is_running(const FzdEngine *e) {
+        return e && e->running;
+}

@@ -1,0 +1,273 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The tunnel on the host, driven by the real daemon signed in to the local portal: the TUN,
+its addresses, our routing table and policy rules, DNS control (resolv.conf and the real
+systemd-resolved), incremental resource routes, crash recovery and bad portal data. Read
+back with `ip -j` in the bed's network namespace."""
+
+import copy
+import json
+import os
+import signal
+import subprocess
+
+import dnsbed
+from portalbed import LocalPortal, demo_account
+from test_api import ApiTestCase
+
+TOKEN = 'demo-token-0123456789'
+TABLE = '7946'
+TUN = 'tun-firezone'
+BASE_RANGES = {'100.64.0.0/11', '100.96.0.0/11', '100.100.111.0/24', 'fd00:2021:1111::/107',
+               'fd00:2021:1111:8000::/107', 'fd00:2021:1111:8000:100:100:111:0/120'}
+RESOLV_CONF = '/etc/resolv.conf'
+BACKUP = '/var/lib/dev.firezone.client/resolv.conf.backup'
+
+
+def ip_json(*args):
+    r = subprocess.run(['ip', '-j', *args], capture_output=True, text=True)
+    return json.loads(r.stdout) if r.stdout.strip() else []
+
+
+def table_routes():
+    """Prefixes in our table, as 'dst' strings ('default' for /0)."""
+    out = set()
+    for fam in ('-4', '-6'):
+        for r in ip_json(fam, 'route', 'show', 'table', TABLE):
+            dst = r['dst']
+            if dst == 'default':
+                dst = '0.0.0.0/0' if fam == '-4' else '::/0'
+            elif '/' not in dst:
+                dst += '/32' if fam == '-4' else '/128'
+            out.add(dst)
+            assert r.get('dev') == TUN, r
+    return out
+
+
+def our_rules():
+    rules = []
+    for fam in ('-4', '-6'):
+        rules += [(fam, r) for r in ip_json(fam, 'rule', 'show') if str(r.get('table')) == TABLE]
+    return rules
+
+
+def tun_state():
+    links = [l for l in ip_json('link', 'show') if l['ifname'] == TUN]
+    if not links:
+        return None
+    addrs = {f"{a['local']}/{a['prefixlen']}" for l in ip_json('addr', 'show', 'dev', TUN)
+             for a in l.get('addr_info', []) if a.get('scope') == 'global'}
+    return {'mtu': links[0]['mtu'], 'up': 'UP' in links[0]['flags'], 'addresses': addrs}
+
+
+def read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+class _TunnelE2E(ApiTestCase):
+    START_DAEMON = False
+    DAEMON_ARGS = ('--dns-control=etc-resolv-conf',)
+    ACCOUNT = None
+
+    def setUp(self):
+        super().setUp()
+        self.original_resolv_conf = read(RESOLV_CONF)
+        self.portal = LocalPortal(self.bed, account=self.ACCOUNT, token=TOKEN)
+        self.addCleanup(self.portal.stop)
+        self.secret(TOKEN)
+        self.start_daemon()
+
+    def start_daemon(self):
+        self.bed.start_daemon(self.DAEMON_ARGS, env={'FIREZONE_API_URL': self.portal.ws_url})
+        self.__dict__.pop('_agents', None)  # fresh connections for a fresh daemon
+        self.watcher = self.agent('root')
+        self.watcher.subscribe('StateChanged')
+        self.watcher.subscribe('ResourcesChanged')
+
+    def connect(self):
+        self.assertOk(self.sign_in(token=TOKEN))
+        self.assertOk(self.watcher.wait_signal('StateChanged', timeout_ms=20000, match={0: 'connected'}))
+        st = self.status()
+        self.assertEqual((st['state'], st['interface']), ('connected', TUN), st)
+        return st
+
+    def wait_resources(self, pred):
+        for _ in range(6):
+            sig = self.assertOk(self.watcher.wait_signal('ResourcesChanged'))
+            if pred({r['id']: r for r in sig['args'][0]}):
+                return
+        self.fail('no matching ResourcesChanged')
+
+    def expected_routes(self, account):
+        routes = set(BASE_RANGES)
+        for r in account['resources']:
+            if r['type'] == 'cidr':
+                routes.add(r['address'])
+            if r['type'] == 'internet':
+                routes |= {'0.0.0.0/0', '::/0'}
+        return routes
+
+
+class Tunnel(_TunnelE2E):
+    def test_connect_builds_exactly_the_tunnel_and_sign_out_removes_it(self):
+        st = self.connect()
+        account = demo_account()
+        iface = account['interface']
+        self.assertEqual((st['ipv4'], st['ipv6'], st['dns-control']),
+                         (iface['ipv4'], iface['ipv6'], 'etc-resolv-conf'))
+        self.assertEqual(tun_state(), {'mtu': 1280, 'up': True,
+                                       'addresses': {iface['ipv4'] + '/32', iface['ipv6'] + '/128'}})
+        self.assertEqual(table_routes(), self.expected_routes(account))
+        rules = our_rules()
+        self.assertEqual(sorted(f for f, _ in rules), ['-4', '-6'])
+        for _, r in rules:
+            self.assertEqual((r.get('priority'), r.get('not'), r.get('fwmark')), (5200, None, '0x1f0a'), r)
+        # DNS: resolv.conf points at the sentinels (one per upstream of the portal) with the search domain.
+        text = read(RESOLV_CONF).decode()
+        self.assertIn('nameserver 100.100.111.1', text)
+        self.assertIn('nameserver fd00:2021:1111:8000:100:100:111:1', text)
+        self.assertIn('search corp.example.com', text)
+        self.assertEqual(read(BACKUP), self.original_resolv_conf)
+        # The daemon's own (marked) traffic bypasses our table; everything else is looked up there first.
+        self.assertIn(f'dev {TUN}', subprocess.run(['ip', 'route', 'get', '172.16.10.7'], capture_output=True,
+                                                    text=True).stdout)
+        self.assertNotIn(TUN, subprocess.run(['ip', 'route', 'get', '172.16.10.7', 'mark', '0x1f0a'],
+                                             capture_output=True, text=True).stdout)
+
+        self.assertOk(self.agent('fz-member').call('SignOut'))
+        self.assertIsNone(tun_state())
+        self.assertEqual(table_routes(), set())
+        self.assertEqual(our_rules(), [])
+        self.assertEqual(self.status()['interface'], '')
+        # The DNS revert is asynchronous; the daemon exiting waits for nothing and reverts too.
+        self.assertEqual(self.bed.stop_daemon(), 0)
+        self.assertEqual(read(RESOLV_CONF), self.original_resolv_conf)
+        self.assertFalse(os.path.exists(BACKUP))
+
+    def test_resource_added_and_deleted_changes_exactly_that_route(self):
+        self.connect()
+        before = table_routes()
+        new = {'id': 'bbbbbbbb-0000-4000-8000-000000000001', 'type': 'cidr', 'name': 'Lab',
+               'address': '10.77.0.0/16', 'gateway_groups': []}
+        self.portal.control(op='upsert', resource=new)
+        self.wait_resources(lambda rs: new['id'] in rs)
+        self.assertEqual(table_routes(), before | {'10.77.0.0/16'})
+
+        moved = dict(new, address='10.78.0.0/16')
+        self.portal.control(op='upsert', resource=moved)
+        self.wait_resources(lambda rs: rs.get(new['id'], {}).get('address') == '10.78.0.0/16')
+        self.assertEqual(table_routes(), before | {'10.78.0.0/16'})
+
+        self.portal.control(op='delete', id=new['id'])
+        self.wait_resources(lambda rs: new['id'] not in rs)
+        self.assertEqual(table_routes(), before)
+
+        # A DNS resource has no route of its own.
+        dns = {'id': 'bbbbbbbb-0000-4000-8000-000000000002', 'type': 'dns', 'name': 'Wiki',
+               'address': 'wiki.corp.example.com', 'gateway_groups': []}
+        self.portal.control(op='upsert', resource=dns)
+        self.wait_resources(lambda rs: dns['id'] in rs)
+        self.assertEqual(table_routes(), before)
+
+    def test_clean_exit_restores_resolv_conf_byte_for_byte(self):
+        self.connect()
+        self.assertNotEqual(read(RESOLV_CONF), self.original_resolv_conf)
+        self.assertEqual(self.bed.stop_daemon(signal.SIGTERM), 0)
+        self.assertEqual(read(RESOLV_CONF), self.original_resolv_conf)
+        self.assertIsNone(tun_state())
+        self.assertEqual(our_rules(), [])
+
+    def test_kill9_then_restart_cleans_up_and_rebuilds(self):
+        self.connect()
+        expected = table_routes()
+        self.bed.stop_daemon(signal.SIGKILL)
+        # What a crash leaves: our rules and resolv.conf with its backup (the TUN went with
+        # the daemon's fd, and its routes with it).
+        self.assertEqual(len(our_rules()), 2)
+        self.assertNotEqual(read(RESOLV_CONF), self.original_resolv_conf)
+        self.assertTrue(os.path.exists(BACKUP))
+
+        self.start_daemon()  # returns once the name is owned: cleanup is done before that
+        self.assertEqual(our_rules(), [])
+        self.assertEqual(table_routes(), set())
+        self.assertEqual(read(RESOLV_CONF), self.original_resolv_conf)
+        self.assertFalse(os.path.exists(BACKUP))
+
+        self.connect()
+        self.assertEqual(table_routes(), expected)
+        self.assertEqual(len(our_rules()), 2)
+
+
+class BadPortalData(_TunnelE2E):
+    ACCOUNT = copy.deepcopy(demo_account())
+    ACCOUNT['resources'] = [
+        {'id': 'c0000000-0000-4000-8000-000000000001', 'type': 'cidr', 'name': 'good', 'address': '10.30.0.0/16'},
+        {'id': 'c0000000-0000-4000-8000-000000000002', 'type': 'cidr', 'name': 'prefix too long',
+         'address': '10.0.0.0/33'},
+        {'id': 'c0000000-0000-4000-8000-000000000003', 'type': 'cidr', 'name': 'not an address',
+         'address': 'ten.zero/8'},
+        {'id': 'c0000000-0000-4000-8000-000000000004', 'type': 'cidr', 'name': 'default route',
+         'address': '0.0.0.0/0'},
+        {'id': 'c0000000-0000-4000-8000-000000000005', 'type': 'cidr', 'name': 'host bits',
+         'address': '10.1.2.3/8'},
+        {'id': 'c0000000-0000-4000-8000-000000000006', 'type': 'cidr', 'name': 'loopback',
+         'address': '127.0.0.0/8'},
+        {'id': 'c0000000-0000-4000-8000-000000000007', 'type': 'cidr', 'name': 'good v6',
+         'address': 'fd99::/64'},
+    ]
+
+    def test_bad_addresses_are_skipped_and_the_rest_applied(self):
+        self.connect()
+        self.assertEqual(table_routes(), BASE_RANGES | {'10.30.0.0/16', 'fd99::/64'})
+        self.assertTrue(self.bed.daemon.running())
+        log = self.bed.daemon.output()
+        # Not an address at all: the resource itself is skipped (logged), the rest applied.
+        self.assertIn('Skipping resource 1 of init c0000000-0000-4000-8000-000000000002', log)
+        self.assertIn('Skipping resource 2 of init c0000000-0000-4000-8000-000000000003', log)
+        # Valid syntax the tunnel must not route: listed, but its route refused with a log line.
+        self.assertIn('c0000000-0000-4000-8000-000000000005 has an invalid address, skipping its route', log)
+        self.assertIn('0.0.0.0/0', log)    # a default route outside the Internet resource
+        self.assertIn('127.0.0.0/8', log)  # loopback
+        ids = {r['id'][-1] for r in self.assertOk(self.agent('fz-member').call('ListResources'))[0]}
+        self.assertEqual(ids, {'1', '4', '5', '6', '7'})
+
+
+class Resolved(_TunnelE2E):
+    """DNS control through the real systemd-resolved (unpacked, never installed; see dnsbed)."""
+    DAEMON_ARGS = ('--dns-control=systemd-resolved',)
+
+    def setUp(self):
+        bed = __import__('fzbed').BED
+        self.resolved = dnsbed.Resolved(bed)
+        self.resolved.prepare()
+        self.resolved.start()
+        super().setUp()
+
+    def link(self, name):
+        return self.resolved.link_property(dnsbed.ifindex(TUN), name)
+
+    def test_link_settings_then_revert_link(self):
+        st = self.connect()
+        self.assertEqual(st['dns-control'], 'systemd-resolved')
+        ifindex = dnsbed.ifindex(TUN)
+        servers = {bytes(a).hex() for fam, a in self.link('DNS')}
+        self.assertEqual(servers, {'64646f01', 'fd002021111180000100010001110001'})
+        self.assertEqual(sorted(map(tuple, self.link('Domains'))), [('.', True), ('corp.example.com', False)])
+        self.assertTrue(self.link('DefaultRoute'))
+        # Where resolved sends a query for a name under the search domain: into the TUN.
+        routed = subprocess.run(['ip', 'route', 'get', '100.100.111.1'], capture_output=True, text=True).stdout
+        self.assertIn(f'dev {TUN}', routed)
+        out = dnsbed.resolvectl('domain', TUN).stdout
+        self.assertIn('corp.example.com', out)
+
+        # Watch the daemon's calls to resolved: sign-out must RevertLink the TUN's ifindex.
+        monitor = self.bed.agent('root')
+        self.assertOk(monitor.become_monitor(
+            ["type='method_call',interface='org.freedesktop.resolve1.Manager',member='RevertLink'"]))
+        self.assertOk(self.agent('fz-member').call('SignOut'))
+        calls = self.assertOk(monitor.monitored('RevertLink', count=1))
+        self.assertEqual([c['args'] for c in calls if c['member'] == 'RevertLink'], [[ifindex]])
+        self.assertEqual([c['sender'] for c in calls], [self.bed.name_owner('dev.firezone.Client1')])
+        self.assertEqual([l for l in ip_json('link', 'show') if l['ifname'] == TUN], [])
+        self.assertNotIn(ifindex, [i for i, *_ in self.resolved.manager_property('DNS')])
+        self.assertEqual(self.bed.stop_daemon(), 0)

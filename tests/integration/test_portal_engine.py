@@ -1,0 +1,338 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The portal connection (engine) against the local portal, through the engine test driver:
+connect over ws and wss, resources, updates, restarts, 401, token expiry, heartbeat silence,
+malformed and oversized frames, Retry-After, untrusted certificates, and no token in logs."""
+
+import copy
+import json
+import os
+import re
+import signal
+
+from fzbed import BedTestCase
+from portalbed import EngineDriver, LocalPortal, demo_account, portal_view
+
+TOKEN = 'demo-token-0123456789'
+
+
+def by_id(resources):
+    return {r['id']: r for r in resources}
+
+
+class _PortalCase(BedTestCase):
+    START_DAEMON = False
+    DRIVER_ARGS = ()
+
+    def setUp(self):
+        super().setUp()
+        self.portal = LocalPortal(self.bed)
+        self.drivers = []
+
+    def tearDown(self):
+        # The driver exits 0 only if it shut down cleanly (under ASan/valgrind: no errors, no leaks).
+        codes = [d.close() for d in self.drivers]
+        self.portal.stop()
+        self.assertEqual(codes, [0] * len(codes), 'the engine driver did not exit cleanly')
+
+    def driver(self, env=None, args=None):
+        d = EngineDriver(self.bed, env=env, args=args if args is not None else self.DRIVER_ARGS,
+                         name=f'driver-{len(self.drivers)}')
+        self.drivers.append(d)
+        return d
+
+    def connected_driver(self, tls=False, args=None):
+        d = self.driver(env={'SSL_CERT_FILE': self.portal.ca_file} if tls else None, args=args)
+        d.start(self.portal.wss_url if tls else self.portal.ws_url, TOKEN)
+        init = d.wait('init')
+        return d, init
+
+    def assertResourcesMatchPortal(self, d, account_resources):
+        got = by_id(d.dump()['resources'])
+        want = {r['id']: portal_view(r) for r in account_resources}
+        self.assertEqual(set(got), set(want))
+        for rid, w in want.items():
+            g = got[rid]
+            self.assertEqual({k: g[k] for k in w}, w, rid)
+
+
+class Connect(_PortalCase):
+    def test_ws_connects_and_resources_equal_the_portals(self):
+        d, init = self.connected_driver()
+        account = demo_account()
+        self.assertEqual(init['count'], len(account['resources']))
+        self.assertEqual(init['config']['ipv4'], account['interface']['ipv4'])
+        self.assertEqual(init['config']['ipv6'], account['interface']['ipv6'])
+        self.assertEqual(init['config']['search_domain'], 'corp.example.com')
+        self.assertEqual(init['config']['upstream_dns'], ['1.1.1.1:53', '[2606:4700:4700::1111]:53'])
+        self.assertResourcesMatchPortal(d, account['resources'])
+
+        st = self.portal.control(op='status')
+        q = st['last_query']
+        self.assertRegex(q['external_id'], r'^[0-9a-f]{32,}$')
+        self.assertTrue(q['name'])
+        self.assertEqual(len(q['public_key']), 44)
+        self.assertNotIn('token', q)
+        self.assertTrue(st['auth_header_seen'])
+        self.assertRegex(st['last_user_agent'], r'^\S+/\S+ firezone-client-tunnel/\d+\.\d+\.\d+ \(.+; .+\)$')
+        self.assertEqual(st['joins'], 1)
+
+    def test_wss_with_the_test_ca(self):
+        d, init = self.connected_driver(tls=True)
+        self.assertEqual(init['count'], len(demo_account()['resources']))
+        self.assertEqual(self.portal.control(op='status')['joins'], 1)
+
+    def test_wss_untrusted_certificate_is_refused(self):
+        d = self.driver()  # the system trust store does not know the test CA
+        d.start(self.portal.wss_url, TOKEN)
+        ev = d.wait('reconnecting')
+        self.assertIn('TLS certificate of the Firezone portal at localhost:', ev['error'])
+        self.assertIn('could not be verified', ev['error'])
+        self.assertRegex(ev['error'], r'retrying in [0-9.]+ s\.$')
+        st = self.portal.control(op='status')
+        self.assertEqual(st['upgrades'], 0)
+        self.assertEqual(st['connects'], 0)  # no HTTP request was ever sent
+
+    def test_fresh_key_per_connection(self):
+        d, _ = self.connected_driver()
+        first = self.portal.control(op='status')['last_query']['public_key']
+        d.call('reconnect')
+        d.wait('init')
+        second = self.portal.control(op='status')['last_query']['public_key']
+        self.assertNotEqual(first, second)
+
+    def test_stop_disconnects_and_stays_down(self):
+        d, _ = self.connected_driver()
+        d.call('stop')
+        self.assertFalse(d.dump()['running'])
+        # Another client's join proves the portal is serving while ours stays away.
+        d2, _ = self.connected_driver()
+        self.assertEqual(self.portal.control(op='status')['joins'], 2)
+        self.assertEqual(d.pending('init'), [])
+        self.assertEqual(d.pending('reconnecting'), [])
+
+
+class Updates(_PortalCase):
+    def test_update_and_delete_are_reflected(self):
+        d, _ = self.connected_driver()
+        account = demo_account()
+        resources = copy.deepcopy(account['resources'])
+
+        new = {'id': 'aaaaaaaa-0000-4000-8000-000000000001', 'type': 'cidr', 'name': 'New subnet',
+               'address': '192.168.77.0/24', 'address_description': 'added live',
+               'gateway_groups': [{'id': 'bf56f32d-7b2c-4f5d-a784-788977d014a4', 'name': 'Headquarters'}]}
+        self.assertEqual(self.portal.control(op='upsert', resource=new)['sent'], 1)
+        ev = d.wait('upserted')
+        self.assertEqual(ev['resource']['id'], new['id'])
+        resources.append(new)
+
+        changed = copy.deepcopy(resources[0])
+        changed['name'] = 'GitLab (renamed)'
+        changed['address'] = 'code.corp.example.com'
+        self.portal.control(op='upsert', resource=changed)
+        ev = d.wait('upserted')
+        self.assertEqual(ev['resource']['name'], 'GitLab (renamed)')
+        resources[0] = changed
+
+        gone = resources.pop(2)
+        self.portal.control(op='delete', id=gone['id'])
+        self.assertEqual(d.wait('deleted')['id'], gone['id'])
+        self.assertResourcesMatchPortal(d, resources)
+
+        self.portal.control(op='config_changed', interface={'ipv4': '100.64.9.9', 'ipv6': 'fd00:2021:1111::9',
+                                                            'upstream_do53': [{'ip': '9.9.9.9'}]})
+        ev = d.wait('config_changed')
+        self.assertEqual(ev['config']['ipv4'], '100.64.9.9')
+        self.assertEqual(ev['config']['upstream_dns'], ['9.9.9.9:53'])
+        self.assertEqual(d.pending('reconnecting'), [])
+
+    def test_unknown_events_and_resource_types_are_ignored(self):
+        d, _ = self.connected_driver()
+        self.portal.control(op='push', event='relays_presence', payload={'connected': [], 'disconnected_ids': []})
+        self.portal.control(op='push', event='some_future_event', payload=[1, 2, 3])
+        self.portal.control(op='upsert', resource={'id': 'f-1', 'type': 'future_kind', 'whatever': {}})
+        marker = {'id': 'marker-1', 'type': 'dns', 'name': 'Marker', 'address': 'marker.example.com'}
+        self.portal.control(op='upsert', resource=marker)
+        # The marker arrives on the same connection: nothing before it broke anything.
+        self.assertEqual(d.wait('upserted')['resource']['id'], 'marker-1')
+        self.assertEqual(d.pending('reconnecting'), [])
+        self.assertNotIn('f-1', by_id(d.dump()['resources']))
+        self.assertEqual(self.portal.control(op='status')['joins'], 1)
+
+
+class Reconnect(_PortalCase):
+    def test_portal_restart_reconnecting_then_connected(self):
+        d, _ = self.connected_driver()
+        self.portal.restart()  # same ports
+        ev = d.wait('reconnecting')
+        self.assertIn('127.0.0.1:', ev['error'])
+        self.assertRegex(ev['error'], r'(reconnecting|retrying) in [0-9.]+ s\.$')
+        init = d.wait('init', timeout=30)
+        self.assertEqual(init['count'], len(demo_account()['resources']))
+
+    def test_dropped_connection_keeps_resources_and_reconnects(self):
+        d, _ = self.connected_driver()
+        self.assertEqual(self.portal.control(op='drop')['dropped'], 1)
+        ev = d.wait('reconnecting')
+        self.assertIn('Lost the connection to the Firezone portal', ev['error'])
+        self.assertEqual(len(d.dump()['resources']), len(demo_account()['resources']))
+        d.wait('init', timeout=30)
+
+    def test_unreachable_portal_keeps_retrying_with_backoff(self):
+        port = self.portal.ws_port
+        self.portal.stop()
+        d = self.driver()
+        d.start(f'ws://127.0.0.1:{port}/', TOKEN)
+        delays = []
+        for _ in range(3):
+            ev = d.wait('reconnecting')
+            self.assertRegex(ev['error'], r'^Could not reach the Firezone portal at 127\.0\.0\.1:\d+: connection '
+                                          r'refused\. Check your network; retrying in [0-9.]+ s\.$')
+            delays.append(float(re.search(r'in ([0-9.]+) s', ev['error']).group(1)))
+        self.assertTrue(all(0.2 <= x <= 60 for x in delays), delays)
+        self.portal.start()
+        d.wait('init', timeout=30)
+
+    def test_retry_after_is_honoured(self):
+        self.portal.control(op='fail_next', status=503, retry_after=1)
+        d = self.driver()
+        d.start(self.portal.ws_url, TOKEN)
+        ev = d.wait('reconnecting')
+        self.assertIn('busy (HTTP 503)', ev['error'])
+        self.assertTrue(ev['error'].endswith('retrying in 1.0 s.'), ev['error'])
+        init = d.wait('init')
+        self.assertGreaterEqual(init['elapsed_usec'], 1_000_000)
+
+    def test_server_error_is_transient(self):
+        self.portal.control(op='fail_next', status=502)
+        d = self.driver()
+        d.start(self.portal.ws_url, TOKEN)
+        self.assertIn('answered HTTP 502', d.wait('reconnecting')['error'])
+        d.wait('init')
+
+
+class Heartbeat(_PortalCase):
+    DRIVER_ARGS = ('--heartbeat-ms=200',)
+
+    def test_heartbeat_silence_reconnects(self):
+        d, _ = self.connected_driver()
+        self.portal.control(op='heartbeats', answer=False)
+        ev = d.wait('reconnecting', timeout=10)
+        self.assertIn('stopped answering (no heartbeat reply for 0.6 s)', ev['error'])
+        self.assertGreaterEqual(self.portal.control(op='status')['heartbeats'], 3)
+        self.portal.control(op='heartbeats', answer=True)
+        d.wait('init', timeout=30)
+
+    def test_answered_heartbeats_keep_the_connection(self):
+        d, _ = self.connected_driver()
+        # 6 answered heartbeats at 200 ms: twice the 3-heartbeat limit, still one connection.
+        self.portal.control(op='wait_stat', key='heartbeats_answered', count=6)
+        marker = {'id': 'hb-marker', 'type': 'dns', 'name': 'M', 'address': 'm.example.com'}
+        self.portal.control(op='upsert', resource=marker)
+        d.wait('upserted')
+        self.assertEqual(d.pending('reconnecting'), [])
+        self.assertEqual(self.portal.control(op='status')['joins'], 1)
+
+
+class SessionEnd(_PortalCase):
+    def test_401_ends_the_session_and_requires_sign_in(self):
+        d = self.driver()
+        d.start(self.portal.ws_url, 'not-the-right-token')
+        ev = d.wait('session_ended')
+        self.assertTrue(ev['requires_sign_in'])
+        self.assertFalse(ev['running'])
+        self.assertIn('HTTP 401', ev['error'])
+        self.assertIn('Sign in again', ev['error'])
+        self.assertEqual(d.pending('reconnecting'), [])
+        self.assertEqual(self.portal.control(op='status')['connects'], 1)  # no retry
+
+    def test_disconnect_token_expired_ends_the_session(self):
+        d, _ = self.connected_driver()
+        self.portal.control(op='disconnect', reason='token_expired')
+        ev = d.wait('session_ended')
+        self.assertTrue(ev['requires_sign_in'])
+        self.assertIn('token_expired', ev['error'])
+        self.assertIn('Sign in again', ev['error'])
+        self.assertFalse(d.dump()['running'])
+
+    def test_404_is_a_configuration_error(self):
+        self.portal.control(op='fail_next', status=404)
+        d = self.driver()
+        d.start(self.portal.ws_url, TOKEN)
+        ev = d.wait('session_ended')
+        self.assertFalse(ev['requires_sign_in'])
+        self.assertIn('HTTP 404', ev['error'])
+        self.assertIn('portal URL', ev['error'])
+
+    def test_token_never_appears_in_logs(self):
+        secret = 'tok-' + os.urandom(12).hex()
+        self.portal.control(op='set_token', token=secret)
+        d = self.driver()
+        d.start(self.portal.ws_url, secret)
+        d.wait('init')
+        self.portal.control(op='drop')
+        d.wait('reconnecting')
+        d.wait('init', timeout=30)
+        d.call('replace_token', token='wrong-' + secret)
+        d.wait('session_ended')
+        d.close()
+        for text in (d.stderr(), self.portal.output(), json.dumps(d.events)):
+            self.assertNotIn(secret, text)
+        self.assertIn('Connecting to the Firezone portal', d.stderr())  # the log was captured
+
+
+class BadInput(_PortalCase):
+    def _bad(self, d, expect, **order):
+        self.portal.control(**order)
+        ev = d.wait('reconnecting')
+        self.assertIn(expect, ev['error'])
+        # Nothing else lost: the resources are still there while reconnecting.
+        self.assertEqual(len(d.dump()['resources']), len(demo_account()['resources']))
+        d.wait('init', timeout=30)
+
+    def test_malformed_frames_reset_the_connection(self):
+        d, _ = self.connected_driver()
+        self._bad(d, 'could not read (the frame is not valid JSON)', op='send_raw', text='{"topic": "client", ')
+        self._bad(d, 'could not read (the frame is not a JSON object)', op='send_raw', text='[1, 2]')
+        self._bad(d, 'could not read (the frame contains a NUL byte)', op='send_raw',
+                  text='{"topic":"client","event":"x"}\x00')
+        self._bad(d, 'could not read ("event" is missing or not a string)', op='send_raw',
+                  text='{"topic":"client","event":5}')
+        # "push" sends without storing it in the account, so the next init is clean again.
+        self._bad(d, 'could not read (resource "id" is not a string', op='push',
+                  event='resource_created_or_updated', payload={'id': 7, 'type': 'dns', 'name': 'n', 'address': 'a.b'})
+        self._bad(d, 'could not read (the JSON is nested too deeply)', op='send_raw',
+                  text='{"topic":"client","event":"x","payload":' + '[' * 64 + ']' * 64 + '}')
+        self._bad(d, 'could not read (interface "ipv4" is not an IPv4 address)', op='push', event='config_changed',
+                  payload={'interface': {'ipv4': 'nope'}})
+
+    def test_unusable_resource_value_is_skipped_without_a_reset(self):
+        # The right JSON types with a value that cannot be used (an invalid CIDR): only that
+        # resource goes (a stale copy under its id is deleted); the connection stays.
+        d, _ = self.connected_driver()
+        joins = self.portal.control(op='status')['joins']
+        self.portal.control(op='push', event='resource_created_or_updated',
+                            payload={'id': 'x1', 'type': 'cidr', 'name': 'n', 'address': '10.0.0.0/99'})
+        self.assertEqual(d.wait('deleted')['id'], 'x1')
+        self.assertIn('Skipping an updated resource x1: resource "address" is not valid', d.stderr())
+        good = {'id': 'x2', 'type': 'cidr', 'name': 'n', 'address': '10.0.0.0/9'}
+        self.portal.control(op='push', event='resource_created_or_updated', payload=good)
+        self.assertEqual(d.wait('upserted')['resource']['id'], 'x2')
+        self.assertEqual(d.pending('reconnecting'), [])
+        self.assertEqual(self.portal.control(op='status')['joins'], joins)
+
+    def test_oversized_frame_resets_the_connection(self):
+        d, _ = self.connected_driver()
+        self._bad(d, 'larger than 8 MiB', op='send_oversized', bytes=9 * 1024 * 1024)
+        st = d.stats()
+        self.assertLess(st['vm_rss_kib'], 64 * 1024)
+
+    def test_bad_init_is_refused_without_losing_state(self):
+        account = demo_account()
+        account['resources'].append({'id': 'bad', 'type': 'dns', 'name': 5, 'address': 'x.example.com'})
+        self.portal.stop()
+        self.portal = LocalPortal(self.bed, account=account, name='portal-bad')
+        d = self.driver()
+        d.start(self.portal.ws_url, TOKEN)
+        ev = d.wait('reconnecting')
+        self.assertIn('init resource 5: resource "name" is not a string', ev['error'])
+        self.assertEqual(d.pending('init'), [])

@@ -3,6 +3,7 @@
  * Owns the session (mode, account, last error), the resource table and the engine, and
  * tells the bus layer what changed. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -343,6 +344,9 @@ static int on_resources_timer(sd_event_source *s, uint64_t usec, void *userdata)
         FzdManager *m = userdata;
 
         fzd_bus_api_emit_resources_changed(m);
+        /* A large list makes a large signal: give the freed pages back to the system. */
+        if (fzd_resource_table_size(m->resources) >= 256)
+                (void) malloc_trim(0);
         return 0;
 }
 

@@ -113,11 +113,11 @@ def ensure_base():
         os.close(lock)
 
 
-def enter_namespace(argv):
-    """Re-exec argv in a new mount + PID namespace (we become its PID 1). Returns the
-    child's exit code; all its mounts and processes are gone when this returns."""
+def enter_namespace(argv, env):
+    """Run argv in a new mount + PID namespace (it becomes its PID 1). Returns its exit
+    code; all its mounts and processes are gone when this returns."""
     return subprocess.run(['unshare', '--mount', '--pid', '--fork', '--kill-child',
-                           '--propagation', 'private', '--', *argv]).returncode
+                           '--propagation', 'private', '--', *argv], env=env).returncode
 
 
 def _mounts_below(path):

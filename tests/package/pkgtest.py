@@ -170,17 +170,17 @@ def install(scenario, debdir):
     runs = os.path.join(debroot.cache_dir(), 'runs')
     os.makedirs(runs, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix=f'{scenario}-', dir=runs)
-    env_argv = [sys.executable, os.path.abspath(__file__), '--in-namespace', scenario, debdir, workdir]
-    os.environ['FZ_PKGTEST_IN_NAMESPACE'] = '1'
     try:
-        return debroot.enter_namespace(env_argv)
+        return debroot.enter_namespace(
+            [sys.executable, os.path.abspath(__file__), '--in-namespace', scenario, debdir, base, workdir],
+            env=dict(os.environ, FZ_PKGTEST_IN_NAMESPACE='1'))
     finally:
         debroot.remove_workdir(workdir)
 
 
-def install_in_namespace(scenario, debdir, workdir):
+def install_in_namespace(scenario, debdir, base, workdir):
     import test_install
-    root = debroot.Root(debroot.ensure_base(), workdir)
+    root = debroot.Root(base, workdir)
     root.mount()
     test_install.ROOT = root
     test_install.DEBDIR = os.path.abspath(debdir)
@@ -210,7 +210,7 @@ def main():
         return 0
     if args[:1] == ['install'] and len(args) == 3:
         return install(args[1], args[2])
-    if args[:1] == ['--in-namespace'] and len(args) == 4:
+    if args[:1] == ['--in-namespace'] and len(args) == 5:
         return install_in_namespace(*args[1:])
     print(__doc__, file=sys.stderr)
     return 2

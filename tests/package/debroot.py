@@ -88,7 +88,10 @@ def ensure_base():
                 shutil.rmtree(d)
         if os.path.exists(stamp):
             os.unlink(stamp)
-        argv = ['debootstrap', f"--variant={BASE_SPEC['variant']}",
+        # In a private mount namespace: debootstrap mounts /proc and /sys inside the target
+        # while it works, and those must never show up in the host's mount table.
+        argv = ['unshare', '--mount', '--propagation', 'private', '--',
+                'debootstrap', f"--variant={BASE_SPEC['variant']}",
                 f"--include={','.join(BASE_SPEC['include'])}", SUITE, tmp, MIRROR]
         log('base root:', ' '.join(argv))
         start = time.monotonic()

@@ -84,8 +84,9 @@ START_TEST(test_url_refuses_bad_settings) {
                                     "é",
                                     "a#",
                                     "%41",
-                                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+                                    /* 101 bytes: one over the limit */
+                                    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")};
 
         for (gsize i = 0; i < G_N_ELEMENTS(bad_urls); i++) {
                 g_autoptr(GError) error = NULL;

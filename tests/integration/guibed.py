@@ -18,7 +18,6 @@ import subprocess
 import fzbed
 
 GUI_REL = 'gui-gtk4/firezone-gui'
-HERE = os.path.dirname(os.path.abspath(__file__))
 KEYRING_PASSWORD = 'bed-keyring-password'
 SCREENSHOT_DIR = os.path.join(fzbed.BUILD_ROOT, 'meson-logs', 'gui-screenshots')
 CALLBACK = 'firezone-fd0020211111://handle_client_sign_in_callback/'
@@ -83,7 +82,9 @@ class Desktop:
                                                         'notification_daemon', '-l', self.notify_log])
             self.wait_for_name('org.freedesktop.Notifications', self.notifyd)
         if tray:
-            self.watcher = self._spawn_user('sni-watcher', ['/usr/bin/python3', os.path.join(HERE, 'sniwatcher.py')])
+            # Through the bed's exposed source tree: the checkout may be under a 0700 directory.
+            watcher = os.path.join(self.bed.source_root, 'tests', 'integration', 'sniwatcher.py')
+            self.watcher = self._spawn_user('sni-watcher', ['/usr/bin/python3', watcher])
             self.wait_for_name('org.kde.StatusNotifierWatcher', self.watcher)
 
     # ---- set-up ------------------------------------------------------------------------------

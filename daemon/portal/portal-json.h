@@ -54,6 +54,10 @@ int fzd_portal_interface_parse(json_object *o, FzdInterfaceConfig *ret, char *er
 
 /* One resource. Returns 0 with *ret set, -EOPNOTSUPP (unknown type: ignore it), or
  * -EINVAL with a reason in err. */
+/* 0: *ret is the resource. -EOPNOTSUPP: a type this client does not know (skip it).
+ * -EDOM: the right JSON types but an unusable value (skip it); *ret then holds just the
+ * resource's id if that was valid (else NULL) and the caller frees it. Other errors:
+ * malformed (reset the connection); *ret is untouched. */
 int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size_t err_size);
 
 /* init payload: {"interface": {...}, "resources": [...], ...}. Unknown resource types are

@@ -154,7 +154,8 @@ def lintian(debdir):
                     'env', f'HOME={tmp}', f'TMPDIR={tmp}', *argv]
         print('#', ' '.join(argv), flush=True)
         start = time.monotonic()
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # cwd too: meson starts us in the build dir, which nobody may not be able to enter.
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(r.stdout.rstrip())

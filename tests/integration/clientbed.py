@@ -10,7 +10,8 @@ import os
 import signal
 import subprocess
 
-from fzbed import BedError, BedTestCase
+import fzbed
+from fzbed import BedTestCase
 
 LIBAGENT_CODE = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'libagent.py')).read()
 
@@ -57,28 +58,12 @@ def library_env(bed):
     return {'GI_TYPELIB_PATH': d, 'LD_LIBRARY_PATH': d}
 
 
-class LibAgent:
+class LibAgent(fzbed.Agent):
     """libagent.py running as `user`; see its docstring for the orders."""
 
     def __init__(self, bed, user):
-        self.user = user
-        self.stderr_path = os.path.join(bed.dir, f'libagent-{user}-{len(bed.agents)}.log')
-        env = bed.client_env(user)
-        env.update(library_env(bed))
-        self.stderr = open(self.stderr_path, 'wb')
-        self.proc = subprocess.Popen(bed.as_user_argv(user, ['/usr/bin/python3', '-c', LIBAGENT_CODE]),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
-                                     text=True, bufsize=1)
+        super().__init__(bed, user, code=LIBAGENT_CODE, name='libagent', env=library_env(bed))
         bed.agents.append(self)  # closed by the bed's teardown
-
-    def request(self, **order):
-        self.proc.stdin.write(json.dumps(order) + '\n')
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            with open(self.stderr_path) as f:
-                raise BedError(f'libagent for {self.user} died: {f.read()}')
-        return json.loads(line)
 
     def new(self, how='async', interactive=False):
         return self.request(op='new', how=how, interactive=interactive)
@@ -100,17 +85,6 @@ class LibAgent:
 
     def events(self):
         return self.request(op='events')['ok']
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.stderr.close()
 
 
 class ClientTestCase(BedTestCase):

@@ -109,13 +109,16 @@ class Process:
 class Agent:
     """A long-lived D-Bus client running as a given user (see agent.py)."""
 
-    def __init__(self, bed, user):
+    def __init__(self, bed, user, code=AGENT_CODE, name='agent', env=None):
         self.user = user
-        self.stderr_path = os.path.join(bed.dir, f'agent-{user}-{len(bed.agents)}.log')
-        argv = bed.as_user_argv(user, ['/usr/bin/python3', '-c', AGENT_CODE])
+        self.name = name
+        self.stderr_path = os.path.join(bed.dir, f'{name}-{user}-{len(bed.agents)}.log')
+        argv = bed.as_user_argv(user, ['/usr/bin/python3', '-c', code])
+        e = bed.client_env(user)
+        e.update(env or {})
         self.stderr = open(self.stderr_path, 'wb')
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     env=bed.client_env(user), text=True, bufsize=1)
+                                     env=e, text=True, bufsize=1)
 
     def request(self, **order):
         self.send(**order)
@@ -129,7 +132,7 @@ class Agent:
         line = self.proc.stdout.readline()
         if not line:
             with open(self.stderr_path) as f:
-                raise BedError(f'agent for {self.user} died: {f.read()}')
+                raise BedError(f'{self.name} for {self.user} died: {f.read()}')
         return json.loads(line)
 
     def call(self, method, args=None, sig='()', iface=BUS_IFACE, path=BUS_PATH, dest=BUS_NAME,

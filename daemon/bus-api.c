@@ -1,16 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dev.firezone.Client1 on the system bus (dbus/dev.firezone.Client1.xml is the contract).
- * Every method runs parse → validate → authorize → mutate → emit → reply. */
+ * Every method runs parse → validate → authorize → mutate → reply; the manager's change
+ * set comes back through the observer and is emitted from there. Every method call gets a
+ * reply: run_method() answers failures itself, with text that is always valid UTF-8, and
+ * falls back to a constant error if even that cannot be sent (#18). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
+#include "bus-api.h"
+#include "bus-polkit.h"
 #include "config.h"
 #include "log.h"
-#include "manager.h"
 #include "token.h"
+#include "utf8.h"
+
+struct FzdBusApi {
+        sd_bus *bus;
+        sd_bus_slot *slot;
+        FzdPolkit *polkit;
+        FzdManager *m;
+
+        /* What the properties show: the manager's last published view, and pointers into
+         * it for SD_BUS_PROPERTY's offsets. */
+        FzdManagerView view;
+        const char *state, *mode, *account_slug, *actor_name, *interface_name, *last_error, *version;
+        char last_error_text[FZD_ERROR_TEXT_MAX];
+};
 
 #define ERROR_MANAGED   "dev.firezone.Client1.Error.ManagedByServiceAccount"
 #define ERROR_TOKEN     "dev.firezone.Client1.Error.InvalidToken"
@@ -18,7 +37,7 @@
 #define ERROR_ARGUMENT  "dev.firezone.Client1.Error.InvalidArgument"
 #define ERROR_FAILED    "dev.firezone.Client1.Error.Failed"
 
-#define MAX_DISPLAY_STRING 256 /* account-slug, actor-name */
+#define MAX_DISPLAY_STRING FZD_DISPLAY_STRING_MAX /* account-slug, actor-name */
 
 /* A handler result meaning "polkit has not answered yet; do not reply". */
 #define PENDING 2
@@ -40,6 +59,12 @@ static int managed_error(sd_bus_error *error) {
 }
 
 /* ---- argument checks -------------------------------------------------------------------- */
+
+/* A caller's string, quoted in an error message: at most max bytes, cut at a character
+ * boundary, control characters replaced. */
+static const char *quote(const char *s, size_t max, char *buf, size_t size) {
+        return fzd_utf8_sanitize(s, false, buf, max + 1 < size ? max + 1 : size);
+}
 
 static int check_display_string(const char *key, const char *v, sd_bus_error *error) {
         size_t n = strlen(v);
@@ -69,6 +94,7 @@ static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_e
                 { "actor-name", offsetof(SignInOptions, actor_name) },
                 { "api-url", offsetof(SignInOptions, api_url) },
         };
+        char q[80];
         int r;
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
@@ -85,10 +111,11 @@ static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_e
                         if (streq(key, known[i].key))
                                 slot = (const char **) ((char *) o + known[i].offset);
                 if (!slot)
-                        return sd_bus_error_setf(error, ERROR_ARGUMENT,
-                                                 "Unknown option \"%.64s\". Known options: account-slug, actor-name, "
-                                                 "api-url.",
-                                                 key);
+                        return sd_bus_error_setf(
+                                error, ERROR_ARGUMENT,
+                                "Unknown option \"%s\". Known options: account-slug, actor-name, "
+                                "api-url.",
+                                quote(key, 64, q, sizeof q));
                 if (*slot)
                         return sd_bus_error_setf(error, ERROR_ARGUMENT, "Option \"%s\" is given twice. Pass it once.",
                                                  key);
@@ -96,9 +123,10 @@ static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_e
                 if (r < 0)
                         return r;
                 if (!streq(contents, "s"))
-                        return sd_bus_error_setf(error, ERROR_ARGUMENT,
-                                                 "Option \"%s\" must be a string (s), not \"%.16s\". Pass it as <'…'>.",
-                                                 key, contents);
+                        return sd_bus_error_setf(
+                                error, ERROR_ARGUMENT,
+                                "Option \"%s\" must be a string (s), not \"%s\". Pass it as <'…'>.", key,
+                                quote(contents, 16, q, sizeof q));
                 r = sd_bus_message_read(msg, "v", "s", &v);
                 if (r < 0)
                         return r;
@@ -127,7 +155,11 @@ static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_e
 
 /* ---- methods ---------------------------------------------------------------------------- */
 
-static int sign_in(sd_bus_message *msg, FzdManager *m, sd_bus_error *error) {
+static bool managed(const FzdBusApi *api) {
+        return fzd_manager_view(api->m)->mode == FZD_MODE_SERVICE_ACCOUNT;
+}
+
+static int sign_in(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
         _cleanup_(fzd_secret_freep) FzdSecret *secret = NULL;
         SignInOptions o = {};
         const char *token, *reason;
@@ -145,95 +177,117 @@ static int sign_in(sd_bus_message *msg, FzdManager *m, sd_bus_error *error) {
         if (fzd_token_check(token, strlen(token), &reason) < 0)
                 return sd_bus_error_setf(error, ERROR_TOKEN, "The token is not valid: %s. Sign in again to get a new one.",
                                          reason);
-        if (m->mode == FZD_MODE_SERVICE_ACCOUNT)
+        if (managed(api))
                 return managed_error(error);
 
         /* authorize */
-        r = fzd_polkit_check(m->polkit, msg, "dev.firezone.client1.sign-in", "sign in to Firezone", error);
+        r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.sign-in", "sign in to Firezone", error);
         if (r <= 0)
                 return r == 0 ? PENDING : r;
         if (o.api_url) {
-                r = fzd_polkit_check(m->polkit, msg, "dev.firezone.client1.configure", "change the Firezone portal",
-                                     error);
+                r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.configure",
+                                     "change the Firezone portal", error);
                 if (r <= 0)
                         return r == 0 ? PENDING : r;
         }
 
-        /* mutate (and emit, from the manager) */
+        /* mutate (the change set comes back through the observer) */
         r = fzd_secret_new(token, strlen(token), &secret);
         if (r < 0)
                 return r;
-        r = fzd_manager_sign_in(m, &secret, o.account_slug, o.actor_name, o.api_url);
+        r = fzd_manager_sign_in(api->m, &secret, o.account_slug, o.actor_name, o.api_url);
         if (r == -EBUSY)
                 return managed_error(error);
         if (r < 0)
-                return sd_bus_error_setf(error, ERROR_FAILED, "Could not start connecting (%s). Try again.", strerror(-r));
+                return sd_bus_error_set_errnof(error, r, "Could not start connecting (%m). Try again.");
 
         /* reply */
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int sign_out(sd_bus_message *msg, FzdManager *m, sd_bus_error *error) {
+static int sign_out(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
         int r;
 
-        if (m->mode == FZD_MODE_SERVICE_ACCOUNT)
+        if (managed(api))
                 return managed_error(error);
-        r = fzd_polkit_check(m->polkit, msg, "dev.firezone.client1.sign-out", "sign out of Firezone", error);
+        r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.sign-out", "sign out of Firezone",
+                             error);
         if (r <= 0)
                 return r == 0 ? PENDING : r;
-        fzd_manager_sign_out(m, "sign-out");
+        fzd_manager_sign_out(api->m, "sign-out");
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int reconnect(sd_bus_message *msg, FzdManager *m, sd_bus_error *error) {
+static int reconnect(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
         int r;
 
-        if (m->mode == FZD_MODE_SERVICE_ACCOUNT)
+        if (managed(api))
                 return managed_error(error);
-        r = fzd_polkit_check(m->polkit, msg, "dev.firezone.client1.reconnect", "reconnect Firezone", error);
+        r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.reconnect", "reconnect Firezone",
+                             error);
         if (r <= 0)
                 return r == 0 ? PENDING : r;
-        r = fzd_manager_reconnect(m, "reconnect");
+        r = fzd_manager_reconnect(api->m, "reconnect");
         if (r == -ENOTCONN)
                 return sd_bus_error_set(error, ERROR_NOT_SIGNED_IN, "Not signed in, so there is nothing to reconnect. Sign in first.");
         if (r < 0)
-                return sd_bus_error_setf(error, ERROR_FAILED, "Could not reconnect (%s). Try again.", strerror(-r));
+                return sd_bus_error_set_errnof(error, r, "Could not reconnect (%m). Try again.");
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* Every method ends here. A handler that failed has not replied: answer with its error,
+ * its message made valid UTF-8; if even that cannot be sent, with a constant one. */
+static int finish_method(sd_bus_message *msg, int r, sd_bus_error *error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        char text[1024];
+        int k;
+
+        if (r >= 0)
+                return r;
+        if (!sd_bus_error_is_set(error))
+                (void)sd_bus_error_set_errno(error, r);
+        sd_bus_error_move(&e, error);
+        log_debug("Method %s failed: %s", strempty(sd_bus_message_get_member(msg)), strempty(e.name));
+
+        k = sd_bus_reply_method_errorf(
+                msg, e.name ?: ERROR_FAILED, "%s",
+                fzd_utf8_sanitize(e.message ?: "The request failed.", false, text, sizeof text));
+        if (k < 0) {
+                log_warning_errno(k, "Failed to send the error reply to %s, sending a generic one: %m",
+                                  strempty(sd_bus_message_get_member(msg)));
+                k = sd_bus_reply_method_error(
+                        msg, &SD_BUS_ERROR_MAKE_CONST(ERROR_FAILED, "The request failed. Try again."));
+        }
+        return k < 0 ? k : 1;
+}
+
 /* Runs a mutating handler; once it is finished (not waiting for polkit) forgets the polkit
- * answers for this message and wipes the token argument from the message's buffer. */
-static int run_mutating(sd_bus_message *msg, FzdManager *m, sd_bus_error *error,
-                        int (*handler)(sd_bus_message *, FzdManager *, sd_bus_error *), bool has_token) {
+ * answers for this message. The token argument is wiped by sd-bus itself when the message
+ * is freed (SD_BUS_VTABLE_SENSITIVE). */
+static int run_mutating(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error,
+                        int (*handler)(sd_bus_message *, FzdBusApi *, sd_bus_error *)) {
         int r;
 
         /* The message may be a re-dispatch after a polkit answer: read it from the start. */
         r = sd_bus_message_rewind(msg, true);
-        if (r < 0)
-                return r;
-        r = handler(msg, m, error);
+        if (r >= 0)
+                r = handler(msg, api, error);
         if (r == PENDING)
                 return 1;
-
-        fzd_polkit_forget(m->polkit, msg);
-        if (has_token && sd_bus_message_rewind(msg, true) >= 0) {
-                const char *token;
-                if (sd_bus_message_read(msg, "s", &token) >= 0)
-                        explicit_bzero((char *) token, strlen(token));
-        }
-        return r;
+        fzd_polkit_forget(api->polkit, msg);
+        return finish_method(msg, r, error);
 }
 
 static int method_sign_in(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return run_mutating(msg, userdata, error, sign_in, true);
+        return run_mutating(msg, userdata, error, sign_in);
 }
 
 static int method_sign_out(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return run_mutating(msg, userdata, error, sign_out, false);
+        return run_mutating(msg, userdata, error, sign_out);
 }
 
 static int method_reconnect(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return run_mutating(msg, userdata, error, reconnect, false);
+        return run_mutating(msg, userdata, error, reconnect);
 }
 
 /* ---- dictionaries ----------------------------------------------------------------------- */
@@ -246,42 +300,42 @@ static const char *addr_string(int family, const void *addr, char *buf, size_t s
         return inet_ntop(family, addr, buf, (socklen_t) size) ?: "";
 }
 
-static int append_status(sd_bus_message *reply, FzdManager *m) {
+static int append_status(sd_bus_message *reply, FzdBusApi *api) {
+        const FzdManagerView *v = &api->view;
         char v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
-        const FzdInterfaceConfig *c = &m->interface_config;
         int r;
 
-        if (m->has_interface_config && c->has_ipv4)
-                addr_string(AF_INET, &c->ipv4, v4, sizeof v4);
-        if (m->has_interface_config && c->has_ipv6)
-                addr_string(AF_INET6, &c->ipv6, v6, sizeof v6);
+        if (v->has_ipv4)
+                addr_string(AF_INET, &v->ipv4, v4, sizeof v4);
+        if (v->has_ipv6)
+                addr_string(AF_INET6, &v->ipv6, v6, sizeof v6);
 
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
-                r = append_sv_s(reply, "state", fzd_state_to_string(m->state));
+                r = append_sv_s(reply, "state", api->state);
         if (r >= 0)
-                r = append_sv_s(reply, "mode", fzd_mode_to_string(m->mode));
+                r = append_sv_s(reply, "mode", api->mode);
         if (r >= 0)
-                r = append_sv_s(reply, "account-slug", m->account_slug);
+                r = append_sv_s(reply, "account-slug", api->account_slug);
         if (r >= 0)
-                r = append_sv_s(reply, "actor-name", m->actor_name);
+                r = append_sv_s(reply, "actor-name", api->actor_name);
         if (r >= 0)
-                r = append_sv_s(reply, "interface", fzd_manager_interface_name(m));
+                r = append_sv_s(reply, "interface", api->interface_name);
         if (r >= 0)
                 r = append_sv_s(reply, "ipv4", v4);
         if (r >= 0)
                 r = append_sv_s(reply, "ipv6", v6);
         if (r >= 0)
-                r = append_sv_s(reply, "dns-control", fzd_manager_dns_control(m));
+                r = append_sv_s(reply, "dns-control", fzd_manager_dns_control(api->m));
         if (r >= 0)
-                r = append_sv_s(reply, "last-error", m->last_error);
+                r = append_sv_s(reply, "last-error", api->last_error);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "requires-sign-in", "b", (int) m->requires_sign_in);
+                r = sd_bus_message_append(reply, "{sv}", "requires-sign-in", "b", (int)v->requires_sign_in);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "connected-since", "t", m->connected_since);
+                r = sd_bus_message_append(reply, "{sv}", "connected-since", "t", v->connected_since);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "resource-count", "u",
-                                          (uint32_t) fzd_resource_table_size(m->resources));
+                                          (uint32_t)fzd_resource_table_size(fzd_manager_resources(api->m)));
         if (r >= 0)
                 r = append_sv_s(reply, "version", FZ_VERSION);
         if (r >= 0)
@@ -320,12 +374,12 @@ static int append_resource(sd_bus_message *reply, const FzdResource *res) {
         return r;
 }
 
-static int append_resources(sd_bus_message *reply, FzdManager *m) {
+static int append_resources(sd_bus_message *reply, FzdBusApi *api) {
         _cleanup_(freep) const FzdResource **v = NULL;
         size_t n;
         int r;
 
-        r = fzd_resource_table_sorted(m->resources, &v, &n);
+        r = fzd_resource_table_sorted(fzd_manager_resources(api->m), &v, &n);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "a{sv}");
@@ -343,9 +397,9 @@ static int method_status(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = append_status(reply, userdata);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return finish_method(msg, r, error);
 }
 
 static int method_list_resources(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -355,41 +409,20 @@ static int method_list_resources(sd_bus_message *msg, void *userdata, sd_bus_err
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = append_resources(reply, userdata);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return finish_method(msg, r, error);
 }
 
-/* ---- properties ------------------------------------------------------------------------- */
+/* ---- the vtable ------------------------------------------------------------------------- */
 
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
-                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        FzdManager *m = userdata;
-        const char *v = NULL;
-
-        if (streq(property, "State"))
-                v = fzd_state_to_string(m->state);
-        else if (streq(property, "Mode"))
-                v = fzd_mode_to_string(m->mode);
-        else if (streq(property, "AccountSlug"))
-                v = m->account_slug;
-        else if (streq(property, "ActorName"))
-                v = m->actor_name;
-        else if (streq(property, "InterfaceName"))
-                v = fzd_manager_interface_name(m);
-        else if (streq(property, "LastError"))
-                v = m->last_error;
-        else if (streq(property, "Version"))
-                v = FZ_VERSION;
-        else
-                return -ENOENT;
-        return sd_bus_message_append(reply, "s", strempty(v));
-}
+#define PROPERTY(name, field)                                                                               \
+        SD_BUS_PROPERTY(name, "s", NULL, offsetof(FzdBusApi, field), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
 static const sd_bus_vtable client1_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("SignIn", SD_BUS_ARGS("s", token, "a{sv}", options), SD_BUS_NO_RESULT,
-                                method_sign_in, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_sign_in, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("SignOut", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_sign_out,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reconnect", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reconnect,
@@ -400,26 +433,38 @@ static const sd_bus_vtable client1_vtable[] = {
                                 method_list_resources, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("StateChanged", SD_BUS_ARGS("s", state, "a{sv}", details), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ResourcesChanged", SD_BUS_ARGS("aa{sv}", resources), 0),
-        SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Mode", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("AccountSlug", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ActorName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("InterfaceName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LastError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        PROPERTY("State", state),
+        PROPERTY("Mode", mode),
+        PROPERTY("AccountSlug", account_slug),
+        PROPERTY("ActorName", actor_name),
+        PROPERTY("InterfaceName", interface_name),
+        PROPERTY("LastError", last_error),
+        SD_BUS_PROPERTY("Version", "s", NULL, offsetof(FzdBusApi, version), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_VTABLE_END,
 };
 
-/* ---- emission --------------------------------------------------------------------------- */
+/* ---- the observer: emission ------------------------------------------------------------- */
 
-void fzd_bus_api_emit_changes(FzdManager *m, FzdChange changes, const char *reason) {
+/* Take over the manager's view; compose the sentence of its error (the one place). */
+static void publish(FzdBusApi *api) {
+        api->view = *fzd_manager_view(api->m);
+        api->state = fzd_state_to_string(api->view.state);
+        api->mode = fzd_mode_to_string(api->view.mode);
+        api->account_slug = api->view.account_slug;
+        api->actor_name = api->view.actor_name;
+        api->interface_name = api->view.interface_name;
+        api->last_error =
+                fzd_error_format(&api->view.last_error, api->last_error_text, sizeof api->last_error_text);
+}
+
+static void on_changed(void *userdata, const FzdManager *m, FzdChange changes, FzdState old_state,
+                       const char *reason) {
+        FzdBusApi *api = userdata;
         const char *names[8];
         size_t n = 0;
         int r;
 
-        if (!m->bus || !changes)
-                return;
-
+        publish(api);
         if (changes & FZD_CHANGE_STATE)
                 names[n++] = "State";
         if (changes & FZD_CHANGE_MODE)
@@ -434,45 +479,83 @@ void fzd_bus_api_emit_changes(FzdManager *m, FzdChange changes, const char *reas
                 names[n++] = "LastError";
         names[n] = NULL;
 
-        r = sd_bus_emit_properties_changed_strv(m->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE, (char **) names);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit PropertiesChanged, ignoring: %m");
-
-        if (changes & (FZD_CHANGE_STATE | FZD_CHANGE_LAST_ERROR)) {
-                r = sd_bus_emit_signal(m->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE, "StateChanged", "sa{sv}",
-                                       fzd_state_to_string(m->state), 3, "reason", "s", strempty(reason), "last-error",
-                                       "s", strempty(m->last_error), "requires-sign-in", "b", (int) m->requires_sign_in);
+        if (n > 0) {
+                r = sd_bus_emit_properties_changed_strv(api->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE,
+                                                        (char **)names);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to emit PropertiesChanged, ignoring: %m");
+        }
+        if (changes & (FZD_CHANGE_STATE | FZD_CHANGE_LAST_ERROR | FZD_CHANGE_REQUIRES_SIGN_IN)) {
+                r = sd_bus_emit_signal(api->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE, "StateChanged", "sa{sv}",
+                                       api->state, 3, "reason", "s", strempty(reason), "last-error", "s",
+                                       api->last_error, "requires-sign-in", "b",
+                                       (int)api->view.requires_sign_in);
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit StateChanged, ignoring: %m");
         }
 }
 
-void fzd_bus_api_emit_resources_changed(FzdManager *m) {
+static void on_resources_changed(void *userdata, const FzdManager *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        FzdBusApi *api = userdata;
         int r;
 
-        if (!m->bus)
-                return;
-        r = sd_bus_message_new_signal(m->bus, &sig, FZ_BUS_PATH, FZ_BUS_INTERFACE, "ResourcesChanged");
+        r = sd_bus_message_new_signal(api->bus, &sig, FZ_BUS_PATH, FZ_BUS_INTERFACE, "ResourcesChanged");
         if (r >= 0)
-                r = append_resources(sig, m);
+                r = append_resources(sig, api);
         if (r >= 0)
-                r = sd_bus_send(m->bus, sig, NULL);
+                r = sd_bus_send(api->bus, sig, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit ResourcesChanged, ignoring: %m");
 }
 
-int fzd_bus_api_register(FzdManager *m) {
+static const FzdManagerObserver observer = {
+        .changed = on_changed,
+        .resources_changed = on_resources_changed,
+};
+
+/* ---- life cycle ------------------------------------------------------------------------- */
+
+int fzd_bus_api_new(sd_bus *bus, FzdManager *m, FzdBusApi **ret) {
+        _cleanup_(fzd_bus_api_freep) FzdBusApi *api = NULL;
         int r;
+
+        api = calloc(1, sizeof *api);
+        if (!api)
+                return log_oom();
+        api->bus = sd_bus_ref(bus);
+        api->m = m;
+        api->version = FZ_VERSION;
+        publish(api);
 
         r = sd_bus_error_add_map(fzd_bus_errors);
         if (r < 0)
                 return log_error_errno(r, "Failed to register D-Bus error names: %m");
-        r = sd_bus_add_object_vtable(m->bus, NULL, FZ_BUS_PATH, FZ_BUS_INTERFACE, client1_vtable, m);
+        r = sd_bus_add_object_vtable(bus, &api->slot, FZ_BUS_PATH, FZ_BUS_INTERFACE, client1_vtable, api);
         if (r < 0)
                 return log_error_errno(r, "Failed to export %s: %m", FZ_BUS_PATH);
-        r = fzd_polkit_new(m->bus, &m->polkit);
+        r = fzd_polkit_new(bus, &api->polkit);
         if (r < 0)
                 return log_oom();
+        r = fzd_manager_add_observer(m, &observer, api);
+        if (r < 0)
+                return log_error_errno(r, "Failed to observe the manager: %m");
+        *ret = TAKE_PTR(api);
         return 0;
+}
+
+FzdBusApi *fzd_bus_api_free(FzdBusApi *api) {
+        if (!api)
+                return NULL;
+        if (api->m)
+                fzd_manager_remove_observer(api->m, &observer, api);
+        fzd_polkit_free(api->polkit);
+        sd_bus_slot_unref(api->slot);
+        sd_bus_flush_close_unref(api->bus);
+        free(api);
+        return NULL;
+}
+
+sd_bus *fzd_bus_api_bus(const FzdBusApi *api) {
+        return api ? api->bus : NULL;
 }

@@ -13,28 +13,10 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "error.h"
+#include "interface-config.h"
 #include "resource.h"
 #include "secret.h"
-
-#define FZD_MAX_UPSTREAM_DNS 8
-
-/* What the portal's init/config_changed says about this device's interface. */
-typedef struct FzdInterfaceConfig {
-        bool has_ipv4, has_ipv6;
-        struct in_addr ipv4;   /* /32 */
-        struct in6_addr ipv6;  /* /128 */
-        char search_domain[256];
-        /* Upstream resolvers from the portal (empty = use the system's). */
-        size_t n_upstream_dns;
-        struct {
-                int family;
-                union {
-                        struct in_addr in;
-                        struct in6_addr in6;
-                } addr;
-                unsigned port;
-        } upstream_dns[FZD_MAX_UPSTREAM_DNS];
-} FzdInterfaceConfig;
 
 typedef struct FzdEngineParams {
         const char *api_url;      /* wss://… (or ws:// to loopback), validated */
@@ -52,11 +34,13 @@ typedef struct FzdEngineEvents {
         /* Ownership of r passes to the callee. */
         void (*resource_upserted)(void *userdata, FzdResource *r);
         void (*resource_deleted)(void *userdata, const char *id);
-        /* The connection dropped; the engine retries by itself with backoff. */
-        void (*reconnecting)(void *userdata, const char *error);
-        /* The session ended for good (401, token expired, account gone): the engine has
-         * wiped its token and stopped. requires_sign_in: the token will never work again. */
-        void (*session_ended)(void *userdata, const char *error, bool requires_sign_in);
+        /* The connection dropped; the engine retries by itself with backoff (error->retry_usec
+         * says when). */
+        void (*reconnecting)(void *userdata, const FzdError *error);
+        /* The session ended for good (401, token expired, account gone, a refused
+         * configuration): the engine has wiped its token and stopped. The token will never
+         * work again if fzd_error_kind(error->code) is FZD_ERROR_KIND_NEEDS_SIGN_IN. */
+        void (*session_ended)(void *userdata, const FzdError *error);
 } FzdEngineEvents;
 
 typedef struct FzdEngine FzdEngine;
@@ -75,3 +59,14 @@ int fzd_engine_reconnect(FzdEngine *e);
 /* Replace the token of a running session and reconnect (SIGHUP re-read the token file). */
 int fzd_engine_replace_token(FzdEngine *e, FzdSecret **token);
 bool fzd_engine_is_running(const FzdEngine *e);
+
+/* The engine as the manager uses it: an operation table, so tests pass in a fake. */
+typedef struct FzdEngineOps {
+        int (*start)(FzdEngine *e, const FzdEngineParams *params, FzdSecret **token);
+        void (*stop)(FzdEngine *e);
+        int (*reconnect)(FzdEngine *e);
+        int (*replace_token)(FzdEngine *e, FzdSecret **token);
+        FzdEngine *(*free)(FzdEngine *e);
+} FzdEngineOps;
+
+extern const FzdEngineOps fzd_engine_ops;

@@ -10,11 +10,14 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus-api.h"
 #include "config.h"
 #include "device-id.h"
+#include "engine.h"
 #include "log.h"
 #include "manager.h"
 #include "options.h"
+#include "os.h"
 #include "token.h"
 
 #define CONFIG_MAX (64 * 1024)
@@ -76,8 +79,24 @@ static int name_owner_pid(sd_bus *bus, const char *name, pid_t *ret_pid) {
         return sd_bus_creds_get_pid(creds, ret_pid);
 }
 
-static int connect_bus(FzdManager *m) {
-        sd_bus *bus = NULL;
+/* systemctl status shows the state and the error, in the same words as LastError. */
+static void notify_status(void *userdata, const FzdManager *m, FzdChange changes, FzdState old_state,
+                          const char *reason) {
+        const FzdManagerView *v = fzd_manager_view(m);
+        char text[FZD_ERROR_TEXT_MAX];
+
+        if (!(changes & (FZD_CHANGE_STATE | FZD_CHANGE_LAST_ERROR)))
+                return;
+        fzd_error_format(&v->last_error, text, sizeof text);
+        (void)sd_notifyf(false, "STATUS=%s%s%s", fzd_state_to_string(v->state), text[0] ? ": " : "", text);
+}
+
+static const FzdManagerObserver notify_observer = {.changed = notify_status};
+
+static int connect_bus(sd_event *event, FzdManager *m, FzdBusApi **ret_api) {
+        /* The API holds the connection; on failure, freeing the API closes it. */
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_(fzd_bus_api_freep) FzdBusApi *api = NULL;
         const char *address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
         pid_t pid = 0;
         int r;
@@ -88,8 +107,7 @@ static int connect_bus(FzdManager *m) {
                                        "Failed to connect to the system bus (%s): %m. Is dbus running? "
                                        "Use --no-ipc with a service-account token to run without D-Bus.",
                                        address ?: "unix:path=/run/dbus/system_bus_socket");
-        m->bus = bus; /* the manager owns it from here on */
-        r = fzd_bus_api_register(m);
+        r = fzd_bus_api_new(bus, m, &api);
         if (r < 0)
                 return r;
 
@@ -115,11 +133,12 @@ static int connect_bus(FzdManager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name %s: %m", FZ_BUS_NAME);
 
-        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
         /* Losing the bus means losing our clients: exit, and let systemd restart us. */
         (void) sd_bus_set_exit_on_disconnect(bus, true);
+        *ret_api = TAKE_PTR(api);
         return 0;
 }
 
@@ -133,7 +152,12 @@ static int run(int argc, char **argv) {
         _cleanup_(fzd_options_done) FzdOptions opts;
         _cleanup_(fzd_secret_freep) FzdSecret *token = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        /* The API outlives the manager: the OS layer reverts DNS over its bus when freed. */
+        _cleanup_(fzd_bus_api_freep) FzdBusApi *api = NULL;
         _cleanup_(fzd_manager_freep) FzdManager *m = NULL;
+        _cleanup_(freep) char *device_id = NULL;
+        char host[256] = "";
+        FzdEngine *engine = NULL;
         _cleanup_(freep) char *config = NULL;
         FzdTokenSource source = FZD_TOKEN_SOURCE_NONE;
         sigset_t mask;
@@ -205,15 +229,25 @@ static int run(int argc, char **argv) {
                 log_error_errno(r, "Failed to set up: %m");
                 goto finish;
         }
-        r = fzd_device_id_get(FZ_STATE_DIR, &m->device_id);
+        r = fzd_manager_add_observer(m, &notify_observer, NULL);
+        if (r < 0)
+                goto finish;
+        r = fzd_engine_new(event, fzd_manager_engine_events(), m, &engine);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up the portal connection: %m");
+                goto finish;
+        }
+        fzd_manager_attach_engine(m, &fzd_engine_ops, engine);
+        r = fzd_device_id_get(FZ_STATE_DIR, &device_id);
         if (r < 0) {
                 log_error_errno(r, "Failed to determine the device id: %m");
                 goto finish;
         }
-        {
-                char host[256] = "";
-                (void) gethostname(host, sizeof host - 1);
-                m->device_name = strdup(host);
+        (void)gethostname(host, sizeof host - 1);
+        r = fzd_manager_set_device(m, device_id, host);
+        if (r < 0) {
+                log_oom();
+                goto finish;
         }
 
         if ((r = sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL)) < 0 ||
@@ -224,7 +258,7 @@ static int run(int argc, char **argv) {
         }
 
         if (!opts.no_ipc) {
-                r = connect_bus(m);
+                r = connect_bus(event, m, &api);
                 if (r < 0)
                         goto finish;
                 log_info("Serving %s on the system bus%s.", FZ_BUS_NAME,
@@ -236,7 +270,7 @@ static int run(int argc, char **argv) {
                 FzdOsParams params = {
                         .dns_control = opts.dns_control,
                         .state_dir = FZ_STATE_DIR,
-                        .system_bus = m->bus,
+                        .system_bus = fzd_bus_api_bus(api),
                         .no_ipc = opts.no_ipc,
                 };
                 FzdOs *os = NULL;
@@ -244,7 +278,7 @@ static int run(int argc, char **argv) {
                 r = fzd_os_new(event, &params, fzd_manager_os_events(), m, &os);
                 if (r < 0)
                         goto finish;
-                fzd_manager_attach_os(m, os);
+                fzd_manager_attach_os(m, &fzd_os_ops, os);
                 r = fzd_os_cleanup_stale(os);
                 if (r < 0)
                         log_warning_errno(r, "Failed to clean up after a previous run, continuing: %m");

@@ -1,20 +1,87 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The state machine: signed-out → connecting → connected ⇄ reconnecting; any → signed-out.
- * Owns the session (mode, account, last error), the resource table and the engine, and
- * tells the bus layer what changed. */
+/* The model (manager.h): facts → one derived view → one change set for the observers.
+ *
+ * Event handlers change facts only. commit() is the one place that derives the view,
+ * compares it with the published one, runs entry and exit actions and tells the
+ * observers. Nothing else writes the view, so no handler can publish a state its facts do
+ * not support (e.g. "connected" while the portal connection is down). */
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "manager-private.h"
 
-/* How long a burst of resource updates may take before ResourcesChanged goes out. */
-#define RESOURCES_COALESCE_USEC (25 * USEC_PER_MSEC)
+typedef enum PortalPhase {
+        PORTAL_IDLE,       /* no session */
+        PORTAL_CONNECTING, /* started, or reconnecting on request: no error to show */
+        PORTAL_RETRYING,   /* the connection failed; the engine retries (portal_error) */
+        PORTAL_UP,         /* "init" received */
+} PortalPhase;
+
+typedef enum TunnelPhase {
+        TUNNEL_DOWN,
+        TUNNEL_UP,
+        TUNNEL_FAILED, /* retried by a timer while the portal is up (tunnel_error) */
+} TunnelPhase;
+
+typedef enum DnsPhase {
+        DNS_NONE,     /* nothing to wait for (no tunnel, or DNS control disabled) */
+        DNS_APPLYING, /* "connected" waits for it */
+        DNS_DONE,     /* applied, or failed (dns_error) */
+} DnsPhase;
+
+typedef struct Observer {
+        const FzdManagerObserver *ops;
+        void *userdata;
+} Observer;
+
+struct FzdManager {
+        sd_event *event;
+        const FzdOptions *options;
+        char *device_id, *device_name;
+
+        const FzdEngineOps *engine_ops;
+        FzdEngine *engine;
+        const FzdOsOps *os_ops;
+        FzdOs *os; /* NULL: no tunnel (tests, portal only) */
+
+        Observer observers[FZD_MANAGER_MAX_OBSERVERS];
+        size_t n_observers;
+
+        /* ---- facts ---- */
+        bool session; /* a token is in use: the engine runs */
+        FzdMode mode;
+        FzdTokenSource token_source;
+        char *api_url; /* of the current session */
+        char *account_slug, *actor_name;
+        bool ever_connected; /* this session has been "connected" */
+        FzdError end_error;  /* why the last session ended (shown while signed out) */
+
+        PortalPhase portal;
+        FzdError portal_error;
+        bool has_config;
+        FzdInterfaceConfig config;
+        FzdResourceTable *resources;
+
+        TunnelPhase tunnel;
+        FzdError tunnel_error;
+        DnsPhase dns;
+        FzdError dns_error;
+
+        /* ---- published ---- */
+        FzdManagerView view;
+        bool committing;
+
+        sd_event_source *tunnel_retry_timer;
+        uint64_t tunnel_retry_usec;
+        sd_event_source *resources_changed_timer; /* coalesces bursts into one call */
+};
 
 static const char *const state_names[_FZD_STATE_MAX] = {
         [FZD_STATE_SIGNED_OUT] = "signed-out",
@@ -42,55 +109,155 @@ static uint64_t now_realtime_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static void notify_status(FzdManager *m);
+/* ---- derivation ------------------------------------------------------------------------- */
 
-static FzdChange set_last_error(FzdManager *m, const char *error) {
-        if (streq_ptr(m->last_error, error) || (isempty(m->last_error) && isempty(error)))
-                return 0;
-        if (free_and_strdup(&m->last_error, isempty(error) ? NULL : error) < 0)
-                log_oom();
-        return FZD_CHANGE_LAST_ERROR;
+static FzdState derive_state(const FzdManager *m) {
+        if (!m->session)
+                return FZD_STATE_SIGNED_OUT;
+        if (m->portal == PORTAL_UP && (m->tunnel == TUNNEL_UP || !m->os) && m->dns != DNS_APPLYING)
+                return FZD_STATE_CONNECTED;
+        return m->ever_connected ? FZD_STATE_RECONNECTING : FZD_STATE_CONNECTING;
 }
 
-static void set_state(FzdManager *m, FzdState state, FzdChange changes, const char *reason) {
-        if (m->state != state) {
-                log_info("State: %s → %s (%s).", fzd_state_to_string(m->state), fzd_state_to_string(state),
-                         strempty(reason));
-                m->state = state;
-                changes |= FZD_CHANGE_STATE;
-                m->connected_since = state == FZD_STATE_CONNECTED ? now_realtime_usec() : 0;
-        }
-        if (changes) {
-                fzd_bus_api_emit_changes(m, changes, reason);
-                notify_status(m);
-        }
+/* The one error to show: what keeps the session from working, most fundamental first. */
+static FzdError derive_last_error(const FzdManager *m) {
+        if (!m->session)
+                return m->end_error;
+        if (m->portal == PORTAL_RETRYING)
+                return m->portal_error;
+        if (m->tunnel == TUNNEL_FAILED)
+                return m->tunnel_error;
+        if (m->dns == DNS_DONE && fzd_error_is_set(&m->dns_error))
+                return m->dns_error;
+        return FZD_ERROR_NULL;
 }
 
-static void notify_status(FzdManager *m) {
-        /* systemctl status shows it. */
-        (void) sd_notifyf(false, "STATUS=%s%s%s", fzd_state_to_string(m->state),
-                          m->last_error ? ": " : "", strempty(m->last_error));
-}
-
-static void resources_changed(FzdManager *m);
-
-static void clear_session(FzdManager *m) {
-        if (m->engine)
-                fzd_engine_stop(m->engine);
-        if (m->os)
-                fzd_os_tunnel_down(m->os); /* also forgets the routes and the Internet resource */
-        (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_OFF);
-        m->awaiting_dns = false;
-        m->dns_error = mfree(m->dns_error);
-        m->has_interface_config = false;
-        memset(&m->interface_config, 0, sizeof m->interface_config);
-        if (fzd_resource_table_size(m->resources) > 0) {
-                fzd_resource_table_clear(m->resources);
-                resources_changed(m);
+static void derive_view(const FzdManager *m, FzdManagerView *v) {
+        *v = (FzdManagerView){
+                .state = derive_state(m),
+                .mode = m->mode,
+                .last_error = derive_last_error(m),
+                .requires_sign_in =
+                        !m->session && fzd_error_kind(m->end_error.code) == FZD_ERROR_KIND_NEEDS_SIGN_IN,
+                .connected_since = m->view.connected_since,
+        };
+        (void)snprintf(v->account_slug, sizeof v->account_slug, "%s", strempty(m->account_slug));
+        (void)snprintf(v->actor_name, sizeof v->actor_name, "%s", strempty(m->actor_name));
+        if (m->os && m->tunnel == TUNNEL_UP)
+                (void)snprintf(v->interface_name, sizeof v->interface_name, "%s",
+                               strempty(m->os_ops->interface_name(m->os)));
+        if (m->session && m->has_config) {
+                v->has_ipv4 = m->config.has_ipv4;
+                v->has_ipv6 = m->config.has_ipv6;
+                v->ipv4 = m->config.ipv4;
+                v->ipv6 = m->config.ipv6;
         }
 }
 
-/* ---- the tunnel ------------------------------------------------------------------------- */
+static FzdChange diff_views(const FzdManagerView *a, const FzdManagerView *b) {
+        FzdChange c = 0;
+
+        if (a->state != b->state)
+                c |= FZD_CHANGE_STATE;
+        if (a->mode != b->mode)
+                c |= FZD_CHANGE_MODE;
+        if (!streq(a->account_slug, b->account_slug) || !streq(a->actor_name, b->actor_name))
+                c |= FZD_CHANGE_ACCOUNT;
+        if (!streq(a->interface_name, b->interface_name) || a->has_ipv4 != b->has_ipv4 ||
+            a->has_ipv6 != b->has_ipv6 || memcmp(&a->ipv4, &b->ipv4, sizeof a->ipv4) != 0 ||
+            memcmp(&a->ipv6, &b->ipv6, sizeof a->ipv6) != 0)
+                c |= FZD_CHANGE_INTERFACE;
+        if (!fzd_error_equal(&a->last_error, &b->last_error))
+                c |= FZD_CHANGE_LAST_ERROR;
+        if (a->requires_sign_in != b->requires_sign_in)
+                c |= FZD_CHANGE_REQUIRES_SIGN_IN;
+        return c;
+}
+
+/* ---- the commit step ---------------------------------------------------------------------- */
+
+static void arm_timer(sd_event_source *s, bool want, uint64_t usec) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!s)
+                return;
+        (void)sd_event_source_get_enabled(s, &enabled);
+        if (!want) {
+                if (enabled != SD_EVENT_OFF)
+                        (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return;
+        }
+        if (enabled != SD_EVENT_OFF)
+                return; /* keep the deadline it has */
+        if (sd_event_source_set_time_relative(s, usec) < 0 ||
+            sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
+                log_warning("Failed to arm a timer, ignoring.");
+}
+
+/* Derive, diff, act, publish. Re-entrant calls (an observer or an action changing facts)
+ * are folded into the running one. */
+static void commit(FzdManager *m, const char *reason) {
+        FzdManagerView old = m->view, new;
+        FzdChange changes;
+
+        if (m->committing)
+                return;
+        m->committing = true;
+
+        derive_view(m, &new);
+        /* Entry and exit actions. */
+        if (new.state == FZD_STATE_CONNECTED && old.state != FZD_STATE_CONNECTED) {
+                new.connected_since = now_realtime_usec();
+                m->ever_connected = true;
+        } else if (new.state != FZD_STATE_CONNECTED)
+                new.connected_since = 0;
+        arm_timer(m->tunnel_retry_timer, m->session && m->portal == PORTAL_UP && m->tunnel == TUNNEL_FAILED,
+                  m->tunnel_retry_usec);
+
+        changes = diff_views(&old, &new);
+        m->view = new;
+        if (changes & FZD_CHANGE_STATE)
+                log_info("State: %s → %s (%s).", fzd_state_to_string(old.state),
+                         fzd_state_to_string(new.state), strempty(reason));
+        if (changes)
+                for (size_t i = 0; i < m->n_observers; i++)
+                        if (m->observers[i].ops->changed)
+                                m->observers[i].ops->changed(m->observers[i].userdata, m, changes, old.state,
+                                                             reason);
+        m->committing = false;
+}
+
+/* ---- resources -------------------------------------------------------------------------- */
+
+static void notify_resources(FzdManager *m) {
+        for (size_t i = 0; i < m->n_observers; i++)
+                if (m->observers[i].ops->resources_changed)
+                        m->observers[i].ops->resources_changed(m->observers[i].userdata, m);
+        /* A large list makes a large signal: give the freed pages back to the system. */
+        if (fzd_resource_table_size(m->resources) >= 256)
+                (void)malloc_trim(0);
+}
+
+static int on_resources_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        notify_resources(userdata);
+        return 0;
+}
+
+static void resources_changed(FzdManager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        (void)sd_event_source_get_enabled(m->resources_changed_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return; /* one call for the whole burst */
+        if (sd_event_source_set_time_relative(m->resources_changed_timer,
+                                              FZD_MANAGER_RESOURCES_COALESCE_USEC) < 0 ||
+            sd_event_source_set_enabled(m->resources_changed_timer, SD_EVENT_ONESHOT) < 0) {
+                log_warning("Failed to schedule the resources-changed notification, sending it now.");
+                notify_resources(m);
+        }
+}
+
+/* ---- routes ----------------------------------------------------------------------------- */
 
 /* The route a resource needs, if any. A bad address from the portal is skipped with a log
  * line (the rest is applied). */
@@ -116,11 +283,11 @@ static void update_resource_routes(FzdManager *m, const FzdResource *old, const 
         if (had && has && fzd_cidr_equal(&a, &b))
                 return;
         if (had)
-                (void) fzd_os_route_remove(m->os, &a);
+                (void)m->os_ops->route_remove(m->os, &a);
         if (has)
-                (void) fzd_os_route_add(m->os, &b);
+                (void)m->os_ops->route_add(m->os, &b);
         if (was_internet != is_internet)
-                (void) fzd_os_set_internet_resource(m->os, is_internet);
+                (void)m->os_ops->set_internet_resource(m->os, is_internet);
 }
 
 /* The routes (and whether the Internet resource is there) of the whole table. */
@@ -148,61 +315,92 @@ static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n, bool *ret
         return 0;
 }
 
-/* Returns < 0 on failure (retried by a timer), 1 if DNS is still being applied (the state
- * becomes "connected" when it is), 0 if the tunnel is ready. */
-static int tunnel_up(FzdManager *m) {
-        int r;
+/* Replace the resource table with a copy of the portal's complete list. After a reconnect
+ * the tunnel is still up: the new routes go in first, then the old ones out. Routes are
+ * counted per prefix, so only real differences reach the kernel and nothing that stays is
+ * ever missing. */
+static void replace_resources(FzdManager *m, FzdResource *const *resources, size_t n) {
+        _cleanup_(freep) FzdCidr *old_routes = NULL, *new_routes = NULL;
+        size_t n_old = 0, n_new = 0;
+        bool old_internet = false, new_internet = false;
 
-        if (!m->os)
-                return 0;
-        r = fzd_os_tunnel_up(m->os, &m->interface_config, NULL);
-        if (r > 0)
-                m->awaiting_dns = true;
-        if (r < 0) {
-                _cleanup_(freep) char *msg = NULL;
-                if (asprintf(&msg, "Could not set up the tunnel device %s (%s). Retrying; check that /dev/net/tun "
-                                   "exists and the service has CAP_NET_ADMIN.",
-                             FZD_TUN_NAME, strerror(-r)) < 0)
-                        msg = NULL;
-                log_error_errno(r, "Failed to set up %s: %m", FZD_TUN_NAME);
-                set_state(m, FZD_STATE_RECONNECTING, set_last_error(m, msg), "tunnel-failed");
-                /* Try again on our own; the portal connection is fine. */
-                if (m->tunnel_retry_timer) {
-                        (void) sd_event_source_set_time_relative(m->tunnel_retry_timer, 10 * USEC_PER_SEC);
-                        (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_ONESHOT);
+        if (m->os && collect_routes(m, &old_routes, &n_old, &old_internet) < 0)
+                log_oom();
+        fzd_resource_table_clear(m->resources);
+        for (size_t i = 0; i < n; i++) {
+                FzdResource *copy = NULL;
+                if (fzd_resource_dup(resources[i], &copy) < 0 ||
+                    fzd_resource_table_put(m->resources, copy, NULL) < 0) {
+                        fzd_resource_free(copy);
+                        log_oom();
                 }
         }
-        return r;
+        resources_changed(m);
+
+        if (m->os && collect_routes(m, &new_routes, &n_new, &new_internet) >= 0) {
+                (void)m->os_ops->routes_add(m->os, new_routes, n_new);
+                for (size_t i = 0; i < n_old; i++)
+                        (void)m->os_ops->route_remove(m->os, &old_routes[i]);
+                if (new_internet != old_internet)
+                        (void)m->os_ops->set_internet_resource(m->os, new_internet);
+        }
+}
+
+/* ---- the tunnel ------------------------------------------------------------------------- */
+
+/* Bring the tunnel up (or update it) with the current configuration; sets the tunnel and
+ * DNS facts. The caller commits. */
+static void tunnel_up(FzdManager *m) {
+        int r;
+
+        if (!m->os || !m->has_config)
+                return;
+        r = m->os_ops->tunnel_up(m->os, &m->config);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up %s: %m", FZD_TUN_NAME);
+                m->tunnel = TUNNEL_FAILED;
+                m->tunnel_error = fzd_error_make(FZD_ERR_TUNNEL_DEVICE, r);
+                m->tunnel_error.retry_usec = m->tunnel_retry_usec;
+                fzd_error_set_subject(&m->tunnel_error, FZD_TUN_NAME);
+                return;
+        }
+        m->tunnel = TUNNEL_UP;
+        m->tunnel_error = FZD_ERROR_NULL;
+        if (r > 0) /* DNS is being applied: on_os_dns_applied() follows */
+                m->dns = DNS_APPLYING;
+        else {
+                m->dns = DNS_NONE;
+                m->dns_error = FZD_ERROR_NULL;
+        }
 }
 
 static int on_tunnel_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         FzdManager *m = userdata;
 
-        if (m->has_interface_config && tunnel_up(m) == 0)
-                set_state(m, FZD_STATE_CONNECTED, set_last_error(m, m->dns_error) | FZD_CHANGE_INTERFACE,
-                          "tunnel-up");
+        (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (m->session && m->portal == PORTAL_UP && m->tunnel == TUNNEL_FAILED)
+                tunnel_up(m);
+        commit(m, "tunnel-retry");
         return 0;
 }
 
 static void on_os_network_changed(void *userdata, const char *what) {
         FzdManager *m = userdata;
 
-        if (m->state == FZD_STATE_CONNECTED || m->state == FZD_STATE_RECONNECTING) {
+        if (m->session && m->ever_connected) {
                 log_info("The default route changed (%s); reconnecting to the portal.", what);
                 (void) fzd_manager_reconnect(m, "network-changed");
         }
 }
 
-static void on_os_dns_applied(void *userdata, const char *message) {
+static void on_os_dns_applied(void *userdata, const FzdError *error) {
         FzdManager *m = userdata;
 
-        if (free_and_strdup(&m->dns_error, message) < 0)
-                log_oom();
-        if (m->awaiting_dns) {
-                m->awaiting_dns = false;
-                set_state(m, FZD_STATE_CONNECTED, set_last_error(m, message), "portal-connected");
-        } else if (m->state == FZD_STATE_CONNECTED)
-                set_state(m, m->state, set_last_error(m, message), message ? "dns-failed" : "dns-ok");
+        if (!m->session || m->tunnel != TUNNEL_UP)
+                return; /* an answer for a tunnel that is gone */
+        m->dns = DNS_DONE;
+        m->dns_error = error ? *error : FZD_ERROR_NULL;
+        commit(m, error ? "dns-failed" : "dns-applied");
 }
 
 static const FzdOsEvents os_events = {
@@ -214,70 +412,33 @@ const FzdOsEvents *fzd_manager_os_events(void) {
         return &os_events;
 }
 
-void fzd_manager_attach_os(FzdManager *m, FzdOs *os) {
-        fzd_os_free(m->os);
-        m->os = os;
-}
-
 /* ---- engine events ----------------------------------------------------------------------- */
 
 static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, FzdResource *const *resources,
                            size_t n) {
         FzdManager *m = userdata;
-        FzdChange changes = FZD_CHANGE_INTERFACE;
-        _cleanup_(freep) FzdCidr *old_routes = NULL, *new_routes = NULL;
-        size_t n_old = 0, n_new = 0;
-        bool old_internet = false, new_internet = false;
-        int r;
 
-        m->interface_config = *config;
-        m->has_interface_config = true;
-
-        /* init carries the complete list: replace the table. */
-        if (m->os && collect_routes(m, &old_routes, &n_old, &old_internet) < 0)
-                log_oom();
-        fzd_resource_table_clear(m->resources);
-        for (size_t i = 0; i < n; i++) {
-                FzdResource *copy = NULL;
-                /* The engine keeps its array; we keep our own copy. */
-                if (fzd_resource_dup(resources[i], &copy) < 0 || fzd_resource_table_put(m->resources, copy, NULL) < 0) {
-                        fzd_resource_free(copy);
-                        log_oom();
-                }
-        }
-        resources_changed(m);
-
-        /* After a reconnect the tunnel is still up: add the new routes first, then drop the
-         * old ones. Routes are counted per prefix, so only real differences reach the
-         * kernel and nothing that stays is ever missing. */
-        if (m->os && collect_routes(m, &new_routes, &n_new, &new_internet) >= 0) {
-                (void) fzd_os_routes_add(m->os, new_routes, n_new);
-                for (size_t i = 0; i < n_old; i++)
-                        (void) fzd_os_route_remove(m->os, &old_routes[i]);
-                if (new_internet != old_internet)
-                        (void) fzd_os_set_internet_resource(m->os, new_internet);
-        }
-
-        m->requires_sign_in = false;
-        r = tunnel_up(m);
-        if (r < 0)
+        if (!m->session)
                 return;
-        if (r > 0) { /* connected once DNS is in place (on_os_dns_applied) */
-                set_state(m, m->state, changes, "tunnel-up");
-                return;
-        }
-        changes |= set_last_error(m, m->dns_error);
-        set_state(m, FZD_STATE_CONNECTED, changes, "portal-connected");
+        m->config = *config;
+        m->has_config = true;
+        replace_resources(m, resources, n);
+        m->portal = PORTAL_UP;
+        m->portal_error = FZD_ERROR_NULL;
+        tunnel_up(m);
+        commit(m, "portal-connected");
 }
 
 static void on_engine_config_changed(void *userdata, const FzdInterfaceConfig *config) {
         FzdManager *m = userdata;
 
-        m->interface_config = *config;
-        m->has_interface_config = true;
-        if (m->state == FZD_STATE_CONNECTED)
-                (void) tunnel_up(m); /* updates addresses and DNS in place */
-        set_state(m, m->state, FZD_CHANGE_INTERFACE, "config-changed");
+        if (!m->session)
+                return;
+        m->config = *config;
+        m->has_config = true;
+        if (m->portal == PORTAL_UP)
+                tunnel_up(m); /* updates addresses and DNS in place */
+        commit(m, "config-changed");
 }
 
 static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
@@ -295,38 +456,63 @@ static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
 
 static void on_engine_resource_deleted(void *userdata, const char *id) {
         FzdManager *m = userdata;
-        FzdResource *r = fzd_resource_table_take(m->resources, id);
+        _cleanup_(fzd_resource_freep) FzdResource *r = fzd_resource_table_take(m->resources, id);
 
         if (!r) {
                 log_debug("Portal deleted a resource that we do not have, ignoring.");
                 return;
         }
         update_resource_routes(m, r, NULL);
-        fzd_resource_free(r);
         resources_changed(m);
 }
 
-static void on_engine_reconnecting(void *userdata, const char *error) {
+static void on_engine_reconnecting(void *userdata, const FzdError *error) {
         FzdManager *m = userdata;
-        FzdChange changes = set_last_error(m, error);
 
-        /* Before the first connection we are still "connecting"; after it, "reconnecting". */
-        set_state(m, m->state == FZD_STATE_CONNECTING ? FZD_STATE_CONNECTING : FZD_STATE_RECONNECTING, changes,
-                  "portal-disconnected");
+        if (!m->session)
+                return;
+        /* The tunnel stays up across the reconnect; the state says we are not connected. */
+        m->portal = PORTAL_RETRYING;
+        m->portal_error = *error;
+        commit(m, "portal-disconnected");
 }
 
-static void on_engine_session_ended(void *userdata, const char *error, bool requires_sign_in) {
-        FzdManager *m = userdata;
-        FzdChange changes = set_last_error(m, error);
-
-        clear_session(m);
-        m->requires_sign_in = requires_sign_in;
-        if (m->mode == FZD_MODE_INTERACTIVE && (m->account_slug || m->actor_name)) {
-                m->account_slug = mfree(m->account_slug);
-                m->actor_name = mfree(m->actor_name);
-                changes |= FZD_CHANGE_ACCOUNT;
+/* Forget the session's connection facts and take the tunnel down. */
+static void clear_connection(FzdManager *m) {
+        if (m->session)
+                m->engine_ops->stop(m->engine);
+        if (m->os)
+                m->os_ops->tunnel_down(m->os); /* also forgets the routes and the Internet resource */
+        m->session = false;
+        m->ever_connected = false;
+        m->portal = PORTAL_IDLE;
+        m->portal_error = FZD_ERROR_NULL;
+        m->has_config = false;
+        memset(&m->config, 0, sizeof m->config);
+        m->tunnel = TUNNEL_DOWN;
+        m->tunnel_error = FZD_ERROR_NULL;
+        m->dns = DNS_NONE;
+        m->dns_error = FZD_ERROR_NULL;
+        if (fzd_resource_table_size(m->resources) > 0) {
+                fzd_resource_table_clear(m->resources);
+                resources_changed(m);
         }
-        set_state(m, FZD_STATE_SIGNED_OUT, changes, requires_sign_in ? "token-expired" : "session-ended");
+}
+
+static void forget_account(FzdManager *m) {
+        m->account_slug = mfree(m->account_slug);
+        m->actor_name = mfree(m->actor_name);
+}
+
+static void on_engine_session_ended(void *userdata, const FzdError *error) {
+        FzdManager *m = userdata;
+        bool needs_sign_in = fzd_error_kind(error->code) == FZD_ERROR_KIND_NEEDS_SIGN_IN;
+
+        clear_connection(m);
+        m->end_error = *error;
+        if (m->mode == FZD_MODE_INTERACTIVE)
+                forget_account(m);
+        commit(m, needs_sign_in ? "token-expired" : "session-ended");
 }
 
 static const FzdEngineEvents engine_events = {
@@ -338,37 +524,8 @@ static const FzdEngineEvents engine_events = {
         .session_ended = on_engine_session_ended,
 };
 
-/* ---- resources -------------------------------------------------------------------------- */
-
-static int on_resources_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        FzdManager *m = userdata;
-
-        fzd_bus_api_emit_resources_changed(m);
-        /* A large list makes a large signal: give the freed pages back to the system. */
-        if (fzd_resource_table_size(m->resources) >= 256)
-                (void) malloc_trim(0);
-        return 0;
-}
-
-static void resources_changed(FzdManager *m) {
-        int r;
-
-        m->resources_generation++;
-        if (m->resources_changed_timer) {
-                int enabled = 0;
-                (void) sd_event_source_get_enabled(m->resources_changed_timer, &enabled);
-                if (enabled != SD_EVENT_OFF)
-                        return; /* one signal for the whole burst */
-                r = sd_event_source_set_time_relative(m->resources_changed_timer, RESOURCES_COALESCE_USEC);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(m->resources_changed_timer, SD_EVENT_ONESHOT);
-        } else
-                r = sd_event_add_time_relative(m->event, &m->resources_changed_timer, CLOCK_MONOTONIC,
-                                               RESOURCES_COALESCE_USEC, 0, on_resources_timer, m);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to schedule ResourcesChanged, sending it now: %m");
-                fzd_bus_api_emit_resources_changed(m);
-        }
+const FzdEngineEvents *fzd_manager_engine_events(void) {
+        return &engine_events;
 }
 
 /* ---- sessions --------------------------------------------------------------------------- */
@@ -381,8 +538,17 @@ static int start_engine(FzdManager *m, FzdSecret **token) {
                 /* The portal connection must bypass the tunnel's policy rule. */
                 .firewall_mark = m->os ? FZD_FIREWALL_MARK : 0,
         };
+        int r;
 
-        return fzd_engine_start(m->engine, &params, token);
+        r = m->engine_ops->start(m->engine, &params, token);
+        if (r < 0)
+                return r;
+        m->session = true;
+        m->ever_connected = false;
+        m->portal = PORTAL_CONNECTING;
+        m->portal_error = FZD_ERROR_NULL;
+        m->end_error = FZD_ERROR_NULL;
+        return 0;
 }
 
 int fzd_manager_start_service_account(FzdManager *m, FzdTokenSource source, FzdSecret **token) {
@@ -391,75 +557,69 @@ int fzd_manager_start_service_account(FzdManager *m, FzdTokenSource source, FzdS
         m->mode = FZD_MODE_SERVICE_ACCOUNT;
         m->token_source = source;
         r = start_engine(m, token);
-        if (r < 0)
+        if (r < 0) {
+                commit(m, "service-account");
                 return log_error_errno(r, "Failed to start the portal connection: %m");
-        set_state(m, FZD_STATE_CONNECTING, FZD_CHANGE_MODE, "service-account");
+        }
+        commit(m, "service-account");
         return 0;
 }
 
 int fzd_manager_sign_in(FzdManager *m, FzdSecret **token, const char *account_slug, const char *actor_name,
                         const char *api_url) {
-        FzdChange changes = 0;
         int r;
 
         if (m->mode == FZD_MODE_SERVICE_ACCOUNT)
                 return -EBUSY;
 
         /* A new sign-in replaces the previous interactive session. */
-        if (m->state != FZD_STATE_SIGNED_OUT)
-                clear_session(m);
-
+        if (m->session)
+                clear_connection(m);
         r = free_and_strdup(&m->api_url, api_url ?: (m->options->api_url ?: FZ_DEFAULT_API_URL));
-        if (r < 0)
+        if (r >= 0)
+                r = free_and_strdup(&m->account_slug, isempty(account_slug) ? NULL : account_slug);
+        if (r >= 0)
+                r = free_and_strdup(&m->actor_name, isempty(actor_name) ? NULL : actor_name);
+        if (r < 0) {
+                forget_account(m);
+                commit(m, "sign-in-failed");
                 return r;
-        if (!streq_ptr(m->account_slug, account_slug) || !streq_ptr(m->actor_name, actor_name)) {
-                if (free_and_strdup(&m->account_slug, isempty(account_slug) ? NULL : account_slug) < 0 ||
-                    free_and_strdup(&m->actor_name, isempty(actor_name) ? NULL : actor_name) < 0)
-                        return -ENOMEM;
-                changes |= FZD_CHANGE_ACCOUNT;
         }
         m->token_source = FZD_TOKEN_SOURCE_IPC;
-        m->requires_sign_in = false;
-        changes |= set_last_error(m, NULL);
 
         r = start_engine(m, token);
         if (r < 0) {
-                set_last_error(m, "Could not start the connection to the portal. Try signing in again.");
-                set_state(m, FZD_STATE_SIGNED_OUT, changes | FZD_CHANGE_LAST_ERROR, "sign-in-failed");
+                m->end_error = fzd_error_make(FZD_ERR_START_FAILED, r);
+                commit(m, "sign-in-failed");
                 return r;
         }
         log_info("Signed in%s%s; connecting to %s.", account_slug ? " to account " : "", strempty(account_slug),
                  m->api_url);
-        set_state(m, FZD_STATE_CONNECTING, changes, "sign-in");
+        commit(m, "sign-in");
         return 0;
 }
 
 void fzd_manager_sign_out(FzdManager *m, const char *reason) {
-        FzdChange changes = 0;
-
-        clear_session(m);
-        if (m->account_slug || m->actor_name) {
-                m->account_slug = mfree(m->account_slug);
-                m->actor_name = mfree(m->actor_name);
-                changes |= FZD_CHANGE_ACCOUNT;
-        }
-        changes |= set_last_error(m, NULL);
-        m->requires_sign_in = false;
+        clear_connection(m);
+        forget_account(m);
+        m->end_error = FZD_ERROR_NULL;
         if (m->token_source == FZD_TOKEN_SOURCE_IPC)
                 m->token_source = FZD_TOKEN_SOURCE_NONE;
-        set_state(m, FZD_STATE_SIGNED_OUT, changes, reason);
+        commit(m, reason);
 }
 
 int fzd_manager_reconnect(FzdManager *m, const char *reason) {
         int r;
 
-        if (m->state == FZD_STATE_SIGNED_OUT)
+        if (!m->session)
                 return -ENOTCONN;
-        r = fzd_engine_reconnect(m->engine);
+        r = m->engine_ops->reconnect(m->engine);
         if (r < 0)
                 return r;
-        if (m->state == FZD_STATE_CONNECTED)
-                set_state(m, FZD_STATE_RECONNECTING, 0, reason);
+        /* The tunnel stays; the portal connection starts over. */
+        m->portal = PORTAL_CONNECTING;
+        m->portal_error = FZD_ERROR_NULL;
+        commit(m, reason);
         return 0;
 }
 
@@ -476,40 +636,91 @@ int fzd_manager_reload(FzdManager *m) {
         r = fzd_token_read_file(FZ_TOKEN_PATH, &token);
         if (r <= 0) {
                 /* Removed or unusable: stop using the old one too (fail closed). */
-                const char *why = r == 0 ? "The service-account token file " FZ_TOKEN_PATH " was removed. "
-                                           "Write a new token to it and send SIGHUP (systemctl reload firezone-client)."
-                                         : "The service-account token file " FZ_TOKEN_PATH " is unusable (see the log). "
-                                           "Fix it and send SIGHUP (systemctl reload firezone-client).";
-                FzdChange changes;
-
-                clear_session(m);
-                changes = set_last_error(m, why);
-                set_state(m, FZD_STATE_SIGNED_OUT, changes, "token-file-invalid");
+                clear_connection(m);
+                m->end_error =
+                        fzd_error_make(r == 0 ? FZD_ERR_TOKEN_FILE_REMOVED : FZD_ERR_TOKEN_FILE_UNUSABLE, r);
+                fzd_error_set_subject(&m->end_error, FZ_TOKEN_PATH);
+                commit(m, "token-file-invalid");
                 return r < 0 ? r : -ENOENT;
         }
 
         log_info("SIGHUP: re-read the token file; reconnecting.");
-        if (fzd_engine_is_running(m->engine))
-                r = fzd_engine_replace_token(m->engine, &token);
-        else
+        if (m->session) {
+                r = m->engine_ops->replace_token(m->engine, &token);
+                if (r >= 0) {
+                        m->portal = PORTAL_CONNECTING;
+                        m->portal_error = FZD_ERROR_NULL;
+                }
+        } else
                 r = start_engine(m, &token);
+        commit(m, "reload");
         if (r < 0)
                 return log_error_errno(r, "Failed to reconnect with the new token: %m");
-        set_state(m, m->state == FZD_STATE_SIGNED_OUT ? FZD_STATE_CONNECTING
-                     : m->state == FZD_STATE_CONNECTED ? FZD_STATE_RECONNECTING
-                                                       : m->state,
-                  set_last_error(m, NULL), "reload");
         return 0;
 }
 
-const char *fzd_manager_interface_name(const FzdManager *m) {
-        return m->os ? fzd_os_interface_name(m->os) : NULL;
+/* ---- accessors, life cycle ------------------------------------------------------------- */
+
+const FzdManagerView *fzd_manager_view(const FzdManager *m) {
+        return &m->view;
+}
+
+const FzdResourceTable *fzd_manager_resources(const FzdManager *m) {
+        return m->resources;
 }
 
 const char *fzd_manager_dns_control(const FzdManager *m) {
         if (m->os)
-                return fzd_os_dns_control(m->os);
+                return m->os_ops->dns_control(m->os);
         return m->options->dns_control == FZD_DNS_CONTROL_AUTO ? "" : fzd_dns_control_to_string(m->options->dns_control);
+}
+
+void fzd_manager_attach_engine(FzdManager *m, const FzdEngineOps *ops, FzdEngine *engine) {
+        if (m->engine)
+                m->engine_ops->free(m->engine);
+        m->engine_ops = ops;
+        m->engine = engine;
+}
+
+void fzd_manager_attach_os(FzdManager *m, const FzdOsOps *ops, FzdOs *os) {
+        if (m->os)
+                m->os_ops->free(m->os);
+        m->os_ops = ops;
+        m->os = os;
+}
+
+int fzd_manager_add_observer(FzdManager *m, const FzdManagerObserver *observer, void *userdata) {
+        if (m->n_observers >= FZD_MANAGER_MAX_OBSERVERS)
+                return -ENOSPC;
+        m->observers[m->n_observers++] = (Observer){observer, userdata};
+        return 0;
+}
+
+void fzd_manager_remove_observer(FzdManager *m, const FzdManagerObserver *observer, void *userdata) {
+        for (size_t i = 0; i < m->n_observers; i++)
+                if (m->observers[i].ops == observer && m->observers[i].userdata == userdata) {
+                        memmove(&m->observers[i], &m->observers[i + 1],
+                                (m->n_observers - i - 1) * sizeof m->observers[0]);
+                        m->n_observers--;
+                        return;
+                }
+}
+
+void fzd_manager_set_tunnel_retry_usec(FzdManager *m, uint64_t usec) {
+        m->tunnel_retry_usec = usec;
+}
+
+bool fzd_manager_tunnel_retry_pending(const FzdManager *m) {
+        int enabled = SD_EVENT_OFF;
+        (void)sd_event_source_get_enabled(m->tunnel_retry_timer, &enabled);
+        return enabled != SD_EVENT_OFF;
+}
+
+int fzd_manager_set_device(FzdManager *m, const char *device_id, const char *device_name) {
+        if (free_and_strdup(&m->device_id, device_id) < 0 ||
+            free_and_strdup(&m->device_name, device_name) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret) {
@@ -521,23 +732,29 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
                 return -ENOMEM;
         m->event = sd_event_ref(event);
         m->options = options;
-        m->state = FZD_STATE_SIGNED_OUT;
         m->mode = FZD_MODE_INTERACTIVE;
+        m->tunnel_retry_usec = FZD_MANAGER_TUNNEL_RETRY_USEC;
+        m->end_error = m->portal_error = m->tunnel_error = m->dns_error = FZD_ERROR_NULL;
         m->api_url = strdup(options->api_url ?: FZ_DEFAULT_API_URL);
         if (!m->api_url)
                 return -ENOMEM;
+        derive_view(m, &m->view);
 
         r = fzd_resource_table_new(&m->resources);
         if (r < 0)
                 return r;
-        r = fzd_engine_new(event, &engine_events, m, &m->engine);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time_relative(event, &m->tunnel_retry_timer, CLOCK_MONOTONIC, 10 * USEC_PER_SEC, 0,
-                                       on_tunnel_retry, m);
+        r = sd_event_add_time_relative(event, &m->tunnel_retry_timer, CLOCK_MONOTONIC,
+                                       FZD_MANAGER_TUNNEL_RETRY_USEC, 0, on_tunnel_retry, m);
+        if (r >= 0)
+                r = sd_event_add_time_relative(event, &m->resources_changed_timer, CLOCK_MONOTONIC,
+                                               FZD_MANAGER_RESOURCES_COALESCE_USEC, 0, on_resources_timer,
+                                               m);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(m->resources_changed_timer, SD_EVENT_OFF);
+        (void)sd_event_source_set_description(m->tunnel_retry_timer, "tunnel-retry");
+        (void)sd_event_source_set_description(m->resources_changed_timer, "resources-changed");
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -546,21 +763,19 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
 FzdManager *fzd_manager_free(FzdManager *m) {
         if (!m)
                 return NULL;
-        fzd_engine_free(m->engine); /* wipes the token */
-        fzd_os_free(m->os);        /* reverts DNS, removes the tunnel */
+        if (m->engine)
+                m->engine_ops->free(m->engine); /* wipes the token */
+        if (m->os)
+                m->os_ops->free(m->os); /* reverts DNS, removes the tunnel */
         sd_event_source_disable_unref(m->tunnel_retry_timer);
-        free(m->dns_error);
-        fzd_resource_table_free(m->resources);
         sd_event_source_disable_unref(m->resources_changed_timer);
-        fzd_polkit_free(m->polkit);
-        sd_bus_flush_close_unref(m->bus);
+        fzd_resource_table_free(m->resources);
         sd_event_unref(m->event);
-        free(m->api_url);
         free(m->device_id);
         free(m->device_name);
+        free(m->api_url);
         free(m->account_slug);
         free(m->actor_name);
-        free(m->last_error);
         free(m);
         return NULL;
 }

@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+/* The manager: the daemon's model. It keeps *facts* (is there a session, what the portal
+ * connection, the tunnel and DNS are doing, which resources we have), and one function
+ * derives the public view from them (state, last error, …). Every event handler changes
+ * facts and ends in one commit step, which diffs the view before and after, runs the entry
+ * and exit actions (timers), and hands one change set to the observers — the D-Bus API
+ * and sd_notify. The manager calls nothing of the bus layer.
+ *
+ * Below it, the engine (portal connection, engine.h) and the OS layer (tunnel, routes, DNS
+ * control, os.h) are reached through their operation tables, so tests pass in fakes. */
+
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "bus-polkit.h"
 #include "engine.h"
+#include "error.h"
 #include "options.h"
 #include "os.h"
 #include "resource.h"
@@ -31,70 +41,86 @@ typedef enum FzdMode {
 const char *fzd_state_to_string(FzdState s);
 const char *fzd_mode_to_string(FzdMode m);
 
-/* Changes that the bus layer turns into PropertiesChanged/StateChanged. */
+/* The longest account slug or actor name SignIn accepts, in bytes. */
+#define FZD_DISPLAY_STRING_MAX 256
+
+/* What the daemon publishes (Status, the properties, StateChanged). Derived; never set.
+ * A value: it holds copies, so the previous view stays valid after the facts change. */
+typedef struct FzdManagerView {
+        FzdState state;
+        FzdMode mode;
+        char account_slug[FZD_DISPLAY_STRING_MAX + 1]; /* "": none */
+        char actor_name[FZD_DISPLAY_STRING_MAX + 1];   /* "": none */
+        char interface_name[16];                       /* "" while there is no tunnel */
+        bool has_ipv4, has_ipv6;
+        struct in_addr ipv4;
+        struct in6_addr ipv6;
+        FzdError last_error;
+        bool requires_sign_in;
+        uint64_t connected_since; /* CLOCK_REALTIME µs, 0 when not connected */
+} FzdManagerView;
+
+/* What differs between two published views. */
 typedef enum FzdChange {
         FZD_CHANGE_STATE = 1 << 0,
         FZD_CHANGE_MODE = 1 << 1,
         FZD_CHANGE_ACCOUNT = 1 << 2,
         FZD_CHANGE_INTERFACE = 1 << 3,
         FZD_CHANGE_LAST_ERROR = 1 << 4,
+        FZD_CHANGE_REQUIRES_SIGN_IN = 1 << 5,
 } FzdChange;
 
-typedef struct FzdManager {
-        sd_event *event;
-        sd_bus *bus; /* NULL with --no-ipc */
-        FzdPolkit *polkit;
-        const FzdOptions *options;
-        char *api_url; /* in effect for the current session */
-        char *device_id;
-        char *device_name;
+typedef struct FzdManager FzdManager;
 
-        FzdState state;
-        FzdMode mode;
-        FzdTokenSource token_source;
-        char *account_slug;
-        char *actor_name;
-        char *last_error;
-        bool requires_sign_in;
-        uint64_t connected_since; /* CLOCK_REALTIME µs, 0 when not connected */
-        FzdInterfaceConfig interface_config;
-        bool has_interface_config;
+/* The observers of the view: the D-Bus API and sd_notify. Called from the event loop, after
+ * the view is in place (fzd_manager_view() returns the new one). */
+typedef struct FzdManagerObserver {
+        /* changes != 0. reason names what happened ("sign-in", "portal-connected", …). */
+        void (*changed)(void *userdata, const FzdManager *m, FzdChange changes, FzdState old_state,
+                        const char *reason);
+        /* The resource list changed (bursts are coalesced into one call). */
+        void (*resources_changed)(void *userdata, const FzdManager *m);
+} FzdManagerObserver;
 
-        FzdEngine *engine;
-        FzdOs *os; /* NULL until fzd_manager_attach_os() */
-        sd_event_source *tunnel_retry_timer;
-        bool awaiting_dns; /* "connected" once DNS is in place */
-        char *dns_error;
-        FzdResourceTable *resources;
-        sd_event_source *resources_changed_timer; /* coalesces bursts into one signal */
-        uint64_t resources_generation;
-} FzdManager;
+#define FZD_MANAGER_MAX_OBSERVERS 4
+
+/* The tunnel device is retried this long after it failed to come up. */
+#define FZD_MANAGER_TUNNEL_RETRY_USEC (10 * USEC_PER_SEC)
+/* How long a burst of resource updates may take before observers hear of it. */
+#define FZD_MANAGER_RESOURCES_COALESCE_USEC (25 * USEC_PER_MSEC)
 
 int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret);
+/* Frees the engine and the OS layer too (which wipes the token and removes the tunnel). */
 FzdManager *fzd_manager_free(FzdManager *m);
 DEFINE_POINTER_CLEANUP_FUNC(FzdManager, fzd_manager_free);
 
-/* Give the manager the OS layer (TUN, routes, DNS); it takes ownership. */
-void fzd_manager_attach_os(FzdManager *m, FzdOs *os);
+/* The events the engine and the OS layer must be created with (userdata = the manager). */
+const FzdEngineEvents *fzd_manager_engine_events(void);
 const FzdOsEvents *fzd_manager_os_events(void);
+/* Hand the manager its engine and OS layer; it takes ownership of both. The OS layer is
+ * optional (a test, or a run that only talks to the portal). */
+void fzd_manager_attach_engine(FzdManager *m, const FzdEngineOps *ops, FzdEngine *engine);
+void fzd_manager_attach_os(FzdManager *m, const FzdOsOps *ops, FzdOs *os);
+int fzd_manager_add_observer(FzdManager *m, const FzdManagerObserver *observer, void *userdata);
+void fzd_manager_remove_observer(FzdManager *m, const FzdManagerObserver *observer, void *userdata);
 
-/* Service-account mode: the token came from the environment or the token file. */
+/* Identity of this device for the portal (owned copies). */
+int fzd_manager_set_device(FzdManager *m, const char *device_id, const char *device_name);
+
+/* Service-account mode: the token came from the environment, a credential or the token file. */
 int fzd_manager_start_service_account(FzdManager *m, FzdTokenSource source, FzdSecret **token);
-
-/* Interactive sign-in (D-Bus SignIn): takes ownership of *token. */
+/* Interactive sign-in (D-Bus SignIn): takes ownership of *token. -EBUSY in
+ * service-account mode. */
 int fzd_manager_sign_in(FzdManager *m, FzdSecret **token, const char *account_slug, const char *actor_name,
                         const char *api_url);
 /* Idempotent. */
 void fzd_manager_sign_out(FzdManager *m, const char *reason);
+/* -ENOTCONN when signed out. */
 int fzd_manager_reconnect(FzdManager *m, const char *reason);
 /* SIGHUP: service-account file mode re-reads the token file; otherwise as reconnect. */
 int fzd_manager_reload(FzdManager *m);
 
-/* For Status and properties: what the OS layer has in place. */
-const char *fzd_manager_interface_name(const FzdManager *m); /* NULL while there is no tunnel */
+const FzdManagerView *fzd_manager_view(const FzdManager *m);
+const FzdResourceTable *fzd_manager_resources(const FzdManager *m);
+/* The DNS control mode in use ("systemd-resolved", …; "" if not decided yet). */
 const char *fzd_manager_dns_control(const FzdManager *m);
-
-/* Bus side (bus-api.c); no-ops without a bus. */
-int fzd_bus_api_register(FzdManager *m);
-void fzd_bus_api_emit_changes(FzdManager *m, FzdChange changes, const char *reason);
-void fzd_bus_api_emit_resources_changed(FzdManager *m);

@@ -3,13 +3,7 @@
 
 #include <stdbool.h>
 
-typedef enum FzdDnsControl {
-        FZD_DNS_CONTROL_AUTO, /* not configured: detected at start */
-        FZD_DNS_CONTROL_SYSTEMD_RESOLVED,
-        FZD_DNS_CONTROL_ETC_RESOLV_CONF,
-        FZD_DNS_CONTROL_DISABLED,
-        _FZD_DNS_CONTROL_MAX,
-} FzdDnsControl;
+#include "dns-control-mode.h"
 
 typedef enum FzdAction {
         FZD_ACTION_RUN,
@@ -24,9 +18,6 @@ typedef struct FzdOptions {
         int log_level;
         char *api_url; /* owned */
 } FzdOptions;
-
-const char *fzd_dns_control_to_string(FzdDnsControl c);
-int fzd_dns_control_from_string(const char *s); /* → FzdDnsControl or -EINVAL */
 
 void fzd_options_init(FzdOptions *o);
 void fzd_options_done(FzdOptions *o);

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #include "dns/dns-address.h"
-#include "engine.h"
+#include "interface-config.h"
 
 /* The DNS sentinels the system is pointed at: one per upstream resolver — the portal's
  * upstream_dns if it sent any, else the system's resolvers — of the upstream's family,

@@ -27,24 +27,28 @@ struct FzdOs {
 
         /* An apply that failed at once, reported from the loop. */
         sd_event_source *failure_defer;
-        char *failure;
+        FzdError failure;
         int failure_error;
 };
 
-static void on_dns_applied(void *userdata, int error, const char *message) {
+static void on_dns_applied(void *userdata, int error, const FzdError *err) {
         FzdOs *os = userdata;
+        char msg[FZD_ERROR_TEXT_MAX];
 
         if (error < 0)
-                log_warning_errno(error, "DNS control failed: %s", strempty(message));
+                log_warning_errno(error, "DNS control failed: %s", fzd_error_format(err, msg, sizeof msg));
         else
                 log_info("DNS for %s is in place (%s).", FZD_TUN_NAME, fzd_dns_mode_in_use(os->dns));
         if (os->events.dns_applied)
-                os->events.dns_applied(os->userdata, error < 0 ? message : NULL);
+                os->events.dns_applied(os->userdata, error < 0 ? err : NULL);
 }
 
-static void on_dns_reverted(void *userdata, int error, const char *message) {
+static void on_dns_reverted(void *userdata, int error, const FzdError *err) {
+        char msg[FZD_ERROR_TEXT_MAX];
+
         if (error < 0)
-                log_warning_errno(error, "Failed to revert DNS settings, ignoring: %s", strempty(message));
+                log_warning_errno(error, "Failed to revert DNS settings, ignoring: %s",
+                                  fzd_error_format(err, msg, sizeof msg));
 }
 
 static bool dns_wanted(const FzdOs *os) {
@@ -66,9 +70,9 @@ static void apply_dns(FzdOs *os) {
                           on_dns_applied, os);
         if (r < 0) {
                 /* Report from the loop, like every other outcome. */
-                free(os->failure);
+                const FzdError *e = fzd_dns_last_error(os->dns);
                 os->failure_error = r;
-                os->failure = strdup(fzd_dns_last_error(os->dns) ?: "Could not configure DNS for the tunnel.");
+                os->failure = e ? *e : fzd_error_make(FZD_ERR_DNS_FAILED, r);
                 (void) sd_event_source_set_enabled(os->failure_defer, SD_EVENT_ONESHOT);
         }
 }
@@ -76,7 +80,7 @@ static void apply_dns(FzdOs *os) {
 static int on_failure_defer(sd_event_source *s, void *userdata) {
         FzdOs *os = userdata;
 
-        on_dns_applied(os, os->failure_error, os->failure);
+        on_dns_applied(os, os->failure_error, &os->failure);
         return 0;
 }
 
@@ -170,7 +174,6 @@ FzdOs *fzd_os_free(FzdOs *os) {
         fzd_tunnel_free(os->tunnel); /* tears the tunnel down */
         free(os->system_resolvers);
         sd_event_source_disable_unref(os->failure_defer);
-        free(os->failure);
         sd_event_unref(os->event);
         free(os);
         return NULL;
@@ -250,3 +253,19 @@ const char *fzd_os_dns_control(const FzdOs *os) {
 const char *fzd_os_interface_name(const FzdOs *os) {
         return fzd_tunnel_interface_name(os->tunnel);
 }
+
+static int os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config) {
+        return fzd_os_tunnel_up(os, config, NULL);
+}
+
+const FzdOsOps fzd_os_ops = {
+        .tunnel_up = os_tunnel_up,
+        .tunnel_down = fzd_os_tunnel_down,
+        .route_add = fzd_os_route_add,
+        .route_remove = fzd_os_route_remove,
+        .routes_add = fzd_os_routes_add,
+        .set_internet_resource = fzd_os_set_internet_resource,
+        .dns_control = fzd_os_dns_control,
+        .interface_name = fzd_os_interface_name,
+        .free = fzd_os_free,
+};

@@ -11,38 +11,20 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "engine.h"
-#include "options.h"
-
-#define FZD_TUN_NAME        "tun-firezone"
-#define FZD_TUN_MTU         1280
-#define FZD_ROUTE_TABLE     0x1f0a /* our routing table (7946) */
-#define FZD_FIREWALL_MARK   0x1f0a /* set on the daemon's own sockets; the policy rule skips it */
-#define FZD_RULE_PRIORITY   5200   /* ip rule priority of our lookup rule (below main's 32766) */
-
-/* An IPv4 or IPv6 prefix. */
-typedef struct FzdCidr {
-        int family; /* AF_INET or AF_INET6 */
-        union {
-                struct in_addr in;
-                struct in6_addr in6;
-        } addr;
-        unsigned char prefixlen;
-} FzdCidr;
-
-/* Parses "10.0.0.0/24", "fd00::/64", or a bare address (as /32 or /128). Host bits must
- * be zero unless allow_host_bits. Returns 0 or -EINVAL. */
-int fzd_cidr_parse(const char *s, bool allow_host_bits, FzdCidr *ret);
-int fzd_cidr_to_string(const FzdCidr *c, char *buf, size_t size);
-bool fzd_cidr_equal(const FzdCidr *a, const FzdCidr *b);
+#include "cidr.h"
+#include "dns-control-mode.h"
+#include "error.h"
+#include "interface-config.h"
+#include "macro.h"
+#include "net-constants.h"
 
 typedef struct FzdOsEvents {
         /* The default route changed: the portal connection may be stale. Debounced. */
         void (*network_changed)(void *userdata, const char *what);
-        /* The DNS settings that fzd_os_tunnel_up() started to apply are in place (message
-         * NULL), or failed (message: a sentence for last-error; the tunnel stays up, but
-         * names of DNS resources will not resolve until it is fixed). */
-        void (*dns_applied)(void *userdata, const char *message);
+        /* The DNS settings that fzd_os_tunnel_up() started to apply are in place (error
+         * NULL), or failed (the tunnel stays up, but names of DNS resources will not resolve
+         * until it is fixed). */
+        void (*dns_applied)(void *userdata, const FzdError *error);
 } FzdOsEvents;
 
 typedef struct FzdOsParams {
@@ -84,3 +66,19 @@ int fzd_os_set_internet_resource(FzdOs *os, bool enabled);
 /* The DNS control mode in use ("systemd-resolved", "etc-resolv-conf", "disabled"). */
 const char *fzd_os_dns_control(const FzdOs *os);
 const char *fzd_os_interface_name(const FzdOs *os); /* NULL while down */
+
+/* The OS layer as the manager uses it: an operation table, so tests pass in a fake. */
+typedef struct FzdOsOps {
+        /* As fzd_os_tunnel_up() without the fd. */
+        int (*tunnel_up)(FzdOs *os, const FzdInterfaceConfig *config);
+        void (*tunnel_down)(FzdOs *os);
+        int (*route_add)(FzdOs *os, const FzdCidr *cidr);
+        int (*route_remove)(FzdOs *os, const FzdCidr *cidr);
+        int (*routes_add)(FzdOs *os, const FzdCidr *cidrs, size_t n);
+        int (*set_internet_resource)(FzdOs *os, bool enabled);
+        const char *(*dns_control)(const FzdOs *os);
+        const char *(*interface_name)(const FzdOs *os);
+        FzdOs *(*free)(FzdOs *os);
+} FzdOsOps;
+
+extern const FzdOsOps fzd_os_ops;

@@ -57,7 +57,7 @@ struct FzdDns {
         FzdDnsResolver last[FZD_DNS_MAX_RESOLVERS];
         size_t n_last;
 
-        char *last_error;
+        FzdError last_error;
 };
 
 static void request_unlink(Request *q) {
@@ -98,7 +98,6 @@ FzdDns *fzd_dns_free(FzdDns *d) {
         free(d->trace);
         free(d->state_dir);
         free(d->resolv_conf);
-        free(d->last_error);
         return mfree(d);
 }
 
@@ -144,12 +143,12 @@ static int ensure_bus(FzdDns *d) {
         return 0;
 }
 
-static void set_last_error(FzdDns *d, const char *message) {
-        (void)free_and_strdup(&d->last_error, message);
+static void set_last_error(FzdDns *d, const FzdError *err) {
+        d->last_error = err ? *err : FZD_ERROR_NULL;
 }
 
-const char *fzd_dns_last_error(const FzdDns *d) {
-        return d->last_error;
+const FzdError *fzd_dns_last_error(const FzdDns *d) {
+        return fzd_error_is_set(&d->last_error) ? &d->last_error : NULL;
 }
 
 FzdDnsControl fzd_dns_mode(const FzdDns *d) {
@@ -209,34 +208,40 @@ int fzd_dns_cleanup_stale(FzdDns *d) {
 
 /* ---- apply / revert ---------------------------------------------------------------- */
 
-static void op_finish(FzdDns *d, int error, const char *message) {
+static void op_finish(FzdDns *d, int error, const FzdError *err) {
         FzdDnsDoneFn done = TAKE_PTR(d->op_done);
+        FzdError copy = FZD_ERROR_NULL;
 
-        set_last_error(d, error < 0 ? message : NULL);
+        if (error < 0)
+                copy = err ? *err
+                           : fzd_error_make(d->op_is_revert ? FZD_ERR_DNS_REVERT_FAILED : FZD_ERR_DNS_FAILED,
+                                            error);
+        set_last_error(d, error < 0 ? &copy : NULL);
         if (done)
-                done(d->op_userdata, error, message);
+                done(d->op_userdata, error, error < 0 ? &copy : NULL);
 }
 
-static void on_resolved_done(void *userdata, int error, const char *message) {
+static void on_resolved_done(void *userdata, int error, const FzdError *err) {
         FzdDns *d = userdata;
         /* message lives in the call: free it only at the end. */
         _unused_ _cleanup_(fzd_resolved_call_freep) FzdResolvedCall *call = TAKE_PTR(d->call);
 
-        if (error < 0)
-                log_error("DNS: %s", message);
-        else if (d->op_is_revert)
+        if (error < 0) {
+                char msg[FZD_ERROR_TEXT_MAX];
+                log_error("DNS: %s", fzd_error_format(err, msg, sizeof msg));
+        } else if (d->op_is_revert)
                 log_info("DNS: reverted link %d in systemd-resolved (RevertLink).", d->ifindex);
         else
                 log_info("DNS: link %d now routes DNS to the Firezone resolvers through systemd-resolved.",
                          d->ifindex);
-        op_finish(d, error, message);
+        op_finish(d, error, err);
 }
 
 static int on_op_defer(sd_event_source *s, void *userdata) {
         FzdDns *d = userdata;
 
         d->op_defer = sd_event_source_disable_unref(d->op_defer);
-        op_finish(d, d->op_error, d->last_error);
+        op_finish(d, d->op_error, fzd_dns_last_error(d));
         return 0;
 }
 
@@ -261,7 +266,7 @@ static void op_start(FzdDns *d, FzdDnsDoneFn done, void *userdata) {
 
 int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t n_sentinels,
                   const char *search_domain, FzdDnsDoneFn done, void *userdata) {
-        char *msg = NULL;
+        FzdError err = FZD_ERROR_NULL;
         int r;
 
         if (ifindex <= 0 || !sentinels || n_sentinels == 0 || n_sentinels > FZD_DNS_MAX_SENTINELS)
@@ -285,9 +290,7 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
         case FZD_DNS_CONTROL_SYSTEMD_RESOLVED:
                 r = ensure_bus(d);
                 if (r < 0) {
-                        if (asprintf(&msg, "Cannot reach the system bus to talk to systemd-resolved (%s).",
-                                     strerror(-r)) < 0)
-                                msg = NULL;
+                        err = fzd_error_make(FZD_ERR_DNS_BUS_UNREACHABLE, r);
                         break;
                 }
                 r = fzd_resolved_set_link(d->bus, ifindex, sentinels, n_sentinels, search_domain,
@@ -298,11 +301,8 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
                 r = fzd_resolvconf_apply(d->resolv_conf, d->state_dir, sentinels, n_sentinels,
                                          search_domain);
                 if (r < 0) {
-                        if (asprintf(&msg,
-                                     "Could not point %s at Firezone's DNS (%s); see the tunnel service's "
-                                     "log.",
-                                     d->resolv_conf, strerror(-r)) < 0)
-                                msg = NULL;
+                        err = fzd_error_make(FZD_ERR_DNS_RESOLV_CONF, r);
+                        fzd_error_set_subject(&err, d->resolv_conf);
                         break;
                 }
                 r = op_complete_later(d, 0);
@@ -318,9 +318,9 @@ int fzd_dns_apply(FzdDns *d, int ifindex, const FzdDnsAddress *sentinels, size_t
         }
         if (r < 0) {
                 d->op_done = NULL;
-                set_last_error(d,
-                               msg ?: "Could not set up DNS for the tunnel; see the tunnel service's log.");
-                free(msg);
+                if (!fzd_error_is_set(&err))
+                        err = fzd_error_make(FZD_ERR_DNS_FAILED, r);
+                set_last_error(d, &err);
                 return r;
         }
         d->ifindex = ifindex;
@@ -353,7 +353,9 @@ int fzd_dns_revert(FzdDns *d, FzdDnsDoneFn done, void *userdata) {
         }
         if (r < 0) {
                 d->op_done = NULL;
-                set_last_error(d, "Could not undo the tunnel's DNS settings; see the tunnel service's log.");
+                set_last_error(d, &(FzdError){.code = FZD_ERR_DNS_REVERT_FAILED,
+                                              .errnum = -r,
+                                              .retry_usec = UINT64_MAX});
                 return r;
         }
         d->applied = false;
@@ -361,7 +363,7 @@ int fzd_dns_revert(FzdDns *d, FzdDnsDoneFn done, void *userdata) {
 }
 
 int fzd_dns_revert_sync(FzdDns *d) {
-        _cleanup_(freep) char *msg = NULL;
+        FzdError err = FZD_ERROR_NULL;
         int r = 0;
 
         op_cancel(d);
@@ -376,11 +378,13 @@ int fzd_dns_revert_sync(FzdDns *d) {
                 if (r >= 0 && !sd_bus_is_open(d->bus))
                         r = sd_bus_open_system(&private_bus);
                 if (r >= 0)
-                        r = fzd_resolved_revert_link_sync(private_bus ?: d->bus, d->ifindex, &msg);
-                if (r < 0)
+                        r = fzd_resolved_revert_link_sync(private_bus ?: d->bus, d->ifindex, &err);
+                if (r < 0) {
+                        char msg[FZD_ERROR_TEXT_MAX];
                         log_warning("DNS: RevertLink on link %d failed: %s", d->ifindex,
-                                    msg ?: strerror(-r));
-                else
+                                    fzd_error_is_set(&err) ? fzd_error_format(&err, msg, sizeof msg)
+                                                           : strerror(-r));
+                } else
                         log_info("DNS: reverted link %d in systemd-resolved (RevertLink).", d->ifindex);
                 break;
         }

@@ -25,14 +25,15 @@
 #include <systemd/sd-event.h>
 
 #include "dns-address.h"
+#include "error.h"
 #include "macro.h"
-#include "options.h"
+#include "dns-control-mode.h"
 
 typedef struct FzdDns FzdDns;
 
-/* error 0 or negative errno; message: a sentence for the user (Status' last-error), or
- * NULL on success. Valid during the call only. */
-typedef void (*FzdDnsDoneFn)(void *userdata, int error, const char *message);
+/* error 0 or negative errno; err: what went wrong (for Status' last-error), NULL on
+ * success. Valid during the call only. */
+typedef void (*FzdDnsDoneFn)(void *userdata, int error, const FzdError *err);
 typedef void (*FzdDnsSystemResolversFn)(void *userdata, int error, const FzdDnsResolver *resolvers,
                                         size_t n);
 
@@ -91,5 +92,5 @@ int fzd_dns_get_system_resolvers(FzdDns *d, FzdDnsSystemResolversFn done, void *
  * PropertiesChanged in systemd-resolved mode, inotify on resolv.conf otherwise. */
 int fzd_dns_watch(FzdDns *d, bool enable);
 
-/* The last failure, as a sentence for the user; NULL after a success. */
-const char *fzd_dns_last_error(const FzdDns *d);
+/* The last failure; NULL after a success. */
+const FzdError *fzd_dns_last_error(const FzdDns *d);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "dns-resolvconf-parse.h"
-#include "options.h"
+#include "dns-control-mode.h"
 
 typedef enum FzdResolvConfKind {
         FZD_RESOLV_CONF_MISSING,

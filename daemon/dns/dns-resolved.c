@@ -23,7 +23,7 @@ struct FzdResolvedCall {
         bool revert;
         int ifindex;
         int error;
-        char *message;
+        FzdError err;
         FzdResolvedDoneFn done;
         void *userdata;
 };
@@ -33,7 +33,6 @@ FzdResolvedCall *fzd_resolved_call_free(FzdResolvedCall *c) {
                 return NULL;
         for (unsigned i = 0; i < c->n; i++)
                 c->pending[i].slot = sd_bus_slot_unref(c->pending[i].slot);
-        free(c->message);
         return mfree(c);
 }
 
@@ -48,43 +47,37 @@ static bool is_missing(const sd_bus_error *e) {
                strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0;
 }
 
-int fzd_resolved_error(const sd_bus_error *e, int r, char **ret_message) {
-        char *m = NULL;
-        int k;
+int fzd_resolved_error(const sd_bus_error *e, int r, FzdError *ret_error) {
+        FzdError err;
 
         if (is_missing(e)) {
-                k = asprintf(&m, FZD_RESOLVED_MISSING_MESSAGE_FMT ".", FZ_CONFIG_PATH);
                 r = -EHOSTDOWN;
+                err = fzd_error_make(FZD_ERR_DNS_RESOLVED_MISSING, r);
+                fzd_error_set_subject(&err, FZ_CONFIG_PATH);
         } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT) ||
                    r == -ETIMEDOUT) {
-                k = asprintf(&m,
-                             "systemd-resolved did not answer within %llu s; check it with "
-                             "\"systemctl status systemd-resolved\".",
-                             (unsigned long long)(FZD_RESOLVED_TIMEOUT_USEC / USEC_PER_SEC));
                 r = -ETIMEDOUT;
+                err = fzd_error_make(FZD_ERR_DNS_RESOLVED_TIMEOUT, r);
+                err.number = (unsigned)(FZD_RESOLVED_TIMEOUT_USEC / USEC_PER_SEC);
         } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,
                                           SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
-                k = asprintf(&m,
-                             "systemd-resolved refused to change the tunnel's DNS settings (%s); the "
-                             "tunnel service needs to run as root with CAP_NET_ADMIN.",
-                             strempty(e->message));
                 r = -EACCES;
+                err = fzd_error_make(FZD_ERR_DNS_RESOLVED_DENIED, r);
+                fzd_error_set_detail(&err, e->message);
         } else if (e && sd_bus_error_is_set(e)) {
-                k = asprintf(&m, "systemd-resolved rejected the tunnel's DNS settings: %s (%s).",
-                             strempty(e->message), e->name);
+                char detail[FZD_ERROR_DETAIL_MAX];
                 if (r >= 0)
                         r = -EIO;
+                err = fzd_error_make(FZD_ERR_DNS_RESOLVED_REJECTED, r);
+                (void)snprintf(detail, sizeof detail, "%s (%s)", strempty(e->message), e->name);
+                fzd_error_set_detail(&err, detail);
         } else {
-                k = asprintf(&m, "Failed to talk to systemd-resolved: %s.", strerror(r < 0 ? -r : EIO));
                 if (r >= 0)
                         r = -EIO;
+                err = fzd_error_make(FZD_ERR_DNS_RESOLVED_FAILED, r);
         }
-        if (k < 0)
-                m = NULL;
-        if (ret_message)
-                *ret_message = m;
-        else
-                free(m);
+        if (ret_error)
+                *ret_error = err;
         return r;
 }
 
@@ -102,8 +95,8 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
         c->n_pending--;
 
         if (e && !(c->revert && is_no_such_link(e))) {
-                _cleanup_(freep) char *msg = NULL;
-                int r = fzd_resolved_error(e, sd_bus_message_get_errno(m), &msg);
+                FzdError err;
+                int r = fzd_resolved_error(e, sd_bus_message_get_errno(m), &err);
 
                 if (!p->essential)
                         log_warning("systemd-resolved: %s on link %d failed: %s, ignoring.", p->method,
@@ -112,14 +105,14 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
                         log_debug("systemd-resolved: %s on link %d failed: %s: %s", p->method, c->ifindex,
                                   e->name, strempty(e->message));
                         c->error = r;
-                        c->message = TAKE_PTR(msg);
+                        c->err = err;
                 }
         }
 
         if (c->n_pending == 0 && c->done) {
                 FzdResolvedDoneFn done = TAKE_PTR(c->done);
                 /* May free c: nothing touches it after this. */
-                done(c->userdata, c->error, c->message);
+                done(c->userdata, c->error, c->error < 0 ? &c->err : NULL);
         }
         return 0;
 }
@@ -289,13 +282,13 @@ int fzd_resolved_revert_link(sd_bus *bus, int ifindex, FzdResolvedDoneFn done, v
         return 0;
 }
 
-int fzd_resolved_revert_link_sync(sd_bus *bus, int ifindex, char **ret_message) {
+int fzd_resolved_revert_link_sync(sd_bus *bus, int ifindex, FzdError *ret_error) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        if (ret_message)
-                *ret_message = NULL;
+        if (ret_error)
+                *ret_error = FZD_ERROR_NULL;
         if (!bus || ifindex <= 0)
                 return -EINVAL;
         r = new_call(bus, "RevertLink", &m);
@@ -305,6 +298,6 @@ int fzd_resolved_revert_link_sync(sd_bus *bus, int ifindex, char **ret_message) 
                 return r;
         r = sd_bus_call(bus, m, FZD_RESOLVED_TIMEOUT_USEC / 5, &e, &reply);
         if (r < 0 && !is_no_such_link(&e))
-                return fzd_resolved_error(&e, r, ret_message);
+                return fzd_resolved_error(&e, r, ret_error);
         return 0;
 }

@@ -10,6 +10,7 @@
 #include <systemd/sd-bus.h>
 
 #include "dns-address.h"
+#include "error.h"
 #include "macro.h"
 
 #define FZD_RESOLVED_BUS_NAME     "org.freedesktop.resolve1"
@@ -19,9 +20,9 @@
 #define FZD_RESOLVED_LINK_PATH    "/org/freedesktop/resolve1/link"
 #define FZD_RESOLVED_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
-/* Completion of a set of calls: error 0, or the first failure with a sentence that
- * says what to do (valid during the call only). */
-typedef void (*FzdResolvedDoneFn)(void *userdata, int error, const char *message);
+/* Completion of a set of calls: error 0 (err NULL), or the first failure as a negative
+ * errno and an error code (valid during the call only). */
+typedef void (*FzdResolvedDoneFn)(void *userdata, int error, const FzdError *err);
 
 typedef struct FzdResolvedCall FzdResolvedCall;
 
@@ -38,16 +39,13 @@ int fzd_resolved_set_link(sd_bus *bus, int ifindex, const FzdDnsAddress *servers
 int fzd_resolved_revert_link(sd_bus *bus, int ifindex, FzdResolvedDoneFn done, void *userdata,
                              FzdResolvedCall **ret);
 /* The same, blocking (for the exit path, when the loop no longer runs). */
-int fzd_resolved_revert_link_sync(sd_bus *bus, int ifindex, char **ret_message);
+int fzd_resolved_revert_link_sync(sd_bus *bus, int ifindex, FzdError *ret_error);
 
 /* Cancels what is still pending: done is not called after this. */
 FzdResolvedCall *fzd_resolved_call_free(FzdResolvedCall *c);
 DEFINE_POINTER_CLEANUP_FUNC(FzdResolvedCall, fzd_resolved_call_free);
 
-/* A human sentence for a failed call to resolved; the well-known cases (not running,
- * not answering, access denied) say what to do. Returns a negative errno that fits. */
-int fzd_resolved_error(const sd_bus_error *e, int r, char **ret_message);
-
-#define FZD_RESOLVED_MISSING_MESSAGE_FMT                                                                    \
-        "systemd-resolved is not running; start it (systemctl enable --now systemd-resolved) or set "       \
-        "dns-control=etc-resolv-conf in %s"
+/* The error code for a failed call to resolved; the well-known cases (not running, not
+ * answering, access denied) have their own, whose sentences say what to do. Returns a
+ * negative errno that fits. ret_error may be NULL. */
+int fzd_resolved_error(const sd_bus_error *e, int r, FzdError *ret_error);

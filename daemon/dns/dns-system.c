@@ -204,10 +204,12 @@ static int on_manager_properties(sd_bus_message *m, void *userdata, sd_bus_error
         q->slot = sd_bus_slot_unref(q->slot);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *e = sd_bus_message_get_error(m);
-                _cleanup_(freep) char *msg = NULL;
+                FzdError err;
+                char msg[FZD_ERROR_TEXT_MAX];
 
-                r = fzd_resolved_error(e, sd_bus_message_get_errno(m), &msg);
-                log_debug("Cannot read systemd-resolved's DNS servers: %s", strempty(msg));
+                r = fzd_resolved_error(e, sd_bus_message_get_errno(m), &err);
+                log_debug("Cannot read systemd-resolved's DNS servers: %s",
+                          fzd_error_format(&err, msg, sizeof msg));
                 query_finish(q, r);
                 return 0;
         }

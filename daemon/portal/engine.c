@@ -20,12 +20,14 @@
 #include "config.h"
 #include "engine-private.h"
 #include "engine.h"
+#include "error.h"
 #include "log.h"
 #include "phoenix.h"
 #include "portal-json.h"
 #include "portal-url.h"
 #include "resolve.h"
 #include "tls.h"
+#include "token.h"
 #include "websocket.h"
 
 #define HEARTBEAT_INTERVAL_USEC   (10ULL * USEC_PER_SEC)
@@ -86,13 +88,6 @@ static uint64_t random_u64(void) {
         return v;
 }
 
-static void format_delay(uint64_t usec, char *buf, size_t size) {
-        if (usec < 10 * USEC_PER_SEC)
-                (void) snprintf(buf, size, "%.1f s", (double) usec / (double) USEC_PER_SEC);
-        else
-                (void) snprintf(buf, size, "%" PRIu64 " s", (uint64_t) ((usec + USEC_PER_SEC / 2) / USEC_PER_SEC));
-}
-
 /* ---- tearing down ---------------------------------------------------------------------- */
 
 static void drop_connection(FzdEngine *e) {
@@ -117,22 +112,24 @@ static void stop_session(FzdEngine *e) {
 }
 
 /* The session is over for good: wipe the token, then tell the manager. */
-static void end_session(FzdEngine *e, bool requires_sign_in, const char *format, ...) _printf_(3, 4);
-static void end_session(FzdEngine *e, bool requires_sign_in, const char *format, ...) {
-        char msg[512];
-        va_list ap;
+static void end_session(FzdEngine *e, FzdError err) {
+        char msg[FZD_ERROR_TEXT_MAX];
 
-        va_start(ap, format);
-        (void) vsnprintf(msg, sizeof(msg), format, ap);
-        va_end(ap);
-
-        log_error("%s", msg);
+        log_error("%s", fzd_error_format(&err, msg, sizeof msg));
         stop_session(e);
         if (e->ev.session_ended) {
                 engine_ref(e);
-                e->ev.session_ended(e->userdata, msg, requires_sign_in);
+                e->ev.session_ended(e->userdata, &err);
                 engine_unref(e);
         }
+}
+
+/* An error about the portal at the URL's host. */
+static FzdError portal_error(FzdEngine *e, FzdErrorCode code, int errnum) {
+        FzdError err = fzd_error_make(code, errnum);
+
+        fzd_error_set_subject(&err, e->url.host_header);
+        return err;
 }
 
 /* ---- connecting -------------------------------------------------------------------------- */
@@ -147,25 +144,18 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Drop the connection, tell the manager why (the sentence ends with when we retry) and retry
- * after the backoff delay, or after delay_usec if it is not UINT64_MAX (Retry-After). */
-static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, const char *format, ...) _printf_(4, 5);
-static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, const char *format, ...) {
-        char what[400], when[32], msg[512];
-        va_list ap;
+/* Drop the connection, tell the manager why (with when we retry) and retry after the
+ * backoff delay, or after delay_usec if it is not UINT64_MAX (Retry-After). */
+static void schedule_retry(FzdEngine *e, uint64_t delay_usec, FzdError err) {
+        char msg[FZD_ERROR_TEXT_MAX];
         int r;
 
         drop_connection(e);
         if (delay_usec == UINT64_MAX)
                 delay_usec = fzd_backoff_next(&e->backoff, random_u64());
-        format_delay(delay_usec, when, sizeof(when));
+        err.retry_usec = delay_usec;
 
-        va_start(ap, format);
-        (void) vsnprintf(what, sizeof(what), format, ap);
-        va_end(ap);
-        (void) snprintf(msg, sizeof(msg), "%s; %s in %s.", what, verb, when);
-
-        log_warning("%s", msg);
+        log_warning("%s", fzd_error_format(&err, msg, sizeof msg));
         r = sd_event_source_set_time_relative(e->retry_timer, delay_usec);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->retry_timer, SD_EVENT_ONESHOT);
@@ -174,7 +164,7 @@ static void schedule_retry(FzdEngine *e, uint64_t delay_usec, const char *verb, 
 
         if (e->ev.reconnecting) {
                 engine_ref(e);
-                e->ev.reconnecting(e->userdata, msg);
+                e->ev.reconnecting(e->userdata, &err);
                 engine_unref(e);
         }
 }
@@ -225,11 +215,7 @@ static void open_websocket(FzdEngine *e) {
         if (!e->url.tls)
                 for (size_t i = 0; i < e->n_addrs; i++)
                         if (!address_is_loopback(&e->addrs[i])) {
-                                end_session(e, false,
-                                            "The portal URL ws://%s uses plain ws://, which is allowed only for a "
-                                            "portal on this machine, but %s does not resolve to a loopback "
-                                            "address. Use wss://.",
-                                            e->url.host_header, e->url.host);
+                                end_session(e, portal_error(e, FZD_ERR_PORTAL_WS_NOT_LOOPBACK, 0));
                                 return;
                         }
 
@@ -237,8 +223,7 @@ static void open_websocket(FzdEngine *e) {
         if (r >= 0)
                 r = fzd_portal_url_request_target(&e->url, e->device_id, e->device_name, public_key, &target);
         if (r < 0) {
-                schedule_retry(e, UINT64_MAX, "retrying", "Could not prepare the connection to the Firezone portal (%s)",
-                               strerror(-r));
+                schedule_retry(e, UINT64_MAX, portal_error(e, FZD_ERR_PORTAL_PREPARE, r));
                 return;
         }
 
@@ -260,8 +245,7 @@ static void open_websocket(FzdEngine *e) {
         };
         r = fzd_ws_new(e->event, &p, &callbacks, e, &e->ws);
         if (r < 0) {
-                schedule_retry(e, UINT64_MAX, "retrying", "Could not start the connection to the Firezone portal (%s)",
-                               strerror(-r));
+                schedule_retry(e, UINT64_MAX, portal_error(e, FZD_ERR_PORTAL_PREPARE, r));
                 return;
         }
         log_info("Connecting to the Firezone portal at %s (%s).", e->url.host_header, e->url.tls ? "wss" : "ws");
@@ -281,10 +265,11 @@ static void on_resolved(void *userdata, int error, int gai_error, const struct s
                         open_websocket(e);
                         return;
                 }
+                FzdError err = fzd_error_make(FZD_ERR_PORTAL_RESOLVE, 0);
+                fzd_error_set_subject(&err, e->url.host);
+                fzd_error_set_detail(&err, why);
                 e->resolve_again = true;
-                schedule_retry(e, UINT64_MAX, "retrying",
-                               "Could not resolve the Firezone portal's name %s: %s. Check your network and DNS",
-                               e->url.host, why);
+                schedule_retry(e, UINT64_MAX, err);
                 return;
         }
         memcpy(e->addrs, addrs, n * sizeof(*addrs));
@@ -306,9 +291,12 @@ static void connect_now(FzdEngine *e) {
                 return;
         }
         r = fzd_resolve_start(e->event, e->url.host, e->url.port, on_resolved, e, &e->resolve);
-        if (r < 0)
-                schedule_retry(e, UINT64_MAX, "retrying", "Could not start resolving %s (%s)", e->url.host,
-                               strerror(-r));
+        if (r < 0) {
+                FzdError err = fzd_error_make(FZD_ERR_PORTAL_RESOLVE, r);
+                fzd_error_set_subject(&err, e->url.host);
+                fzd_error_set_detail(&err, strerror(-r));
+                schedule_retry(e, UINT64_MAX, err);
+        }
 }
 
 /* ---- the Phoenix channel ----------------------------------------------------------------- */
@@ -331,13 +319,10 @@ static int send_frame(FzdEngine *e, const char *topic, const char *event, const 
 
 static int on_join_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         FzdEngine *e = userdata;
-        char t[32];
+        FzdError err = portal_error(e, FZD_ERR_PORTAL_NO_INIT, 0);
 
-        format_delay(e->join_timeout, t, sizeof(t));
-        schedule_retry(e, UINT64_MAX, "reconnecting",
-                       "The Firezone portal at %s accepted the connection but did not send this device's "
-                       "configuration within %s",
-                       e->url.host_header, t);
+        err.duration_usec = e->join_timeout;
+        schedule_retry(e, UINT64_MAX, err);
         return 0;
 }
 
@@ -346,17 +331,16 @@ static int on_heartbeat_timer(sd_event_source *s, uint64_t usec, void *userdata)
         int r;
 
         if (e->heartbeats_unanswered >= HEARTBEAT_MAX_UNANSWERED) {
-                char t[32];
-                format_delay(e->heartbeat_interval * HEARTBEAT_MAX_UNANSWERED, t, sizeof(t));
-                schedule_retry(e, UINT64_MAX, "reconnecting",
-                               "The Firezone portal at %s stopped answering (no heartbeat reply for %s)",
-                               e->url.host_header, t);
+                FzdError err = portal_error(e, FZD_ERR_PORTAL_NO_HEARTBEAT, 0);
+                err.duration_usec = e->heartbeat_interval * HEARTBEAT_MAX_UNANSWERED;
+                schedule_retry(e, UINT64_MAX, err);
                 return 0;
         }
         r = send_frame(e, FZD_PHOENIX_TOPIC_PHOENIX, "heartbeat", "{}", &e->heartbeat_ref);
         if (r < 0) {
-                schedule_retry(e, UINT64_MAX, "reconnecting", "Lost the connection to the Firezone portal at %s (%s)",
-                               e->url.host_header, strerror(-r));
+                FzdError err = portal_error(e, FZD_ERR_PORTAL_LOST, r);
+                fzd_error_set_detail(&err, strerror(-r));
+                schedule_retry(e, UINT64_MAX, err);
                 return 0;
         }
         e->heartbeats_unanswered++;
@@ -373,8 +357,7 @@ static void ws_open(void *userdata) {
         e->next_ref = 1;
         r = send_frame(e, FZD_PHOENIX_TOPIC_CLIENT, "phx_join", "{}", &e->join_ref);
         if (r < 0) {
-                schedule_retry(e, UINT64_MAX, "reconnecting", "Could not join the Firezone portal's client channel (%s)",
-                               strerror(-r));
+                schedule_retry(e, UINT64_MAX, portal_error(e, FZD_ERR_PORTAL_JOIN_FAILED, r));
                 return;
         }
         (void) sd_event_source_set_time_relative(e->join_timer, e->join_timeout);
@@ -432,10 +415,9 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
                 if (fzd_portal_reply_parse(f->payload, &ok, &reason) < 0)
                         return reject(e, "the join reply is malformed");
                 if (!ok) {
-                        end_session(e, false,
-                                    "The Firezone portal refused this client (%s). Update the client, or ask your "
-                                    "administrator whether the account is enabled.",
-                                    reason);
+                        FzdError refused = portal_error(e, FZD_ERR_PORTAL_JOIN_REFUSED, 0);
+                        fzd_error_set_detail(&refused, reason);
+                        end_session(e, refused);
                         return -ECANCELED;
                 }
                 e->joined = true;
@@ -518,8 +500,7 @@ static int ws_message(void *userdata, const char *data, size_t len) {
                 const char *reason = NULL;
                 (void) fzd_portal_disconnect_reason(f.payload, &reason);
                 if (streq_ptr(reason, "token_expired")) {
-                        end_session(e, true,
-                                    "The Firezone session expired (the portal said token_expired). Sign in again.");
+                        end_session(e, portal_error(e, FZD_ERR_SESSION_EXPIRED, 0));
                         r = -ECANCELED;
                 } else
                         r = reject(e, "the portal ended the session");
@@ -545,95 +526,83 @@ static int ws_message(void *userdata, const char *data, size_t len) {
 
 static void ws_closed(void *userdata, const FzdWsError *err) {
         FzdEngine *e = userdata;
-        const char *host = e->url.host_header;
         bool was_open = e->joined || e->got_init;
-        char detail[200];
+        FzdError out;
 
         e->ws = fzd_ws_free(e->ws);
 
         switch (err->kind) {
         case FZD_WS_ERROR_CONNECT:
-                (void) snprintf(detail, sizeof(detail), "%s", strerror(err->errnum));
-                if (detail[0] >= 'A' && detail[0] <= 'Z' && detail[1] >= 'a' && detail[1] <= 'z')
-                        detail[0] = (char) (detail[0] - 'A' + 'a');
                 /* All addresses failed: they may be stale, so resolve again next time. */
                 e->resolve_again = true;
-                schedule_retry(e, UINT64_MAX, "retrying", "Could not reach the Firezone portal at %s: %s. Check your network",
-                               host, detail);
+                schedule_retry(e, UINT64_MAX, portal_error(e, FZD_ERR_PORTAL_UNREACHABLE, err->errnum));
                 return;
         case FZD_WS_ERROR_TIMEOUT:
                 e->resolve_again = true;
-                schedule_retry(e, UINT64_MAX, "retrying",
-                               "The Firezone portal at %s did not answer in time. Check your network",
-                               host);
+                schedule_retry(e, UINT64_MAX, portal_error(e, FZD_ERR_PORTAL_TIMEOUT, 0));
                 return;
         case FZD_WS_ERROR_TLS_VERIFY:
-                schedule_retry(e, UINT64_MAX, "retrying",
-                               "The TLS certificate of the Firezone portal at %s could not be verified (%s). Check the "
-                               "portal URL, the system clock, and for a proxy that intercepts HTTPS",
-                               host, err->detail);
-                return;
         case FZD_WS_ERROR_TLS:
-                schedule_retry(e, UINT64_MAX, "retrying", "The TLS connection to the Firezone portal at %s failed (%s)",
-                               host, err->detail);
+        case FZD_WS_ERROR_HANDSHAKE:
+                out = portal_error(e,
+                                   err->kind == FZD_WS_ERROR_TLS_VERIFY ? FZD_ERR_PORTAL_TLS_VERIFY
+                                   : err->kind == FZD_WS_ERROR_TLS      ? FZD_ERR_PORTAL_TLS
+                                                                        : FZD_ERR_PORTAL_NOT_WEBSOCKET,
+                                   0);
+                fzd_error_set_detail(&out, err->detail);
+                schedule_retry(e, UINT64_MAX, out);
                 return;
         case FZD_WS_ERROR_HTTP: {
                 unsigned s = err->http_status;
                 uint64_t delay;
 
                 if (s == 401)
-                        end_session(e, true,
-                                    "The Firezone portal rejected the sign-in token (HTTP 401): it is invalid, expired "
-                                    "or revoked. Sign in again.");
+                        end_session(e, portal_error(e, FZD_ERR_TOKEN_REJECTED, 0));
                 else if (s == 403)
-                        end_session(e, true,
-                                    "The Firezone portal refused this sign-in (HTTP 403): the account or client may be "
-                                    "disabled. Sign in again, or ask your administrator.");
+                        end_session(e, portal_error(e, FZD_ERR_SIGN_IN_REFUSED, 0));
                 else if ((s == 429 || s == 503) && err->has_retry_after &&
-                         fzd_retry_after_parse(err->retry_after, (uint64_t) time(NULL) * USEC_PER_SEC, &delay) >= 0)
-                        schedule_retry(e, delay, "retrying",
-                                       "The Firezone portal at %s is busy (HTTP %u) and asked to retry later", host, s);
-                else if (s >= 400 && s < 500 && s != 408 && s != 429)
-                        end_session(e, false,
-                                    "The Firezone portal at %s refused the client connection (HTTP %u). Check the portal "
-                                    "URL (FIREZONE_API_URL or api-url in /etc/dev.firezone.client/config) and update "
-                                    "the client.",
-                                    host, s);
-                else
-                        schedule_retry(e, UINT64_MAX, "retrying", "The Firezone portal at %s answered HTTP %u",
-                                       host, s);
+                         fzd_retry_after_parse(err->retry_after, (uint64_t)time(NULL) * USEC_PER_SEC,
+                                               &delay) >= 0) {
+                        out = portal_error(e, FZD_ERR_PORTAL_BUSY, 0);
+                        out.number = s;
+                        schedule_retry(e, delay, out);
+                } else if (s >= 400 && s < 500 && s != 408 && s != 429) {
+                        out = portal_error(e, FZD_ERR_PORTAL_REFUSED_CLIENT, 0);
+                        out.number = s;
+                        end_session(e, out);
+                } else {
+                        out = portal_error(e, FZD_ERR_PORTAL_HTTP, 0);
+                        out.number = s;
+                        schedule_retry(e, UINT64_MAX, out);
+                }
                 return;
         }
-        case FZD_WS_ERROR_HANDSHAKE:
-                schedule_retry(e, UINT64_MAX, "retrying",
-                               "The server at %s did not accept a WebSocket connection (%s). Check the portal URL",
-                               host, err->detail);
-                return;
         case FZD_WS_ERROR_TOO_BIG:
-                schedule_retry(e, UINT64_MAX, "reconnecting",
-                               "The Firezone portal at %s sent a message larger than %u MiB, which this client refuses",
-                               host, FZD_PORTAL_MAX_FRAME / (1024U * 1024U));
+                out = portal_error(e, FZD_ERR_PORTAL_TOO_BIG, 0);
+                out.number = FZD_PORTAL_MAX_FRAME / (1024U * 1024U);
+                schedule_retry(e, UINT64_MAX, out);
                 return;
         case FZD_WS_ERROR_REJECTED:
-                schedule_retry(e, UINT64_MAX, "reconnecting",
-                               "The Firezone portal at %s sent a message this client could not read (%s)",
-                               host, e->reject_reason[0] ? e->reject_reason : "malformed");
+                out = portal_error(e, FZD_ERR_PORTAL_UNREADABLE, 0);
+                fzd_error_set_detail(&out, e->reject_reason[0] ? e->reject_reason : "malformed");
+                schedule_retry(e, UINT64_MAX, out);
                 return;
         case FZD_WS_ERROR_CLOSED:
-                schedule_retry(e, UINT64_MAX, "reconnecting",
-                               "The Firezone portal at %s closed the connection (WebSocket code %u)", host,
-                               err->close_code);
+                out = portal_error(e, FZD_ERR_PORTAL_CLOSED, 0);
+                out.number = err->close_code;
+                schedule_retry(e, UINT64_MAX, out);
                 return;
         case FZD_WS_ERROR_EOF:
         case FZD_WS_ERROR_IO:
         case FZD_WS_ERROR_PROTOCOL:
         default:
-                (void) snprintf(detail, sizeof(detail), "%s",
-                                err->kind == FZD_WS_ERROR_IO && err->errnum ? strerror(err->errnum)
-                                : err->kind == FZD_WS_ERROR_PROTOCOL        ? "a WebSocket protocol error"
-                                                                            : "the portal closed the connection");
-                schedule_retry(e, UINT64_MAX, "reconnecting", "%s the Firezone portal at %s (%s)",
-                               was_open ? "Lost the connection to" : "Could not connect to", host, detail);
+                out = portal_error(e, was_open ? FZD_ERR_PORTAL_LOST : FZD_ERR_PORTAL_CONNECT_FAILED,
+                                   err->kind == FZD_WS_ERROR_IO ? err->errnum : 0);
+                fzd_error_set_detail(
+                        &out, err->kind == FZD_WS_ERROR_IO && err->errnum ? strerror(err->errnum)
+                              : err->kind == FZD_WS_ERROR_PROTOCOL        ? "a WebSocket protocol error"
+                                                                   : "the portal closed the connection");
+                schedule_retry(e, UINT64_MAX, out);
                 return;
         }
 }
@@ -768,13 +737,9 @@ static int make_user_agent(char **ret) {
         return 0;
 }
 
-static bool token_ok(const char *s, size_t len) {
-        if (len == 0 || len > 8192 || strlen(s) != len)
-                return false;
-        for (size_t i = 0; i < len; i++)
-                if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
-                        return false;
-        return true;
+static bool token_ok(const FzdSecret *token) {
+        const char *reason;
+        return fzd_token_check(fzd_secret_get(token), fzd_secret_len(token), &reason) >= 0;
 }
 
 int fzd_engine_start(FzdEngine *e, const FzdEngineParams *params, FzdSecret **token) {
@@ -784,7 +749,7 @@ int fzd_engine_start(FzdEngine *e, const FzdEngineParams *params, FzdSecret **to
 
         if (!e || !params || !token || !*token || isempty(params->api_url) || isempty(params->device_id))
                 return -EINVAL;
-        if (!token_ok(fzd_secret_get(*token), fzd_secret_len(*token)))
+        if (!token_ok(*token))
                 return log_error_errno(EINVAL, "The token contains spaces or control characters; it cannot be sent "
                                                "to the portal. Sign in again.");
         r = fzd_portal_url_parse(params->api_url, &url);
@@ -849,7 +814,7 @@ int fzd_engine_replace_token(FzdEngine *e, FzdSecret **token) {
                 return -EINVAL;
         if (!e->running)
                 return -ENOTCONN;
-        if (!token_ok(fzd_secret_get(*token), fzd_secret_len(*token)))
+        if (!token_ok(*token))
                 return -EINVAL;
         fzd_secret_free(e->token);
         e->token = TAKE_PTR(*token);
@@ -859,3 +824,11 @@ int fzd_engine_replace_token(FzdEngine *e, FzdSecret **token) {
 bool fzd_engine_is_running(const FzdEngine *e) {
         return e && e->running;
 }
+
+const FzdEngineOps fzd_engine_ops = {
+        .start = fzd_engine_start,
+        .stop = fzd_engine_stop,
+        .reconnect = fzd_engine_reconnect,
+        .replace_token = fzd_engine_replace_token,
+        .free = fzd_engine_free,
+};

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "cidr.h"
+#include "macro.h"
 
 #define FZD_ROUTESET_MAX (256U * 1024U)
 

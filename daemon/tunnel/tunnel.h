@@ -18,8 +18,9 @@
 #include <systemd/sd-event.h>
 
 #include "cidr.h"
-#include "engine.h"
+#include "interface-config.h"
 #include "monitor.h"
+#include "net-constants.h"
 
 typedef struct FzdTunnel FzdTunnel;
 

@@ -70,7 +70,7 @@ static void reply_ok(json_object *value) {
         emit(o);
 }
 
-static void reply_error(int error, const char *message) {
+static void reply_error_text(int error, const char *message) {
         json_object *o = json_object_new_object();
         const char *name = strerrorname_np(error < 0 ? -error : error);
 
@@ -79,6 +79,11 @@ static void reply_error(int error, const char *message) {
         json_object_object_add(o, "message",
                                json_object_new_string(message ?: strerror(error < 0 ? -error : error)));
         emit(o);
+}
+
+static void reply_error(int error, const FzdError *err) {
+        char text[FZD_ERROR_TEXT_MAX];
+        reply_error_text(error, err ? fzd_error_format(err, text, sizeof text) : NULL);
 }
 
 static json_object *resolvers_json(const FzdDnsResolver *r, size_t n) {
@@ -117,9 +122,9 @@ static void on_resolvers_once(void *userdata, int error, const FzdDnsResolver *r
 
 /* ---- session ------------------------------------------------------------------------- */
 
-static void on_done(void *userdata, int error, const char *message) {
+static void on_done(void *userdata, int error, const FzdError *err) {
         if (error < 0)
-                reply_error(error, message);
+                reply_error(error, err);
         else
                 reply_ok(NULL);
 }
@@ -343,7 +348,7 @@ static void handle_order(Tool *t, const char *line) {
         int r;
 
         if (!o || !json_object_object_get_ex(o, "op", &v)) {
-                reply_error(-EINVAL, "not a JSON order with \"op\"");
+                reply_error_text(-EINVAL, "not a JSON order with \"op\"");
                 json_object_put(o);
                 return;
         }
@@ -393,7 +398,7 @@ static void handle_order(Tool *t, const char *line) {
                         reply_ok(NULL);
         } else if (streq(op, "capture")) {
                 if (t->tun_fd < 0)
-                        reply_error(-EBADF, "no TUN: send {\"op\": \"tun\"} first");
+                        reply_error_text(-EBADF, "no TUN: send {\"op\": \"tun\"} first");
                 else {
                         if (json_object_object_get_ex(o, "answer", &v) &&
                             inet_pton(AF_INET, json_object_get_string(v), &t->answer) == 1)
@@ -409,7 +414,7 @@ static void handle_order(Tool *t, const char *line) {
                                                : NULL);
                 reply_ok(res);
         } else
-                reply_error(-EOPNOTSUPP, "unknown op");
+                reply_error_text(-EOPNOTSUPP, "unknown op");
         json_object_put(o);
 }
 

@@ -165,18 +165,28 @@ static void on_deleted(void *userdata, const char *id) {
         emit(o);
 }
 
-static void on_reconnecting(void *userdata, const char *error) {
+/* The error as the daemon shows it: the sentence, and its code. */
+static void add_error(json_object *o, const FzdError *error) {
+        char text[FZD_ERROR_TEXT_MAX];
+        json_object_object_add(o, "error",
+                               json_object_new_string(fzd_error_format(error, text, sizeof text)));
+        json_object_object_add(o, "code", json_object_new_string(fzd_error_code_to_string(error->code)));
+}
+
+static void on_reconnecting(void *userdata, const FzdError *error) {
         Driver *d = userdata;
         json_object *o = event_new(d, "reconnecting");
-        json_object_object_add(o, "error", json_object_new_string(error));
+        add_error(o, error);
         emit(o);
 }
 
-static void on_session_ended(void *userdata, const char *error, bool requires_sign_in) {
+static void on_session_ended(void *userdata, const FzdError *error) {
         Driver *d = userdata;
         json_object *o = event_new(d, "session_ended");
-        json_object_object_add(o, "error", json_object_new_string(error));
-        json_object_object_add(o, "requires_sign_in", json_object_new_boolean(requires_sign_in));
+        add_error(o, error);
+        json_object_object_add(
+                o, "requires_sign_in",
+                json_object_new_boolean(fzd_error_kind(error->code) == FZD_ERROR_KIND_NEEDS_SIGN_IN));
         json_object_object_add(o, "running", json_object_new_boolean(fzd_engine_is_running(d->engine)));
         emit(o);
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cidr.h"
 #include "fz-check.h"
+#include "macro.h"
 
 static FzdCidr parse_ok(const char *s, bool host_bits) {
         FzdCidr c;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fz-check.h"
+#include "macro.h"
 #include "os-sentinels.h"
 
 static FzdDnsResolver resolver(const char *addr) {

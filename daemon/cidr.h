@@ -1,14 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Helpers around FzdCidr (declared in os.h, where fzd_cidr_parse/to_string/equal live). */
+/* IPv4 and IPv6 prefixes: a type every layer uses (resources, routes, the data plane), so
+ * it lives in a header that includes nothing of the daemon. */
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "os.h"
+/* An IPv4 or IPv6 prefix. */
+typedef struct FzdCidr {
+        int family; /* AF_INET or AF_INET6 */
+        union {
+                struct in_addr in;
+                struct in6_addr in6;
+        } addr;
+        unsigned char prefixlen;
+} FzdCidr;
+
+/* Parses "10.0.0.0/24", "fd00::/64", or a bare address (as /32 or /128). Host bits must
+ * be zero unless allow_host_bits. Returns 0 or -EINVAL. */
+int fzd_cidr_parse(const char *s, bool allow_host_bits, FzdCidr *ret);
+int fzd_cidr_to_string(const FzdCidr *c, char *buf, size_t size);
+bool fzd_cidr_equal(const FzdCidr *a, const FzdCidr *b);
 
 /* "ffff:ffff:…:ffff/128" plus NUL. */
 #define FZD_CIDR_STRING_MAX (INET6_ADDRSTRLEN + 4)

@@ -72,10 +72,9 @@ static int check_display_string(const char *key, const char *v, sd_bus_error *er
         if (n > MAX_DISPLAY_STRING)
                 return sd_bus_error_setf(error, ERROR_ARGUMENT, "Option \"%s\" is longer than %d bytes. Pass a shorter value.",
                                          key, MAX_DISPLAY_STRING);
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char) v[i] < 0x20 || v[i] == 0x7f)
-                        return sd_bus_error_setf(error, ERROR_ARGUMENT,
-                                                 "Option \"%s\" contains control characters. Pass printable text.", key);
+        if (fzd_utf8_has_control(v))
+                return sd_bus_error_setf(error, ERROR_ARGUMENT,
+                                         "Option \"%s\" contains control characters. Pass printable text.", key);
         return 0;
 }
 

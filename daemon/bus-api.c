@@ -14,6 +14,7 @@
 #include "bus-api.h"
 #include "bus-polkit.h"
 #include "config.h"
+#include "fz-names.h"
 #include "log.h"
 #include "token.h"
 #include "utf8.h"
@@ -28,14 +29,15 @@ struct FzdBusApi {
          * it for SD_BUS_PROPERTY's offsets. */
         FzdManagerView view;
         const char *state, *mode, *account_slug, *actor_name, *interface_name, *last_error, *version;
+        int internet_resource_enabled; /* sd-bus reads a "b" property as an int */
         char last_error_text[FZD_ERROR_TEXT_MAX];
 };
 
-#define ERROR_MANAGED   "dev.firezone.Client1.Error.ManagedByServiceAccount"
-#define ERROR_TOKEN     "dev.firezone.Client1.Error.InvalidToken"
-#define ERROR_NOT_SIGNED_IN "dev.firezone.Client1.Error.NotSignedIn"
-#define ERROR_ARGUMENT  "dev.firezone.Client1.Error.InvalidArgument"
-#define ERROR_FAILED    "dev.firezone.Client1.Error.Failed"
+#define ERROR_MANAGED       FZ_ERROR_MANAGED_BY_SERVICE_ACCOUNT
+#define ERROR_TOKEN         FZ_ERROR_INVALID_TOKEN
+#define ERROR_NOT_SIGNED_IN FZ_ERROR_NOT_SIGNED_IN
+#define ERROR_ARGUMENT      FZ_ERROR_INVALID_ARGUMENT
+#define ERROR_FAILED        FZ_ERROR_FAILED
 
 #define MAX_DISPLAY_STRING FZD_DISPLAY_STRING_MAX /* account-slug, actor-name */
 
@@ -74,7 +76,8 @@ static int check_display_string(const char *key, const char *v, sd_bus_error *er
                                          key, MAX_DISPLAY_STRING);
         if (fzd_utf8_has_control(v))
                 return sd_bus_error_setf(error, ERROR_ARGUMENT,
-                                         "Option \"%s\" contains control characters. Pass printable text.", key);
+                                         "Option \"%s\" contains control characters. Pass printable text.",
+                                         key);
         return 0;
 }
 
@@ -180,11 +183,11 @@ static int sign_in(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
                 return managed_error(error);
 
         /* authorize */
-        r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.sign-in", "sign in to Firezone", error);
+        r = fzd_polkit_check(api->polkit, msg, FZ_POLKIT_ACTION_SIGN_IN, "sign in to Firezone", error);
         if (r <= 0)
                 return r == 0 ? PENDING : r;
         if (o.api_url) {
-                r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.configure",
+                r = fzd_polkit_check(api->polkit, msg, FZ_POLKIT_ACTION_CONFIGURE,
                                      "change the Firezone portal", error);
                 if (r <= 0)
                         return r == 0 ? PENDING : r;
@@ -209,7 +212,7 @@ static int sign_out(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
 
         if (managed(api))
                 return managed_error(error);
-        r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.sign-out", "sign out of Firezone",
+        r = fzd_polkit_check(api->polkit, msg, FZ_POLKIT_ACTION_SIGN_OUT, "sign out of Firezone",
                              error);
         if (r <= 0)
                 return r == 0 ? PENDING : r;
@@ -222,7 +225,7 @@ static int reconnect(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
 
         if (managed(api))
                 return managed_error(error);
-        r = fzd_polkit_check(api->polkit, msg, "dev.firezone.client1.reconnect", "reconnect Firezone",
+        r = fzd_polkit_check(api->polkit, msg, FZ_POLKIT_ACTION_RECONNECT, "reconnect Firezone",
                              error);
         if (r <= 0)
                 return r == 0 ? PENDING : r;
@@ -231,6 +234,52 @@ static int reconnect(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
                 return sd_bus_error_set(error, ERROR_NOT_SIGNED_IN, "Not signed in, so there is nothing to reconnect. Sign in first.");
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Could not reconnect (%m). Try again.");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* An options dictionary with no known keys yet: anything in it is refused. */
+static int parse_no_options(sd_bus_message *msg, sd_bus_error *error) {
+        const char *key;
+        char q[80];
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'e', "sv");
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_setf(error, ERROR_ARGUMENT, "Unknown option \"%s\". This method takes no options.",
+                                         quote(key, 64, q, sizeof q));
+        }
+        return sd_bus_message_exit_container(msg);
+}
+
+static int set_internet_resource(sd_bus_message *msg, FzdBusApi *api, sd_bus_error *error) {
+        int enabled, r;
+
+        r = sd_bus_message_read(msg, "b", &enabled);
+        if (r < 0)
+                return r;
+        r = parse_no_options(msg, error);
+        if (r < 0)
+                return r;
+        if (managed(api))
+                return sd_bus_error_set(error, ERROR_MANAGED,
+                                        "This device is managed by its administrator: the Internet resource is set with "
+                                        "--activate-internet-resource (FIREZONE_ACTIVATE_INTERNET_RESOURCE). Ask your "
+                                        "administrator.");
+        r = fzd_polkit_check(api->polkit, msg, FZ_POLKIT_ACTION_SET_INTERNET_RESOURCE,
+                             "switch the Internet resource on or off", error);
+        if (r <= 0)
+                return r == 0 ? PENDING : r;
+        r = fzd_manager_set_internet_resource_enabled(api->m, enabled);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Could not switch the Internet resource (%m). Try again.");
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -244,7 +293,7 @@ static int finish_method(sd_bus_message *msg, int r, sd_bus_error *error) {
         if (r >= 0)
                 return r;
         if (!sd_bus_error_is_set(error))
-                (void)sd_bus_error_set_errno(error, r);
+                (void) sd_bus_error_set_errno(error, r);
         sd_bus_error_move(&e, error);
         log_debug("Method %s failed: %s", strempty(sd_bus_message_get_member(msg)), strempty(e.name));
 
@@ -289,6 +338,10 @@ static int method_reconnect(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return run_mutating(msg, userdata, error, reconnect);
 }
 
+static int method_set_internet_resource(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return run_mutating(msg, userdata, error, set_internet_resource);
+}
+
 /* ---- dictionaries ----------------------------------------------------------------------- */
 
 static int append_sv_s(sd_bus_message *r, const char *key, const char *value) {
@@ -329,14 +382,17 @@ static int append_status(sd_bus_message *reply, FzdBusApi *api) {
         if (r >= 0)
                 r = append_sv_s(reply, "last-error", api->last_error);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "requires-sign-in", "b", (int)v->requires_sign_in);
+                r = sd_bus_message_append(reply, "{sv}", "requires-sign-in", "b", (int) v->requires_sign_in);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "connected-since", "t", v->connected_since);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "resource-count", "u",
-                                          (uint32_t)fzd_resource_table_size(fzd_manager_resources(api->m)));
+                                          (uint32_t) fzd_resource_table_size(fzd_manager_resources(api->m)));
         if (r >= 0)
                 r = append_sv_s(reply, "version", FZ_VERSION);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "internet-resource-enabled", "b",
+                                          api->internet_resource_enabled);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r;
@@ -420,25 +476,29 @@ static int method_list_resources(sd_bus_message *msg, void *userdata, sd_bus_err
 
 static const sd_bus_vtable client1_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("SignIn", SD_BUS_ARGS("s", token, "a{sv}", options), SD_BUS_NO_RESULT,
+        SD_BUS_METHOD_WITH_ARGS(FZ_METHOD_SIGN_IN, SD_BUS_ARGS("s", token, "a{sv}", options), SD_BUS_NO_RESULT,
                                 method_sign_in, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
-        SD_BUS_METHOD_WITH_ARGS("SignOut", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_sign_out,
+        SD_BUS_METHOD_WITH_ARGS(FZ_METHOD_SIGN_OUT, SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_sign_out,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Reconnect", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reconnect,
+        SD_BUS_METHOD_WITH_ARGS(FZ_METHOD_RECONNECT, SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reconnect,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Status", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", status), method_status,
+        SD_BUS_METHOD_WITH_ARGS(FZ_METHOD_SET_INTERNET_RESOURCE_ENABLED, SD_BUS_ARGS("b", enabled, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_set_internet_resource, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(FZ_METHOD_STATUS, SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", status), method_status,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListResources", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", resources),
+        SD_BUS_METHOD_WITH_ARGS(FZ_METHOD_LIST_RESOURCES, SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", resources),
                                 method_list_resources, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_SIGNAL_WITH_ARGS("StateChanged", SD_BUS_ARGS("s", state, "a{sv}", details), 0),
-        SD_BUS_SIGNAL_WITH_ARGS("ResourcesChanged", SD_BUS_ARGS("aa{sv}", resources), 0),
-        PROPERTY("State", state),
-        PROPERTY("Mode", mode),
-        PROPERTY("AccountSlug", account_slug),
-        PROPERTY("ActorName", actor_name),
-        PROPERTY("InterfaceName", interface_name),
-        PROPERTY("LastError", last_error),
-        SD_BUS_PROPERTY("Version", "s", NULL, offsetof(FzdBusApi, version), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_SIGNAL_WITH_ARGS(FZ_SIGNAL_STATE_CHANGED, SD_BUS_ARGS("s", state, "a{sv}", details), 0),
+        SD_BUS_SIGNAL_WITH_ARGS(FZ_SIGNAL_RESOURCES_CHANGED, SD_BUS_ARGS("aa{sv}", resources), 0),
+        PROPERTY(FZ_PROPERTY_STATE, state),
+        PROPERTY(FZ_PROPERTY_MODE, mode),
+        PROPERTY(FZ_PROPERTY_ACCOUNT_SLUG, account_slug),
+        PROPERTY(FZ_PROPERTY_ACTOR_NAME, actor_name),
+        PROPERTY(FZ_PROPERTY_INTERFACE_NAME, interface_name),
+        PROPERTY(FZ_PROPERTY_LAST_ERROR, last_error),
+        SD_BUS_PROPERTY(FZ_PROPERTY_INTERNET_RESOURCE_ENABLED, "b", NULL, offsetof(FzdBusApi, internet_resource_enabled),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(FZ_PROPERTY_VERSION, "s", NULL, offsetof(FzdBusApi, version), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_VTABLE_END,
 };
 
@@ -452,6 +512,7 @@ static void publish(FzdBusApi *api) {
         api->account_slug = api->view.account_slug;
         api->actor_name = api->view.actor_name;
         api->interface_name = api->view.interface_name;
+        api->internet_resource_enabled = api->view.internet_resource_enabled;
         api->last_error =
                 fzd_error_format(&api->view.last_error, api->last_error_text, sizeof api->last_error_text);
 }
@@ -465,30 +526,32 @@ static void on_changed(void *userdata, const FzdManager *m, FzdChange changes, F
 
         publish(api);
         if (changes & FZD_CHANGE_STATE)
-                names[n++] = "State";
+                names[n++] = FZ_PROPERTY_STATE;
         if (changes & FZD_CHANGE_MODE)
-                names[n++] = "Mode";
+                names[n++] = FZ_PROPERTY_MODE;
         if (changes & FZD_CHANGE_ACCOUNT) {
-                names[n++] = "AccountSlug";
-                names[n++] = "ActorName";
+                names[n++] = FZ_PROPERTY_ACCOUNT_SLUG;
+                names[n++] = FZ_PROPERTY_ACTOR_NAME;
         }
         if (changes & FZD_CHANGE_INTERFACE)
-                names[n++] = "InterfaceName";
+                names[n++] = FZ_PROPERTY_INTERFACE_NAME;
         if (changes & FZD_CHANGE_LAST_ERROR)
-                names[n++] = "LastError";
+                names[n++] = FZ_PROPERTY_LAST_ERROR;
+        if (changes & FZD_CHANGE_INTERNET_RESOURCE)
+                names[n++] = FZ_PROPERTY_INTERNET_RESOURCE_ENABLED;
         names[n] = NULL;
 
         if (n > 0) {
                 r = sd_bus_emit_properties_changed_strv(api->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE,
-                                                        (char **)names);
+                                                        (char **) names);
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit PropertiesChanged, ignoring: %m");
         }
         if (changes & (FZD_CHANGE_STATE | FZD_CHANGE_LAST_ERROR | FZD_CHANGE_REQUIRES_SIGN_IN)) {
-                r = sd_bus_emit_signal(api->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE, "StateChanged", "sa{sv}",
+                r = sd_bus_emit_signal(api->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE, FZ_SIGNAL_STATE_CHANGED, "sa{sv}",
                                        api->state, 3, "reason", "s", strempty(reason), "last-error", "s",
                                        api->last_error, "requires-sign-in", "b",
-                                       (int)api->view.requires_sign_in);
+                                       (int) api->view.requires_sign_in);
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit StateChanged, ignoring: %m");
         }
@@ -499,7 +562,7 @@ static void on_resources_changed(void *userdata, const FzdManager *m) {
         FzdBusApi *api = userdata;
         int r;
 
-        r = sd_bus_message_new_signal(api->bus, &sig, FZ_BUS_PATH, FZ_BUS_INTERFACE, "ResourcesChanged");
+        r = sd_bus_message_new_signal(api->bus, &sig, FZ_BUS_PATH, FZ_BUS_INTERFACE, FZ_SIGNAL_RESOURCES_CHANGED);
         if (r >= 0)
                 r = append_resources(sig, api);
         if (r >= 0)

@@ -21,7 +21,7 @@ size_t fzd_family_address_size(int family) {
 }
 
 unsigned fzd_family_max_prefixlen(int family) {
-        return (unsigned)fzd_family_address_size(family) * 8;
+        return (unsigned) fzd_family_address_size(family) * 8;
 }
 
 /* A decimal prefix length: 1-3 digits, no sign, no leading zero (except "0" itself). */
@@ -36,11 +36,11 @@ static int parse_prefixlen(const char *s, unsigned max, unsigned char *ret) {
         for (size_t i = 0; i < n; i++) {
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
-                v = v * 10 + (unsigned)(s[i] - '0');
+                v = v * 10 + (unsigned) (s[i] - '0');
         }
         if (v > max)
                 return -EINVAL;
-        *ret = (unsigned char)v;
+        *ret = (unsigned char) v;
         return 0;
 }
 
@@ -77,7 +77,7 @@ int fzd_cidr_parse(const char *s, bool allow_host_bits, FzdCidr *ret) {
                 if (parse_prefixlen(slash + 1, fzd_family_max_prefixlen(c.family), &c.prefixlen) < 0)
                         return -EINVAL;
         } else
-                c.prefixlen = (unsigned char)fzd_family_max_prefixlen(c.family);
+                c.prefixlen = (unsigned char) fzd_family_max_prefixlen(c.family);
 
         if (!allow_host_bits && fzd_cidr_has_host_bits(&c))
                 return -EINVAL;
@@ -98,8 +98,8 @@ int fzd_cidr_to_string(const FzdCidr *c, char *buf, size_t size) {
                 return -EINVAL;
         if (!inet_ntop(c->family, &c->addr, a, sizeof a))
                 return -errno;
-        n = snprintf(buf, size, "%s/%u", a, (unsigned)c->prefixlen);
-        if (n < 0 || (size_t)n >= size)
+        n = snprintf(buf, size, "%s/%u", a, (unsigned) c->prefixlen);
+        if (n < 0 || (size_t) n >= size)
                 return -ENOSPC;
         return 0;
 }
@@ -116,16 +116,16 @@ bool fzd_cidr_equal(const FzdCidr *a, const FzdCidr *b) {
 }
 
 bool fzd_cidr_has_host_bits(const FzdCidr *c) {
-        const uint8_t *p = (const uint8_t *)&c->addr;
+        const uint8_t *p = (const uint8_t *) &c->addr;
         size_t n = fzd_family_address_size(c->family);
 
         for (size_t i = 0; i < n; i++) {
-                unsigned bit = (unsigned)i * 8;
+                unsigned bit = (unsigned) i * 8;
                 uint8_t host;
 
                 if (bit + 8 <= c->prefixlen)
                         continue;
-                host = bit >= c->prefixlen ? 0xff : (uint8_t)(0xff >> (c->prefixlen - bit));
+                host = bit >= c->prefixlen ? 0xff : (uint8_t) (0xff >> (c->prefixlen - bit));
                 if (p[i] & host)
                         return true;
         }
@@ -133,16 +133,16 @@ bool fzd_cidr_has_host_bits(const FzdCidr *c) {
 }
 
 void fzd_cidr_mask(FzdCidr *c) {
-        uint8_t *p = (uint8_t *)&c->addr;
+        uint8_t *p = (uint8_t *) &c->addr;
         size_t n = fzd_family_address_size(c->family);
 
         for (size_t i = 0; i < sizeof c->addr; i++) {
-                unsigned bit = (unsigned)i * 8;
+                unsigned bit = (unsigned) i * 8;
 
                 if (i >= n || bit >= c->prefixlen)
                         p[i] = 0;
                 else if (bit + 8 > c->prefixlen)
-                        p[i] &= (uint8_t)(0xff << (8 - (c->prefixlen - bit)));
+                        p[i] &= (uint8_t) (0xff << (8 - (c->prefixlen - bit)));
         }
 }
 
@@ -155,7 +155,7 @@ int fzd_cidr_from_address(int family, const void *addr, unsigned prefixlen, FzdC
         if (!addr || prefixlen > fzd_family_max_prefixlen(family))
                 return -EINVAL;
         c.family = family;
-        c.prefixlen = (unsigned char)prefixlen;
+        c.prefixlen = (unsigned char) prefixlen;
         memcpy(&c.addr, addr, n);
         *ret = c;
         return 0;

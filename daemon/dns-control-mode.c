@@ -12,7 +12,7 @@ static const char *const dns_control_names[_FZD_DNS_CONTROL_MAX] = {
 };
 
 const char *fzd_dns_control_to_string(FzdDnsControl c) {
-        if ((unsigned)c >= _FZD_DNS_CONTROL_MAX)
+        if ((unsigned) c >= _FZD_DNS_CONTROL_MAX)
                 return NULL;
         return dns_control_names[c];
 }

@@ -90,7 +90,7 @@ typedef struct FzdError {
         char detail[FZD_ERROR_DETAIL_MAX];   /* a short technical detail */
 } FzdError;
 
-#define FZD_ERROR_NULL ((FzdError){.code = FZD_ERR_NONE, .retry_usec = UINT64_MAX})
+#define FZD_ERROR_NULL ((FzdError){ .code = FZD_ERR_NONE, .retry_usec = UINT64_MAX })
 
 FzdErrorKind fzd_error_kind(FzdErrorCode code);
 /* A stable machine-readable name ("portal-unreachable"), for logs and tests. */

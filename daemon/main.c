@@ -12,6 +12,7 @@
 
 #include "bus-api.h"
 #include "config.h"
+#include "fz-names.h"
 #include "device-id.h"
 #include "engine.h"
 #include "log.h"
@@ -88,10 +89,10 @@ static void notify_status(void *userdata, const FzdManager *m, FzdChange changes
         if (!(changes & (FZD_CHANGE_STATE | FZD_CHANGE_LAST_ERROR)))
                 return;
         fzd_error_format(&v->last_error, text, sizeof text);
-        (void)sd_notifyf(false, "STATUS=%s%s%s", fzd_state_to_string(v->state), text[0] ? ": " : "", text);
+        (void) sd_notifyf(false, "STATUS=%s%s%s", fzd_state_to_string(v->state), text[0] ? ": " : "", text);
 }
 
-static const FzdManagerObserver notify_observer = {.changed = notify_status};
+static const FzdManagerObserver notify_observer = { .changed = notify_status };
 
 static int connect_bus(sd_event *event, FzdManager *m, FzdBusApi **ret_api) {
         /* The API holds the connection; on failure, freeing the API closes it. */
@@ -243,7 +244,7 @@ static int run(int argc, char **argv) {
                 log_error_errno(r, "Failed to determine the device id: %m");
                 goto finish;
         }
-        (void)gethostname(host, sizeof host - 1);
+        (void) gethostname(host, sizeof host - 1);
         r = fzd_manager_set_device(m, device_id, host);
         if (r < 0) {
                 log_oom();

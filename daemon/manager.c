@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "fz-names.h"
 #include "log.h"
 #include "manager.h"
 #include "manager-private.h"
@@ -68,6 +69,9 @@ struct FzdManager {
         bool has_config;
         FzdInterfaceConfig config;
         FzdResourceTable *resources;
+        size_t n_internet;     /* Internet resources in the table (0 or 1 in practice) */
+        bool internet_enabled; /* the user's (or the options') choice */
+        bool internet_routed;  /* what the OS layer has: default routes in our table */
 
         TunnelPhase tunnel;
         FzdError tunnel_error;
@@ -84,15 +88,15 @@ struct FzdManager {
 };
 
 static const char *const state_names[_FZD_STATE_MAX] = {
-        [FZD_STATE_SIGNED_OUT] = "signed-out",
-        [FZD_STATE_CONNECTING] = "connecting",
-        [FZD_STATE_CONNECTED] = "connected",
-        [FZD_STATE_RECONNECTING] = "reconnecting",
+        [FZD_STATE_SIGNED_OUT] = FZ_STATE_SIGNED_OUT,
+        [FZD_STATE_CONNECTING] = FZ_STATE_CONNECTING,
+        [FZD_STATE_CONNECTED] = FZ_STATE_CONNECTED,
+        [FZD_STATE_RECONNECTING] = FZ_STATE_RECONNECTING,
 };
 
 static const char *const mode_names[_FZD_MODE_MAX] = {
-        [FZD_MODE_INTERACTIVE] = "interactive",
-        [FZD_MODE_SERVICE_ACCOUNT] = "service-account",
+        [FZD_MODE_INTERACTIVE] = FZ_MODE_INTERACTIVE,
+        [FZD_MODE_SERVICE_ACCOUNT] = FZ_MODE_SERVICE_ACCOUNT,
 };
 
 const char *fzd_state_to_string(FzdState s) {
@@ -140,12 +144,13 @@ static void derive_view(const FzdManager *m, FzdManagerView *v) {
                 .requires_sign_in =
                         !m->session && fzd_error_kind(m->end_error.code) == FZD_ERROR_KIND_NEEDS_SIGN_IN,
                 .connected_since = m->view.connected_since,
+                .internet_resource_enabled = m->internet_enabled,
         };
-        (void)snprintf(v->account_slug, sizeof v->account_slug, "%s", strempty(m->account_slug));
-        (void)snprintf(v->actor_name, sizeof v->actor_name, "%s", strempty(m->actor_name));
+        (void) snprintf(v->account_slug, sizeof v->account_slug, "%s", strempty(m->account_slug));
+        (void) snprintf(v->actor_name, sizeof v->actor_name, "%s", strempty(m->actor_name));
         if (m->os && m->tunnel == TUNNEL_UP)
-                (void)snprintf(v->interface_name, sizeof v->interface_name, "%s",
-                               strempty(m->os_ops->interface_name(m->os)));
+                (void) snprintf(v->interface_name, sizeof v->interface_name, "%s",
+                                strempty(m->os_ops->interface_name(m->os)));
         if (m->session && m->has_config) {
                 v->has_ipv4 = m->config.has_ipv4;
                 v->has_ipv6 = m->config.has_ipv6;
@@ -171,6 +176,8 @@ static FzdChange diff_views(const FzdManagerView *a, const FzdManagerView *b) {
                 c |= FZD_CHANGE_LAST_ERROR;
         if (a->requires_sign_in != b->requires_sign_in)
                 c |= FZD_CHANGE_REQUIRES_SIGN_IN;
+        if (a->internet_resource_enabled != b->internet_resource_enabled)
+                c |= FZD_CHANGE_INTERNET_RESOURCE;
         return c;
 }
 
@@ -181,10 +188,10 @@ static void arm_timer(sd_event_source *s, bool want, uint64_t usec) {
 
         if (!s)
                 return;
-        (void)sd_event_source_get_enabled(s, &enabled);
+        (void) sd_event_source_get_enabled(s, &enabled);
         if (!want) {
                 if (enabled != SD_EVENT_OFF)
-                        (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
                 return;
         }
         if (enabled != SD_EVENT_OFF)
@@ -235,7 +242,7 @@ static void notify_resources(FzdManager *m) {
                         m->observers[i].ops->resources_changed(m->observers[i].userdata, m);
         /* A large list makes a large signal: give the freed pages back to the system. */
         if (fzd_resource_table_size(m->resources) >= 256)
-                (void)malloc_trim(0);
+                (void) malloc_trim(0);
 }
 
 static int on_resources_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -246,7 +253,7 @@ static int on_resources_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static void resources_changed(FzdManager *m) {
         int enabled = SD_EVENT_OFF;
 
-        (void)sd_event_source_get_enabled(m->resources_changed_timer, &enabled);
+        (void) sd_event_source_get_enabled(m->resources_changed_timer, &enabled);
         if (enabled != SD_EVENT_OFF)
                 return; /* one call for the whole burst */
         if (sd_event_source_set_time_relative(m->resources_changed_timer,
@@ -271,31 +278,43 @@ static bool resource_route(const FzdResource *r, FzdCidr *ret) {
         return true;
 }
 
+static bool is_internet(const FzdResource *r) {
+        return r && r->type == FZD_RESOURCE_INTERNET;
+}
+
+/* The default routes of the Internet resource: in place while the portal grants one and
+ * it is switched on. */
+static void sync_internet_route(FzdManager *m) {
+        bool want = m->os && m->n_internet > 0 && m->internet_enabled;
+
+        if (want == m->internet_routed)
+                return;
+        if (m->os_ops->set_internet_resource(m->os, want) >= 0)
+                m->internet_routed = want;
+}
+
 /* Routes for a resource that replaced `old` (either may be NULL). */
 static void update_resource_routes(FzdManager *m, const FzdResource *old, const FzdResource *new) {
         FzdCidr a, b;
         bool had = resource_route(old, &a), has = resource_route(new, &b);
-        bool was_internet = old && old->type == FZD_RESOURCE_INTERNET;
-        bool is_internet = new && new->type == FZD_RESOURCE_INTERNET;
 
+        m->n_internet = m->n_internet - is_internet(old) + is_internet(new);
         if (!m->os)
                 return;
+        sync_internet_route(m);
         if (had && has && fzd_cidr_equal(&a, &b))
                 return;
         if (had)
-                (void)m->os_ops->route_remove(m->os, &a);
+                (void) m->os_ops->route_remove(m->os, &a);
         if (has)
-                (void)m->os_ops->route_add(m->os, &b);
-        if (was_internet != is_internet)
-                (void)m->os_ops->set_internet_resource(m->os, is_internet);
+                (void) m->os_ops->route_add(m->os, &b);
 }
 
-/* The routes (and whether the Internet resource is there) of the whole table. */
-static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n, bool *ret_internet) {
+/* The routes of the whole table. */
+static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n) {
         _cleanup_(freep) const FzdResource **v = NULL;
         _cleanup_(freep) FzdCidr *cidrs = NULL;
         size_t n = 0, k = 0;
-        bool internet = false;
         int r;
 
         r = fzd_resource_table_sorted(m->resources, &v, &n);
@@ -304,14 +323,11 @@ static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n, bool *ret
         cidrs = calloc(n ? n : 1, sizeof *cidrs);
         if (!cidrs)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
                 if (resource_route(v[i], &cidrs[k]))
                         k++;
-                internet = internet || v[i]->type == FZD_RESOURCE_INTERNET;
-        }
         *ret = TAKE_PTR(cidrs);
         *ret_n = k;
-        *ret_internet = internet;
         return 0;
 }
 
@@ -322,28 +338,31 @@ static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n, bool *ret
 static void replace_resources(FzdManager *m, FzdResource *const *resources, size_t n) {
         _cleanup_(freep) FzdCidr *old_routes = NULL, *new_routes = NULL;
         size_t n_old = 0, n_new = 0;
-        bool old_internet = false, new_internet = false;
 
-        if (m->os && collect_routes(m, &old_routes, &n_old, &old_internet) < 0)
+        if (m->os && collect_routes(m, &old_routes, &n_old) < 0)
                 log_oom();
         fzd_resource_table_clear(m->resources);
+        m->n_internet = 0;
         for (size_t i = 0; i < n; i++) {
-                FzdResource *copy = NULL;
+                FzdResource *copy = NULL, *old = NULL;
                 if (fzd_resource_dup(resources[i], &copy) < 0 ||
-                    fzd_resource_table_put(m->resources, copy, NULL) < 0) {
+                    fzd_resource_table_put(m->resources, copy, &old) < 0) {
                         fzd_resource_free(copy);
                         log_oom();
+                        continue;
                 }
+                m->n_internet = m->n_internet - is_internet(old) + is_internet(copy);
+                fzd_resource_free(old);
         }
         resources_changed(m);
 
-        if (m->os && collect_routes(m, &new_routes, &n_new, &new_internet) >= 0) {
-                (void)m->os_ops->routes_add(m->os, new_routes, n_new);
+        if (m->os && collect_routes(m, &new_routes, &n_new) >= 0) {
+                (void) m->os_ops->routes_add(m->os, new_routes, n_new);
                 for (size_t i = 0; i < n_old; i++)
-                        (void)m->os_ops->route_remove(m->os, &old_routes[i]);
-                if (new_internet != old_internet)
-                        (void)m->os_ops->set_internet_resource(m->os, new_internet);
+                        (void) m->os_ops->route_remove(m->os, &old_routes[i]);
         }
+        if (m->os)
+                sync_internet_route(m);
 }
 
 /* ---- the tunnel ------------------------------------------------------------------------- */
@@ -377,7 +396,7 @@ static void tunnel_up(FzdManager *m) {
 static int on_tunnel_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         FzdManager *m = userdata;
 
-        (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         if (m->session && m->portal == PORTAL_UP && m->tunnel == TUNNEL_FAILED)
                 tunnel_up(m);
         commit(m, "tunnel-retry");
@@ -483,6 +502,8 @@ static void clear_connection(FzdManager *m) {
                 m->engine_ops->stop(m->engine);
         if (m->os)
                 m->os_ops->tunnel_down(m->os); /* also forgets the routes and the Internet resource */
+        m->internet_routed = false;
+        m->n_internet = 0;
         m->session = false;
         m->ever_connected = false;
         m->portal = PORTAL_IDLE;
@@ -659,6 +680,17 @@ int fzd_manager_reload(FzdManager *m) {
         return 0;
 }
 
+int fzd_manager_set_internet_resource_enabled(FzdManager *m, bool enabled) {
+        if (m->mode == FZD_MODE_SERVICE_ACCOUNT)
+                return -EBUSY;
+        if (m->internet_enabled != enabled)
+                log_info("The Internet resource is switched %s.", enabled ? "on" : "off");
+        m->internet_enabled = enabled;
+        sync_internet_route(m);
+        commit(m, enabled ? "internet-resource-on" : "internet-resource-off");
+        return 0;
+}
+
 /* ---- accessors, life cycle ------------------------------------------------------------- */
 
 const FzdManagerView *fzd_manager_view(const FzdManager *m) {
@@ -692,7 +724,7 @@ void fzd_manager_attach_os(FzdManager *m, const FzdOsOps *ops, FzdOs *os) {
 int fzd_manager_add_observer(FzdManager *m, const FzdManagerObserver *observer, void *userdata) {
         if (m->n_observers >= FZD_MANAGER_MAX_OBSERVERS)
                 return -ENOSPC;
-        m->observers[m->n_observers++] = (Observer){observer, userdata};
+        m->observers[m->n_observers++] = (Observer){ observer, userdata };
         return 0;
 }
 
@@ -712,7 +744,7 @@ void fzd_manager_set_tunnel_retry_usec(FzdManager *m, uint64_t usec) {
 
 bool fzd_manager_tunnel_retry_pending(const FzdManager *m) {
         int enabled = SD_EVENT_OFF;
-        (void)sd_event_source_get_enabled(m->tunnel_retry_timer, &enabled);
+        (void) sd_event_source_get_enabled(m->tunnel_retry_timer, &enabled);
         return enabled != SD_EVENT_OFF;
 }
 
@@ -734,6 +766,7 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
         m->options = options;
         m->mode = FZD_MODE_INTERACTIVE;
         m->tunnel_retry_usec = FZD_MANAGER_TUNNEL_RETRY_USEC;
+        m->internet_enabled = options->activate_internet_resource;
         m->end_error = m->portal_error = m->tunnel_error = m->dns_error = FZD_ERROR_NULL;
         m->api_url = strdup(options->api_url ?: FZ_DEFAULT_API_URL);
         if (!m->api_url)
@@ -752,9 +785,9 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(m->tunnel_retry_timer, SD_EVENT_OFF);
-        (void)sd_event_source_set_enabled(m->resources_changed_timer, SD_EVENT_OFF);
-        (void)sd_event_source_set_description(m->tunnel_retry_timer, "tunnel-retry");
-        (void)sd_event_source_set_description(m->resources_changed_timer, "resources-changed");
+        (void) sd_event_source_set_enabled(m->resources_changed_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->tunnel_retry_timer, "tunnel-retry");
+        (void) sd_event_source_set_description(m->resources_changed_timer, "resources-changed");
 
         *ret = TAKE_PTR(m);
         return 0;

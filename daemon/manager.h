@@ -58,6 +58,7 @@ typedef struct FzdManagerView {
         FzdError last_error;
         bool requires_sign_in;
         uint64_t connected_since; /* CLOCK_REALTIME µs, 0 when not connected */
+        bool internet_resource_enabled;
 } FzdManagerView;
 
 /* What differs between two published views. */
@@ -68,6 +69,7 @@ typedef enum FzdChange {
         FZD_CHANGE_INTERFACE = 1 << 3,
         FZD_CHANGE_LAST_ERROR = 1 << 4,
         FZD_CHANGE_REQUIRES_SIGN_IN = 1 << 5,
+        FZD_CHANGE_INTERNET_RESOURCE = 1 << 6,
 } FzdChange;
 
 typedef struct FzdManager FzdManager;
@@ -119,6 +121,9 @@ void fzd_manager_sign_out(FzdManager *m, const char *reason);
 int fzd_manager_reconnect(FzdManager *m, const char *reason);
 /* SIGHUP: service-account file mode re-reads the token file; otherwise as reconnect. */
 int fzd_manager_reload(FzdManager *m);
+/* Switch the Internet resource on or off (while the portal grants one, the default route
+ * goes through it). -EBUSY in service-account mode (options decide there). */
+int fzd_manager_set_internet_resource_enabled(FzdManager *m, bool enabled);
 
 const FzdManagerView *fzd_manager_view(const FzdManager *m);
 const FzdResourceTable *fzd_manager_resources(const FzdManager *m);

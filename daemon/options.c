@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fz-names.h"
 #include "log.h"
 #include "options.h"
 
@@ -150,6 +151,23 @@ static int set_api_url(FzdOptions *o, const char *v, const char *origin) {
         return 0;
 }
 
+static int set_internet_resource(FzdOptions *o, const char *v, const char *origin) {
+        static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false",
+                                                                                       "off" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(v, yes[i]) == 0) {
+                        o->activate_internet_resource = true;
+                        return 0;
+                }
+                if (strcasecmp(v, no[i]) == 0) {
+                        o->activate_internet_resource = false;
+                        return 0;
+                }
+        }
+        return log_error_errno(EINVAL, "Invalid value in %s: use true or false.", origin);
+}
+
 static char *strip(char *s) {
         char *e;
 
@@ -201,6 +219,8 @@ int fzd_options_parse_config(FzdOptions *o, const char *text, const char *origin
                         r = set_dns_control(o, value, where);
                 else if (streq(key, "log-level"))
                         r = set_log_level(o, value, where);
+                else if (streq(key, "activate-internet-resource"))
+                        r = set_internet_resource(o, value, where);
                 else {
                         log_warning("%s: unknown setting \"%.64s\", ignoring.", where, key);
                         r = 0;
@@ -233,6 +253,12 @@ int fzd_options_parse_env(FzdOptions *o) {
                 if (r < 0)
                         return r;
         }
+        v = secure_getenv("FIREZONE_ACTIVATE_INTERNET_RESOURCE");
+        if (!isempty(v)) {
+                r = set_internet_resource(o, v, "$FIREZONE_ACTIVATE_INTERNET_RESOURCE");
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -250,6 +276,10 @@ void fzd_options_print_help(void) {
                "                             (default: detected; env FIREZONE_DNS_CONTROL)\n"
                "      --log-level=LEVEL      error, warning, notice, info or debug\n"
                "                             (default: info; env FIREZONE_LOG_LEVEL)\n"
+               "      --activate-internet-resource\n"
+               "                             Route Internet traffic through Firezone's Internet\n"
+               "                             resource when the portal grants one (default: off;\n"
+               "                             env FIREZONE_ACTIVATE_INTERNET_RESOURCE)\n"
                "\n"
                "Token (never on the command line), first found wins:\n"
                "  1. FIREZONE_TOKEN in the environment (erased from the process at start)\n"
@@ -276,6 +306,7 @@ int fzd_options_parse_argv(FzdOptions *o, int argc, char **argv) {
                 ARG_NO_IPC,
                 ARG_DNS_CONTROL,
                 ARG_LOG_LEVEL,
+                ARG_INTERNET_RESOURCE,
         };
         static const struct option long_options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -283,6 +314,7 @@ int fzd_options_parse_argv(FzdOptions *o, int argc, char **argv) {
                 { "no-ipc", no_argument, NULL, ARG_NO_IPC },
                 { "dns-control", required_argument, NULL, ARG_DNS_CONTROL },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "activate-internet-resource", no_argument, NULL, ARG_INTERNET_RESOURCE },
                 {},
         };
         int c, r;
@@ -309,6 +341,9 @@ int fzd_options_parse_argv(FzdOptions *o, int argc, char **argv) {
                         r = set_log_level(o, optarg, "--log-level");
                         if (r < 0)
                                 return r;
+                        break;
+                case ARG_INTERNET_RESOURCE:
+                        o->activate_internet_resource = true;
                         break;
                 case '?':
                 case ':':

@@ -17,6 +17,7 @@ typedef struct FzdOptions {
         FzdDnsControl dns_control;
         int log_level;
         char *api_url; /* owned */
+        bool activate_internet_resource; /* the Internet resource's first setting */
 } FzdOptions;
 
 void fzd_options_init(FzdOptions *o);

@@ -8,7 +8,7 @@
 #define ELLIPSIS    "\xe2\x80\xa6" /* U+2026 */
 
 size_t fzd_utf8_char_len(const char *str, size_t len) {
-        const unsigned char *s = (const unsigned char *)str;
+        const unsigned char *s = (const unsigned char *) str;
         uint32_t cp;
         size_t n;
 
@@ -60,12 +60,12 @@ size_t fzd_utf8_prefix(const char *s, size_t max) {
 }
 
 static bool is_control(const char *s, size_t n) {
-        unsigned char c = (unsigned char)s[0];
+        unsigned char c = (unsigned char) s[0];
 
         if (n == 1)
                 return c < 0x20 || c == 0x7f;
         /* C1 controls U+0080–U+009F are encoded as C2 80 – C2 9F. */
-        return n == 2 && c == 0xc2 && (unsigned char)s[1] < 0xa0;
+        return n == 2 && c == 0xc2 && (unsigned char) s[1] < 0xa0;
 }
 
 bool fzd_utf8_has_control(const char *s) {
@@ -108,10 +108,10 @@ static bool append(char *buf, size_t size, size_t *pos, const char *s, bool keep
                         while (*pos > 0 && *pos + sizeof(ELLIPSIS) > size) {
                                 do
                                         (*pos)--;
-                                while (*pos > 0 && ((unsigned char)buf[*pos] & 0xc0) == 0x80);
+                                while (*pos > 0 && ((unsigned char) buf[*pos] & 0xc0) == 0x80);
                         }
                         buf[*pos] = 0;
-                        (void)put(buf, size, pos, ELLIPSIS, sizeof(ELLIPSIS) - 1);
+                        (void) put(buf, size, pos, ELLIPSIS, sizeof(ELLIPSIS) - 1);
                         return false;
                 }
                 i += n;
@@ -134,6 +134,6 @@ char *fzd_utf8_sanitize(const char *s, bool keep_newlines, char *buf, size_t siz
         if (size == 0)
                 return buf;
         buf[0] = 0;
-        (void)append(buf, size, &pos, s ? s : "", keep_newlines);
+        (void) append(buf, size, &pos, s ? s : "", keep_newlines);
         return buf;
 }

@@ -353,9 +353,9 @@ int fzd_dns_revert(FzdDns *d, FzdDnsDoneFn done, void *userdata) {
         }
         if (r < 0) {
                 d->op_done = NULL;
-                set_last_error(d, &(FzdError){.code = FZD_ERR_DNS_REVERT_FAILED,
-                                              .errnum = -r,
-                                              .retry_usec = UINT64_MAX});
+                set_last_error(d, &(FzdError){ .code = FZD_ERR_DNS_REVERT_FAILED,
+                                               .errnum = -r,
+                                               .retry_usec = UINT64_MAX });
                 return r;
         }
         d->applied = false;

@@ -58,7 +58,7 @@ int fzd_resolved_error(const sd_bus_error *e, int r, FzdError *ret_error) {
                    r == -ETIMEDOUT) {
                 r = -ETIMEDOUT;
                 err = fzd_error_make(FZD_ERR_DNS_RESOLVED_TIMEOUT, r);
-                err.number = (unsigned)(FZD_RESOLVED_TIMEOUT_USEC / USEC_PER_SEC);
+                err.number = (unsigned) (FZD_RESOLVED_TIMEOUT_USEC / USEC_PER_SEC);
         } else if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,
                                           SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
                 r = -EACCES;
@@ -69,7 +69,7 @@ int fzd_resolved_error(const sd_bus_error *e, int r, FzdError *ret_error) {
                 if (r >= 0)
                         r = -EIO;
                 err = fzd_error_make(FZD_ERR_DNS_RESOLVED_REJECTED, r);
-                (void)snprintf(detail, sizeof detail, "%s (%s)", strempty(e->message), e->name);
+                (void) snprintf(detail, sizeof detail, "%s (%s)", strempty(e->message), e->name);
                 fzd_error_set_detail(&err, detail);
         } else {
                 if (r >= 0)

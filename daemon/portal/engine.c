@@ -561,7 +561,7 @@ static void ws_closed(void *userdata, const FzdWsError *err) {
                 else if (s == 403)
                         end_session(e, portal_error(e, FZD_ERR_SIGN_IN_REFUSED, 0));
                 else if ((s == 429 || s == 503) && err->has_retry_after &&
-                         fzd_retry_after_parse(err->retry_after, (uint64_t)time(NULL) * USEC_PER_SEC,
+                         fzd_retry_after_parse(err->retry_after, (uint64_t) time(NULL) * USEC_PER_SEC,
                                                &delay) >= 0) {
                         out = portal_error(e, FZD_ERR_PORTAL_BUSY, 0);
                         out.number = s;

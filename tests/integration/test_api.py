@@ -10,7 +10,7 @@ TOKEN = 'fz-test-token.SFMyNTY.g2gDaANtAAAAJGFiY2RlZmdo'
 STATUS_TYPES = {
     'state': str, 'mode': str, 'account-slug': str, 'actor-name': str, 'interface': str, 'ipv4': str,
     'ipv6': str, 'dns-control': str, 'last-error': str, 'requires-sign-in': bool, 'connected-since': int,
-    'resource-count': int, 'version': str,
+    'resource-count': int, 'version': str, 'internet-resource-enabled': bool,
 }
 LEGAL_STATES = {'signed-out', 'connecting', 'connected', 'reconnecting'}
 
@@ -106,7 +106,8 @@ class Status(ApiTestCase):
         props = self.assertOk(a.call('GetAll', "('dev.firezone.Client1',)", '(s)',
                                      iface='org.freedesktop.DBus.Properties'))[0]
         self.assertEqual(set(props), {'State', 'Mode', 'AccountSlug', 'ActorName', 'InterfaceName', 'LastError',
-                                      'Version'})
+                                      'Version', 'InternetResourceEnabled'})
+        self.assertIs(props['InternetResourceEnabled'], False)
         self.assertEqual(props['State'], 'signed-out')
         self.assertEqual(props['Version'], self.status()['version'])
 
@@ -203,6 +204,67 @@ class SignIn(ApiTestCase):
         self.assertOk(self.sign_in('root', options={'api-url': "'wss://portal.example.com/'"}))
         self.assertEqual(self.state(), 'connecting')
         self.assertIn('portal.example.com', self.bed.daemon.output())
+
+
+def internet_args(enabled, options=''):
+    return f"({'true' if enabled else 'false'}, @a{{sv}} {{{options}}})"
+
+
+class InternetResource(ApiTestCase):
+    def set(self, user, enabled, options=''):
+        return self.agent(user).call('SetInternetResourceEnabled', internet_args(enabled, options), '(ba{sv})')
+
+    def enabled(self):
+        return self.status()['internet-resource-enabled']
+
+    def test_member_switches_it_on_and_off(self):
+        watcher = self.agent('fz-member')
+        watcher.subscribe('PropertiesChanged', iface='org.freedesktop.DBus.Properties')
+        self.assertOk(self.set('fz-member', True))
+        sig = self.assertOk(watcher.wait_signal('PropertiesChanged'))
+        self.assertEqual(sig['args'][1], {'InternetResourceEnabled': True})
+        self.assertIs(self.enabled(), True)
+        self.assertIs(self.assertOk(watcher.get_property('InternetResourceEnabled')), True)
+        # It holds across sessions: sign in and out.
+        self.assertOk(self.sign_in())
+        self.assertOk(self.agent('fz-member').call('SignOut'))
+        self.assertIs(self.enabled(), True)
+        self.assertOk(self.set('fz-member', False))
+        self.assertIs(self.enabled(), False)
+
+    def test_outsider_refused_and_nothing_changes(self):
+        self.assertDBusError(self.set('fz-outsider', True), ACCESS_DENIED)
+        self.assertIs(self.enabled(), False)
+
+    def test_fleet_rule_keeps_it_on(self):
+        self.assertOk(self.set('fz-member', True))
+        self.bed.add_polkit_rule('10-always-on.rules', '''
+polkit.addRule(function(action, subject) {
+    if (action.id == "dev.firezone.client1.set-internet-resource" && subject.user == "fz-member")
+        return polkit.Result.NO;
+});
+''')
+        self.assertDBusError(self.set('fz-member', False), ACCESS_DENIED)
+        self.assertIs(self.enabled(), True)
+        self.assertOk(self.set('root', False))
+        self.assertIs(self.enabled(), False)
+
+    def test_unknown_option_refused(self):
+        r = self.set('fz-member', True, "'force': <true>")
+        self.assertDBusError(r, ERR + 'InvalidArgument')
+        self.assertIn('"force"', r['message'])
+        self.assertIs(self.enabled(), False)
+
+
+class InternetResourceServiceAccount(ApiTestCase):
+    START_DAEMON = False
+
+    def test_options_decide_and_the_method_is_refused(self):
+        self.bed.start_daemon(args=['--activate-internet-resource'], env={'FIREZONE_TOKEN': self.secret(TOKEN)})
+        self.assertIs(self.status()['internet-resource-enabled'], True)
+        r = self.agent('fz-member').call('SetInternetResourceEnabled', internet_args(False), '(ba{sv})')
+        self.assertDBusError(r, ERR + 'ManagedByServiceAccount')
+        self.assertIs(self.status()['internet-resource-enabled'], True)
 
 
 class BadInput(ApiTestCase):

@@ -98,12 +98,12 @@ class _TunnelE2E(ApiTestCase):
                 return
         self.fail('no matching ResourcesChanged')
 
-    def expected_routes(self, account):
+    def expected_routes(self, account, internet=False):
         routes = set(BASE_RANGES)
         for r in account['resources']:
             if r['type'] == 'cidr':
                 routes.add(r['address'])
-            if r['type'] == 'internet':
+            if r['type'] == 'internet' and internet:
                 routes |= {'0.0.0.0/0', '::/0'}
         return routes
 
@@ -118,6 +118,12 @@ class Tunnel(_TunnelE2E):
         self.assertEqual(tun_state(), {'mtu': 1280, 'up': True,
                                        'addresses': {iface['ipv4'] + '/32', iface['ipv6'] + '/128'}})
         self.assertEqual(table_routes(), self.expected_routes(account))
+        # The Internet resource routes the default route only once switched on, and off again.
+        self.assertTrue(any(r['type'] == 'internet' for r in account['resources']))
+        for on in (True, False):
+            self.assertOk(self.agent('fz-member').call('SetInternetResourceEnabled',
+                                                       f"({'true' if on else 'false'}, @a{{sv}} {{}})", '(ba{sv})'))
+            self.assertEqual(table_routes(), self.expected_routes(account, internet=on))
         rules = our_rules()
         self.assertEqual(sorted(f for f, _ in rules), ['-4', '-6'])
         for _, r in rules:

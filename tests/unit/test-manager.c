@@ -79,7 +79,7 @@ static int fake_os_route_remove(FzdOs *os, const FzdCidr *cidr) {
         return 0;
 }
 static int fake_os_routes_add(FzdOs *os, const FzdCidr *cidrs, size_t n) {
-        os->route_adds += (int)n;
+        os->route_adds += (int) n;
         return 0;
 }
 static int fake_os_set_internet_resource(FzdOs *os, bool enabled) {
@@ -132,7 +132,7 @@ static void on_changed(void *userdata, const FzdManager *mgr, FzdChange changes,
                 rec->states[rec->n_states++] = fzd_manager_view(mgr)->state;
 }
 static void on_resources_changed(void *userdata, const FzdManager *mgr) {
-        ((Recorder *)userdata)->resources++;
+        ((Recorder *) userdata)->resources++;
 }
 static const FzdManagerObserver recorder_ops = {
         .changed = on_changed,
@@ -217,7 +217,7 @@ static void init(const FzdInterfaceConfig *cfg) {
 }
 
 START_TEST(test_sign_in_connect_sign_out) {
-        FzdInterfaceConfig cfg = {.has_ipv4 = true, .ipv4.s_addr = htonl(0x64400001)};
+        FzdInterfaceConfig cfg = { .has_ipv4 = true, .ipv4.s_addr = htonl(0x64400001) };
         FzdResource *list[2];
 
         sign_in();
@@ -360,6 +360,9 @@ START_TEST(test_service_account) {
         /* SIGHUP with an environment token only reconnects. */
         ck_assert_int_eq(fzd_manager_reload(m), 0);
         ck_assert_int_eq(engine->reconnects, 1);
+        /* The options decide about the Internet resource there. */
+        ck_assert_int_eq(fzd_manager_set_internet_resource_enabled(m, true), -EBUSY);
+        ck_assert(!view()->internet_resource_enabled);
 }
 END_TEST
 
@@ -409,8 +412,24 @@ START_TEST(test_routes_follow_resources) {
         engine->events->resource_deleted(engine->userdata, "a");
         ck_assert_int_eq(os->route_removes, 2);
 
-        /* The Internet resource is a switch. */
+        /* The Internet resource routes the default route only while it is switched on. */
         FzdResource *inet = resource("i", "Internet");
+        inet->type = FZD_RESOURCE_INTERNET;
+        engine->events->resource_upserted(engine->userdata, inet);
+        ck_assert_int_eq(os->internet, 0);
+        ck_assert(!view()->internet_resource_enabled);
+        ck_assert_int_eq(fzd_manager_set_internet_resource_enabled(m, true), 0);
+        ck_assert_int_eq(os->internet, 1);
+        ck_assert(view()->internet_resource_enabled);
+        ck_assert(rec.last_changes & FZD_CHANGE_INTERNET_RESOURCE);
+        ck_assert_int_eq(fzd_manager_set_internet_resource_enabled(m, false), 0);
+        ck_assert_int_eq(os->internet, 0);
+        ck_assert_int_eq(fzd_manager_set_internet_resource_enabled(m, true), 0);
+        engine->events->resource_deleted(engine->userdata, "i");
+        ck_assert_int_eq(os->internet, 0);
+        ck_assert(view()->internet_resource_enabled); /* the choice stays */
+        /* Granted again: routed again at once. */
+        inet = resource("i", "Internet");
         inet->type = FZD_RESOURCE_INTERNET;
         engine->events->resource_upserted(engine->userdata, inet);
         ck_assert_int_eq(os->internet, 1);
@@ -462,7 +481,7 @@ END_TEST
 /* The race the state model removes: DNS comes into place (or the tunnel retry succeeds)
  * while the portal connection is down again. Nothing may say "connected" then. */
 START_TEST(test_no_connected_while_the_portal_is_down) {
-        FzdInterfaceConfig cfg = {.has_ipv4 = true};
+        FzdInterfaceConfig cfg = { .has_ipv4 = true };
         FzdError lost = portal_error(FZD_ERR_PORTAL_LOST);
 
         os->up_result = 1; /* DNS is being applied */
@@ -483,7 +502,7 @@ START_TEST(test_no_connected_while_the_portal_is_down) {
 END_TEST
 
 START_TEST(test_tunnel_retry_waits_for_the_portal) {
-        FzdInterfaceConfig cfg = {.has_ipv4 = true};
+        FzdInterfaceConfig cfg = { .has_ipv4 = true };
         FzdError lost = portal_error(FZD_ERR_PORTAL_LOST);
 
         os->up_result = -ENODEV; /* the device cannot be made */
@@ -515,7 +534,7 @@ START_TEST(test_tunnel_retry_waits_for_the_portal) {
 END_TEST
 
 START_TEST(test_tunnel_retry_brings_the_tunnel_up) {
-        FzdInterfaceConfig cfg = {.has_ipv4 = true};
+        FzdInterfaceConfig cfg = { .has_ipv4 = true };
 
         os->up_result = -ENODEV;
         sign_in();

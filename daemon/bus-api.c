@@ -17,6 +17,7 @@
 #include "fz-names.h"
 #include "log.h"
 #include "token.h"
+#include "url.h"
 #include "utf8.h"
 
 struct FzdBusApi {

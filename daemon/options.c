@@ -10,6 +10,7 @@
 #include "fz-names.h"
 #include "log.h"
 #include "options.h"
+#include "url.h"
 
 void fzd_options_init(FzdOptions *o) {
         *o = (FzdOptions) {
@@ -21,105 +22,6 @@ void fzd_options_init(FzdOptions *o) {
 
 void fzd_options_done(FzdOptions *o) {
         o->api_url = mfree(o->api_url);
-}
-
-static bool host_is_loopback(const char *host, size_t len) {
-        char buf[64];
-        struct in_addr a4;
-        struct in6_addr a6;
-
-        if (len == 0 || len >= sizeof buf)
-                return false;
-        memcpy(buf, host, len);
-        buf[len] = 0;
-
-        if (strcasecmp(buf, "localhost") == 0)
-                return true;
-        if (inet_pton(AF_INET, buf, &a4) == 1)
-                return (ntohl(a4.s_addr) >> 24) == 127;
-        if (buf[0] == '[' && buf[len - 1] == ']') {
-                buf[len - 1] = 0;
-                if (inet_pton(AF_INET6, buf + 1, &a6) == 1)
-                        return IN6_IS_ADDR_LOOPBACK(&a6);
-        }
-        return false;
-}
-
-int fzd_api_url_check(const char *url, const char **ret_reason) {
-        const char *rest, *host_end;
-        bool plain;
-
-        if (isempty(url)) {
-                *ret_reason = "the URL is empty";
-                return -EINVAL;
-        }
-        if (strlen(url) > 2048) {
-                *ret_reason = "the URL is longer than 2048 bytes";
-                return -EINVAL;
-        }
-        for (const char *p = url; *p; p++)
-                if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f) {
-                        *ret_reason = "the URL contains spaces, control or non-ASCII characters";
-                        return -EINVAL;
-                }
-
-        if (strncmp(url, "wss://", 6) == 0) {
-                plain = false;
-                rest = url + 6;
-        } else if (strncmp(url, "ws://", 5) == 0) {
-                plain = true;
-                rest = url + 5;
-        } else {
-                *ret_reason = "the URL must start with wss:// (or ws:// for a portal on this machine)";
-                return -EINVAL;
-        }
-
-        if (strchr(rest, '@')) {
-                *ret_reason = "the URL must not contain user information";
-                return -EINVAL;
-        }
-
-        /* host is up to the first '/', or ':' that is not inside [ ] */
-        if (rest[0] == '[') {
-                host_end = strchr(rest, ']');
-                if (!host_end) {
-                        *ret_reason = "the URL has an unterminated IPv6 address";
-                        return -EINVAL;
-                }
-                host_end++;
-        } else
-                host_end = rest + strcspn(rest, ":/?#");
-
-        if (host_end == rest) {
-                *ret_reason = "the URL has no host";
-                return -EINVAL;
-        }
-        if (*host_end && !strchr(":/?#", *host_end)) {
-                *ret_reason = "the URL has garbage after the host";
-                return -EINVAL;
-        }
-        if (*host_end == ':') {
-                const char *port = host_end + 1;
-                size_t n = strspn(port, "0123456789");
-                unsigned long v;
-
-                if (n == 0 || n > 5 || (port[n] && port[n] != '/')) {
-                        *ret_reason = "the URL has an invalid port";
-                        return -EINVAL;
-                }
-                v = strtoul(port, NULL, 10);
-                if (v == 0 || v > 65535) {
-                        *ret_reason = "the URL has an invalid port";
-                        return -EINVAL;
-                }
-        }
-        if (plain && !host_is_loopback(rest, (size_t) (host_end - rest))) {
-                *ret_reason = "plain ws:// is only allowed to a portal on this machine (localhost, 127.0.0.0/8, [::1]); use wss://";
-                return -EINVAL;
-        }
-
-        *ret_reason = NULL;
-        return 0;
 }
 
 static int set_dns_control(FzdOptions *o, const char *v, const char *origin) {

@@ -31,8 +31,4 @@ int fzd_options_parse_config(FzdOptions *o, const char *text, const char *origin
 int fzd_options_parse_env(FzdOptions *o);
 int fzd_options_parse_argv(FzdOptions *o, int argc, char **argv);
 
-/* Portal URL: wss:// anywhere, ws:// only to a loopback host. Returns 0 or -EINVAL
- * with a reason in *ret_reason (static string). */
-int fzd_api_url_check(const char *url, const char **ret_reason);
-
 void fzd_options_print_help(void);

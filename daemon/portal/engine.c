@@ -45,7 +45,7 @@ struct FzdEngine {
         bool running;
         unsigned generation; /* bumped whenever the session or connection is torn down */
 
-        FzdPortalUrl url;
+        FzdUrl url;
         char *device_id, *device_name, *user_agent;
         unsigned mark;
         FzdSecret *token;
@@ -169,18 +169,6 @@ static void schedule_retry(FzdEngine *e, uint64_t delay_usec, FzdError err) {
         }
 }
 
-static bool address_is_loopback(const struct sockaddr_storage *sa) {
-        if (sa->ss_family == AF_INET)
-                return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
-        if (sa->ss_family == AF_INET6) {
-                const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
-                if (IN6_IS_ADDR_LOOPBACK(a))
-                        return true;
-                return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-        }
-        return false;
-}
-
 static void ws_open(void *userdata);
 static int ws_message(void *userdata, const char *data, size_t len);
 static void ws_closed(void *userdata, const FzdWsError *error);
@@ -214,7 +202,7 @@ static void open_websocket(FzdEngine *e) {
 
         if (!e->url.tls)
                 for (size_t i = 0; i < e->n_addrs; i++)
-                        if (!address_is_loopback(&e->addrs[i])) {
+                        if (!fzd_sockaddr_is_loopback((const struct sockaddr *) &e->addrs[i])) {
                                 end_session(e, portal_error(e, FZD_ERR_PORTAL_WS_NOT_LOOPBACK, 0));
                                 return;
                         }
@@ -660,7 +648,7 @@ static void engine_destroy(FzdEngine *e) {
         e->trim_event = sd_event_source_disable_unref(e->trim_event);
         if (e->tls)
                 SSL_CTX_free(e->tls);
-        fzd_portal_url_done(&e->url);
+        fzd_url_done(&e->url);
         free(e->device_id);
         free(e->device_name);
         free(e->user_agent);
@@ -743,7 +731,7 @@ static bool token_ok(const FzdSecret *token) {
 }
 
 int fzd_engine_start(FzdEngine *e, const FzdEngineParams *params, FzdSecret **token) {
-        FzdPortalUrl url;
+        FzdUrl url;
         char host[256];
         int r;
 
@@ -752,12 +740,12 @@ int fzd_engine_start(FzdEngine *e, const FzdEngineParams *params, FzdSecret **to
         if (!token_ok(*token))
                 return log_error_errno(EINVAL, "The token contains spaces or control characters; it cannot be sent "
                                                "to the portal. Sign in again.");
-        r = fzd_portal_url_parse(params->api_url, &url);
+        r = fzd_url_parse(params->api_url, &url, NULL);
         if (r < 0)
                 return log_error_errno(r, "Invalid portal URL: %m");
 
         fzd_engine_stop(e);
-        fzd_portal_url_done(&e->url);
+        fzd_url_done(&e->url);
         e->url = url;
 
         if (free_and_strdup(&e->device_id, params->device_id) < 0)

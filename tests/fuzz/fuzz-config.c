@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,6 +5,7 @@
 #include "fz-check.h"
 #include "log.h"
 #include "options.h"
+#include "url.h"
 
 static int parse(FzdOptions *o, const char *const *args) {
         char *argv[16];
@@ -159,6 +160,13 @@ START_TEST(test_api_url) {
                 { "wss://ho st/", false },
                 { "wss://[::1/", false },
                 { "", false },
+                /* one grammar with the engine: these are what it connects to */
+                { "ws://[::ffff:127.0.0.1]:8080/", true },
+                { "ws://localhost?x#y", true },
+                { "wss://host/path?query", true },
+                { "wss://a@b/", false },
+                { "wss://host:8080@evil/", false },
+                { "wss://[::1]x/", false },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 const char *reason = NULL;

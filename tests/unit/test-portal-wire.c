@@ -15,10 +15,10 @@
 #include "portal-url.h"
 
 START_TEST(test_url_parse) {
-        FzdPortalUrl u;
+        FzdUrl u;
         char *t = NULL;
 
-        ck_assert_int_eq(fzd_portal_url_parse("wss://api.firezone.dev/", &u), 0);
+        ck_assert_int_eq(fzd_url_parse("wss://api.firezone.dev/", &u, NULL), 0);
         ck_assert(u.tls);
         ck_assert_str_eq(u.host, "api.firezone.dev");
         ck_assert_uint_eq(u.port, 443);
@@ -28,32 +28,32 @@ START_TEST(test_url_parse) {
         ck_assert_int_eq(fzd_portal_url_request_target(&u, "abc", "my laptop/1", "AB+/c=", &t), 0);
         ck_assert_str_eq(t, "/client/v2/websocket?external_id=abc&name=my%20laptop%2F1&public_key=AB%2B%2Fc%3D");
         free(t);
-        fzd_portal_url_done(&u);
+        fzd_url_done(&u);
 
-        ck_assert_int_eq(fzd_portal_url_parse("ws://127.0.0.1:8080/portal", &u), 0);
+        ck_assert_int_eq(fzd_url_parse("ws://127.0.0.1:8080/portal", &u, NULL), 0);
         ck_assert(!u.tls);
         ck_assert(u.host_is_ip);
         ck_assert_uint_eq(u.port, 8080);
         ck_assert_str_eq(u.base_path, "/portal/");
         ck_assert_str_eq(u.host_header, "127.0.0.1:8080");
-        fzd_portal_url_done(&u);
+        fzd_url_done(&u);
 
-        ck_assert_int_eq(fzd_portal_url_parse("wss://[::1]:4443", &u), 0);
+        ck_assert_int_eq(fzd_url_parse("wss://[::1]:4443", &u, NULL), 0);
         ck_assert_str_eq(u.host, "::1");
         ck_assert(u.host_is_ip);
         ck_assert_str_eq(u.host_header, "[::1]:4443");
         ck_assert_str_eq(u.base_path, "/");
-        fzd_portal_url_done(&u);
+        fzd_url_done(&u);
 
-        ck_assert_int_eq(fzd_portal_url_parse("https://x/", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse("wss://", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse("wss://a:0/", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse("wss://a:65536/", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse("wss://a:12x/", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse("wss://[::1/", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse("wss://[nothex]/", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse("wss://a b/", &u), -EINVAL);
-        ck_assert_int_eq(fzd_portal_url_parse(NULL, &u), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("https://x/", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("wss://", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("wss://a:0/", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("wss://a:65536/", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("wss://a:12x/", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("wss://[::1/", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("wss://[nothex]/", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse("wss://a b/", &u, NULL), -EINVAL);
+        ck_assert_int_eq(fzd_url_parse(NULL, &u, NULL), -EINVAL);
 }
 END_TEST
 

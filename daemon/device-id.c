@@ -8,6 +8,7 @@
 #include <systemd/sd-id128.h>
 
 #include "device-id.h"
+#include "fileio.h"
 #include "log.h"
 
 /* Application id of firezone-client-tunnel (random, fixed forever). */
@@ -25,20 +26,19 @@ static int format_uuid(sd_id128_t id, char **ret) {
 static int persisted_id(const char *state_dir, sd_id128_t *ret) {
         char path[4096], buf[SD_ID128_STRING_MAX + 2];
         _cleanup_(closep) int fd = -EBADF;
-        ssize_t n;
+        size_t len = 0;
         int r;
 
-        snprintf(path, sizeof path, "%s/device-id", state_dir);
+        (void) snprintf(path, sizeof path, "%s/device-id", state_dir);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd >= 0) {
-                n = read(fd, buf, sizeof buf - 1);
-                if (n >= 32) {
+                r = fzd_read_fd_bounded(fd, buf, sizeof buf - 1, &len);
+                if (r >= 0 && len >= 32) {
                         buf[32] = 0;
                         if (sd_id128_from_string(buf, ret) >= 0)
                                 return 0;
                 }
                 log_warning("%s is corrupt, writing a new device id.", path);
-                fd = safe_close(fd);
         }
 
         r = sd_id128_randomize(ret);
@@ -46,13 +46,12 @@ static int persisted_id(const char *state_dir, sd_id128_t *ret) {
                 return r;
         if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create %s: %m", state_dir);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to write %s: %m", path);
         sd_id128_to_string(*ret, buf);
         strcat(buf, "\n");
-        if (write(fd, buf, strlen(buf)) != (ssize_t) strlen(buf))
-                return log_error_errno(errno ?: EIO, "Failed to write %s: %m", path);
+        /* Atomically: a crash never leaves a half-written id that would be replaced. */
+        r = fzd_write_file_atomic(state_dir, "device-id", buf, strlen(buf), 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", path);
         return 0;
 }
 

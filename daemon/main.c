@@ -14,6 +14,7 @@
 #include "config.h"
 #include "fz-names.h"
 #include "device-id.h"
+#include "fileio.h"
 #include "engine.h"
 #include "log.h"
 #include "manager.h"
@@ -25,9 +26,9 @@
 
 static int read_config_file(const char *path, char **ret) {
         _cleanup_(closep) int fd = -EBADF;
-        _cleanup_(freep) char *buf = NULL;
         struct stat st;
-        size_t len = 0;
+        size_t len;
+        int r;
 
         *ret = NULL;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -47,26 +48,16 @@ static int read_config_file(const char *path, char **ret) {
                                        "%s must be owned by root and writable only by root. Fix it with: "
                                        "chown root:root %s; chmod 644 %s",
                                        path, path, path);
-        if (st.st_size > CONFIG_MAX)
-                return log_error_errno(EFBIG, "%s is larger than %d bytes; it should hold a few key = value lines.", path,
+        r = fzd_read_fd_alloc(fd, CONFIG_MAX, ret, &len);
+        if (r == -EFBIG)
+                return log_error_errno(r, "%s is larger than %d bytes; it should hold a few key = value lines.", path,
                                        CONFIG_MAX);
-        buf = malloc(CONFIG_MAX + 1);
-        if (!buf)
-                return log_oom();
-        for (;;) {
-                ssize_t n = read(fd, buf + len, CONFIG_MAX - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "Failed to read %s: %m", path);
-                }
-                if (n == 0 || (len += (size_t) n) == CONFIG_MAX)
-                        break;
-        }
-        if (memchr(buf, 0, len))
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", path);
+        if (memchr(*ret, 0, len)) {
+                *ret = mfree(*ret);
                 return log_error_errno(EINVAL, "%s contains NUL bytes; it must be a text file.", path);
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
+        }
         return 1;
 }
 

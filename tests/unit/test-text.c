@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's small text and file helpers: UTF-8 safety (#18), the error table, the
+ * bounded reader and the atomic writer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fileio.h"
+#include "fz-check.h"
+#include "macro.h"
+#include "utf8.h"
+
+START_TEST(test_utf8_validity) {
+        ck_assert(fzd_utf8_is_valid("plain", 5));
+        ck_assert(fzd_utf8_is_valid("\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e", 9)); /* é € 𝄞 */
+        ck_assert(!fzd_utf8_is_valid("\xc3", 1));                               /* cut */
+        ck_assert(!fzd_utf8_is_valid("\xc0\xaf", 2));                           /* overlong */
+        ck_assert(!fzd_utf8_is_valid("\xed\xa0\x80", 3));                       /* surrogate */
+        ck_assert(!fzd_utf8_is_valid("\xf4\x90\x80\x80", 4));                   /* > U+10FFFF */
+        ck_assert(!fzd_utf8_is_valid("\x80", 1));
+        ck_assert(fzd_utf8_has_control("a\x01"));
+        ck_assert(fzd_utf8_has_control("a\xc2\x85"));  /* C1 NEL */
+        ck_assert(!fzd_utf8_has_control("a\xe2\x80\xae")); /* RTL override: odd, not control */
+}
+END_TEST
+
+/* Every cut of a string of multi-byte characters is valid and no longer than asked. */
+START_TEST(test_sanitize_cuts_at_boundaries) {
+        const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e";
+        char buf[32];
+
+        for (size_t size = 1; size < sizeof buf; size++) {
+                fzd_utf8_sanitize(s, false, buf, size);
+                ck_assert_uint_lt(strlen(buf), size);
+                ck_assert_msg(fzd_utf8_is_valid(buf, strlen(buf)), "size %zu", size);
+                ck_assert_uint_eq(fzd_utf8_prefix(buf, strlen(buf)), strlen(buf));
+        }
+        fzd_utf8_sanitize("x\ny\x1b[0m\xff", false, buf, sizeof buf);
+        ck_assert_str_eq(buf, "x\xef\xbf\xbdy\xef\xbf\xbd[0m\xef\xbf\xbd");
+        fzd_utf8_sanitize("x\ny\tz", true, buf, sizeof buf);
+        ck_assert_str_eq(buf, "x\ny\tz");
+}
+END_TEST
+
+START_TEST(test_error_text_is_always_valid) {
+        char text[FZD_ERROR_TEXT_MAX], long_subject[1000];
+        FzdError e = fzd_error_make(FZD_ERR_PORTAL_TLS_VERIFY, 0);
+
+        for (size_t i = 0; i + 2 < sizeof long_subject; i += 2)
+                memcpy(long_subject + i, "\xc3\xa9", 2);
+        long_subject[sizeof long_subject - 2] = 0;
+        fzd_error_set_subject(&e, long_subject);
+        fzd_error_set_detail(&e, "bad\n<0>forged");
+        ck_assert(fzd_utf8_is_valid(e.subject, strlen(e.subject)));
+        fzd_error_format(&e, text, sizeof text);
+        ck_assert(fzd_utf8_is_valid(text, strlen(text)));
+        ck_assert_ptr_null(strchr(text, '\n'));
+        for (size_t size = 1; size < 64; size++) {
+                fzd_error_format(&e, text, size);
+                ck_assert(fzd_utf8_is_valid(text, strlen(text)));
+        }
+        e = fzd_error_make(FZD_ERR_PORTAL_UNREACHABLE, ECONNREFUSED);
+        fzd_error_set_subject(&e, "portal.example:443");
+        e.retry_usec = 1500 * USEC_PER_MSEC;
+        ck_assert_str_eq(fzd_error_format(&e, text, sizeof text),
+                         "Could not reach the Firezone portal at portal.example:443: connection refused. Check your "
+                         "network; retrying in 1.5 s.");
+        e = FZD_ERROR_NULL;
+        ck_assert_str_eq(fzd_error_format(&e, text, sizeof text), "");
+}
+END_TEST
+
+START_TEST(test_bounded_reader) {
+        char dir[] = "/tmp/fzd-fileio-XXXXXX", path[64], buf[8];
+        _cleanup_(freep) char *all = NULL;
+        size_t len = 99;
+        int fd;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/f", dir);
+        for (size_t size = 0; size <= 9; size++) {
+                fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+                ck_assert_int_eq(write(fd, "123456789", size), (ssize_t) size);
+                ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+                int r = fzd_read_fd_bounded(fd, buf, sizeof buf, &len);
+                if (size <= sizeof buf) {
+                        ck_assert_int_eq(r, 0);
+                        ck_assert_uint_eq(len, size);
+                } else
+                        ck_assert_int_eq(r, -EFBIG);
+                close(fd);
+        }
+        fd = open(path, O_RDONLY);
+        ck_assert_int_eq(fzd_read_fd_alloc(fd, 100, &all, &len), 0);
+        ck_assert_str_eq(all, "123456789");
+        close(fd);
+        unlink(path);
+        rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_atomic_writer_never_follows_a_link) {
+        char dir[] = "/tmp/fzd-fileio-XXXXXX", path[64], target[64], buf[16] = "";
+        struct stat st;
+        int fd;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/id", dir);
+        snprintf(target, sizeof target, "%s/target", dir);
+        fd = open(target, O_WRONLY | O_CREAT, 0600);
+        close(fd);
+        ck_assert_int_eq(symlink(target, path), 0);
+        ck_assert_int_eq(fzd_write_file_atomic(dir, "id", "new\n", 4, 0644), 0);
+        ck_assert_int_eq(lstat(path, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);
+        ck_assert_int_eq(stat(target, &st), 0);
+        ck_assert_int_eq(st.st_size, 0); /* the link's target is untouched */
+        fd = open(path, O_RDONLY);
+        ck_assert_int_eq(read(fd, buf, sizeof buf), 4);
+        close(fd);
+        ck_assert_str_eq(buf, "new\n");
+        unlink(path);
+        unlink(target);
+        rmdir(dir);
+}
+END_TEST
+
+static Suite *text_suite(void) {
+        Suite *s = suite_create("text");
+        TCase *tc = tcase_create("core");
+        tcase_add_test(tc, test_utf8_validity);
+        tcase_add_test(tc, test_sanitize_cuts_at_boundaries);
+        tcase_add_test(tc, test_error_text_is_always_valid);
+        tcase_add_test(tc, test_bounded_reader);
+        tcase_add_test(tc, test_atomic_writer_never_follows_a_link);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+FZ_CHECK_MAIN(text_suite)

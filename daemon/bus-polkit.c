@@ -86,10 +86,6 @@ void fzd_polkit_forget(FzdPolkit *p, sd_bus_message *m) {
         }
 }
 
-size_t fzd_polkit_pending(const FzdPolkit *p) {
-        return p->n_queries;
-}
-
 static bool polkit_missing(const sd_bus_error *e) {
         return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                       SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_DISCONNECTED);

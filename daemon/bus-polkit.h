@@ -34,4 +34,3 @@ int fzd_polkit_check(FzdPolkit *p, sd_bus_message *m, const char *action, const 
 /* Drop the answers kept for m. Call once the handler has replied (or failed). */
 void fzd_polkit_forget(FzdPolkit *p, sd_bus_message *m);
 
-size_t fzd_polkit_pending(const FzdPolkit *p);

@@ -704,10 +704,3 @@ int fzd_ws_send_text(FzdWs *ws, const char *data, size_t len) {
         return update_io(ws, EPOLLIN | EPOLLOUT);
 }
 
-bool fzd_ws_is_open(const FzdWs *ws) {
-        return ws && ws->state == STATE_OPEN;
-}
-
-const char *fzd_ws_peer(const FzdWs *ws) {
-        return ws && ws->peer[0] ? ws->peer : "?";
-}

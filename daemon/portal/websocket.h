@@ -74,6 +74,3 @@ FzdWs *fzd_ws_free(FzdWs *ws);
 DEFINE_POINTER_CLEANUP_FUNC(FzdWs, fzd_ws_free);
 
 int fzd_ws_send_text(FzdWs *ws, const char *data, size_t len);
-bool fzd_ws_is_open(const FzdWs *ws);
-/* The address of the current (or last tried) peer, as text. */
-const char *fzd_ws_peer(const FzdWs *ws);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-polkit.h"
+#include "list.h"
 #include "log.h"
 
 typedef enum QueryState {
@@ -18,7 +19,7 @@ typedef enum QueryState {
 typedef struct Query Query;
 struct Query {
         FzdPolkit *owner;
-        Query *prev, *next;
+        LIST_FIELDS(Query, queries);
         sd_bus_message *request; /* the method call we answer for (ref) */
         sd_bus_slot *slot;       /* the CheckAuthorization call in flight */
         char *action;
@@ -38,12 +39,7 @@ static Query *query_free(Query *q) {
         if (!q)
                 return NULL;
         if (q->owner) {
-                if (q->prev)
-                        q->prev->next = q->next;
-                else
-                        q->owner->queries = q->next;
-                if (q->next)
-                        q->next->prev = q->prev;
+                LIST_REMOVE(queries, q->owner->queries, q);
                 q->owner->n_queries--;
         }
         sd_bus_slot_unref(q->slot);
@@ -75,12 +71,9 @@ FzdPolkit *fzd_polkit_free(FzdPolkit *p) {
 }
 
 void fzd_polkit_forget(FzdPolkit *p, sd_bus_message *m) {
-        Query *next;
-
         if (!p)
                 return;
-        for (Query *q = p->queries; q; q = next) {
-                next = q->next;
+        LIST_FOREACH(queries, q, p->queries) {
                 if (q->request == m)
                         query_free(q);
         }
@@ -168,10 +161,7 @@ static int start_query(FzdPolkit *p, sd_bus_message *m, const char *action, cons
         }
 
         q->owner = p;
-        q->next = p->queries;
-        if (q->next)
-                q->next->prev = q;
-        p->queries = q;
+        LIST_PREPEND(queries, p->queries, q);
         p->n_queries++;
         return 0;
 }
@@ -196,7 +186,7 @@ int fzd_polkit_check(FzdPolkit *p, sd_bus_message *m, const char *action, const 
         if (!sender)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only callers on the bus can be authorized.");
 
-        for (Query *q = p->queries; q; q = q->next) {
+        LIST_FOREACH(queries, q, p->queries) {
                 if (q->request == m && streq(q->action, action)) {
                         if (q->state == QUERY_PENDING)
                                 return 0; /* dispatched again before the answer: keep waiting */

@@ -10,6 +10,7 @@
 #include "dns-resolvconf.h"
 #include "dns-resolved.h"
 #include "dns-system.h"
+#include "list.h"
 #include "log.h"
 
 #define DEFAULT_DEBOUNCE_USEC (500 * USEC_PER_MSEC)
@@ -17,7 +18,7 @@
 /* A pending answer to get_system_resolvers (or to the watch's re-read). */
 typedef struct Request {
         FzdDns *dns;
-        struct Request *prev, *next;
+        LIST_FIELDS(struct Request, requests);
         FzdResolvedQuery *query; /* resolved mode */
         sd_event_source *defer;  /* file modes: the answer is ready, delivered from the loop */
         int error;
@@ -61,13 +62,7 @@ struct FzdDns {
 };
 
 static void request_unlink(Request *q) {
-        if (q->prev)
-                q->prev->next = q->next;
-        else if (q->dns->requests == q)
-                q->dns->requests = q->next;
-        if (q->next)
-                q->next->prev = q->prev;
-        q->prev = q->next = NULL;
+        LIST_REMOVE(requests, q->dns->requests, q);
 }
 
 static void request_free(Request *q) {
@@ -449,10 +444,7 @@ static int request_start(FzdDns *d, bool for_watch, FzdDnsSystemResolversFn done
         if (!q)
                 return -ENOMEM;
         *q = (Request){.dns = d, .for_watch = for_watch, .done = done, .userdata = userdata};
-        q->next = d->requests;
-        if (d->requests)
-                d->requests->prev = q;
-        d->requests = q;
+        LIST_PREPEND(requests, d->requests, q);
 
         if (d->mode == FZD_DNS_CONTROL_SYSTEMD_RESOLVED) {
                 r = ensure_bus(d);

@@ -89,7 +89,12 @@ class Controller(_Gateway):
         self.gw.wait_joined(count=2)
         st = self.gw.control(op='status')
         self.assertEqual((st['dataplane_pid'], st['joined']), (pid, True))
-        self.assertEqual(len(self.dp_orders('init')), 2)
+        inits = self.dp_orders('init')
+        self.assertEqual(len(inits), 2)
+        # The restarted portal still lists the authorization (the gateway keeps only those).
+        self.assertEqual([(a['client_id'], a['resource_id']) for a in inits[1]['authorizations']],
+                         [(self.dp_orders('authorize')[0]['client']['id'], RES['cidr4'])])
+        self.assertEqual(inits[1]['interface'], inits[0]['interface'])
         self.assertEqual([e for e in self.gw.events('dataplane', 'in', 'connection')
                           if e['message']['state'] == 'closed'], [])
         self.assertEqual(self.echo(cl, 'after'), 'fzw-echo:after')

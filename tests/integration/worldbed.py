@@ -397,6 +397,7 @@ class World:
         hosts = ['0.0.0.0'] + (['::'] if self.v6 else [])
         names = [INET['portal'][0], 'portal.fz.test'] + ([INET['portal'][1]] if self.v6 else [])
         extra = [a for h in hosts for a in ('--host', h)] + [a for n in names for a in ('--tls-name', n)]
+        extra += ['--state', os.path.join(self.dir, 'portal-state.json')]
         self.portal = LocalPortal(self.bed, account=self.account, token=TOKEN, name='world-portal',
                                   prefix=self.exec_argv('portal'), extra_args=extra)
         self.portal.ws_port, self.portal.wss_port = PORTAL_WS_PORT, PORTAL_WSS_PORT

@@ -12,7 +12,7 @@ Orders (every order is answered by {"event": "ok", "op": …} or {"event": "erro
                                       {"event": "portal", "name": …, "payload": …}
   {"op": "push", "event", "payload"}  send an event
   {"op": "call", "event", "payload"}  send and wait for the reply: {"event": "reply", "payload"}
-  {"op": "ice_start", "controlling", "local", "remote", "relays", "relay_only"?}
+  {"op": "ice_start", "controlling", "local", "remote", "relays", "relay_only"?, "ignore_nets"?}
                                       gather: {"event": "local_candidates", "candidates": [...]}
   {"op": "ice_remote", "candidates"}  add remote candidates
   {"op": "ice_connect", "timeout"?}   {"event": "ice_connected", "local", "remote", "relayed"}
@@ -68,6 +68,7 @@ class Peer:
         elif op == 'call':
             emit(event='reply', payload=await self.channel.call(o['event'], o.get('payload', {})))
         elif op == 'ice_start':
+            iceagent.ignore_networks(o.get('ignore_nets', []))
             self.agent = iceagent.Agent(o['controlling'], o['local'], o['remote'], o.get('relays', []),
                                         relay_only=o.get('relay_only', False))
             emit(event='local_candidates', candidates=await self.agent.gather())

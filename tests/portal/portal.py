@@ -12,7 +12,7 @@ drop connections, take gateways offline, rotate relay credentials, answer errors
 
   portal.py [--account FILE] [--token TOKEN] [--host ADDR]... [--ws-port N] [--wss-port N]
             [--tls-dir DIR] [--tls-name NAME]... [--control PATH] [--ready-file PATH]
-            [--generate N]
+            [--state FILE] [--generate N]
 
 When ready it prints one JSON line on stdout (and writes it to --ready-file):
   {"ready": true, "ws_url": "ws://127.0.0.1:P/", "wss_url": "wss://localhost:Q/",
@@ -161,7 +161,8 @@ class Session:
 
 
 class Portal:
-    def __init__(self, account, token):
+    def __init__(self, account, token, state_path=None):
+        self.state_path = state_path
         self.account = account
         self.token = token
         self.clients = set()  # joined client connections (ws)
@@ -198,6 +199,31 @@ class Portal:
         # Every message in and out, for tests (wait_message, messages).
         self.journal = []
         self.seq = itertools.count(1)
+        self.load_state()
+
+    # ---- state kept across restarts (Firezone keeps it in its database) ---------------------
+    def load_state(self):
+        """A restarted portal still knows its authorizations (a gateway drops every pair that
+        a new init does not list), the devices' psk_base and the gateways' addresses."""
+        if not self.state_path or not os.path.exists(self.state_path):
+            return
+        with open(self.state_path) as f:
+            st = json.load(f)
+        self.authorizations = {(a['client_id'], a['resource_id']): {'gateway_id': a['gateway_id'],
+                                                                    'expires_at': a['expires_at']}
+                               for a in st.get('authorizations', [])}
+        self.psk_base = {k: base64.b64decode(v) for k, v in st.get('psk_base', {}).items()}
+        self.gateway_addresses = {k: tuple(v) for k, v in st.get('gateway_addresses', {}).items()}
+
+    def save_state(self):
+        if not self.state_path:
+            return
+        st = {'authorizations': [{'client_id': c, 'resource_id': r, **a} for (c, r), a in self.authorizations.items()],
+              'psk_base': {k: base64.b64encode(v).decode() for k, v in self.psk_base.items()},
+              'gateway_addresses': self.gateway_addresses}
+        with open(self.state_path + '.tmp', 'w') as f:
+            json.dump(st, f)
+        os.rename(self.state_path + '.tmp', self.state_path)
 
     # ---- HTTP upgrade --------------------------------------------------------------------
     async def process_request(self, path, headers):
@@ -311,6 +337,9 @@ class Portal:
         self.by_id[s.kind][s.id] = s
         s.joined = True
         self.psk_base.setdefault(s.id, secrets.token_bytes(32))
+        if s.kind == 'gateway':
+            self.gateway_address(s.id)
+        self.save_state()
         if s.kind == 'client':
             iface = self.account.get('interface', {})
             s.ipv4, s.ipv6 = iface.get('ipv4'), iface.get('ipv6')
@@ -470,6 +499,7 @@ class Portal:
         pending[1].cancel()
         del self.pending[(c.id, rid)]
         self.authorizations[(c.id, rid)] = {'gateway_id': g.id, 'expires_at': entry['expires_at']}
+        self.save_state()
         await self.bump('authorizations_created')
         log(f'gateway {g.id} authorized client {c.id} for resource {rid}')
         await self.push(c, 'authorization_created', {
@@ -576,6 +606,7 @@ class Portal:
             if pred(cid, rid, a):
                 del self.authorizations[(cid, rid)]
                 n += await self.to_gateway(a['gateway_id'], 'reject_access', {'client_id': cid, 'resource_id': rid})
+        self.save_state()
         return n
 
     def selected_gateways(self, order):
@@ -806,6 +837,8 @@ async def main():
                     help='another name or address for the server certificate (repeat for more)')
     ap.add_argument('--control', help='control socket path (default: in the TLS dir)')
     ap.add_argument('--ready-file')
+    ap.add_argument('--state', help='keep authorizations, device secrets and gateway addresses in this file '
+                                    'across restarts (as Firezone keeps them in its database)')
     ap.add_argument('--generate', type=int, default=0, help='serve N generated resources instead of the file\'s')
     args = ap.parse_args()
     hosts = args.host or ['127.0.0.1']
@@ -826,7 +859,7 @@ async def main():
     if os.path.exists(control_path):
         os.unlink(control_path)
 
-    portal = Portal(account, token)
+    portal = Portal(account, token, args.state)
     stop_event = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

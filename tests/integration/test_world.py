@@ -367,3 +367,31 @@ class Broker(_World):
         # A stale or forged ref is refused.
         gw.send(op='call', event='authorization_created', payload={'ref': 'forged'})
         self.assertEqual(gw.wait('reply')['payload']['status'], 'error')
+
+
+class ClientDaemon(_World):
+    """start_client(): the daemon from the build tree in fzw-client reaches the world's portal
+    over wss:// through the client's NAT, and builds its tunnel in its own namespace."""
+
+    def test_daemon_connects_through_the_nat_and_lists_the_worlds_resources(self):
+        w = self.world
+        self.secret(w.token)
+        self.secret(w.gateway_token)
+        w.start_client()
+        watcher = self.bed.agent('root')
+        watcher.subscribe('StateChanged')
+        st = self.assertOk(watcher.call('Status'))[0]
+        if st['state'] != 'connected':
+            self.assertOk(watcher.wait_signal('StateChanged', timeout_ms=20000, match={0: 'connected'}))
+            st = self.assertOk(watcher.call('Status'))[0]
+        self.assertEqual((st['state'], st['mode'], st['ipv4']),
+                         ('connected', 'service-account', worldbed.CLIENT_INTERFACE['ipv4']))
+        listed = {r['id'] for r in self.assertOk(watcher.call('ListResources'))[0]}
+        self.assertEqual(listed, {r['id'] for r in w.account['resources']})
+        # The portal saw it come from the client's router, and the TUN is in fzw-client only.
+        self.assertEqual(w.portal.control(op='status')['joins'], 1)
+        self.assertIn('tun-firezone', w.run('client', ['ip', '-br', 'link']).stdout)
+        r = w.run('inet', ['ip', '-br', 'link'])
+        self.assertNotIn('tun-firezone', r.stdout)
+        conntrack = w.router_counters('crouter')
+        self.assertGreater(conntrack['forwarded'], 0, 'the portal connection went through the router')

@@ -23,6 +23,22 @@ A scenario test builds a World in setUp, then starts the client daemon in fzw-cl
 process) in fzw-gateway, and checks a download (fetch) against the served file's SHA-256.
 Everything started here is a child of the harness (bed._spawn) and stops with the bed.
 Waiting is on events: ready lines in logs (inotify), the portal's control socket, the bus.
+
+    class Direct(fzbed.BedTestCase):
+        START_DAEMON = False
+
+        def test_download_through_the_gateway(self):
+            w = worldbed.World(self.bed)                  # or client_nat='symmetric', …
+            self.addCleanup(w.close)
+            gw = w.start_gateway()                        # controller + data plane, joined
+            w.start_client()                              # service-account token, connects
+            agent = self.bed.agent('root')                # D-Bus as usual (the bus is shared)
+            … wait for StateChanged 'connected' …
+            got = w.fetch(w.url())                        # curl in fzw-client, 10.20.0.10
+            self.assertTrue(got['ok'], got)               # the served file's SHA-256
+            gw.wait_event('dataplane', 'in', 'connection', match={'state': 'connected'})
+            w.portal.control(op='wait_message', side='client', direction='in',
+                             event='request_authorization')
 """
 
 import hashlib

@@ -21,6 +21,8 @@ class _Gateway(fzbed.BedTestCase):
         super().setUp()
         self.world = worldbed.World(self.bed, **self.WORLD)
         self.addCleanup(self.world.close)
+        self.secret(self.world.token)
+        self.secret(self.world.gateway_token)
         self.gw = self.world.start_gateway(dataplane=['/usr/bin/python3', gatewaybed.ICEPEER,
                                                       '--ignore-net', '10.20.0.0/24', '--ignore-net', 'fd00:20::/64'])
 

@@ -25,6 +25,8 @@ class _World(fzbed.BedTestCase):
         super().setUp()
         self.world = worldbed.World(self.bed, **self.WORLD)
         self.addCleanup(self.world.close)
+        self.secret(self.world.token)
+        self.secret(self.world.gateway_token)
 
     def global_addresses(self, role):
         r = self.world.run(role, ['ip', '-j', 'address', 'show'])
@@ -375,8 +377,6 @@ class ClientDaemon(_World):
 
     def test_daemon_connects_through_the_nat_and_lists_the_worlds_resources(self):
         w = self.world
-        self.secret(w.token)
-        self.secret(w.gateway_token)
         w.start_client()
         watcher = self.bed.agent('root')
         watcher.subscribe('StateChanged')

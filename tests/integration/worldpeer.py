@@ -95,8 +95,10 @@ class Peer:
 
 async def main():
     if os.environ.get('FZ_AIOICE_DEBUG'):
+        # aioice only: websockets' debug log would show the X-Authorization header.
         import logging
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        logging.getLogger('aioice').setLevel(logging.DEBUG)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

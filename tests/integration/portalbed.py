@@ -28,9 +28,13 @@ def demo_account():
 class LocalPortal:
     """One run of the local portal. Restart it on the same ports with restart()."""
 
-    def __init__(self, bed, account=None, token=None, generate=0, name='portal'):
+    def __init__(self, bed, account=None, token=None, generate=0, name='portal', prefix=(), extra_args=()):
+        """prefix: argv to run it under (e.g. `ip netns exec NS`); extra_args: more options
+        (--host, --ws-port, --tls-name, …)."""
         self.bed = bed
         self.name = name
+        self.prefix = list(prefix)
+        self.extra_args = list(extra_args)
         self.runs = 0
         self.tls_dir = os.path.join(bed.dir, f'{name}-tls')
         os.makedirs(self.tls_dir, exist_ok=True)
@@ -47,8 +51,9 @@ class LocalPortal:
     def start(self):
         self.runs += 1
         ready_file = os.path.join(self.bed.dir, f'{self.name}-ready-{self.runs}.json')
-        argv = ['/usr/bin/python3', PORTAL, '--account', self.account_path, '--tls-dir', self.tls_dir,
-                '--ws-port', str(self.ws_port), '--wss-port', str(self.wss_port), '--ready-file', ready_file]
+        argv = [*self.prefix, '/usr/bin/python3', PORTAL, '--account', self.account_path, '--tls-dir', self.tls_dir,
+                '--ws-port', str(self.ws_port), '--wss-port', str(self.wss_port), '--ready-file', ready_file,
+                *self.extra_args]
         if self.token:
             argv += ['--token', self.token]
         if self.generate:

@@ -8,10 +8,9 @@
 #define FZ_CLIENT_COMPILATION
 #endif
 #include "firezone-client.h"
-
-#define FZ_BUS_NAME      "dev.firezone.Client1"
-#define FZ_BUS_PATH      "/dev/firezone/Client1"
-#define FZ_BUS_INTERFACE "dev.firezone.Client1"
+/* The API's names (bus name, path, interface, members, error names, states, modes),
+ * generated from dbus/dev.firezone.Client1.xml: the library keeps no copies. */
+#include "fz-names.h"
 
 /* What the library tells users when the service or the permission is missing. */
 #define FZ_CLIENT_MSG_DAEMON_NOT_RUNNING                                                                    \

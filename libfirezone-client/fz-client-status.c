@@ -28,16 +28,22 @@ struct _FzClientStatus {
 
 G_DEFINE_FINAL_TYPE(FzClientStatus, fz_client_status, G_TYPE_OBJECT)
 
+/* The daemon's names (fz-names.h); "unknown" is the library's own, for what it could not
+ * read or does not know. */
+#define UNKNOWN_NAME "unknown"
+
 static const gchar *const state_names[] = {
-        [FZ_CLIENT_STATE_UNKNOWN] = "unknown",           [FZ_CLIENT_STATE_SIGNED_OUT] = "signed-out",
-        [FZ_CLIENT_STATE_CONNECTING] = "connecting",     [FZ_CLIENT_STATE_CONNECTED] = "connected",
-        [FZ_CLIENT_STATE_RECONNECTING] = "reconnecting",
+        [FZ_CLIENT_STATE_UNKNOWN] = UNKNOWN_NAME,
+        [FZ_CLIENT_STATE_SIGNED_OUT] = FZ_STATE_SIGNED_OUT,
+        [FZ_CLIENT_STATE_CONNECTING] = FZ_STATE_CONNECTING,
+        [FZ_CLIENT_STATE_CONNECTED] = FZ_STATE_CONNECTED,
+        [FZ_CLIENT_STATE_RECONNECTING] = FZ_STATE_RECONNECTING,
 };
 
 static const gchar *const mode_names[] = {
-        [FZ_CLIENT_MODE_UNKNOWN] = "unknown",
-        [FZ_CLIENT_MODE_INTERACTIVE] = "interactive",
-        [FZ_CLIENT_MODE_SERVICE_ACCOUNT] = "service-account",
+        [FZ_CLIENT_MODE_UNKNOWN] = UNKNOWN_NAME,
+        [FZ_CLIENT_MODE_INTERACTIVE] = FZ_MODE_INTERACTIVE,
+        [FZ_CLIENT_MODE_SERVICE_ACCOUNT] = FZ_MODE_SERVICE_ACCOUNT,
 };
 
 /**

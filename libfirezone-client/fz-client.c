@@ -360,12 +360,12 @@ static void refresh_start(FzClient *self, const gchar *reason, GTask *waiter) {
         t = g_task_new(self, self->refresh_cancellable, refresh_status_done, NULL);
         g_task_set_source_tag(t, refresh_start);
         g_task_set_task_data(t, r, NULL);
-        call_async(self, "Status", NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, t);
+        call_async(self, FZ_METHOD_STATUS, NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, t);
 
         t = g_task_new(self, self->refresh_cancellable, refresh_resources_done, NULL);
         g_task_set_source_tag(t, refresh_start);
         g_task_set_task_data(t, r, NULL);
-        call_async(self, "ListResources", NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, t);
+        call_async(self, FZ_METHOD_LIST_RESOURCES, NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, t);
 }
 
 /* Returns TRUE if the owner changed; then the old owner's reads are cancelled. */
@@ -478,19 +478,19 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
 
         g_object_freeze_notify(G_OBJECT(self));
         /* ::state-changed comes from StateChanged, which carries the reason. */
-        if (g_variant_lookup(changed, "State", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_STATE, "&s", &s))
                 set_state(self, fz_client_state_from_string(s));
-        if (g_variant_lookup(changed, "Mode", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_MODE, "&s", &s))
                 set_mode(self, fz_client_mode_from_string(s));
-        if (g_variant_lookup(changed, "AccountSlug", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_ACCOUNT_SLUG, "&s", &s))
                 set_string(self, &self->account_slug, s, PROP_ACCOUNT_SLUG);
-        if (g_variant_lookup(changed, "ActorName", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_ACTOR_NAME, "&s", &s))
                 set_string(self, &self->actor_name, s, PROP_ACTOR_NAME);
-        if (g_variant_lookup(changed, "InterfaceName", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_INTERFACE_NAME, "&s", &s))
                 set_string(self, &self->interface_name, s, PROP_INTERFACE_NAME);
-        if (g_variant_lookup(changed, "LastError", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_LAST_ERROR, "&s", &s))
                 set_string(self, &self->last_error, s, PROP_LAST_ERROR);
-        if (g_variant_lookup(changed, "Version", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_VERSION, "&s", &s))
                 set_string(self, &self->daemon_version, s, PROP_DAEMON_VERSION);
         g_object_thaw_notify(G_OBJECT(self));
 
@@ -501,9 +501,10 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
 
 void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar *member, GVariant *params) {
         g_return_if_fail(FZ_IS_CLIENT(self));
-        if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "StateChanged") == 0)
+        if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, FZ_SIGNAL_STATE_CHANGED) == 0)
                 on_state_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
-        else if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "ResourcesChanged") == 0)
+        else if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 &&
+                 g_strcmp0(member, FZ_SIGNAL_RESOURCES_CHANGED) == 0)
                 on_resources_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
         else if (g_strcmp0(interface, "org.freedesktop.DBus.Properties") == 0 &&
                  g_strcmp0(member, "PropertiesChanged") == 0)
@@ -512,11 +513,11 @@ void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar
 
 static void subscribe(FzClient *self) {
         self->sub_state_changed = g_dbus_connection_signal_subscribe(
-                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, "StateChanged", FZ_BUS_PATH, NULL,
+                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, FZ_SIGNAL_STATE_CHANGED, FZ_BUS_PATH, NULL,
                 G_DBUS_SIGNAL_FLAGS_NONE, on_state_changed, self, NULL);
         self->sub_resources_changed = g_dbus_connection_signal_subscribe(
-                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, "ResourcesChanged", FZ_BUS_PATH, NULL,
-                G_DBUS_SIGNAL_FLAGS_NONE, on_resources_changed, self, NULL);
+                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, FZ_SIGNAL_RESOURCES_CHANGED, FZ_BUS_PATH,
+                NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_resources_changed, self, NULL);
         self->sub_properties_changed = g_dbus_connection_signal_subscribe(
                 self->connection, FZ_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
                 FZ_BUS_PATH, FZ_BUS_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, self, NULL);
@@ -572,13 +573,14 @@ static gboolean fz_client_initable_init(GInitable *initable, GCancellable *cance
 
         /* Failures (e.g. a user outside group firezone) leave the mirror empty; each
          * call reports them. */
-        status_reply = call_sync(self, "Status", G_VARIANT_TYPE("(a{sv})"), cancellable, NULL);
+        status_reply = call_sync(self, FZ_METHOD_STATUS, G_VARIANT_TYPE("(a{sv})"), cancellable, NULL);
         if (status_reply != NULL) {
                 g_autoptr(GVariant) dict = g_variant_get_child_value(status_reply, 0);
                 g_autoptr(FzClientStatus) status = fz_client_status_new_from_variant(dict);
                 apply_status(self, status, NULL);
         }
-        resources_reply = call_sync(self, "ListResources", G_VARIANT_TYPE("(aa{sv})"), cancellable, NULL);
+        resources_reply =
+                call_sync(self, FZ_METHOD_LIST_RESOURCES, G_VARIANT_TYPE("(aa{sv})"), cancellable, NULL);
         if (resources_reply != NULL) {
                 g_autoptr(GVariant) list = g_variant_get_child_value(resources_reply, 0);
                 set_resources(self, fz_resource_list_new_from_variant(list), FALSE);
@@ -1170,7 +1172,7 @@ void fz_client_sign_in_async(FzClient *self, const gchar *token, const gchar *ac
         if (api_url != NULL)
                 g_variant_builder_add(&options, "{sv}", "api-url", g_variant_new_string(api_url));
 
-        call_async(self, "SignIn", g_variant_new("(@sa{sv})", token_variant_new(token), &options),
+        call_async(self, FZ_METHOD_SIGN_IN, g_variant_new("(@sa{sv})", token_variant_new(token), &options),
                    G_VARIANT_TYPE_UNIT, CALL_MUTATING | CALL_AUTO_START, task);
 }
 
@@ -1210,7 +1212,7 @@ void fz_client_sign_out_async(FzClient *self, GCancellable *cancellable, GAsyncR
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
         task = g_task_new(self, cancellable, callback, user_data);
         g_task_set_source_tag(task, fz_client_sign_out_async);
-        call_async(self, "SignOut", NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, task);
+        call_async(self, FZ_METHOD_SIGN_OUT, NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, task);
 }
 
 /**
@@ -1249,7 +1251,7 @@ void fz_client_reconnect_async(FzClient *self, GCancellable *cancellable, GAsync
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
         task = g_task_new(self, cancellable, callback, user_data);
         g_task_set_source_tag(task, fz_client_reconnect_async);
-        call_async(self, "Reconnect", NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, task);
+        call_async(self, FZ_METHOD_RECONNECT, NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, task);
 }
 
 /**
@@ -1309,7 +1311,7 @@ void fz_client_get_status_async(FzClient *self, GCancellable *cancellable, GAsyn
         task = g_task_new(self, cancellable, callback, user_data);
         g_task_set_source_tag(task, fz_client_get_status_async);
         call = g_task_new(self, cancellable, get_status_done, task);
-        call_async(self, "Status", NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, call);
+        call_async(self, FZ_METHOD_STATUS, NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, call);
 }
 
 /**
@@ -1373,7 +1375,7 @@ void fz_client_list_resources_async(FzClient *self, GCancellable *cancellable, G
         task = g_task_new(self, cancellable, callback, user_data);
         g_task_set_source_tag(task, fz_client_list_resources_async);
         call = g_task_new(self, cancellable, list_resources_done, task);
-        call_async(self, "ListResources", NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, call);
+        call_async(self, FZ_METHOD_LIST_RESOURCES, NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, call);
 }
 
 /**

@@ -54,6 +54,18 @@ class Construction(ClientTestCase):
         self.assertEqual((props['state'], props['mode'], props['daemon-running']),
                          ('signed-out', 'interactive', True))
 
+    def test_new_sync_client_follows_the_daemon_afterwards(self):
+        # The sync constructor initializes on a private main context; the client's signals
+        # must still reach the caller's context after it returns.
+        a = self.libagent(new='sync')
+        self.assertLibOk(self.libagent().call('sign_in', token=self.secret(self.TOKEN), account_slug='acme'))
+        ev = self.assertLibOk(a.wait_event('state-changed', state='connecting'))
+        self.assertEqual((ev['reason'], ev['props']['account-slug']), ('sign-in', 'acme'))
+        self.assertLibOk(a.wait_event('notify', property='account-slug', value='acme'))
+        self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'connecting')
+        self.assertIs(self.assertLibOk(a.call('sign_out')), True)
+        self.assertLibOk(a.wait_event('state-changed', state='signed-out'))
+
     def test_new_reads_a_session_in_progress(self):
         self.assertLibOk(self.libagent().call('sign_in', token=self.secret(self.TOKEN), account_slug='acme',
                                               actor_name='Ada Lovelace'))
@@ -248,12 +260,14 @@ class Restart(ClientTestCase):
 
     def test_client_made_before_the_daemon_started(self):
         self.bed.stop_daemon()
-        a = self.libagent()
-        self.assertFalse(a.props()['daemon-running'])
+        agents = {how: self.libagent(new=how) for how in ('async', 'sync')}
+        for how, a in agents.items():
+            self.assertFalse(a.props()['daemon-running'], how)
         self.bed.start_daemon()
-        ev = self.assertLibOk(a.wait_event('state-changed', state='signed-out'))
-        self.assertEqual(ev['reason'], 'daemon-started')
-        self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'signed-out')
+        for how, a in agents.items():
+            ev = self.assertLibOk(a.wait_event('state-changed', state='signed-out'))
+            self.assertEqual(ev['reason'], 'daemon-started', how)
+            self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'signed-out', how)
 
     def test_service_account_daemon_after_restart(self):
         a = self.libagent()
@@ -312,6 +326,26 @@ class Cancellation(ClientTestCase):
         # The client still works after all that.
         self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'signed-out')
 
-    def test_cancelled_new_async(self):
-        r = self.libagent(new=None).request(op='new_cancelled')
-        self.assertLibError(r, 'cancelled')
+    def test_cancelled_new(self):
+        for how in ('async', 'sync'):
+            r = self.libagent(new=None).request(op='new_cancelled', how=how)
+            self.assertLibError(r, 'cancelled')
+
+    def test_new_cancelled_while_reading_the_daemon(self):
+        # The daemon is stopped (SIGSTOP), so the constructor's Status() stays unanswered:
+        # cancelling must end the construction at once, for both constructors.
+        monitor = self.bed.agent('root')
+        self.assertOk(monitor.become_monitor(["type='method_call',interface='dev.firezone.Client1'"]))
+        status_calls = 0
+        for how in ('async', 'sync'):
+            self.freeze_daemon()
+            a = self.libagent(new=None)
+            a.send(op='new_cancel_on_order', how=how)
+            status_calls += 1
+            self.assertOk(monitor.monitored('Status', count=status_calls))
+            a.send(op='cancel')
+            self.assertLibError(a.receive(), 'cancelled')
+            # The process can make a working client afterwards (nothing was left stuck).
+            self.thaw_daemon()
+            self.assertEqual(self.assertLibOk(a.new(how))['state'], 'signed-out', how)
+            status_calls += 1

@@ -20,8 +20,8 @@
         "`sudo usermod -aG firezone $USER`, then log out and in again."
 #define FZ_CLIENT_MSG_MANAGED                                                                               \
         "This device is managed by an administrator: the Firezone tunnel service runs with a "              \
-        "service-account token, so signing in, signing out and reconnecting are done by the "               \
-        "administrator, not here."
+        "service-account token, so signing in and out, reconnecting and the Internet resource are "         \
+        "the administrator's to set, not here."
 
 /* a{sv} as sent by Status() → a status; never NULL (missing keys keep their defaults). */
 FzClientStatus *fz_client_status_new_from_variant(GVariant *dict);

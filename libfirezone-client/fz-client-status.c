@@ -24,6 +24,7 @@ struct _FzClientStatus {
         guint64 connected_since;
         guint resource_count;
         gchar *version;
+        gboolean internet_resource_enabled;
 };
 
 G_DEFINE_FINAL_TYPE(FzClientStatus, fz_client_status, G_TYPE_OBJECT)
@@ -188,6 +189,9 @@ FzClientStatus *fz_client_status_new_from_variant(GVariant *dict) {
                 } else if (g_str_equal(key, "resource-count")) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
                                 self->resource_count = g_variant_get_uint32(value);
+                } else if (g_str_equal(key, "internet-resource-enabled")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
+                                self->internet_resource_enabled = g_variant_get_boolean(value);
                 }
                 /* Unknown keys are for newer clients: ignored. */
         }
@@ -366,4 +370,22 @@ guint fz_client_status_get_resource_count(FzClientStatus *self) {
 const gchar *fz_client_status_get_version(FzClientStatus *self) {
         g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), NULL);
         return self->version;
+}
+
+/**
+ * fz_client_status_get_internet_resource_enabled:
+ * @self: a status
+ *
+ * Whether the Internet resource is switched on: while it is, and the portal grants one,
+ * traffic to the Internet (the default route) goes through Firezone. See
+ * fz_client_set_internet_resource_enabled_async().
+ *
+ * Returns: %TRUE if the Internet resource is switched on; %FALSE if it is off or the
+ *   daemon did not say
+ *
+ * Since: 0.2
+ */
+gboolean fz_client_status_get_internet_resource_enabled(FzClientStatus *self) {
+        g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), FALSE);
+        return self->internet_resource_enabled;
 }

@@ -47,6 +47,7 @@ struct _FzClient {
         gchar *last_error;
         gchar *daemon_version;
         gboolean requires_sign_in;
+        gboolean internet_resource_enabled;
         GPtrArray *resources;
 
         gboolean interactive;
@@ -70,6 +71,7 @@ enum {
         PROP_REQUIRES_SIGN_IN,
         PROP_DAEMON_RUNNING,
         PROP_INTERACTIVE,
+        PROP_INTERNET_RESOURCE_ENABLED,
         N_PROPS,
 };
 static GParamSpec *props[N_PROPS];
@@ -262,12 +264,12 @@ static void set_mode(FzClient *self, FzClientMode mode) {
         g_object_notify_by_pspec(G_OBJECT(self), props[PROP_MODE]);
 }
 
-static void set_requires_sign_in(FzClient *self, gboolean value) {
+static void set_boolean(FzClient *self, gboolean *field, gboolean value, guint prop) {
         value = !!value;
-        if (self->requires_sign_in == value)
+        if (*field == value)
                 return;
-        self->requires_sign_in = value;
-        g_object_notify_by_pspec(G_OBJECT(self), props[PROP_REQUIRES_SIGN_IN]);
+        *field = value;
+        g_object_notify_by_pspec(G_OBJECT(self), props[prop]);
 }
 
 static void emit_state_changed(FzClient *self, const gchar *reason) {
@@ -307,7 +309,10 @@ static void apply_status(FzClient *self, FzClientStatus *status, const gchar *re
                    PROP_INTERFACE_NAME);
         set_string(self, &self->last_error, fz_client_status_get_last_error(status), PROP_LAST_ERROR);
         set_string(self, &self->daemon_version, fz_client_status_get_version(status), PROP_DAEMON_VERSION);
-        set_requires_sign_in(self, fz_client_status_get_requires_sign_in(status));
+        set_boolean(self, &self->requires_sign_in, fz_client_status_get_requires_sign_in(status),
+                    PROP_REQUIRES_SIGN_IN);
+        set_boolean(self, &self->internet_resource_enabled,
+                    fz_client_status_get_internet_resource_enabled(status), PROP_INTERNET_RESOURCE_ENABLED);
         g_object_thaw_notify(G_OBJECT(self));
         if (state_changed && reason != NULL)
                 emit_state_changed(self, reason);
@@ -471,7 +476,7 @@ static void on_state_changed(GDBusConnection *connection, const gchar *sender, c
         if (g_variant_lookup(details, "last-error", "&s", &last_error))
                 set_string(self, &self->last_error, last_error, PROP_LAST_ERROR);
         if (g_variant_lookup(details, "requires-sign-in", "b", &requires_sign_in))
-                set_requires_sign_in(self, requires_sign_in);
+                set_boolean(self, &self->requires_sign_in, requires_sign_in, PROP_REQUIRES_SIGN_IN);
         g_object_thaw_notify(G_OBJECT(self));
         emit_state_changed(self, reason);
 }
@@ -497,6 +502,7 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
         g_autoptr(GVariant) changed = NULL;
         g_autoptr(GVariantIter) invalidated = NULL;
         const gchar *interface, *s;
+        gboolean b;
 
         if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(sa{sv}as)")))
                 return;
@@ -520,6 +526,8 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
                 set_string(self, &self->last_error, s, PROP_LAST_ERROR);
         if (g_variant_lookup(changed, FZ_PROPERTY_VERSION, "&s", &s))
                 set_string(self, &self->daemon_version, s, PROP_DAEMON_VERSION);
+        if (g_variant_lookup(changed, FZ_PROPERTY_INTERNET_RESOURCE_ENABLED, "b", &b))
+                set_boolean(self, &self->internet_resource_enabled, b, PROP_INTERNET_RESOURCE_ENABLED);
         g_object_thaw_notify(G_OBJECT(self));
 
         /* A property announced without its value: read everything again. */
@@ -752,6 +760,9 @@ static void fz_client_get_property(GObject *object, guint prop_id, GValue *value
         case PROP_INTERACTIVE:
                 g_value_set_boolean(value, self->interactive);
                 break;
+        case PROP_INTERNET_RESOURCE_ENABLED:
+                g_value_set_boolean(value, self->internet_resource_enabled);
+                break;
         default:
                 G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         }
@@ -892,8 +903,9 @@ static void fz_client_class_init(FzClientClass *klass) {
         /**
          * FzClient:interactive:
          *
-         * Whether sign-in, sign-out and reconnect let polkit ask for a password (the
-         * D-Bus ALLOW_INTERACTIVE_AUTHORIZATION flag). Those calls then wait without a
+         * Whether the calls that change something (sign-in, sign-out, reconnect,
+         * switching the Internet resource) let polkit ask for a password (the D-Bus
+         * ALLOW_INTERACTIVE_AUTHORIZATION flag). Those calls then wait without a
          * timeout. Without it, a call that needs authentication fails with
          * %FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED.
          *
@@ -902,6 +914,20 @@ static void fz_client_class_init(FzClientClass *klass) {
         props[PROP_INTERACTIVE] =
                 g_param_spec_boolean("interactive", NULL, NULL, FALSE,
                                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+        /**
+         * FzClient:internet-resource-enabled:
+         *
+         * Whether the Internet resource is switched on: while it is, and the portal
+         * grants one, traffic to the Internet (the default route) goes through Firezone.
+         * Follows the daemon (its `InternetResourceEnabled` property); %FALSE while the
+         * daemon is not running. The daemon does not store it: it starts switched off
+         * (in service-account mode, as the administrator configured it). Change it with
+         * fz_client_set_internet_resource_enabled_async().
+         *
+         * Since: 0.2
+         */
+        props[PROP_INTERNET_RESOURCE_ENABLED] =
+                g_param_spec_boolean("internet-resource-enabled", NULL, NULL, FALSE, ro);
         g_object_class_install_properties(object_class, N_PROPS, props);
 
         /**
@@ -1123,6 +1149,19 @@ gboolean fz_client_get_requires_sign_in(FzClient *self) {
 gboolean fz_client_get_daemon_running(FzClient *self) {
         g_return_val_if_fail(FZ_IS_CLIENT(self), FALSE);
         return self->owner != NULL;
+}
+
+/**
+ * fz_client_get_internet_resource_enabled:
+ * @self: a client
+ *
+ * Returns: the value of #FzClient:internet-resource-enabled
+ *
+ * Since: 0.2
+ */
+gboolean fz_client_get_internet_resource_enabled(FzClient *self) {
+        g_return_val_if_fail(FZ_IS_CLIENT(self), FALSE);
+        return self->internet_resource_enabled;
 }
 
 /**
@@ -1363,6 +1402,84 @@ void fz_client_reconnect_async(FzClient *self, GCancellable *cancellable, GAsync
  */
 gboolean fz_client_reconnect_finish(FzClient *self, GAsyncResult *result, GError **error) {
         return finish_boolean(self, result, fz_client_reconnect_async, error);
+}
+
+static void return_internet_resource_set(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
+        g_autoptr(GTask) task = user_data;
+
+        if (body == NULL) {
+                g_task_return_error(task, error);
+                return;
+        }
+        /* The daemon switched it: the property says so by the time the caller hears of
+         * it, whether or not its PropertiesChanged came first. */
+        set_boolean(self, &self->internet_resource_enabled, GPOINTER_TO_INT(g_task_get_task_data(task)),
+                    PROP_INTERNET_RESOURCE_ENABLED);
+        g_task_return_boolean(task, TRUE);
+}
+
+/**
+ * fz_client_set_internet_resource_enabled_async:
+ * @self: a client
+ * @enabled: whether traffic to the Internet should go through Firezone's Internet
+ *   resource
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the daemon switched it, or refused to
+ * @user_data: data for @callback
+ *
+ * Switches the Internet resource on or off. While it is on, and the portal grants an
+ * Internet resource, the daemon routes traffic to the Internet (the default route)
+ * through Firezone. The choice holds for the daemon's lifetime, across sign-ins; the
+ * daemon does not store it, so an app that keeps the user's preference sends it again
+ * when the daemon starts (#FzClient:daemon-running).
+ *
+ * Like sign-in, this is authorized by polkit (action
+ * `dev.firezone.client1.set-internet-resource`, granted to group `firezone` by default)
+ * and honours #FzClient:interactive. It fails with
+ * %FZ_CLIENT_ERROR_MANAGED_BY_SERVICE_ACCOUNT when the daemon runs with a
+ * service-account token (the administrator sets it then), with
+ * %FZ_CLIENT_ERROR_PERMISSION_DENIED or %FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED when
+ * polkit says no, and with %FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING: it never starts the
+ * daemon.
+ *
+ * When it succeeds, #FzClient:internet-resource-enabled is @enabled by the time
+ * @callback runs.
+ *
+ * Since: 0.2
+ */
+void fz_client_set_internet_resource_enabled_async(FzClient *self, gboolean enabled,
+                                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                                   gpointer user_data) {
+        GTask *task;
+        GVariantBuilder options;
+
+        g_return_if_fail(FZ_IS_CLIENT(self));
+        g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
+        enabled = !!enabled;
+        task = task_new(self, fz_client_set_internet_resource_enabled_async, cancellable, callback,
+                        user_data);
+        g_task_set_task_data(task, GINT_TO_POINTER(enabled), NULL);
+        g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+        call_send(self, FZ_METHOD_SET_INTERNET_RESOURCE_ENABLED,
+                  g_variant_new("(ba{sv})", enabled, &options), G_VARIANT_TYPE_UNIT, CALL_MUTATING,
+                  cancellable, return_internet_resource_set, task);
+}
+
+/**
+ * fz_client_set_internet_resource_enabled_finish:
+ * @self: a client
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes fz_client_set_internet_resource_enabled_async().
+ *
+ * Returns: %TRUE if the daemon switched the Internet resource as asked
+ *
+ * Since: 0.2
+ */
+gboolean fz_client_set_internet_resource_enabled_finish(FzClient *self, GAsyncResult *result,
+                                                        GError **error) {
+        return finish_boolean(self, result, fz_client_set_internet_resource_enabled_async, error);
 }
 
 static void return_status(FzClient *self, GVariant *body, GError *error, gpointer user_data) {

@@ -14,7 +14,8 @@ Orders:
   {"op": "props"}                        the client's properties
   {"op": "call", "method", "args": {...}, "cancel": null|"before"|"after-send"}
                                          method: get_status, list_resources, sign_in,
-                                         sign_out, reconnect (each an _async/_finish pair)
+                                         sign_out, reconnect, set_internet_resource_enabled
+                                         (each an _async/_finish pair)
   {"op": "start_call", "method", "args"} returns an id; {"op": "finish_call", "id"}
   {"op": "wait_event", "kind", "match": {...}, "timeout_ms"}
                                          consume the first matching event, now or later
@@ -36,7 +37,7 @@ from gi.repository import FirezoneClient as Fz  # noqa: E402
 from gi.repository import Gio, GLib  # noqa: E402
 
 PROPS = ('state', 'mode', 'account-slug', 'actor-name', 'interface-name', 'last-error', 'daemon-version',
-         'requires-sign-in', 'daemon-running', 'interactive')
+         'requires-sign-in', 'daemon-running', 'interactive', 'internet-resource-enabled')
 
 
 def value_json(v):
@@ -56,6 +57,7 @@ def status_json(s):
         'dns-control': s.get_dns_control(), 'last-error': s.get_last_error(),
         'requires-sign-in': s.get_requires_sign_in(), 'connected-since': s.get_connected_since(),
         'resource-count': s.get_resource_count(), 'version': s.get_version(),
+        'internet-resource-enabled': s.get_internet_resource_enabled(),
     }
 
 
@@ -192,6 +194,8 @@ class LibAgent:
         if method == 'sign_in':
             fn(args['token'], args.get('account_slug'), args.get('actor_name'), args.get('api_url'), cancellable,
                finish)
+        elif method == 'set_internet_resource_enabled':
+            fn(args['enabled'], cancellable, finish)
         else:
             fn(cancellable, finish)
         if o.get('cancel') == 'after-send':

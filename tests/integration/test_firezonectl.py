@@ -14,9 +14,10 @@ from clientbed import (EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_PERMISSION_DENIED, E
 
 # Text labels of `status`, in order, for the JSON keys (the codec's one table).
 STATUS_LABELS = ['State', 'Mode', 'Account', 'Signed in as', 'Interface', 'IPv4', 'IPv6', 'DNS control',
-                 'Connected since', 'Resources', 'Needs sign-in', 'Last error', 'Service version']
+                 'Connected since', 'Resources', 'Internet resource', 'Needs sign-in', 'Last error', 'Service version']
 STATUS_KEYS = ['state', 'mode', 'account-slug', 'actor-name', 'interface', 'ipv4', 'ipv6', 'dns-control',
-               'connected-since', 'resource-count', 'requires-sign-in', 'last-error', 'version']
+               'connected-since', 'resource-count', 'internet-resource-enabled', 'requires-sign-in', 'last-error',
+               'version']
 
 
 def parse_text_block(text):
@@ -110,6 +111,69 @@ class Resources(ClientTestCase):
                 self.assertIs(type(res[key]), typ, key)
             for site in res['sites']:
                 self.assertEqual(list(site), ['name', 'id'])
+
+
+class InternetResource(ClientTestCase):
+    def switch(self, *args, user='fz-member'):
+        return self.firezonectl('internet-resource', *args, user=user)
+
+    def test_show_and_switch_text_and_json(self):
+        r = self.switch()
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(r.stdout, 'Internet resource: no\n')
+        self.assertEqual(json.loads(self.switch('--json').stdout), {'internet-resource-enabled': False})
+
+        r = self.switch('on')
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(r.stdout, 'Internet resource: yes\n')
+        self.assertIs(self.status()['internet-resource-enabled'], True)
+        self.assertEqual(json.loads(self.switch('--json').stdout), {'internet-resource-enabled': True})
+        st = json.loads(self.firezonectl('status', '--json').stdout)
+        self.assertIs(st['internet-resource-enabled'], True)
+        self.assertIn('Internet resource: yes', self.firezonectl('status').stdout)
+
+        r = self.switch('--json', 'off')
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(json.loads(r.stdout), {'internet-resource-enabled': False})
+        self.assertIs(self.status()['internet-resource-enabled'], False)
+
+    def test_outsider_is_refused_and_nothing_changes(self):
+        for args in ((), ('on',)):
+            r = self.switch(*args, user='fz-outsider')
+            self.assertExit(r, EXIT_PERMISSION_DENIED)
+            self.assertIn(BUS_REFUSAL, r.stderr)
+            self.assertEqual(r.stdout, '')
+        self.assertIs(self.status()['internet-resource-enabled'], False)
+
+    def test_no_ask_password_when_polkit_wants_one(self):
+        self.bed.add_polkit_rule('10-ask.rules', '''
+polkit.addRule(function(action, subject) {
+    if (action.id == "dev.firezone.client1.set-internet-resource") return polkit.Result.AUTH_ADMIN;
+});
+''')
+        r = self.firezonectl('--no-ask-password', 'internet-resource', 'on')
+        self.assertExit(r, EXIT_PERMISSION_DENIED)
+        self.assertIn('polkit', r.stderr)
+        self.assertIs(self.status()['internet-resource-enabled'], False)
+
+
+class InternetResourceServiceAccount(ClientTestCase):
+    DAEMON_ARGS = ('--activate-internet-resource',)
+
+    def setUp(self):
+        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
+        super().setUp()
+        self.secret(self.TOKEN)
+
+    def test_shown_but_not_switched(self):
+        r = self.firezonectl('internet-resource', '--json')
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(json.loads(r.stdout), {'internet-resource-enabled': True})
+        r = self.firezonectl('internet-resource', 'off')
+        self.assertExit(r, EXIT_PERMISSION_DENIED)
+        self.assertIn(MANAGED_ADVICE, r.stderr)
+        self.assertEqual(r.stdout, '')
+        self.assertIs(self.status()['internet-resource-enabled'], True)
 
 
 class SignIn(ClientTestCase):
@@ -261,6 +325,7 @@ class DaemonNotRunning(ClientTestCase):
     def test_every_command_exits_4_and_says_how_to_start_it(self):
         for args, data in ((('status',), ''), (('status', '--json'), ''), (('resources',), ''),
                            (('resources', '--json'), ''), (('sign-out',), ''), (('reconnect',), ''),
+                           (('internet-resource',), ''), (('internet-resource', 'on'), ''),
                            (('sign-in',), self.secret(self.TOKEN))):
             r = self.firezonectl(*args, input=data)
             self.assertExit(r, EXIT_NOT_RUNNING)
@@ -351,7 +416,9 @@ class Usage(ClientTestCase):
         for args in ((), ('frobnicate',), ('--frobnicate',), ('status', '--frobnicate'), ('status', 'extra'),
                      ('resources', 'extra'), ('sign-out', 'extra'), ('monitor', 'extra'),
                      ('sign-in', '--timeout', '5'), ('sign-in', '--wait', '--timeout', '-1'),
-                     ('sign-in', '--timeout', 'soon')):
+                     ('sign-in', '--timeout', 'soon'), ('internet-resource', 'maybe'),
+                     ('internet-resource', 'on', 'off'), ('internet-resource', '--frobnicate'),
+                     ('internet-resource', 'ON')):
             r = self.firezonectl(*args)
             self.assertExit(r, EXIT_USAGE)
             self.assertTrue(r.stderr.startswith('firezonectl: '), r.stderr)
@@ -359,7 +426,7 @@ class Usage(ClientTestCase):
     def test_help_documents_commands_and_exit_codes(self):
         r = self.firezonectl('--help')
         self.assertExit(r, EXIT_SUCCESS)
-        for word in ('status', 'sign-in', 'sign-out', 'reconnect', 'resources', 'monitor'):
+        for word in ('status', 'sign-in', 'sign-out', 'reconnect', 'resources', 'monitor', 'internet-resource'):
             self.assertIn(f'  {word} ', r.stdout)
         for code in ('0  success', '1  failure', '2  usage', '3  permission denied', '4  the Firezone tunnel '
                      'service is not running'):

@@ -1225,16 +1225,6 @@ static GVariant *token_variant_new(const gchar *token) {
                                        copy);
 }
 
-/* The CallReplyFunc of a call without a result: completes the GTask in @user_data. */
-static void return_boolean(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
-        g_autoptr(GTask) task = user_data;
-
-        if (body == NULL)
-                g_task_return_error(task, error);
-        else
-                g_task_return_boolean(task, TRUE);
-}
-
 static gboolean finish_boolean(FzClient *self, GAsyncResult *result, gpointer source_tag, GError **error) {
         g_return_val_if_fail(FZ_IS_CLIENT(self), FALSE);
         g_return_val_if_fail(g_task_is_valid(result, self), FALSE);
@@ -1247,6 +1237,31 @@ static gpointer finish_pointer(FzClient *self, GAsyncResult *result, gpointer so
         g_return_val_if_fail(g_task_is_valid(result, self), NULL);
         g_return_val_if_fail(g_async_result_is_tagged(result, source_tag), NULL);
         return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+/* The CallReplyFunc of our _async functions: completes their GTask (@user_data, tagged
+ * with the function) with the reply. What a reply says goes into the mirror first, here in
+ * the D-Bus context, in order with the daemon's signals. */
+static void return_reply(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
+        g_autoptr(GTask) task = user_data;
+        gpointer tag = g_task_get_source_tag(task);
+
+        if (body == NULL)
+                g_task_return_error(task, error);
+        else if (tag == fz_client_get_status_async)
+                /* The freshest data there is: the properties follow it. */
+                g_task_return_pointer(task, status_apply(self, body, NULL), g_object_unref);
+        else if (tag == fz_client_list_resources_async)
+                g_task_return_pointer(task, resources_apply(self, body), (GDestroyNotify) g_ptr_array_unref);
+        else {
+                if (tag == fz_client_set_internet_resource_enabled_async)
+                        /* The daemon switched it: the property says so by the time the caller
+                         * hears of it, whether or not its PropertiesChanged came first. */
+                        set_boolean(self, &self->internet_resource_enabled,
+                                    GPOINTER_TO_INT(g_task_get_task_data(task)),
+                                    PROP_INTERNET_RESOURCE_ENABLED);
+                g_task_return_boolean(task, TRUE);
+        }
 }
 
 /* A GTask for an _async function of ours, tagged with it. */
@@ -1311,7 +1326,7 @@ void fz_client_sign_in_async(FzClient *self, const gchar *token, const gchar *ac
                 g_variant_builder_add(&options, "{sv}", "api-url", g_variant_new_string(api_url));
 
         call_send(self, FZ_METHOD_SIGN_IN, g_variant_new("(@sa{sv})", token_variant_new(token), &options),
-                  G_VARIANT_TYPE_UNIT, CALL_MUTATING | CALL_AUTO_START, cancellable, return_boolean, task);
+                  G_VARIANT_TYPE_UNIT, CALL_MUTATING | CALL_AUTO_START, cancellable, return_reply, task);
 }
 
 /**
@@ -1347,8 +1362,7 @@ void fz_client_sign_out_async(FzClient *self, GCancellable *cancellable, GAsyncR
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
         call_send(self, FZ_METHOD_SIGN_OUT, NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, cancellable,
-                  return_boolean,
-                  task_new(self, fz_client_sign_out_async, cancellable, callback, user_data));
+                  return_reply, task_new(self, fz_client_sign_out_async, cancellable, callback, user_data));
 }
 
 /**
@@ -1384,8 +1398,7 @@ void fz_client_reconnect_async(FzClient *self, GCancellable *cancellable, GAsync
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
         call_send(self, FZ_METHOD_RECONNECT, NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, cancellable,
-                  return_boolean,
-                  task_new(self, fz_client_reconnect_async, cancellable, callback, user_data));
+                  return_reply, task_new(self, fz_client_reconnect_async, cancellable, callback, user_data));
 }
 
 /**
@@ -1402,20 +1415,6 @@ void fz_client_reconnect_async(FzClient *self, GCancellable *cancellable, GAsync
  */
 gboolean fz_client_reconnect_finish(FzClient *self, GAsyncResult *result, GError **error) {
         return finish_boolean(self, result, fz_client_reconnect_async, error);
-}
-
-static void return_internet_resource_set(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
-        g_autoptr(GTask) task = user_data;
-
-        if (body == NULL) {
-                g_task_return_error(task, error);
-                return;
-        }
-        /* The daemon switched it: the property says so by the time the caller hears of
-         * it, whether or not its PropertiesChanged came first. */
-        set_boolean(self, &self->internet_resource_enabled, GPOINTER_TO_INT(g_task_get_task_data(task)),
-                    PROP_INTERNET_RESOURCE_ENABLED);
-        g_task_return_boolean(task, TRUE);
 }
 
 /**
@@ -1462,7 +1461,7 @@ void fz_client_set_internet_resource_enabled_async(FzClient *self, gboolean enab
         g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
         call_send(self, FZ_METHOD_SET_INTERNET_RESOURCE_ENABLED,
                   g_variant_new("(ba{sv})", enabled, &options), G_VARIANT_TYPE_UNIT, CALL_MUTATING,
-                  cancellable, return_internet_resource_set, task);
+                  cancellable, return_reply, task);
 }
 
 /**
@@ -1482,16 +1481,6 @@ gboolean fz_client_set_internet_resource_enabled_finish(FzClient *self, GAsyncRe
         return finish_boolean(self, result, fz_client_set_internet_resource_enabled_async, error);
 }
 
-static void return_status(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
-        g_autoptr(GTask) task = user_data;
-
-        if (body == NULL)
-                g_task_return_error(task, error);
-        else
-                /* The freshest data there is: the properties follow it. */
-                g_task_return_pointer(task, status_apply(self, body, NULL), g_object_unref);
-}
-
 /**
  * fz_client_get_status_async:
  * @self: a client
@@ -1509,7 +1498,7 @@ void fz_client_get_status_async(FzClient *self, GCancellable *cancellable, GAsyn
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
         call_send(self, FZ_METHOD_STATUS, NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, cancellable,
-                  return_status,
+                  return_reply,
                   task_new(self, fz_client_get_status_async, cancellable, callback, user_data));
 }
 
@@ -1530,15 +1519,6 @@ FzClientStatus *fz_client_get_status_finish(FzClient *self, GAsyncResult *result
         return finish_pointer(self, result, fz_client_get_status_async, error);
 }
 
-static void return_resources(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
-        g_autoptr(GTask) task = user_data;
-
-        if (body == NULL)
-                g_task_return_error(task, error);
-        else
-                g_task_return_pointer(task, resources_apply(self, body), (GDestroyNotify) g_ptr_array_unref);
-}
-
 /**
  * fz_client_list_resources_async:
  * @self: a client
@@ -1556,7 +1536,7 @@ void fz_client_list_resources_async(FzClient *self, GCancellable *cancellable, G
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
         call_send(self, FZ_METHOD_LIST_RESOURCES, NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, cancellable,
-                  return_resources,
+                  return_reply,
                   task_new(self, fz_client_list_resources_async, cancellable, callback, user_data));
 }
 

@@ -10,7 +10,7 @@ or resources get them from the local portal under tests/portal/ once it exists."
 import signal
 
 from clientbed import (BUS_REFUSAL, GROUP_ADVICE, MANAGED_ADVICE, NOT_RUNNING_ADVICE, STATUS_TYPES, ClientTestCase,
-                       library_env)
+                       ServiceAccountTestCase, library_env)
 
 ASYNC_METHODS = ('get_status', 'list_resources', 'sign_in', 'sign_out', 'reconnect', 'set_internet_resource_enabled')
 
@@ -292,12 +292,7 @@ class Restart(ClientTestCase):
                          ('service-account', 'connecting', True))
 
 
-class ServiceAccount(ClientTestCase):
-    def setUp(self):
-        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
-        super().setUp()
-        self.secret(self.TOKEN)
-
+class ServiceAccount(ServiceAccountTestCase):
     def test_mutating_calls_say_an_administrator_manages_the_device(self):
         a = self.libagent()
         self.assertEqual(a.props()['mode'], 'service-account')
@@ -353,11 +348,7 @@ class InternetResource(ClientTestCase):
     def test_fleet_rule_refusal_keeps_the_daemons_reason(self):
         a = self.libagent()
         self.assertLibOk(a.call('set_internet_resource_enabled', enabled=True))
-        self.bed.add_polkit_rule('10-always-on.rules', '''
-polkit.addRule(function(action, subject) {
-    if (action.id == "dev.firezone.client1.set-internet-resource") return polkit.Result.NO;
-});
-''')
+        self.add_polkit_result('dev.firezone.client1.set-internet-resource', 'NO')
         msg = self.assertLibError(a.call('set_internet_resource_enabled', enabled=False), 'permission-denied')
         self.assertIn('dev.firezone.client1.set-internet-resource', msg)
         self.assertNotIn(BUS_REFUSAL, msg)
@@ -367,11 +358,7 @@ polkit.addRule(function(action, subject) {
     def test_authorization_required_unless_interactive(self):
         # A rule that wants a password: without interactive authorization polkit cannot ask;
         # with it, polkit would ask, but the bed has no agent, so the daemon says no.
-        self.bed.add_polkit_rule('10-ask.rules', '''
-polkit.addRule(function(action, subject) {
-    if (action.id == "dev.firezone.client1.set-internet-resource") return polkit.Result.AUTH_ADMIN;
-});
-''')
+        self.add_polkit_result('dev.firezone.client1.set-internet-resource', 'AUTH_ADMIN')
         msg = self.assertLibError(self.libagent().call('set_internet_resource_enabled', enabled=True),
                                   'authorization-required')
         self.assertIn('polkit', msg)
@@ -380,13 +367,8 @@ polkit.addRule(function(action, subject) {
         self.assertIs(self.enabled(), False)
 
 
-class InternetResourceServiceAccount(ClientTestCase):
+class InternetResourceServiceAccount(ServiceAccountTestCase):
     DAEMON_ARGS = ('--activate-internet-resource',)
-
-    def setUp(self):
-        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
-        super().setUp()
-        self.secret(self.TOKEN)
 
     def test_the_administrator_decides(self):
         a = self.libagent()

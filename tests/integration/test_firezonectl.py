@@ -10,7 +10,7 @@ import signal
 
 from clientbed import (EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_PERMISSION_DENIED, EXIT_SUCCESS, EXIT_USAGE,
                        BUS_REFUSAL, GROUP_ADVICE, MANAGED_ADVICE, NOT_RUNNING_ADVICE, RESOURCE_TYPES, STATUS_TYPES,
-                       ClientTestCase)
+                       ClientTestCase, ServiceAccountTestCase)
 
 # Text labels of `status`, in order, for the JSON keys (the codec's one table).
 STATUS_LABELS = ['State', 'Mode', 'Account', 'Signed in as', 'Interface', 'IPv4', 'IPv6', 'DNS control',
@@ -146,24 +146,15 @@ class InternetResource(ClientTestCase):
         self.assertIs(self.status()['internet-resource-enabled'], False)
 
     def test_no_ask_password_when_polkit_wants_one(self):
-        self.bed.add_polkit_rule('10-ask.rules', '''
-polkit.addRule(function(action, subject) {
-    if (action.id == "dev.firezone.client1.set-internet-resource") return polkit.Result.AUTH_ADMIN;
-});
-''')
+        self.add_polkit_result('dev.firezone.client1.set-internet-resource', 'AUTH_ADMIN')
         r = self.firezonectl('--no-ask-password', 'internet-resource', 'on')
         self.assertExit(r, EXIT_PERMISSION_DENIED)
         self.assertIn('polkit', r.stderr)
         self.assertIs(self.status()['internet-resource-enabled'], False)
 
 
-class InternetResourceServiceAccount(ClientTestCase):
+class InternetResourceServiceAccount(ServiceAccountTestCase):
     DAEMON_ARGS = ('--activate-internet-resource',)
-
-    def setUp(self):
-        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
-        super().setUp()
-        self.secret(self.TOKEN)
 
     def test_shown_but_not_switched(self):
         r = self.firezonectl('internet-resource', '--json')
@@ -344,12 +335,7 @@ class DaemonNotRunning(ClientTestCase):
         self.assertEqual(p.wait(timeout=10), EXIT_SUCCESS)
 
 
-class ServiceAccount(ClientTestCase):
-    def setUp(self):
-        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
-        super().setUp()
-        self.secret(self.TOKEN)
-
+class ServiceAccount(ServiceAccountTestCase):
     def test_an_administrator_manages_the_device(self):
         self.assertEqual(json.loads(self.firezonectl('status', '--json').stdout)['mode'], 'service-account')
         for args, data in ((('sign-in',), self.TOKEN + 'x'), (('sign-out',), ''), (('reconnect',), '')):

@@ -23,6 +23,12 @@
         "service-account token, so signing in and out, reconnecting and the Internet resource are "         \
         "the administrator's to set, not here."
 
+/* The daemon's names for the values of one of our enums, whose value 0 is the library's
+ * "unknown" (names[0]): value → name ("unknown" if out of range), and name → value (0 if
+ * NULL or not known). */
+const gchar *fz_enum_to_name(const gchar *const *names, guint n_names, guint value);
+guint fz_enum_from_name(const gchar *const *names, guint n_names, const gchar *name);
+
 /* a{sv} as sent by Status() → a status; never NULL (missing keys keep their defaults). */
 FzClientStatus *fz_client_status_new_from_variant(GVariant *dict);
 

@@ -47,6 +47,17 @@ static const gchar *const mode_names[] = {
         [FZ_CLIENT_MODE_SERVICE_ACCOUNT] = FZ_MODE_SERVICE_ACCOUNT,
 };
 
+const gchar *fz_enum_to_name(const gchar *const *names, guint n_names, guint value) {
+        return names[value < n_names ? value : 0];
+}
+
+guint fz_enum_from_name(const gchar *const *names, guint n_names, const gchar *name) {
+        for (guint i = 1; name != NULL && i < n_names; i++)
+                if (g_str_equal(name, names[i]))
+                        return i;
+        return 0;
+}
+
 /**
  * fz_client_state_to_string:
  * @state: a state
@@ -58,9 +69,7 @@ static const gchar *const mode_names[] = {
  * Since: 0.1
  */
 const gchar *fz_client_state_to_string(FzClientState state) {
-        if ((guint)state >= G_N_ELEMENTS(state_names))
-                return state_names[FZ_CLIENT_STATE_UNKNOWN];
-        return state_names[state];
+        return fz_enum_to_name(state_names, G_N_ELEMENTS(state_names), state);
 }
 
 /**
@@ -74,10 +83,7 @@ const gchar *fz_client_state_to_string(FzClientState state) {
  * Since: 0.1
  */
 FzClientState fz_client_state_from_string(const gchar *state) {
-        for (guint i = 1; state != NULL && i < G_N_ELEMENTS(state_names); i++)
-                if (g_str_equal(state, state_names[i]))
-                        return (FzClientState)i;
-        return FZ_CLIENT_STATE_UNKNOWN;
+        return fz_enum_from_name(state_names, G_N_ELEMENTS(state_names), state);
 }
 
 /**
@@ -91,9 +97,7 @@ FzClientState fz_client_state_from_string(const gchar *state) {
  * Since: 0.1
  */
 const gchar *fz_client_mode_to_string(FzClientMode mode) {
-        if ((guint)mode >= G_N_ELEMENTS(mode_names))
-                return mode_names[FZ_CLIENT_MODE_UNKNOWN];
-        return mode_names[mode];
+        return fz_enum_to_name(mode_names, G_N_ELEMENTS(mode_names), mode);
 }
 
 /**
@@ -107,10 +111,7 @@ const gchar *fz_client_mode_to_string(FzClientMode mode) {
  * Since: 0.1
  */
 FzClientMode fz_client_mode_from_string(const gchar *mode) {
-        for (guint i = 1; mode != NULL && i < G_N_ELEMENTS(mode_names); i++)
-                if (g_str_equal(mode, mode_names[i]))
-                        return (FzClientMode)i;
-        return FZ_CLIENT_MODE_UNKNOWN;
+        return fz_enum_from_name(mode_names, G_N_ELEMENTS(mode_names), mode);
 }
 
 static void fz_client_status_finalize(GObject *object) {

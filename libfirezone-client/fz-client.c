@@ -557,8 +557,8 @@ static void subscribe(FzClient *self) {
         self->sub_properties_changed = g_dbus_connection_signal_subscribe(
                 self->connection, FZ_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
                 FZ_BUS_PATH, FZ_BUS_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, self, NULL);
-        /* The first callback reports the owner we are about to read anyway; owner_replace()
-         * makes it a no-op then. */
+        /* The first callback reports the current owner (the watch asks the bus): it reads
+         * the daemon, if it runs, and so completes an initialization in progress. */
         self->watch_id =
                 g_bus_watch_name_on_connection(self->connection, FZ_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                on_name_appeared, on_name_vanished, self, NULL);

@@ -427,3 +427,41 @@ class Usage(ClientTestCase):
         r = self.firezonectl('--version')
         self.assertExit(r, EXIT_SUCCESS)
         self.assertRegex(r.stdout, r'^firezonectl \d+\.\d+\.\d+\n$')
+
+
+class Valgrind(ClientTestCase):
+    """The library's paths under valgrind: the sync constructor on its private context, the
+    context source, reads, a mutating call with its reply, and a failed call."""
+
+    def test_commands_have_no_errors_or_leaks(self):
+        import glob
+        os.chmod(self.bed.dir, 0o777)  # valgrind writes its logs there as fz-member
+        wrapper = ['valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full',
+                   '--show-leak-kinds=definite,indirect', '--errors-for-leak-kinds=definite,indirect',
+                   '--suppressions=/usr/share/glib-2.0/valgrind/glib.supp',
+                   '--log-file=' + os.path.join(self.bed.dir, 'valgrind-%p.log')]
+        env = {'G_SLICE': 'always-malloc'}
+        exits = {}
+        # monitor: signals through the sync client's context source, until SIGTERM.
+        import subprocess
+        e = self.bed.client_env('fz-member')
+        e.update(env)
+        p = subprocess.Popen(self.bed.as_user_argv('fz-member', wrapper + self.firezonectl_argv('monitor', '--json')),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=e)
+        self.addCleanup(self._reap, p)
+        self.assertEqual(json.loads(self.read_line(p, timeout=60))['event'], 'status')
+        for args in (('status', '--json'), ('internet-resource', 'on'), ('internet-resource',), ('resources',),
+                     ('reconnect',)):
+            r = self.bed.run_as('fz-member', wrapper + self.firezonectl_argv(*args), env=env, timeout=120)
+            exits[args] = r.returncode
+        self.assertExit(self.firezonectl('sign-in', input=self.secret(self.TOKEN)), EXIT_SUCCESS)
+        self.assertEqual(json.loads(self.read_line(p, timeout=60))['state'], 'connecting')
+        p.send_signal(signal.SIGTERM)
+        exits[('monitor',)] = p.wait(timeout=60)
+        reports = ''.join(open(p).read() for p in glob.glob(os.path.join(self.bed.dir, 'valgrind-*.log')))
+        self.assertEqual(len(glob.glob(os.path.join(self.bed.dir, 'valgrind-*.log'))), len(exits))
+        self.assertEqual(reports.strip(), '', reports)
+        # reconnect fails (not signed in): a failed call is checked too.
+        self.assertEqual(set(exits.values()), {EXIT_SUCCESS, EXIT_FAILURE}, exits)
+        self.assertIs(self.status()['internet-resource-enabled'], True)

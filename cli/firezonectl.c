@@ -15,13 +15,17 @@ static const FzctlCommand commands[] = {
         {"reconnect", fzctl_cmd_reconnect, "Reconnect to the portal and the gateways"},
         {"resources", fzctl_cmd_resources, "List the resources this device may reach"},
         {"monitor", fzctl_cmd_monitor, "Print state and resource changes as they happen"},
+        {"internet-resource", fzctl_cmd_internet_resource, "Show or switch the Internet resource (on, off)"},
 };
 
 static char *commands_summary(void) {
         GString *s = g_string_new("Commands:\n");
+        int width = 0;
 
         for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
-                g_string_append_printf(s, "  %-11s %s\n", commands[i].name, commands[i].summary);
+                width = MAX(width, (int) strlen(commands[i].name));
+        for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+                g_string_append_printf(s, "  %-*s  %s\n", width, commands[i].name, commands[i].summary);
         g_string_append(s, "\nRun 'firezonectl COMMAND --help' for a command's options.");
         return g_string_free(s, FALSE);
 }

@@ -5,8 +5,13 @@
 
 GOptionContext *fzctl_option_context_new(const char *name, const char *summary,
                                          const GOptionEntry *entries) {
+        return fzctl_option_context_new_full(name, NULL, summary, entries);
+}
+
+GOptionContext *fzctl_option_context_new_full(const char *name, const char *parameters, const char *summary,
+                                              const GOptionEntry *entries) {
         g_autofree char *prgname = g_strdup_printf("firezonectl %s", name);
-        GOptionContext *context = g_option_context_new(NULL);
+        GOptionContext *context = g_option_context_new(parameters);
 
         g_option_context_set_summary(context, summary);
         g_option_context_set_description(

@@ -14,10 +14,15 @@ void fzctl_status_fill(FzctlNode *o, FzClientStatus *s) {
         fzctl_object_add_time_usec(o, "connected-since", "Connected since",
                                    fz_client_status_get_connected_since(s));
         fzctl_object_add_uint(o, "resource-count", "Resources", fz_client_status_get_resource_count(s));
+        fzctl_internet_resource_fill(o, fz_client_status_get_internet_resource_enabled(s));
         fzctl_object_add_bool(o, "requires-sign-in", "Needs sign-in",
                               fz_client_status_get_requires_sign_in(s));
         fzctl_object_add_string(o, "last-error", "Last error", fz_client_status_get_last_error(s));
         fzctl_object_add_string(o, "version", "Service version", fz_client_status_get_version(s));
+}
+
+void fzctl_internet_resource_fill(FzctlNode *o, gboolean enabled) {
+        fzctl_object_add_bool(o, "internet-resource-enabled", "Internet resource", enabled);
 }
 
 FzctlNode *fzctl_status_node(FzClientStatus *status) {

@@ -10,6 +10,8 @@
 /* Adds the status's fields to @object (keys as in the daemon's Status() dictionary). */
 void fzctl_status_fill(FzctlNode *object, FzClientStatus *status);
 FzctlNode *fzctl_status_node(FzClientStatus *status);
+/* The Internet resource switch (key as in Status()), for status and internet-resource. */
+void fzctl_internet_resource_fill(FzctlNode *object, gboolean enabled);
 FzctlNode *fzctl_resource_node(FzResource *resource);
 /* @resources: (element-type FzResource) */
 FzctlNode *fzctl_resources_node(GPtrArray *resources);

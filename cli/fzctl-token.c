@@ -35,6 +35,15 @@ static gboolean is_space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static gboolean too_long(const char *source, GError **error) {
+        g_set_error(
+                error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                "The token from %s is longer than %d bytes: that is not a Firezone token. Copy the token "
+                "itself (one line) and try again.",
+                source, FZCTL_TOKEN_MAX);
+        return FALSE;
+}
+
 static gboolean check(const char *source, FzctlSecret *s, GError **error) {
         size_t start = 0, end = s->len;
 
@@ -42,14 +51,8 @@ static gboolean check(const char *source, FzctlSecret *s, GError **error) {
                 start++;
         while (end > start && is_space(s->data[end - 1]))
                 end--;
-        if (end - start > FZCTL_TOKEN_MAX) {
-                g_set_error(
-                        error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                        "The token from %s is longer than %d bytes: that is not a Firezone token. Copy the "
-                        "token itself (one line) and try again.",
-                        source, FZCTL_TOKEN_MAX);
-                return FALSE;
-        }
+        if (end - start > FZCTL_TOKEN_MAX)
+                return too_long(source, error);
         if (end == start) {
                 g_set_error(
                         error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -97,15 +100,9 @@ gboolean fzctl_token_read_fd(int fd, const char *source, FzctlSecret *s, GError 
                         break;
         }
         s->data[s->len] = '\0';
-        if (s->len == s->size - 1) {
-                /* Filled up: far more than a token (and its newline). */
-                g_set_error(
-                        error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                        "The token from %s is longer than %d bytes: that is not a Firezone token. Copy the "
-                        "token itself (one line) and try again.",
-                        source, FZCTL_TOKEN_MAX);
-                return FALSE;
-        }
+        /* Filled up: far more than a token (and its newline). */
+        if (s->len == s->size - 1)
+                return too_long(source, error);
         return check(source, s, error);
 }
 

@@ -34,9 +34,13 @@ int fzctl_cmd_sign_out(FzctlGlobal *global, int argc, char **argv);
 int fzctl_cmd_reconnect(FzctlGlobal *global, int argc, char **argv);
 int fzctl_cmd_resources(FzctlGlobal *global, int argc, char **argv);
 int fzctl_cmd_monitor(FzctlGlobal *global, int argc, char **argv);
+int fzctl_cmd_internet_resource(FzctlGlobal *global, int argc, char **argv);
 
 /* A GOptionContext for "firezonectl NAME [OPTION…]" with the common help text. */
 GOptionContext *fzctl_option_context_new(const char *name, const char *summary, const GOptionEntry *entries);
+/* The same for a command that takes arguments: "firezonectl NAME [OPTION…] PARAMETERS". */
+GOptionContext *fzctl_option_context_new_full(const char *name, const char *parameters, const char *summary,
+                                              const GOptionEntry *entries);
 /* Parses; on error prints it with a hint and returns FALSE (exit FZCTL_EXIT_USAGE). */
 gboolean fzctl_parse(GOptionContext *context, int *argc, char ***argv);
 /* For commands that take no arguments: a leftover one is a usage error. */

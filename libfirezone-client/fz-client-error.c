@@ -3,18 +3,27 @@
 
 #include "fz-client-private.h"
 
+/* Names the daemon never sends: the library's own codes for what it finds out on the
+ * client side (nobody owns the bus name; the bus refused the call; polkit would need a
+ * password the caller did not allow). They are not in the interface XML, so not in
+ * fz-names.h; registered like the others so that the codes encode to names both ways. */
+#define FZ_CLIENT_ERROR_NAME_DAEMON_NOT_RUNNING     FZ_ERROR_PREFIX "DaemonNotRunning"
+#define FZ_CLIENT_ERROR_NAME_PERMISSION_DENIED      FZ_ERROR_PREFIX "PermissionDenied"
+#define FZ_CLIENT_ERROR_NAME_AUTHORIZATION_REQUIRED FZ_ERROR_PREFIX "AuthorizationRequired"
+
 /* Both ways: a dev.firezone.Client1.Error.* reply decodes into FZ_CLIENT_ERROR, and an
- * FZ_CLIENT_ERROR encodes (g_dbus_error_encode_gerror) to its D-Bus name. The last three
- * names are the library's own: the daemon never sends them. */
+ * FZ_CLIENT_ERROR encodes (g_dbus_error_encode_gerror) to its D-Bus name. */
 static const GDBusErrorEntry fz_client_error_entries[] = {
-        {FZ_CLIENT_ERROR_FAILED, "dev.firezone.Client1.Error.Failed"},
-        {FZ_CLIENT_ERROR_MANAGED_BY_SERVICE_ACCOUNT, "dev.firezone.Client1.Error.ManagedByServiceAccount"},
-        {FZ_CLIENT_ERROR_INVALID_TOKEN, "dev.firezone.Client1.Error.InvalidToken"},
-        {FZ_CLIENT_ERROR_NOT_SIGNED_IN, "dev.firezone.Client1.Error.NotSignedIn"},
-        {FZ_CLIENT_ERROR_INVALID_ARGUMENT, "dev.firezone.Client1.Error.InvalidArgument"},
-        {FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING, "dev.firezone.Client1.Error.DaemonNotRunning"},
-        {FZ_CLIENT_ERROR_PERMISSION_DENIED, "dev.firezone.Client1.Error.PermissionDenied"},
-        {FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED, "dev.firezone.Client1.Error.AuthorizationRequired"},
+        /* Sent by the daemon (fz-names.h, from the interface XML). */
+        { FZ_CLIENT_ERROR_FAILED, FZ_ERROR_FAILED },
+        { FZ_CLIENT_ERROR_MANAGED_BY_SERVICE_ACCOUNT, FZ_ERROR_MANAGED_BY_SERVICE_ACCOUNT },
+        { FZ_CLIENT_ERROR_INVALID_TOKEN, FZ_ERROR_INVALID_TOKEN },
+        { FZ_CLIENT_ERROR_NOT_SIGNED_IN, FZ_ERROR_NOT_SIGNED_IN },
+        { FZ_CLIENT_ERROR_INVALID_ARGUMENT, FZ_ERROR_INVALID_ARGUMENT },
+        /* Client side only (above). */
+        { FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING, FZ_CLIENT_ERROR_NAME_DAEMON_NOT_RUNNING },
+        { FZ_CLIENT_ERROR_PERMISSION_DENIED, FZ_CLIENT_ERROR_NAME_PERMISSION_DENIED },
+        { FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED, FZ_CLIENT_ERROR_NAME_AUTHORIZATION_REQUIRED },
 };
 
 /**

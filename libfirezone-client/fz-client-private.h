@@ -8,10 +8,9 @@
 #define FZ_CLIENT_COMPILATION
 #endif
 #include "firezone-client.h"
-
-#define FZ_BUS_NAME      "dev.firezone.Client1"
-#define FZ_BUS_PATH      "/dev/firezone/Client1"
-#define FZ_BUS_INTERFACE "dev.firezone.Client1"
+/* The API's names (bus name, path, interface, members, error names, states, modes),
+ * generated from dbus/dev.firezone.Client1.xml: the library keeps no copies. */
+#include "fz-names.h"
 
 /* What the library tells users when the service or the permission is missing. */
 #define FZ_CLIENT_MSG_DAEMON_NOT_RUNNING                                                                    \
@@ -21,8 +20,14 @@
         "`sudo usermod -aG firezone $USER`, then log out and in again."
 #define FZ_CLIENT_MSG_MANAGED                                                                               \
         "This device is managed by an administrator: the Firezone tunnel service runs with a "              \
-        "service-account token, so signing in, signing out and reconnecting are done by the "               \
-        "administrator, not here."
+        "service-account token, so signing in and out, reconnecting and the Internet resource are "         \
+        "the administrator's to set, not here."
+
+/* The daemon's names for the values of one of our enums, whose value 0 is the library's
+ * "unknown" (names[0]): value → name ("unknown" if out of range), and name → value (0 if
+ * NULL or not known). */
+const gchar *fz_enum_to_name(const gchar *const *names, guint n_names, guint value);
+guint fz_enum_from_name(const gchar *const *names, guint n_names, const gchar *name);
 
 /* a{sv} as sent by Status() → a status; never NULL (missing keys keep their defaults). */
 FzClientStatus *fz_client_status_new_from_variant(GVariant *dict);

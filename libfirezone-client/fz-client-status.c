@@ -24,21 +24,39 @@ struct _FzClientStatus {
         guint64 connected_since;
         guint resource_count;
         gchar *version;
+        gboolean internet_resource_enabled;
 };
 
 G_DEFINE_FINAL_TYPE(FzClientStatus, fz_client_status, G_TYPE_OBJECT)
 
+/* The daemon's names (fz-names.h); "unknown" is the library's own, for what it could not
+ * read or does not know. */
+#define UNKNOWN_NAME "unknown"
+
 static const gchar *const state_names[] = {
-        [FZ_CLIENT_STATE_UNKNOWN] = "unknown",           [FZ_CLIENT_STATE_SIGNED_OUT] = "signed-out",
-        [FZ_CLIENT_STATE_CONNECTING] = "connecting",     [FZ_CLIENT_STATE_CONNECTED] = "connected",
-        [FZ_CLIENT_STATE_RECONNECTING] = "reconnecting",
+        [FZ_CLIENT_STATE_UNKNOWN] = UNKNOWN_NAME,
+        [FZ_CLIENT_STATE_SIGNED_OUT] = FZ_STATE_SIGNED_OUT,
+        [FZ_CLIENT_STATE_CONNECTING] = FZ_STATE_CONNECTING,
+        [FZ_CLIENT_STATE_CONNECTED] = FZ_STATE_CONNECTED,
+        [FZ_CLIENT_STATE_RECONNECTING] = FZ_STATE_RECONNECTING,
 };
 
 static const gchar *const mode_names[] = {
-        [FZ_CLIENT_MODE_UNKNOWN] = "unknown",
-        [FZ_CLIENT_MODE_INTERACTIVE] = "interactive",
-        [FZ_CLIENT_MODE_SERVICE_ACCOUNT] = "service-account",
+        [FZ_CLIENT_MODE_UNKNOWN] = UNKNOWN_NAME,
+        [FZ_CLIENT_MODE_INTERACTIVE] = FZ_MODE_INTERACTIVE,
+        [FZ_CLIENT_MODE_SERVICE_ACCOUNT] = FZ_MODE_SERVICE_ACCOUNT,
 };
+
+const gchar *fz_enum_to_name(const gchar *const *names, guint n_names, guint value) {
+        return names[value < n_names ? value : 0];
+}
+
+guint fz_enum_from_name(const gchar *const *names, guint n_names, const gchar *name) {
+        for (guint i = 1; name != NULL && i < n_names; i++)
+                if (g_str_equal(name, names[i]))
+                        return i;
+        return 0;
+}
 
 /**
  * fz_client_state_to_string:
@@ -51,9 +69,7 @@ static const gchar *const mode_names[] = {
  * Since: 0.1
  */
 const gchar *fz_client_state_to_string(FzClientState state) {
-        if ((guint)state >= G_N_ELEMENTS(state_names))
-                return state_names[FZ_CLIENT_STATE_UNKNOWN];
-        return state_names[state];
+        return fz_enum_to_name(state_names, G_N_ELEMENTS(state_names), state);
 }
 
 /**
@@ -67,10 +83,7 @@ const gchar *fz_client_state_to_string(FzClientState state) {
  * Since: 0.1
  */
 FzClientState fz_client_state_from_string(const gchar *state) {
-        for (guint i = 1; state != NULL && i < G_N_ELEMENTS(state_names); i++)
-                if (g_str_equal(state, state_names[i]))
-                        return (FzClientState)i;
-        return FZ_CLIENT_STATE_UNKNOWN;
+        return fz_enum_from_name(state_names, G_N_ELEMENTS(state_names), state);
 }
 
 /**
@@ -84,9 +97,7 @@ FzClientState fz_client_state_from_string(const gchar *state) {
  * Since: 0.1
  */
 const gchar *fz_client_mode_to_string(FzClientMode mode) {
-        if ((guint)mode >= G_N_ELEMENTS(mode_names))
-                return mode_names[FZ_CLIENT_MODE_UNKNOWN];
-        return mode_names[mode];
+        return fz_enum_to_name(mode_names, G_N_ELEMENTS(mode_names), mode);
 }
 
 /**
@@ -100,10 +111,7 @@ const gchar *fz_client_mode_to_string(FzClientMode mode) {
  * Since: 0.1
  */
 FzClientMode fz_client_mode_from_string(const gchar *mode) {
-        for (guint i = 1; mode != NULL && i < G_N_ELEMENTS(mode_names); i++)
-                if (g_str_equal(mode, mode_names[i]))
-                        return (FzClientMode)i;
-        return FZ_CLIENT_MODE_UNKNOWN;
+        return fz_enum_from_name(mode_names, G_N_ELEMENTS(mode_names), mode);
 }
 
 static void fz_client_status_finalize(GObject *object) {
@@ -182,6 +190,9 @@ FzClientStatus *fz_client_status_new_from_variant(GVariant *dict) {
                 } else if (g_str_equal(key, "resource-count")) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
                                 self->resource_count = g_variant_get_uint32(value);
+                } else if (g_str_equal(key, "internet-resource-enabled")) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
+                                self->internet_resource_enabled = g_variant_get_boolean(value);
                 }
                 /* Unknown keys are for newer clients: ignored. */
         }
@@ -360,4 +371,22 @@ guint fz_client_status_get_resource_count(FzClientStatus *self) {
 const gchar *fz_client_status_get_version(FzClientStatus *self) {
         g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), NULL);
         return self->version;
+}
+
+/**
+ * fz_client_status_get_internet_resource_enabled:
+ * @self: a status
+ *
+ * Whether the Internet resource is switched on: while it is, and the portal grants one,
+ * traffic to the Internet (the default route) goes through Firezone. See
+ * fz_client_set_internet_resource_enabled_async().
+ *
+ * Returns: %TRUE if the Internet resource is switched on; %FALSE if it is off or the
+ *   daemon did not say
+ *
+ * Since: 0.2
+ */
+gboolean fz_client_status_get_internet_resource_enabled(FzClientStatus *self) {
+        g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), FALSE);
+        return self->internet_resource_enabled;
 }

@@ -67,5 +67,6 @@ FZ_CLIENT_EXPORT gboolean fz_client_status_get_requires_sign_in(FzClientStatus *
 FZ_CLIENT_EXPORT guint64 fz_client_status_get_connected_since(FzClientStatus *self);
 FZ_CLIENT_EXPORT guint fz_client_status_get_resource_count(FzClientStatus *self);
 FZ_CLIENT_EXPORT const gchar *fz_client_status_get_version(FzClientStatus *self);
+FZ_CLIENT_EXPORT gboolean fz_client_status_get_internet_resource_enabled(FzClientStatus *self);
 
 G_END_DECLS

@@ -8,16 +8,26 @@
  * the owner changes; each change bumps a generation counter, cancels the reads that were
  * in flight for the old owner and re-reads everything from the new one with Status() and
  * ListResources(). Calls are sent as GDBusMessages so that the reply's sender tells a
- * refusal by the bus (not in group firezone) from one by the daemon (polkit). */
+ * refusal by the bus (not in group firezone) from one by the daemon (polkit).
+ *
+ * Replies and signals are dispatched in one main context, the client's D-Bus context, so
+ * that the mirror takes them in the order the daemon sent them: the caller's context for
+ * fz_client_new_async(); for fz_client_new_sync(), the private context its initialization
+ * ran on, which a source in the caller's context then runs (fz-context-source.c). */
 #include <string.h>
 
 #include "fz-client-private.h"
 #include "fz-client-enum-types.h"
+#include "fz-context-source.h"
 
 struct _FzClient {
         GObject parent_instance;
 
         GDBusConnection *connection;
+        /* Where replies and signals are dispatched (see the top of this file). */
+        GMainContext *dbus_context;
+        /* Runs dbus_context from the caller's context after a sync initialization. */
+        GSource *context_source;
         guint watch_id;
         guint sub_state_changed;
         guint sub_resources_changed;
@@ -37,13 +47,16 @@ struct _FzClient {
         gchar *last_error;
         gchar *daemon_version;
         gboolean requires_sign_in;
+        gboolean internet_resource_enabled;
         GPtrArray *resources;
 
         gboolean interactive;
+        gboolean init_started;
         gboolean initialized;
         /* fz_client_init_async() in progress: done after the watch's first report (and,
-         * if the daemon runs, after reading it). */
+         * if the daemon runs, after reading it), or when its cancellable fires. */
         GTask *init_task;
+        GSource *init_cancel_source;
 };
 
 enum {
@@ -58,6 +71,7 @@ enum {
         PROP_REQUIRES_SIGN_IN,
         PROP_DAEMON_RUNNING,
         PROP_INTERACTIVE,
+        PROP_INTERNET_RESOURCE_ENABLED,
         N_PROPS,
 };
 static GParamSpec *props[N_PROPS];
@@ -123,7 +137,7 @@ static GVariant *call_reply_process(GDBusMessage *reply_msg, GError *error, cons
                 GError *e = NULL;
                 gboolean from_bus = g_strcmp0(g_dbus_message_get_sender(reply), "org.freedesktop.DBus") == 0;
 
-                (void)FZ_CLIENT_ERROR; /* registered before GDBus decodes the name */
+                (void) FZ_CLIENT_ERROR; /* registered before GDBus decodes the name */
                 g_dbus_message_to_gerror(reply, &e);
                 g_propagate_error(ret_error, fz_client_error_from_call(e, from_bus, method));
                 return NULL;
@@ -136,78 +150,90 @@ static GVariant *call_reply_process(GDBusMessage *reply_msg, GError *error, cons
                         ret_error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED,
                         "The Firezone tunnel service answered %s() with '%s' instead of '%s': it does not "
                         "match this client. Update the firezone-client package.",
-                        method, g_variant_get_type_string(body), (const gchar *)reply_type);
+                        method, g_variant_get_type_string(body), (const gchar *) reply_type);
                 return NULL;
         }
         return g_variant_ref_sink(body);
 }
 
+/* What becomes of a call's reply: @body, or NULL and @error (owned) if the call failed.
+ * Runs in the client's D-Bus context, in order with the daemon's signals. */
+typedef void (*CallReplyFunc)(FzClient *self, GVariant *body, GError *error, gpointer user_data);
+
 typedef struct {
-        GTask *task; /* owned */
+        FzClient *self; /* owned */
         const gchar *method;
         const GVariantType *reply_type;
+        CallReplyFunc func;
+        gpointer user_data;
 } CallData;
 
 static void call_done(GObject *source, GAsyncResult *res, gpointer user_data) {
         CallData *data = user_data;
         GError *send_error = NULL, *error = NULL;
         GDBusMessage *reply;
-        GVariant *body;
+        g_autoptr(GVariant) body = NULL;
 
         reply = g_dbus_connection_send_message_with_reply_finish(G_DBUS_CONNECTION(source), res,
                                                                  &send_error);
         body = call_reply_process(reply, send_error, data->method, data->reply_type, &error);
-        if (body == NULL)
-                g_task_return_error(data->task, error);
-        else
-                g_task_return_pointer(data->task, body, (GDestroyNotify)g_variant_unref);
-        g_object_unref(data->task);
+        data->func(data->self, body, error, data->user_data);
+        g_object_unref(data->self);
         g_free(data);
 }
 
-/* Like g_dbus_connection_call() to the daemon, with the error mapping above. Consumes a
- * floating @params and the reference to @task; the reply body (or the error) is returned
- * through @task: fetch it with g_task_propagate_pointer(). */
-static void call_async(FzClient *self, const gchar *method, GVariant *params, const GVariantType *reply_type,
-                       CallFlags flags, GTask *task) {
+/* GDBus dispatches a reply (and a signal) in the thread-default context of the moment the
+ * call (the subscription) was made: make that the client's D-Bus context. */
+static gboolean dbus_context_push(FzClient *self) {
+        g_autoptr(GMainContext) current = g_main_context_ref_thread_default();
+
+        if (self->dbus_context == NULL || self->dbus_context == current)
+                return FALSE;
+        g_main_context_push_thread_default(self->dbus_context);
+        return TRUE;
+}
+
+static void dbus_context_pop(FzClient *self, gboolean pushed) {
+        if (pushed)
+                g_main_context_pop_thread_default(self->dbus_context);
+}
+
+/* Calls @method on the daemon with the error mapping above; @func gets the reply. Consumes
+ * a floating @params. A call that cannot be sent (cancelled already, client not
+ * initialized) gets @func called at once, before this returns. */
+static void call_send(FzClient *self, const gchar *method, GVariant *params, const GVariantType *reply_type,
+                      CallFlags flags, GCancellable *cancellable, CallReplyFunc func, gpointer user_data) {
         g_autoptr(GDBusMessage) msg = NULL;
         g_autoptr(GVariant) owned_params = params != NULL ? g_variant_ref_sink(params) : NULL;
+        GError *error = NULL;
         CallData *data;
+        gboolean pushed;
         gint timeout;
 
         /* Cancelled before anything was sent: nothing must reach the daemon. */
-        if (g_task_return_error_if_cancelled(task)) {
-                g_object_unref(task);
+        if (g_cancellable_set_error_if_cancelled(cancellable, &error)) {
+                func(self, NULL, error, user_data);
                 return;
         }
         if (self->connection == NULL) {
-                g_task_return_new_error(
-                        task, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED,
-                        "The client is not initialized: create it with fz_client_new_async().");
-                g_object_unref(task);
+                func(self, NULL,
+                     g_error_new_literal(
+                             FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_FAILED,
+                             "The client is not initialized: create it with fz_client_new_async()."),
+                     user_data);
                 return;
         }
         data = g_new0(CallData, 1);
-        data->task = task;
+        data->self = g_object_ref(self);
         data->method = method;
         data->reply_type = reply_type;
+        data->func = func;
+        data->user_data = user_data;
         msg = call_message_new(self, method, owned_params, flags, &timeout);
+        pushed = dbus_context_push(self);
         g_dbus_connection_send_message_with_reply(self->connection, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE,
-                                                  timeout, NULL, g_task_get_cancellable(task), call_done,
-                                                  data);
-}
-
-static GVariant *call_sync(FzClient *self, const gchar *method, const GVariantType *reply_type,
-                           GCancellable *cancellable, GError **error) {
-        g_autoptr(GDBusMessage) msg = NULL;
-        GError *e = NULL;
-        GDBusMessage *reply;
-        gint timeout;
-
-        msg = call_message_new(self, method, NULL, CALL_READ, &timeout);
-        reply = g_dbus_connection_send_message_with_reply_sync(
-                self->connection, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE, timeout, NULL, cancellable, &e);
-        return call_reply_process(reply, e, method, reply_type, error);
+                                                  timeout, NULL, cancellable, call_done, data);
+        dbus_context_pop(self, pushed);
 }
 
 /* ---- the mirror of the daemon's state --------------------------------------------------- */
@@ -238,12 +264,12 @@ static void set_mode(FzClient *self, FzClientMode mode) {
         g_object_notify_by_pspec(G_OBJECT(self), props[PROP_MODE]);
 }
 
-static void set_requires_sign_in(FzClient *self, gboolean value) {
+static void set_boolean(FzClient *self, gboolean *field, gboolean value, guint prop) {
         value = !!value;
-        if (self->requires_sign_in == value)
+        if (*field == value)
                 return;
-        self->requires_sign_in = value;
-        g_object_notify_by_pspec(G_OBJECT(self), props[PROP_REQUIRES_SIGN_IN]);
+        *field = value;
+        g_object_notify_by_pspec(G_OBJECT(self), props[prop]);
 }
 
 static void emit_state_changed(FzClient *self, const gchar *reason) {
@@ -283,7 +309,10 @@ static void apply_status(FzClient *self, FzClientStatus *status, const gchar *re
                    PROP_INTERFACE_NAME);
         set_string(self, &self->last_error, fz_client_status_get_last_error(status), PROP_LAST_ERROR);
         set_string(self, &self->daemon_version, fz_client_status_get_version(status), PROP_DAEMON_VERSION);
-        set_requires_sign_in(self, fz_client_status_get_requires_sign_in(status));
+        set_boolean(self, &self->requires_sign_in, fz_client_status_get_requires_sign_in(status),
+                    PROP_REQUIRES_SIGN_IN);
+        set_boolean(self, &self->internet_resource_enabled,
+                    fz_client_status_get_internet_resource_enabled(status), PROP_INTERNET_RESOURCE_ENABLED);
         g_object_thaw_notify(G_OBJECT(self));
         if (state_changed && reason != NULL)
                 emit_state_changed(self, reason);
@@ -296,76 +325,87 @@ static void clear_mirror(FzClient *self) {
         set_resources(self, g_ptr_array_new_with_free_func(g_object_unref), FALSE);
 }
 
+/* A Status() reply → the status, applied to the mirror (see apply_status() for @reason). */
+static FzClientStatus *status_apply(FzClient *self, GVariant *reply, const gchar *reason) {
+        g_autoptr(GVariant) dict = g_variant_get_child_value(reply, 0);
+        FzClientStatus *status = fz_client_status_new_from_variant(dict);
+
+        apply_status(self, status, reason);
+        return status;
+}
+
+/* A ListResources() reply → the resources (owned by the caller), applied to the mirror. */
+static GPtrArray *resources_apply(FzClient *self, GVariant *reply) {
+        g_autoptr(GVariant) list = g_variant_get_child_value(reply, 0);
+        GPtrArray *resources = fz_resource_list_new_from_variant(list);
+
+        set_resources(self, g_ptr_array_copy(resources, (GCopyFunc) (void (*)(void)) g_object_ref, NULL),
+                      FALSE);
+        return resources;
+}
+
 /* ---- following the daemon: refresh on owner change -------------------------------------- */
 
+static void init_return(FzClient *self, GError *error);
+
 typedef struct {
-        FzClient *self; /* owned */
         guint generation;
         guint pending;
         gchar *reason;
-        GTask *waiter; /* nullable, owned: completed when both reads are done */
+        gboolean completes_init;
 } Refresh;
 
-static void refresh_unref_pending(Refresh *r) {
+static void refresh_unref_pending(FzClient *self, Refresh *r) {
         if (--r->pending > 0)
                 return;
-        if (r->waiter != NULL) {
-                g_task_return_boolean(r->waiter, TRUE);
-                g_object_unref(r->waiter);
-        }
-        g_object_unref(r->self);
+        if (r->completes_init)
+                init_return(self, NULL);
         g_free(r->reason);
         g_free(r);
 }
 
-static void refresh_status_done(GObject *source, GAsyncResult *res, gpointer user_data) {
-        Refresh *r = g_task_get_task_data(G_TASK(res));
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_task_propagate_pointer(G_TASK(res), &error);
-
-        if (reply != NULL && r->generation == r->self->generation) {
-                g_autoptr(GVariant) dict = g_variant_get_child_value(reply, 0);
-                g_autoptr(FzClientStatus) status = fz_client_status_new_from_variant(dict);
-                apply_status(r->self, status, r->reason);
-        } else if (error != NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-                g_debug("Could not read the daemon's status: %s", error->message);
-        refresh_unref_pending(r);
+static void refresh_failed(const gchar *what, GError *error) {
+        if (error != NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                g_debug("Could not read the daemon's %s: %s", what, error->message);
+        g_clear_error(&error);
 }
 
-static void refresh_resources_done(GObject *source, GAsyncResult *res, gpointer user_data) {
-        Refresh *r = g_task_get_task_data(G_TASK(res));
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_task_propagate_pointer(G_TASK(res), &error);
+static void refresh_status_done(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
+        Refresh *r = user_data;
 
-        if (reply != NULL && r->generation == r->self->generation) {
-                g_autoptr(GVariant) list = g_variant_get_child_value(reply, 0);
-                set_resources(r->self, fz_resource_list_new_from_variant(list), FALSE);
-        } else if (error != NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-                g_debug("Could not read the daemon's resources: %s", error->message);
-        refresh_unref_pending(r);
+        if (body != NULL && r->generation == self->generation)
+                g_object_unref(status_apply(self, body, r->reason));
+        refresh_failed("status", error);
+        refresh_unref_pending(self, r);
 }
 
-/* Read Status() and ListResources() from the current owner. Both calls carry the refresh
- * in their task data; the GTask only transports the reply. */
-static void refresh_start(FzClient *self, const gchar *reason, GTask *waiter) {
+static void refresh_resources_done(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
+        Refresh *r = user_data;
+
+        if (body != NULL && r->generation == self->generation)
+                g_ptr_array_unref(resources_apply(self, body));
+        refresh_failed("resources", error);
+        refresh_unref_pending(self, r);
+}
+
+/* Read Status() and ListResources() from the current owner. */
+static void refresh_start(FzClient *self, const gchar *reason, gboolean completes_init) {
         Refresh *r = g_new0(Refresh, 1);
-        GTask *t;
 
-        r->self = g_object_ref(self);
         r->generation = self->generation;
         r->pending = 2;
         r->reason = g_strdup(reason);
-        r->waiter = waiter;
+        r->completes_init = completes_init;
+        call_send(self, FZ_METHOD_STATUS, NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ,
+                  self->refresh_cancellable, refresh_status_done, r);
+        call_send(self, FZ_METHOD_LIST_RESOURCES, NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ,
+                  self->refresh_cancellable, refresh_resources_done, r);
+}
 
-        t = g_task_new(self, self->refresh_cancellable, refresh_status_done, NULL);
-        g_task_set_source_tag(t, refresh_start);
-        g_task_set_task_data(t, r, NULL);
-        call_async(self, "Status", NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, t);
-
-        t = g_task_new(self, self->refresh_cancellable, refresh_resources_done, NULL);
-        g_task_set_source_tag(t, refresh_start);
-        g_task_set_task_data(t, r, NULL);
-        call_async(self, "ListResources", NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, t);
+static void refresh_cancel(FzClient *self) {
+        g_cancellable_cancel(self->refresh_cancellable);
+        g_object_unref(self->refresh_cancellable);
+        self->refresh_cancellable = g_cancellable_new();
 }
 
 /* Returns TRUE if the owner changed; then the old owner's reads are cancelled. */
@@ -375,9 +415,7 @@ static gboolean owner_replace(FzClient *self, const gchar *owner) {
         if (g_strcmp0(owner, self->owner) == 0)
                 return FALSE;
         self->generation++;
-        g_cancellable_cancel(self->refresh_cancellable);
-        g_object_unref(self->refresh_cancellable);
-        self->refresh_cancellable = g_cancellable_new();
+        refresh_cancel(self);
         g_free(self->owner);
         self->owner = g_strdup(owner);
         if (was_running != (owner != NULL))
@@ -388,38 +426,33 @@ static gboolean owner_replace(FzClient *self, const gchar *owner) {
 static void on_name_appeared(GDBusConnection *connection, const gchar *name, const gchar *owner,
                              gpointer user_data) {
         FzClient *self = user_data;
-        GTask *init_task = g_steal_pointer(&self->init_task);
+        gboolean initializing = self->init_task != NULL;
         gboolean restarted = self->owner != NULL;
         const gchar *reason;
 
         if (!owner_replace(self, owner)) {
-                if (init_task != NULL) {
-                        g_task_return_boolean(init_task, TRUE);
-                        g_object_unref(init_task);
-                }
+                if (initializing)
+                        init_return(self, NULL);
                 return;
         }
         g_debug("%s is now owned by %s", name, owner);
         /* No ::state-changed while initializing: nobody has seen a state yet. */
-        if (init_task != NULL)
+        if (initializing)
                 reason = NULL;
         else
                 reason = restarted ? "daemon-restarted" : "daemon-started";
-        refresh_start(self, reason, init_task);
+        refresh_start(self, reason, initializing);
 }
 
 static void on_name_vanished(GDBusConnection *connection, const gchar *name, gpointer user_data) {
         FzClient *self = user_data;
-        GTask *init_task = g_steal_pointer(&self->init_task);
 
         if (owner_replace(self, NULL)) {
                 g_debug("%s has no owner", name);
                 clear_mirror(self);
         }
-        if (init_task != NULL) {
-                g_task_return_boolean(init_task, TRUE);
-                g_object_unref(init_task);
-        }
+        if (self->init_task != NULL)
+                init_return(self, NULL);
 }
 
 /* ---- signals from the daemon ------------------------------------------------------------ */
@@ -443,7 +476,7 @@ static void on_state_changed(GDBusConnection *connection, const gchar *sender, c
         if (g_variant_lookup(details, "last-error", "&s", &last_error))
                 set_string(self, &self->last_error, last_error, PROP_LAST_ERROR);
         if (g_variant_lookup(details, "requires-sign-in", "b", &requires_sign_in))
-                set_requires_sign_in(self, requires_sign_in);
+                set_boolean(self, &self->requires_sign_in, requires_sign_in, PROP_REQUIRES_SIGN_IN);
         g_object_thaw_notify(G_OBJECT(self));
         emit_state_changed(self, reason);
 }
@@ -469,6 +502,7 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
         g_autoptr(GVariant) changed = NULL;
         g_autoptr(GVariantIter) invalidated = NULL;
         const gchar *interface, *s;
+        gboolean b;
 
         if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(sa{sv}as)")))
                 return;
@@ -478,32 +512,35 @@ static void on_properties_changed(GDBusConnection *connection, const gchar *send
 
         g_object_freeze_notify(G_OBJECT(self));
         /* ::state-changed comes from StateChanged, which carries the reason. */
-        if (g_variant_lookup(changed, "State", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_STATE, "&s", &s))
                 set_state(self, fz_client_state_from_string(s));
-        if (g_variant_lookup(changed, "Mode", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_MODE, "&s", &s))
                 set_mode(self, fz_client_mode_from_string(s));
-        if (g_variant_lookup(changed, "AccountSlug", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_ACCOUNT_SLUG, "&s", &s))
                 set_string(self, &self->account_slug, s, PROP_ACCOUNT_SLUG);
-        if (g_variant_lookup(changed, "ActorName", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_ACTOR_NAME, "&s", &s))
                 set_string(self, &self->actor_name, s, PROP_ACTOR_NAME);
-        if (g_variant_lookup(changed, "InterfaceName", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_INTERFACE_NAME, "&s", &s))
                 set_string(self, &self->interface_name, s, PROP_INTERFACE_NAME);
-        if (g_variant_lookup(changed, "LastError", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_LAST_ERROR, "&s", &s))
                 set_string(self, &self->last_error, s, PROP_LAST_ERROR);
-        if (g_variant_lookup(changed, "Version", "&s", &s))
+        if (g_variant_lookup(changed, FZ_PROPERTY_VERSION, "&s", &s))
                 set_string(self, &self->daemon_version, s, PROP_DAEMON_VERSION);
+        if (g_variant_lookup(changed, FZ_PROPERTY_INTERNET_RESOURCE_ENABLED, "b", &b))
+                set_boolean(self, &self->internet_resource_enabled, b, PROP_INTERNET_RESOURCE_ENABLED);
         g_object_thaw_notify(G_OBJECT(self));
 
         /* A property announced without its value: read everything again. */
         if (g_variant_iter_n_children(invalidated) > 0 && self->owner != NULL)
-                refresh_start(self, NULL, NULL);
+                refresh_start(self, NULL, FALSE);
 }
 
 void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar *member, GVariant *params) {
         g_return_if_fail(FZ_IS_CLIENT(self));
-        if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "StateChanged") == 0)
+        if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, FZ_SIGNAL_STATE_CHANGED) == 0)
                 on_state_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
-        else if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 && g_strcmp0(member, "ResourcesChanged") == 0)
+        else if (g_strcmp0(interface, FZ_BUS_INTERFACE) == 0 &&
+                 g_strcmp0(member, FZ_SIGNAL_RESOURCES_CHANGED) == 0)
                 on_resources_changed(NULL, NULL, FZ_BUS_PATH, interface, member, params, self);
         else if (g_strcmp0(interface, "org.freedesktop.DBus.Properties") == 0 &&
                  g_strcmp0(member, "PropertiesChanged") == 0)
@@ -512,19 +549,35 @@ void fz_client_handle_signal(FzClient *self, const gchar *interface, const gchar
 
 static void subscribe(FzClient *self) {
         self->sub_state_changed = g_dbus_connection_signal_subscribe(
-                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, "StateChanged", FZ_BUS_PATH, NULL,
+                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, FZ_SIGNAL_STATE_CHANGED, FZ_BUS_PATH, NULL,
                 G_DBUS_SIGNAL_FLAGS_NONE, on_state_changed, self, NULL);
         self->sub_resources_changed = g_dbus_connection_signal_subscribe(
-                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, "ResourcesChanged", FZ_BUS_PATH, NULL,
-                G_DBUS_SIGNAL_FLAGS_NONE, on_resources_changed, self, NULL);
+                self->connection, FZ_BUS_NAME, FZ_BUS_INTERFACE, FZ_SIGNAL_RESOURCES_CHANGED, FZ_BUS_PATH,
+                NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_resources_changed, self, NULL);
         self->sub_properties_changed = g_dbus_connection_signal_subscribe(
                 self->connection, FZ_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
                 FZ_BUS_PATH, FZ_BUS_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, self, NULL);
-        /* The first callback reports the owner we are about to read anyway; owner_replace()
-         * makes it a no-op then. */
+        /* The first callback reports the current owner (the watch asks the bus): it reads
+         * the daemon, if it runs, and so completes an initialization in progress. */
         self->watch_id =
                 g_bus_watch_name_on_connection(self->connection, FZ_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                on_name_appeared, on_name_vanished, self, NULL);
+}
+
+/* After this no callback of subscribe()'s comes, even one already queued. */
+static void unsubscribe(FzClient *self) {
+        guint *subs[] = { &self->sub_state_changed, &self->sub_resources_changed,
+                          &self->sub_properties_changed };
+
+        if (self->watch_id != 0) {
+                g_bus_unwatch_name(self->watch_id);
+                self->watch_id = 0;
+        }
+        for (gsize i = 0; i < G_N_ELEMENTS(subs); i++)
+                if (*subs[i] != 0) {
+                        g_dbus_connection_signal_unsubscribe(self->connection, *subs[i]);
+                        *subs[i] = 0;
+                }
 }
 
 /* ---- initialization --------------------------------------------------------------------- */
@@ -539,56 +592,41 @@ static GError *bus_error(GError *error) {
         return ret;
 }
 
-static gboolean fz_client_initable_init(GInitable *initable, GCancellable *cancellable, GError **error) {
-        FzClient *self = FZ_CLIENT(initable);
-        g_autoptr(GVariant) owner_reply = NULL;
-        g_autoptr(GVariant) status_reply = NULL;
-        g_autoptr(GVariant) resources_reply = NULL;
-        g_autoptr(GError) local_error = NULL;
-        const gchar *owner;
+/* Completes fz_client_init_async(): with @error (owned), the client is unusable and
+ * follows the daemon no longer. Only the first call counts. */
+static void init_return(FzClient *self, GError *error) {
+        g_autoptr(GTask) task = g_steal_pointer(&self->init_task);
 
-        if (self->initialized)
-                return TRUE;
-        if (g_cancellable_set_error_if_cancelled(cancellable, error))
-                return FALSE;
-        self->connection = g_bus_get_sync(G_BUS_TYPE_SYSTEM, cancellable, &local_error);
-        if (self->connection == NULL) {
-                g_propagate_error(error, g_error_matches(local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                                                 ? g_steal_pointer(&local_error)
-                                                 : bus_error(g_steal_pointer(&local_error)));
-                return FALSE;
+        if (self->init_cancel_source != NULL) {
+                g_source_destroy(self->init_cancel_source);
+                g_clear_pointer(&self->init_cancel_source, g_source_unref);
         }
-        subscribe(self);
+        if (task == NULL) {
+                g_clear_error(&error);
+                return;
+        }
+        if (error != NULL) {
+                unsubscribe(self);
+                refresh_cancel(self);
+                g_task_return_error(task, error);
+                return;
+        }
         self->initialized = TRUE;
+        g_task_return_boolean(task, TRUE);
+}
 
-        owner_reply = g_dbus_connection_call_sync(
-                self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "GetNameOwner", g_variant_new("(s)", FZ_BUS_NAME), G_VARIANT_TYPE("(s)"),
-                G_DBUS_CALL_FLAGS_NONE, -1, cancellable, NULL);
-        if (owner_reply == NULL)
-                return TRUE;
-        g_variant_get(owner_reply, "(&s)", &owner);
-        owner_replace(self, owner);
+static gboolean on_init_cancelled(GCancellable *cancellable, gpointer user_data) {
+        GError *error = NULL;
 
-        /* Failures (e.g. a user outside group firezone) leave the mirror empty; each
-         * call reports them. */
-        status_reply = call_sync(self, "Status", G_VARIANT_TYPE("(a{sv})"), cancellable, NULL);
-        if (status_reply != NULL) {
-                g_autoptr(GVariant) dict = g_variant_get_child_value(status_reply, 0);
-                g_autoptr(FzClientStatus) status = fz_client_status_new_from_variant(dict);
-                apply_status(self, status, NULL);
-        }
-        resources_reply = call_sync(self, "ListResources", G_VARIANT_TYPE("(aa{sv})"), cancellable, NULL);
-        if (resources_reply != NULL) {
-                g_autoptr(GVariant) list = g_variant_get_child_value(resources_reply, 0);
-                set_resources(self, fz_resource_list_new_from_variant(list), FALSE);
-        }
-        return TRUE;
+        g_cancellable_set_error_if_cancelled(cancellable, &error);
+        init_return(user_data, error);
+        return G_SOURCE_REMOVE;
 }
 
 static void init_bus_done(GObject *source, GAsyncResult *res, gpointer user_data) {
         GTask *task = user_data;
         FzClient *self = g_task_get_source_object(task);
+        GCancellable *cancellable = g_task_get_cancellable(task);
         GError *error = NULL;
 
         self->connection = g_bus_get_finish(res, &error);
@@ -599,10 +637,15 @@ static void init_bus_done(GObject *source, GAsyncResult *res, gpointer user_data
                 g_object_unref(task);
                 return;
         }
-        self->initialized = TRUE;
-        /* The watch's first callback reports the current owner (it asks the bus) and
-         * completes the task. */
+        /* The watch's first callback reports the current owner (it asks the bus); the
+         * task completes once the daemon, if it runs, has been read. */
         self->init_task = task;
+        if (cancellable != NULL) {
+                self->init_cancel_source = g_cancellable_source_new(cancellable);
+                g_source_set_callback(self->init_cancel_source, G_SOURCE_FUNC(on_init_cancelled), self,
+                                      NULL);
+                g_source_attach(self->init_cancel_source, self->dbus_context);
+        }
         subscribe(self);
 }
 
@@ -613,21 +656,63 @@ static void fz_client_init_async(GAsyncInitable *initable, int io_priority, GCan
 
         g_task_set_source_tag(task, fz_client_init_async);
         g_task_set_priority(task, io_priority);
-        if (g_task_return_error_if_cancelled(task)) {
-                g_object_unref(task);
-                return;
-        }
         if (self->initialized) {
                 g_task_return_boolean(task, TRUE);
                 g_object_unref(task);
                 return;
         }
+        if (self->init_started) {
+                g_task_return_new_error(
+                        task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                        "The client is being initialized already, or its initialization failed.");
+                g_object_unref(task);
+                return;
+        }
+        if (g_task_return_error_if_cancelled(task)) {
+                g_object_unref(task);
+                return;
+        }
+        self->init_started = TRUE;
+        self->dbus_context = g_main_context_ref_thread_default();
         g_bus_get(G_BUS_TYPE_SYSTEM, cancellable, init_bus_done, task);
 }
 
 static gboolean fz_client_init_finish(GAsyncInitable *initable, GAsyncResult *res, GError **error) {
         g_return_val_if_fail(g_task_is_valid(res, initable), FALSE);
         return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+static void store_result(GObject *source, GAsyncResult *res, gpointer user_data) {
+        *(GAsyncResult **) user_data = g_object_ref(res);
+}
+
+/* One init path: the sync initialization runs the async one on a private main context, as
+ * libnm's and libsecret's sync API do, so that it dispatches none of the caller's sources
+ * while it waits. The client's D-Bus traffic stays on that context (see the top of this
+ * file), which a source in the caller's context runs from then on. */
+static gboolean fz_client_initable_init(GInitable *initable, GCancellable *cancellable, GError **error) {
+        FzClient *self = FZ_CLIENT(initable);
+        g_autoptr(GMainContext) caller = g_main_context_ref_thread_default();
+        g_autoptr(GMainContext) context = g_main_context_new();
+        g_autoptr(GAsyncResult) result = NULL;
+        gboolean ok;
+
+        g_main_context_push_thread_default(context);
+        fz_client_init_async(G_ASYNC_INITABLE(self), G_PRIORITY_DEFAULT, cancellable, store_result, &result);
+        while (result == NULL)
+                g_main_context_iteration(context, TRUE);
+        ok = fz_client_init_finish(G_ASYNC_INITABLE(self), result, error);
+        if (ok && self->dbus_context == context && self->context_source == NULL) {
+                self->context_source = fz_context_source_new(context);
+                g_source_attach(self->context_source, caller);
+        } else if (!ok) {
+                /* Let what the failed init left behind (cancelled reads) finish, so that
+                 * nothing on this context keeps the client alive. */
+                while (g_main_context_iteration(context, FALSE))
+                        ;
+        }
+        g_main_context_pop_thread_default(context);
+        return ok;
 }
 
 static void fz_client_initable_iface_init(GInitableIface *iface) {
@@ -675,6 +760,9 @@ static void fz_client_get_property(GObject *object, guint prop_id, GValue *value
         case PROP_INTERACTIVE:
                 g_value_set_boolean(value, self->interactive);
                 break;
+        case PROP_INTERNET_RESOURCE_ENABLED:
+                g_value_set_boolean(value, self->internet_resource_enabled);
+                break;
         default:
                 G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         }
@@ -695,21 +783,18 @@ static void fz_client_set_property(GObject *object, guint prop_id, const GValue 
 static void fz_client_dispose(GObject *object) {
         FzClient *self = FZ_CLIENT(object);
 
-        if (self->watch_id != 0) {
-                g_bus_unwatch_name(self->watch_id);
-                self->watch_id = 0;
-        }
-        if (self->connection != NULL) {
-                guint *subs[] = {&self->sub_state_changed, &self->sub_resources_changed,
-                                 &self->sub_properties_changed};
-                for (gsize i = 0; i < G_N_ELEMENTS(subs); i++)
-                        if (*subs[i] != 0) {
-                                g_dbus_connection_signal_unsubscribe(self->connection, *subs[i]);
-                                *subs[i] = 0;
-                        }
-        }
+        if (self->connection != NULL)
+                unsubscribe(self);
         if (self->refresh_cancellable != NULL)
                 g_cancellable_cancel(self->refresh_cancellable);
+        if (self->init_cancel_source != NULL) {
+                g_source_destroy(self->init_cancel_source);
+                g_clear_pointer(&self->init_cancel_source, g_source_unref);
+        }
+        if (self->context_source != NULL) {
+                g_source_destroy(self->context_source);
+                g_clear_pointer(&self->context_source, g_source_unref);
+        }
         g_clear_object(&self->connection);
         G_OBJECT_CLASS(fz_client_parent_class)->dispose(object);
 }
@@ -718,6 +803,7 @@ static void fz_client_finalize(GObject *object) {
         FzClient *self = FZ_CLIENT(object);
 
         g_clear_object(&self->refresh_cancellable);
+        g_clear_pointer(&self->dbus_context, g_main_context_unref);
         g_free(self->owner);
         g_free(self->account_slug);
         g_free(self->actor_name);
@@ -817,8 +903,9 @@ static void fz_client_class_init(FzClientClass *klass) {
         /**
          * FzClient:interactive:
          *
-         * Whether sign-in, sign-out and reconnect let polkit ask for a password (the
-         * D-Bus ALLOW_INTERACTIVE_AUTHORIZATION flag). Those calls then wait without a
+         * Whether the calls that change something (sign-in, sign-out, reconnect,
+         * switching the Internet resource) let polkit ask for a password (the D-Bus
+         * ALLOW_INTERACTIVE_AUTHORIZATION flag). Those calls then wait without a
          * timeout. Without it, a call that needs authentication fails with
          * %FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED.
          *
@@ -827,6 +914,20 @@ static void fz_client_class_init(FzClientClass *klass) {
         props[PROP_INTERACTIVE] =
                 g_param_spec_boolean("interactive", NULL, NULL, FALSE,
                                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+        /**
+         * FzClient:internet-resource-enabled:
+         *
+         * Whether the Internet resource is switched on: while it is, and the portal
+         * grants one, traffic to the Internet (the default route) goes through Firezone.
+         * Follows the daemon (its `InternetResourceEnabled` property); %FALSE while the
+         * daemon is not running. The daemon does not store it: it starts switched off
+         * (in service-account mode, as the administrator configured it). Change it with
+         * fz_client_set_internet_resource_enabled_async().
+         *
+         * Since: 0.2
+         */
+        props[PROP_INTERNET_RESOURCE_ENABLED] =
+                g_param_spec_boolean("internet-resource-enabled", NULL, NULL, FALSE, ro);
         g_object_class_install_properties(object_class, N_PROPS, props);
 
         /**
@@ -918,8 +1019,12 @@ FzClient *fz_client_new_finish(GAsyncResult *result, GError **error) {
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Like fz_client_new_async(), but blocks; for simple programs. The calls below are
- * asynchronous all the same.
+ * Like fz_client_new_async(), but blocks; for simple programs. It runs the same
+ * initialization on a private main context, so none of the caller's other sources are
+ * dispatched while it waits. As with fz_client_new_async(), the client's signals are then
+ * emitted in the thread-default main context of the calling thread (which must be
+ * iterated for them), and the client must be used from that thread only. The calls below
+ * are asynchronous all the same.
  *
  * Returns: (transfer full): a new client, or %NULL on error
  *
@@ -1047,6 +1152,19 @@ gboolean fz_client_get_daemon_running(FzClient *self) {
 }
 
 /**
+ * fz_client_get_internet_resource_enabled:
+ * @self: a client
+ *
+ * Returns: the value of #FzClient:internet-resource-enabled
+ *
+ * Since: 0.2
+ */
+gboolean fz_client_get_internet_resource_enabled(FzClient *self) {
+        g_return_val_if_fail(FZ_IS_CLIENT(self), FALSE);
+        return self->internet_resource_enabled;
+}
+
+/**
  * fz_client_get_resources:
  * @self: a client
  *
@@ -1108,13 +1226,51 @@ static GVariant *token_variant_new(const gchar *token) {
 }
 
 static gboolean finish_boolean(FzClient *self, GAsyncResult *result, gpointer source_tag, GError **error) {
-        g_autoptr(GVariant) reply = NULL;
-
         g_return_val_if_fail(FZ_IS_CLIENT(self), FALSE);
         g_return_val_if_fail(g_task_is_valid(result, self), FALSE);
         g_return_val_if_fail(g_async_result_is_tagged(result, source_tag), FALSE);
-        reply = g_task_propagate_pointer(G_TASK(result), error);
-        return reply != NULL;
+        return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+static gpointer finish_pointer(FzClient *self, GAsyncResult *result, gpointer source_tag, GError **error) {
+        g_return_val_if_fail(FZ_IS_CLIENT(self), NULL);
+        g_return_val_if_fail(g_task_is_valid(result, self), NULL);
+        g_return_val_if_fail(g_async_result_is_tagged(result, source_tag), NULL);
+        return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+/* The CallReplyFunc of our _async functions: completes their GTask (@user_data, tagged
+ * with the function) with the reply. What a reply says goes into the mirror first, here in
+ * the D-Bus context, in order with the daemon's signals. */
+static void return_reply(FzClient *self, GVariant *body, GError *error, gpointer user_data) {
+        g_autoptr(GTask) task = user_data;
+        gpointer tag = g_task_get_source_tag(task);
+
+        if (body == NULL)
+                g_task_return_error(task, error);
+        else if (tag == fz_client_get_status_async)
+                /* The freshest data there is: the properties follow it. */
+                g_task_return_pointer(task, status_apply(self, body, NULL), g_object_unref);
+        else if (tag == fz_client_list_resources_async)
+                g_task_return_pointer(task, resources_apply(self, body), (GDestroyNotify) g_ptr_array_unref);
+        else {
+                if (tag == fz_client_set_internet_resource_enabled_async)
+                        /* The daemon switched it: the property says so by the time the caller
+                         * hears of it, whether or not its PropertiesChanged came first. */
+                        set_boolean(self, &self->internet_resource_enabled,
+                                    GPOINTER_TO_INT(g_task_get_task_data(task)),
+                                    PROP_INTERNET_RESOURCE_ENABLED);
+                g_task_return_boolean(task, TRUE);
+        }
+}
+
+/* A GTask for an _async function of ours, tagged with it. */
+static GTask *task_new(FzClient *self, gpointer source_tag, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data) {
+        GTask *task = g_task_new(self, cancellable, callback, user_data);
+
+        g_task_set_source_tag(task, source_tag);
+        return task;
 }
 
 /**
@@ -1152,8 +1308,7 @@ void fz_client_sign_in_async(FzClient *self, const gchar *token, const gchar *ac
         g_return_if_fail(token != NULL);
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
 
-        task = g_task_new(self, cancellable, callback, user_data);
-        g_task_set_source_tag(task, fz_client_sign_in_async);
+        task = task_new(self, fz_client_sign_in_async, cancellable, callback, user_data);
         if (*token == '\0' || !g_utf8_validate(token, -1, NULL)) {
                 g_task_return_new_error(
                         task, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_INVALID_TOKEN,
@@ -1170,8 +1325,8 @@ void fz_client_sign_in_async(FzClient *self, const gchar *token, const gchar *ac
         if (api_url != NULL)
                 g_variant_builder_add(&options, "{sv}", "api-url", g_variant_new_string(api_url));
 
-        call_async(self, "SignIn", g_variant_new("(@sa{sv})", token_variant_new(token), &options),
-                   G_VARIANT_TYPE_UNIT, CALL_MUTATING | CALL_AUTO_START, task);
+        call_send(self, FZ_METHOD_SIGN_IN, g_variant_new("(@sa{sv})", token_variant_new(token), &options),
+                  G_VARIANT_TYPE_UNIT, CALL_MUTATING | CALL_AUTO_START, cancellable, return_reply, task);
 }
 
 /**
@@ -1204,13 +1359,10 @@ gboolean fz_client_sign_in_finish(FzClient *self, GAsyncResult *result, GError *
  */
 void fz_client_sign_out_async(FzClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                               gpointer user_data) {
-        GTask *task;
-
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-        task = g_task_new(self, cancellable, callback, user_data);
-        g_task_set_source_tag(task, fz_client_sign_out_async);
-        call_async(self, "SignOut", NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, task);
+        call_send(self, FZ_METHOD_SIGN_OUT, NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, cancellable,
+                  return_reply, task_new(self, fz_client_sign_out_async, cancellable, callback, user_data));
 }
 
 /**
@@ -1243,13 +1395,10 @@ gboolean fz_client_sign_out_finish(FzClient *self, GAsyncResult *result, GError 
  */
 void fz_client_reconnect_async(FzClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                                gpointer user_data) {
-        GTask *task;
-
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-        task = g_task_new(self, cancellable, callback, user_data);
-        g_task_set_source_tag(task, fz_client_reconnect_async);
-        call_async(self, "Reconnect", NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, task);
+        call_send(self, FZ_METHOD_RECONNECT, NULL, G_VARIANT_TYPE_UNIT, CALL_MUTATING, cancellable,
+                  return_reply, task_new(self, fz_client_reconnect_async, cancellable, callback, user_data));
 }
 
 /**
@@ -1268,24 +1417,68 @@ gboolean fz_client_reconnect_finish(FzClient *self, GAsyncResult *result, GError
         return finish_boolean(self, result, fz_client_reconnect_async, error);
 }
 
-static void get_status_done(GObject *source, GAsyncResult *res, gpointer user_data) {
-        g_autoptr(GTask) task = user_data;
-        FzClient *self = FZ_CLIENT(source);
-        g_autoptr(GVariant) reply = NULL;
-        g_autoptr(GVariant) dict = NULL;
-        GError *error = NULL;
-        FzClientStatus *status;
+/**
+ * fz_client_set_internet_resource_enabled_async:
+ * @self: a client
+ * @enabled: whether traffic to the Internet should go through Firezone's Internet
+ *   resource
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the daemon switched it, or refused to
+ * @user_data: data for @callback
+ *
+ * Switches the Internet resource on or off. While it is on, and the portal grants an
+ * Internet resource, the daemon routes traffic to the Internet (the default route)
+ * through Firezone. The choice holds for the daemon's lifetime, across sign-ins; the
+ * daemon does not store it, so an app that keeps the user's preference sends it again
+ * when the daemon starts (#FzClient:daemon-running).
+ *
+ * Like sign-in, this is authorized by polkit (action
+ * `dev.firezone.client1.set-internet-resource`, granted to group `firezone` by default)
+ * and honours #FzClient:interactive. It fails with
+ * %FZ_CLIENT_ERROR_MANAGED_BY_SERVICE_ACCOUNT when the daemon runs with a
+ * service-account token (the administrator sets it then), with
+ * %FZ_CLIENT_ERROR_PERMISSION_DENIED or %FZ_CLIENT_ERROR_AUTHORIZATION_REQUIRED when
+ * polkit says no, and with %FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING: it never starts the
+ * daemon.
+ *
+ * When it succeeds, #FzClient:internet-resource-enabled is @enabled by the time
+ * @callback runs.
+ *
+ * Since: 0.2
+ */
+void fz_client_set_internet_resource_enabled_async(FzClient *self, gboolean enabled,
+                                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                                   gpointer user_data) {
+        GTask *task;
+        GVariantBuilder options;
 
-        reply = g_task_propagate_pointer(G_TASK(res), &error);
-        if (reply == NULL) {
-                g_task_return_error(task, error);
-                return;
-        }
-        dict = g_variant_get_child_value(reply, 0);
-        status = fz_client_status_new_from_variant(dict);
-        /* The freshest data there is: the properties follow it. */
-        apply_status(self, status, NULL);
-        g_task_return_pointer(task, status, g_object_unref);
+        g_return_if_fail(FZ_IS_CLIENT(self));
+        g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
+        enabled = !!enabled;
+        task = task_new(self, fz_client_set_internet_resource_enabled_async, cancellable, callback,
+                        user_data);
+        g_task_set_task_data(task, GINT_TO_POINTER(enabled), NULL);
+        g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+        call_send(self, FZ_METHOD_SET_INTERNET_RESOURCE_ENABLED,
+                  g_variant_new("(ba{sv})", enabled, &options), G_VARIANT_TYPE_UNIT, CALL_MUTATING,
+                  cancellable, return_reply, task);
+}
+
+/**
+ * fz_client_set_internet_resource_enabled_finish:
+ * @self: a client
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes fz_client_set_internet_resource_enabled_async().
+ *
+ * Returns: %TRUE if the daemon switched the Internet resource as asked
+ *
+ * Since: 0.2
+ */
+gboolean fz_client_set_internet_resource_enabled_finish(FzClient *self, GAsyncResult *result,
+                                                        GError **error) {
+        return finish_boolean(self, result, fz_client_set_internet_resource_enabled_async, error);
 }
 
 /**
@@ -1302,14 +1495,11 @@ static void get_status_done(GObject *source, GAsyncResult *res, gpointer user_da
  */
 void fz_client_get_status_async(FzClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                                 gpointer user_data) {
-        GTask *task, *call;
-
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-        task = g_task_new(self, cancellable, callback, user_data);
-        g_task_set_source_tag(task, fz_client_get_status_async);
-        call = g_task_new(self, cancellable, get_status_done, task);
-        call_async(self, "Status", NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, call);
+        call_send(self, FZ_METHOD_STATUS, NULL, G_VARIANT_TYPE("(a{sv})"), CALL_READ, cancellable,
+                  return_reply,
+                  task_new(self, fz_client_get_status_async, cancellable, callback, user_data));
 }
 
 /**
@@ -1326,30 +1516,7 @@ void fz_client_get_status_async(FzClient *self, GCancellable *cancellable, GAsyn
  * Since: 0.1
  */
 FzClientStatus *fz_client_get_status_finish(FzClient *self, GAsyncResult *result, GError **error) {
-        g_return_val_if_fail(FZ_IS_CLIENT(self), NULL);
-        g_return_val_if_fail(g_task_is_valid(result, self), NULL);
-        g_return_val_if_fail(g_async_result_is_tagged(result, fz_client_get_status_async), NULL);
-        return g_task_propagate_pointer(G_TASK(result), error);
-}
-
-static void list_resources_done(GObject *source, GAsyncResult *res, gpointer user_data) {
-        g_autoptr(GTask) task = user_data;
-        FzClient *self = FZ_CLIENT(source);
-        g_autoptr(GVariant) reply = NULL;
-        g_autoptr(GVariant) list = NULL;
-        GError *error = NULL;
-        GPtrArray *resources;
-
-        reply = g_task_propagate_pointer(G_TASK(res), &error);
-        if (reply == NULL) {
-                g_task_return_error(task, error);
-                return;
-        }
-        list = g_variant_get_child_value(reply, 0);
-        resources = fz_resource_list_new_from_variant(list);
-        set_resources(self, g_ptr_array_copy(resources, (GCopyFunc)(void (*)(void))g_object_ref, NULL),
-                      FALSE);
-        g_task_return_pointer(task, resources, (GDestroyNotify)g_ptr_array_unref);
+        return finish_pointer(self, result, fz_client_get_status_async, error);
 }
 
 /**
@@ -1366,14 +1533,11 @@ static void list_resources_done(GObject *source, GAsyncResult *res, gpointer use
  */
 void fz_client_list_resources_async(FzClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                                     gpointer user_data) {
-        GTask *task, *call;
-
         g_return_if_fail(FZ_IS_CLIENT(self));
         g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-        task = g_task_new(self, cancellable, callback, user_data);
-        g_task_set_source_tag(task, fz_client_list_resources_async);
-        call = g_task_new(self, cancellable, list_resources_done, task);
-        call_async(self, "ListResources", NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, call);
+        call_send(self, FZ_METHOD_LIST_RESOURCES, NULL, G_VARIANT_TYPE("(aa{sv})"), CALL_READ, cancellable,
+                  return_reply,
+                  task_new(self, fz_client_list_resources_async, cancellable, callback, user_data));
 }
 
 /**
@@ -1390,8 +1554,5 @@ void fz_client_list_resources_async(FzClient *self, GCancellable *cancellable, G
  * Since: 0.1
  */
 GPtrArray *fz_client_list_resources_finish(FzClient *self, GAsyncResult *result, GError **error) {
-        g_return_val_if_fail(FZ_IS_CLIENT(self), NULL);
-        g_return_val_if_fail(g_task_is_valid(result, self), NULL);
-        g_return_val_if_fail(g_async_result_is_tagged(result, fz_client_list_resources_async), NULL);
-        return g_task_propagate_pointer(G_TASK(result), error);
+        return finish_pointer(self, result, fz_client_list_resources_async, error);
 }

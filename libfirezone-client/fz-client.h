@@ -26,6 +26,7 @@ FZ_CLIENT_EXPORT const gchar *fz_client_get_last_error(FzClient *self);
 FZ_CLIENT_EXPORT const gchar *fz_client_get_daemon_version(FzClient *self);
 FZ_CLIENT_EXPORT gboolean fz_client_get_requires_sign_in(FzClient *self);
 FZ_CLIENT_EXPORT gboolean fz_client_get_daemon_running(FzClient *self);
+FZ_CLIENT_EXPORT gboolean fz_client_get_internet_resource_enabled(FzClient *self);
 FZ_CLIENT_EXPORT GPtrArray *fz_client_get_resources(FzClient *self);
 FZ_CLIENT_EXPORT gboolean fz_client_get_interactive(FzClient *self);
 FZ_CLIENT_EXPORT void fz_client_set_interactive(FzClient *self, gboolean interactive);
@@ -43,6 +44,14 @@ FZ_CLIENT_EXPORT gboolean fz_client_sign_out_finish(FzClient *self, GAsyncResult
 FZ_CLIENT_EXPORT void fz_client_reconnect_async(FzClient *self, GCancellable *cancellable,
                                                 GAsyncReadyCallback callback, gpointer user_data);
 FZ_CLIENT_EXPORT gboolean fz_client_reconnect_finish(FzClient *self, GAsyncResult *result, GError **error);
+
+FZ_CLIENT_EXPORT void fz_client_set_internet_resource_enabled_async(FzClient *self, gboolean enabled,
+                                                                    GCancellable *cancellable,
+                                                                    GAsyncReadyCallback callback,
+                                                                    gpointer user_data);
+FZ_CLIENT_EXPORT gboolean fz_client_set_internet_resource_enabled_finish(FzClient *self,
+                                                                         GAsyncResult *result,
+                                                                         GError **error);
 
 FZ_CLIENT_EXPORT void fz_client_get_status_async(FzClient *self, GCancellable *cancellable,
                                                  GAsyncReadyCallback callback, gpointer user_data);

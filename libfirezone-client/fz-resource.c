@@ -65,9 +65,7 @@ static const gchar *const status_names[] = {
  * Since: 0.1
  */
 const gchar *fz_resource_type_to_string(FzResourceType type) {
-        if ((guint)type >= G_N_ELEMENTS(type_names))
-                return type_names[FZ_RESOURCE_TYPE_UNKNOWN];
-        return type_names[type];
+        return fz_enum_to_name(type_names, G_N_ELEMENTS(type_names), type);
 }
 
 /**
@@ -79,10 +77,7 @@ const gchar *fz_resource_type_to_string(FzResourceType type) {
  * Since: 0.1
  */
 FzResourceType fz_resource_type_from_string(const gchar *type) {
-        for (guint i = 1; type != NULL && i < G_N_ELEMENTS(type_names); i++)
-                if (g_str_equal(type, type_names[i]))
-                        return (FzResourceType)i;
-        return FZ_RESOURCE_TYPE_UNKNOWN;
+        return fz_enum_from_name(type_names, G_N_ELEMENTS(type_names), type);
 }
 
 /**
@@ -94,9 +89,7 @@ FzResourceType fz_resource_type_from_string(const gchar *type) {
  * Since: 0.1
  */
 const gchar *fz_resource_status_to_string(FzResourceStatus status) {
-        if ((guint)status >= G_N_ELEMENTS(status_names))
-                return status_names[FZ_RESOURCE_STATUS_UNKNOWN];
-        return status_names[status];
+        return fz_enum_to_name(status_names, G_N_ELEMENTS(status_names), status);
 }
 
 /**
@@ -108,10 +101,7 @@ const gchar *fz_resource_status_to_string(FzResourceStatus status) {
  * Since: 0.1
  */
 FzResourceStatus fz_resource_status_from_string(const gchar *status) {
-        for (guint i = 1; status != NULL && i < G_N_ELEMENTS(status_names); i++)
-                if (g_str_equal(status, status_names[i]))
-                        return (FzResourceStatus)i;
-        return FZ_RESOURCE_STATUS_UNKNOWN;
+        return fz_enum_from_name(status_names, G_N_ELEMENTS(status_names), status);
 }
 
 /**

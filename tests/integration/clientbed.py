@@ -26,7 +26,7 @@ EXIT_SUCCESS, EXIT_FAILURE, EXIT_USAGE, EXIT_PERMISSION_DENIED, EXIT_NOT_RUNNING
 STATUS_TYPES = {
     'state': str, 'mode': str, 'account-slug': str, 'actor-name': str, 'interface': str, 'ipv4': str,
     'ipv6': str, 'dns-control': str, 'last-error': str, 'requires-sign-in': bool, 'connected-since': int,
-    'resource-count': int, 'version': str,
+    'resource-count': int, 'version': str, 'internet-resource-enabled': bool,
 }
 RESOURCE_TYPES = {'name': str, 'id': str, 'type': str, 'address': str, 'status': str, 'description': str,
                   'sites': list}
@@ -142,6 +142,15 @@ class ClientTestCase(BedTestCase):
         p.stdout.close()
         p.stderr.close()
 
+    def add_polkit_result(self, action, result):
+        """A fleet admin's rule that answers `result` (NO, AUTH_ADMIN, …) for polkit action
+        `action`, for everyone; it comes before the project's own rules."""
+        self.bed.add_polkit_rule(f'10-{result.lower()}.rules', f'''
+polkit.addRule(function(action, subject) {{
+    if (action.id == "{action}") return polkit.Result.{result};
+}});
+''')
+
     def assertLibOk(self, reply):
         self.assertIn('ok', reply, f'call failed: {reply}')
         return reply['ok']
@@ -173,3 +182,12 @@ class ClientTestCase(BedTestCase):
     def thaw_daemon(self):
         if self.bed.daemon is not None and self.bed.daemon.running():
             os.kill(self.bed.daemon.pid, signal.SIGCONT)
+
+
+class ServiceAccountTestCase(ClientTestCase):
+    """The daemon runs in service-account mode: TOKEN in FIREZONE_TOKEN."""
+
+    def setUp(self):
+        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
+        super().setUp()
+        self.secret(self.TOKEN)

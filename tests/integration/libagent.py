@@ -8,10 +8,14 @@ JSON lines on stdin and answers one JSON line each:
 
 Orders:
   {"op": "new", "how": "async"|"sync", "interactive": bool}
+  {"op": "new_cancelled", "how"}         construct with a cancellable cancelled before
+  {"op": "new_cancel_on_order", "how"}   construct; the next order, {"op": "cancel"},
+                                         cancels it from another thread
   {"op": "props"}                        the client's properties
   {"op": "call", "method", "args": {...}, "cancel": null|"before"|"after-send"}
                                          method: get_status, list_resources, sign_in,
-                                         sign_out, reconnect (each an _async/_finish pair)
+                                         sign_out, reconnect, set_internet_resource_enabled
+                                         (each an _async/_finish pair)
   {"op": "start_call", "method", "args"} returns an id; {"op": "finish_call", "id"}
   {"op": "wait_event", "kind", "match": {...}, "timeout_ms"}
                                          consume the first matching event, now or later
@@ -24,6 +28,7 @@ Events: {"kind": "state-changed", "state", "reason", "props"},
 
 import json
 import sys
+import threading
 
 import gi
 gi.require_version('Gio', '2.0')
@@ -32,7 +37,7 @@ from gi.repository import FirezoneClient as Fz  # noqa: E402
 from gi.repository import Gio, GLib  # noqa: E402
 
 PROPS = ('state', 'mode', 'account-slug', 'actor-name', 'interface-name', 'last-error', 'daemon-version',
-         'requires-sign-in', 'daemon-running', 'interactive')
+         'requires-sign-in', 'daemon-running', 'interactive', 'internet-resource-enabled')
 
 
 def value_json(v):
@@ -52,6 +57,7 @@ def status_json(s):
         'dns-control': s.get_dns_control(), 'last-error': s.get_last_error(),
         'requires-sign-in': s.get_requires_sign_in(), 'connected-since': s.get_connected_since(),
         'resource-count': s.get_resource_count(), 'version': s.get_version(),
+        'internet-resource-enabled': s.get_internet_resource_enabled(),
     }
 
 
@@ -108,21 +114,21 @@ class LibAgent:
 
     # ---- orders -----------------------------------------------------------------------------
 
+    def construct(self, how, cancellable):
+        """Fz.Client.new_sync() or new_async()/new_finish(); the client, or raises GLib.Error."""
+        if how == 'sync':
+            return Fz.Client.new_sync(cancellable)
+        result = []
+        Fz.Client.new_async(cancellable, lambda src, res: result.append(res) or self.loop.quit())
+        while not result:
+            self.loop.run()
+        return Fz.Client.new_finish(result[0])
+
     def op_new(self, o):
-        if o.get('how', 'async') == 'sync':
-            try:
-                self.client = Fz.Client.new_sync(None)
-            except GLib.Error as e:
-                return error_json(e)
-        else:
-            result = []
-            Fz.Client.new_async(None, lambda src, res: result.append(res) or self.loop.quit())
-            while not result:
-                self.loop.run()
-            try:
-                self.client = Fz.Client.new_finish(result[0])
-            except GLib.Error as e:
-                return error_json(e)
+        try:
+            self.client = self.construct(o.get('how', 'async'), None)
+        except GLib.Error as e:
+            return error_json(e)
         self.client.set_interactive(bool(o.get('interactive')))
         self.watch()
         return {'ok': self.props()}
@@ -130,15 +136,32 @@ class LibAgent:
     def op_new_cancelled(self, o):
         c = Gio.Cancellable()
         c.cancel()
-        result = []
-        Fz.Client.new_async(c, lambda src, res: result.append(res) or self.loop.quit())
-        while not result:
-            self.loop.run()
         try:
-            Fz.Client.new_finish(result[0])
+            self.construct(o.get('how', 'async'), c)
         except GLib.Error as e:
             return error_json(e)
         return {'ok': 'constructed despite the cancellation'}
+
+    def op_new_cancel_on_order(self, o):
+        """Constructs with a cancellable that another thread cancels when the next order
+        ({"op": "cancel"}) arrives: the test sends it once it has seen the construction
+        reach the daemon. Also for new_sync, which blocks this thread meanwhile."""
+        c = Gio.Cancellable()
+
+        def cancel_on_order():
+            order = json.loads(sys.stdin.readline())
+            assert order['op'] == 'cancel', order
+            c.cancel()
+
+        t = threading.Thread(target=cancel_on_order)
+        t.start()
+        try:
+            self.construct(o['how'], c)
+            reply = {'ok': 'constructed despite the cancellation'}
+        except GLib.Error as e:
+            reply = error_json(e)
+        t.join()
+        return reply
 
     def op_props(self, o):
         return {'ok': self.props()}
@@ -171,6 +194,8 @@ class LibAgent:
         if method == 'sign_in':
             fn(args['token'], args.get('account_slug'), args.get('actor_name'), args.get('api_url'), cancellable,
                finish)
+        elif method == 'set_internet_resource_enabled':
+            fn(args['enabled'], cancellable, finish)
         else:
             fn(cancellable, finish)
         if o.get('cancel') == 'after-send':

@@ -10,9 +10,18 @@ or resources get them from the local portal under tests/portal/ once it exists."
 import signal
 
 from clientbed import (BUS_REFUSAL, GROUP_ADVICE, MANAGED_ADVICE, NOT_RUNNING_ADVICE, STATUS_TYPES, ClientTestCase,
-                       library_env)
+                       ServiceAccountTestCase, library_env)
 
-ASYNC_METHODS = ('get_status', 'list_resources', 'sign_in', 'sign_out', 'reconnect')
+ASYNC_METHODS = ('get_status', 'list_resources', 'sign_in', 'sign_out', 'reconnect', 'set_internet_resource_enabled')
+
+
+def call_args(test, method):
+    """Arguments that would make `method` succeed."""
+    if method == 'sign_in':
+        return {'token': test.secret(test.TOKEN)}
+    if method == 'set_internet_resource_enabled':
+        return {'enabled': True}
+    return {}
 
 
 class Typelib(ClientTestCase):
@@ -53,6 +62,18 @@ class Construction(ClientTestCase):
         props = self.assertLibOk(self.libagent(new=None).new('sync'))
         self.assertEqual((props['state'], props['mode'], props['daemon-running']),
                          ('signed-out', 'interactive', True))
+
+    def test_new_sync_client_follows_the_daemon_afterwards(self):
+        # The sync constructor initializes on a private main context; the client's signals
+        # must still reach the caller's context after it returns.
+        a = self.libagent(new='sync')
+        self.assertLibOk(self.libagent().call('sign_in', token=self.secret(self.TOKEN), account_slug='acme'))
+        ev = self.assertLibOk(a.wait_event('state-changed', state='connecting'))
+        self.assertEqual((ev['reason'], ev['props']['account-slug']), ('sign-in', 'acme'))
+        self.assertLibOk(a.wait_event('notify', property='account-slug', value='acme'))
+        self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'connecting')
+        self.assertIs(self.assertLibOk(a.call('sign_out')), True)
+        self.assertLibOk(a.wait_event('state-changed', state='signed-out'))
 
     def test_new_reads_a_session_in_progress(self):
         self.assertLibOk(self.libagent().call('sign_in', token=self.secret(self.TOKEN), account_slug='acme',
@@ -180,7 +201,7 @@ polkit.addRule(function(action, subject) {
     def test_outsider_is_refused_by_the_bus_for_every_call(self):
         a = self.libagent('fz-outsider')
         for method in ASYNC_METHODS:
-            args = {'token': self.secret(self.TOKEN)} if method == 'sign_in' else {}
+            args = call_args(self, method)
             msg = self.assertLibError(a.call(method, **args), 'permission-denied')
             self.assertIn(BUS_REFUSAL, msg, method)
             self.assertIn(GROUP_ADVICE, msg, method)
@@ -202,7 +223,7 @@ class DaemonNotRunning(ClientTestCase):
         self.assertEqual(ev['reason'], 'daemon-stopped')
         self.assertFalse(ev['props']['daemon-running'])
         for method in ASYNC_METHODS:
-            args = {'token': self.secret(self.TOKEN)} if method == 'sign_in' else {}
+            args = call_args(self, method)
             msg = self.assertLibError(a.call(method, **args), 'daemon-not-running')
             self.assertIn(NOT_RUNNING_ADVICE, msg, method)
 
@@ -248,12 +269,14 @@ class Restart(ClientTestCase):
 
     def test_client_made_before_the_daemon_started(self):
         self.bed.stop_daemon()
-        a = self.libagent()
-        self.assertFalse(a.props()['daemon-running'])
+        agents = {how: self.libagent(new=how) for how in ('async', 'sync')}
+        for how, a in agents.items():
+            self.assertFalse(a.props()['daemon-running'], how)
         self.bed.start_daemon()
-        ev = self.assertLibOk(a.wait_event('state-changed', state='signed-out'))
-        self.assertEqual(ev['reason'], 'daemon-started')
-        self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'signed-out')
+        for how, a in agents.items():
+            ev = self.assertLibOk(a.wait_event('state-changed', state='signed-out'))
+            self.assertEqual(ev['reason'], 'daemon-started', how)
+            self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'signed-out', how)
 
     def test_service_account_daemon_after_restart(self):
         a = self.libagent()
@@ -269,49 +292,146 @@ class Restart(ClientTestCase):
                          ('service-account', 'connecting', True))
 
 
-class ServiceAccount(ClientTestCase):
-    def setUp(self):
-        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
-        super().setUp()
-        self.secret(self.TOKEN)
-
+class ServiceAccount(ServiceAccountTestCase):
     def test_mutating_calls_say_an_administrator_manages_the_device(self):
         a = self.libagent()
         self.assertEqual(a.props()['mode'], 'service-account')
-        for method in ('sign_in', 'sign_out', 'reconnect'):
-            args = {'token': self.TOKEN + 'x'} if method == 'sign_in' else {}
+        for method in ('sign_in', 'sign_out', 'reconnect', 'set_internet_resource_enabled'):
+            args = {'token': self.TOKEN + 'x'} if method == 'sign_in' else call_args(self, method)
             msg = self.assertLibError(a.call(method, **args), 'managed-by-service-account')
             self.assertIn(MANAGED_ADVICE, msg, method)
         self.assertEqual(self.assertLibOk(a.call('get_status'))['mode'], 'service-account')
+
+
+class InternetResource(ClientTestCase):
+    def enabled(self):
+        return self.status()['internet-resource-enabled']
+
+    def test_member_switches_it_on_and_off(self):
+        a = self.libagent()
+        b = self.libagent(new='sync')  # another client: it learns of it from PropertiesChanged
+        self.assertIs(a.props()['internet-resource-enabled'], False)
+        for value in (True, False):
+            self.assertIs(self.assertLibOk(a.call('set_internet_resource_enabled', enabled=value)), True)
+            # Up to date when the call returns (the library's promise), before any wait.
+            self.assertIs(a.props()['internet-resource-enabled'], value)
+            self.assertIs(self.enabled(), value)
+            for client in (a, b):
+                self.assertLibOk(client.wait_event('notify', property='internet-resource-enabled', value=value))
+            self.assertIs(self.assertLibOk(b.call('get_status'))['internet-resource-enabled'], value)
+        # Switching it to what it is already succeeds and notifies nobody.
+        self.assertLibOk(a.call('set_internet_resource_enabled', enabled=False))
+        self.assertEqual([e for e in a.events() + b.events() if e.get('property') == 'internet-resource-enabled'], [])
+
+    def test_it_holds_across_sign_in_and_out(self):
+        a = self.libagent()
+        self.assertLibOk(a.call('set_internet_resource_enabled', enabled=True))
+        self.assertLibOk(a.call('sign_in', token=self.secret(self.TOKEN)))
+        self.assertLibOk(a.call('sign_out'))
+        self.assertLibOk(a.wait_event('state-changed', state='signed-out'))
+        self.assertIs(a.props()['internet-resource-enabled'], True)
+        self.assertIs(self.enabled(), True)
+
+    def test_root_may_switch_it(self):
+        a = self.libagent('root')
+        self.assertLibOk(a.call('set_internet_resource_enabled', enabled=True))
+        self.assertIs(self.enabled(), True)
+
+    def test_outsider_refused_and_nothing_changed(self):
+        member = self.libagent()
+        msg = self.assertLibError(self.libagent('fz-outsider').call('set_internet_resource_enabled', enabled=True),
+                                  'permission-denied')
+        self.assertIn(BUS_REFUSAL, msg)
+        self.assertIs(self.enabled(), False)
+        self.assertEqual([e for e in member.events() if e['kind'] == 'notify'], [])
+
+    def test_fleet_rule_refusal_keeps_the_daemons_reason(self):
+        a = self.libagent()
+        self.assertLibOk(a.call('set_internet_resource_enabled', enabled=True))
+        self.add_polkit_result('dev.firezone.client1.set-internet-resource', 'NO')
+        msg = self.assertLibError(a.call('set_internet_resource_enabled', enabled=False), 'permission-denied')
+        self.assertIn('dev.firezone.client1.set-internet-resource', msg)
+        self.assertNotIn(BUS_REFUSAL, msg)
+        self.assertIs(a.props()['internet-resource-enabled'], True)
+        self.assertIs(self.enabled(), True)
+
+    def test_authorization_required_unless_interactive(self):
+        # A rule that wants a password: without interactive authorization polkit cannot ask;
+        # with it, polkit would ask, but the bed has no agent, so the daemon says no.
+        self.add_polkit_result('dev.firezone.client1.set-internet-resource', 'AUTH_ADMIN')
+        msg = self.assertLibError(self.libagent().call('set_internet_resource_enabled', enabled=True),
+                                  'authorization-required')
+        self.assertIn('polkit', msg)
+        self.assertLibError(self.libagent(interactive=True).call('set_internet_resource_enabled', enabled=True),
+                            'permission-denied')
+        self.assertIs(self.enabled(), False)
+
+
+class InternetResourceServiceAccount(ServiceAccountTestCase):
+    DAEMON_ARGS = ('--activate-internet-resource',)
+
+    def test_the_administrator_decides(self):
+        a = self.libagent()
+        props = a.props()
+        self.assertEqual((props['mode'], props['internet-resource-enabled']), ('service-account', True))
+        msg = self.assertLibError(a.call('set_internet_resource_enabled', enabled=False), 'managed-by-service-account')
+        self.assertIn(MANAGED_ADVICE, msg)
+        self.assertIn('Internet resource', msg)
+        self.assertIs(a.props()['internet-resource-enabled'], True)
+        self.assertIs(self.status()['internet-resource-enabled'], True)
 
 
 class Cancellation(ClientTestCase):
     def test_cancelled_before_the_call_sends_nothing(self):
         a = self.libagent()
         for method in ASYNC_METHODS:
-            args = {'token': self.secret(self.TOKEN)} if method == 'sign_in' else {}
+            args = call_args(self, method)
             self.assertLibError(a.call(method, cancel='before', **args), 'cancelled')
-        # Nothing reached the daemon: no sign-in happened, no signal was sent.
-        self.assertEqual(self.status()['state'], 'signed-out')
-        self.assertEqual([e for e in a.events() if e['kind'] == 'state-changed'], [])
+        # Nothing reached the daemon: no sign-in happened, nothing was switched, no signal was sent.
+        st = self.status()
+        self.assertEqual((st['state'], st['internet-resource-enabled']), ('signed-out', False))
+        self.assertEqual([e for e in a.events() if e['kind'] in ('state-changed', 'notify')], [])
 
     def test_cancelled_while_the_daemon_has_not_answered(self):
         a = self.libagent()
-        after = {'sign_in': ('connecting', 'sign-in'), 'sign_out': ('signed-out', 'sign-out')}
+        after = {'sign_in': ('connecting', 'sign-in'), 'sign_out': ('signed-out', 'sign-out'),
+                 'set_internet_resource_enabled': True}
         for method in ASYNC_METHODS:
-            args = {'token': self.secret(self.TOKEN)} if method == 'sign_in' else {}
+            args = call_args(self, method)
             # A stopped daemon cannot answer: the call is surely in flight when it is cancelled.
             self.freeze_daemon()
             self.assertLibError(a.call(method, cancel='after-send', **args), 'cancelled')
             self.thaw_daemon()
-            if method in after:
-                # Cancelling stops the waiting, not the request: the daemon carries out what it
-                # got, and the client follows.
+            # Cancelling stops the waiting, not the request: the daemon carries out what it
+            # got, and the client follows.
+            if method == 'set_internet_resource_enabled':
+                self.assertLibOk(a.wait_event('notify', property='internet-resource-enabled', value=True))
+            elif method in after:
                 state, reason = after[method]
                 self.assertEqual(self.assertLibOk(a.wait_event('state-changed', state=state))['reason'], reason)
         # The client still works after all that.
         self.assertEqual(self.assertLibOk(a.call('get_status'))['state'], 'signed-out')
 
-    def test_cancelled_new_async(self):
-        r = self.libagent(new=None).request(op='new_cancelled')
-        self.assertLibError(r, 'cancelled')
+    def test_cancelled_new(self):
+        for how in ('async', 'sync'):
+            r = self.libagent(new=None).request(op='new_cancelled', how=how)
+            self.assertLibError(r, 'cancelled')
+
+    def test_new_cancelled_while_reading_the_daemon(self):
+        # The daemon is stopped (SIGSTOP), so the constructor's Status() stays unanswered:
+        # cancelling must end the construction at once, for both constructors.
+        monitor = self.bed.agent('root')
+        self.assertOk(monitor.become_monitor(["type='method_call',interface='dev.firezone.Client1'"]))
+        status_calls = 0
+        for how in ('async', 'sync'):
+            self.freeze_daemon()
+            a = self.libagent(new=None)
+            a.send(op='new_cancel_on_order', how=how)
+            status_calls += 1
+            self.assertOk(monitor.monitored('Status', count=status_calls))
+            a.send(op='cancel')
+            self.assertLibError(a.receive(), 'cancelled')
+            # The process can make a working client afterwards (nothing was left stuck).
+            self.thaw_daemon()
+            self.assertEqual(self.assertLibOk(a.new(how))['state'], 'signed-out', how)
+            status_calls += 1

@@ -10,13 +10,14 @@ import signal
 
 from clientbed import (EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_PERMISSION_DENIED, EXIT_SUCCESS, EXIT_USAGE,
                        BUS_REFUSAL, GROUP_ADVICE, MANAGED_ADVICE, NOT_RUNNING_ADVICE, RESOURCE_TYPES, STATUS_TYPES,
-                       ClientTestCase)
+                       ClientTestCase, ServiceAccountTestCase)
 
 # Text labels of `status`, in order, for the JSON keys (the codec's one table).
 STATUS_LABELS = ['State', 'Mode', 'Account', 'Signed in as', 'Interface', 'IPv4', 'IPv6', 'DNS control',
-                 'Connected since', 'Resources', 'Needs sign-in', 'Last error', 'Service version']
+                 'Connected since', 'Resources', 'Internet resource', 'Needs sign-in', 'Last error', 'Service version']
 STATUS_KEYS = ['state', 'mode', 'account-slug', 'actor-name', 'interface', 'ipv4', 'ipv6', 'dns-control',
-               'connected-since', 'resource-count', 'requires-sign-in', 'last-error', 'version']
+               'connected-since', 'resource-count', 'internet-resource-enabled', 'requires-sign-in', 'last-error',
+               'version']
 
 
 def parse_text_block(text):
@@ -110,6 +111,60 @@ class Resources(ClientTestCase):
                 self.assertIs(type(res[key]), typ, key)
             for site in res['sites']:
                 self.assertEqual(list(site), ['name', 'id'])
+
+
+class InternetResource(ClientTestCase):
+    def switch(self, *args, user='fz-member'):
+        return self.firezonectl('internet-resource', *args, user=user)
+
+    def test_show_and_switch_text_and_json(self):
+        r = self.switch()
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(r.stdout, 'Internet resource: no\n')
+        self.assertEqual(json.loads(self.switch('--json').stdout), {'internet-resource-enabled': False})
+
+        r = self.switch('on')
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(r.stdout, 'Internet resource: yes\n')
+        self.assertIs(self.status()['internet-resource-enabled'], True)
+        self.assertEqual(json.loads(self.switch('--json').stdout), {'internet-resource-enabled': True})
+        st = json.loads(self.firezonectl('status', '--json').stdout)
+        self.assertIs(st['internet-resource-enabled'], True)
+        self.assertIn('Internet resource: yes', self.firezonectl('status').stdout)
+
+        r = self.switch('--json', 'off')
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(json.loads(r.stdout), {'internet-resource-enabled': False})
+        self.assertIs(self.status()['internet-resource-enabled'], False)
+
+    def test_outsider_is_refused_and_nothing_changes(self):
+        for args in ((), ('on',)):
+            r = self.switch(*args, user='fz-outsider')
+            self.assertExit(r, EXIT_PERMISSION_DENIED)
+            self.assertIn(BUS_REFUSAL, r.stderr)
+            self.assertEqual(r.stdout, '')
+        self.assertIs(self.status()['internet-resource-enabled'], False)
+
+    def test_no_ask_password_when_polkit_wants_one(self):
+        self.add_polkit_result('dev.firezone.client1.set-internet-resource', 'AUTH_ADMIN')
+        r = self.firezonectl('--no-ask-password', 'internet-resource', 'on')
+        self.assertExit(r, EXIT_PERMISSION_DENIED)
+        self.assertIn('polkit', r.stderr)
+        self.assertIs(self.status()['internet-resource-enabled'], False)
+
+
+class InternetResourceServiceAccount(ServiceAccountTestCase):
+    DAEMON_ARGS = ('--activate-internet-resource',)
+
+    def test_shown_but_not_switched(self):
+        r = self.firezonectl('internet-resource', '--json')
+        self.assertExit(r, EXIT_SUCCESS)
+        self.assertEqual(json.loads(r.stdout), {'internet-resource-enabled': True})
+        r = self.firezonectl('internet-resource', 'off')
+        self.assertExit(r, EXIT_PERMISSION_DENIED)
+        self.assertIn(MANAGED_ADVICE, r.stderr)
+        self.assertEqual(r.stdout, '')
+        self.assertIs(self.status()['internet-resource-enabled'], True)
 
 
 class SignIn(ClientTestCase):
@@ -261,6 +316,7 @@ class DaemonNotRunning(ClientTestCase):
     def test_every_command_exits_4_and_says_how_to_start_it(self):
         for args, data in ((('status',), ''), (('status', '--json'), ''), (('resources',), ''),
                            (('resources', '--json'), ''), (('sign-out',), ''), (('reconnect',), ''),
+                           (('internet-resource',), ''), (('internet-resource', 'on'), ''),
                            (('sign-in',), self.secret(self.TOKEN))):
             r = self.firezonectl(*args, input=data)
             self.assertExit(r, EXIT_NOT_RUNNING)
@@ -279,12 +335,7 @@ class DaemonNotRunning(ClientTestCase):
         self.assertEqual(p.wait(timeout=10), EXIT_SUCCESS)
 
 
-class ServiceAccount(ClientTestCase):
-    def setUp(self):
-        self.DAEMON_ENV = {'FIREZONE_TOKEN': self.TOKEN}
-        super().setUp()
-        self.secret(self.TOKEN)
-
+class ServiceAccount(ServiceAccountTestCase):
     def test_an_administrator_manages_the_device(self):
         self.assertEqual(json.loads(self.firezonectl('status', '--json').stdout)['mode'], 'service-account')
         for args, data in ((('sign-in',), self.TOKEN + 'x'), (('sign-out',), ''), (('reconnect',), '')):
@@ -351,7 +402,9 @@ class Usage(ClientTestCase):
         for args in ((), ('frobnicate',), ('--frobnicate',), ('status', '--frobnicate'), ('status', 'extra'),
                      ('resources', 'extra'), ('sign-out', 'extra'), ('monitor', 'extra'),
                      ('sign-in', '--timeout', '5'), ('sign-in', '--wait', '--timeout', '-1'),
-                     ('sign-in', '--timeout', 'soon')):
+                     ('sign-in', '--timeout', 'soon'), ('internet-resource', 'maybe'),
+                     ('internet-resource', 'on', 'off'), ('internet-resource', '--frobnicate'),
+                     ('internet-resource', 'ON')):
             r = self.firezonectl(*args)
             self.assertExit(r, EXIT_USAGE)
             self.assertTrue(r.stderr.startswith('firezonectl: '), r.stderr)
@@ -359,7 +412,7 @@ class Usage(ClientTestCase):
     def test_help_documents_commands_and_exit_codes(self):
         r = self.firezonectl('--help')
         self.assertExit(r, EXIT_SUCCESS)
-        for word in ('status', 'sign-in', 'sign-out', 'reconnect', 'resources', 'monitor'):
+        for word in ('status', 'sign-in', 'sign-out', 'reconnect', 'resources', 'monitor', 'internet-resource'):
             self.assertIn(f'  {word} ', r.stdout)
         for code in ('0  success', '1  failure', '2  usage', '3  permission denied', '4  the Firezone tunnel '
                      'service is not running'):
@@ -374,3 +427,41 @@ class Usage(ClientTestCase):
         r = self.firezonectl('--version')
         self.assertExit(r, EXIT_SUCCESS)
         self.assertRegex(r.stdout, r'^firezonectl \d+\.\d+\.\d+\n$')
+
+
+class Valgrind(ClientTestCase):
+    """The library's paths under valgrind: the sync constructor on its private context, the
+    context source, reads, a mutating call with its reply, and a failed call."""
+
+    def test_commands_have_no_errors_or_leaks(self):
+        import glob
+        os.chmod(self.bed.dir, 0o777)  # valgrind writes its logs there as fz-member
+        wrapper = ['valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full',
+                   '--show-leak-kinds=definite,indirect', '--errors-for-leak-kinds=definite,indirect',
+                   '--suppressions=/usr/share/glib-2.0/valgrind/glib.supp',
+                   '--log-file=' + os.path.join(self.bed.dir, 'valgrind-%p.log')]
+        env = {'G_SLICE': 'always-malloc'}
+        exits = {}
+        # monitor: signals through the sync client's context source, until SIGTERM.
+        import subprocess
+        e = self.bed.client_env('fz-member')
+        e.update(env)
+        p = subprocess.Popen(self.bed.as_user_argv('fz-member', wrapper + self.firezonectl_argv('monitor', '--json')),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=e)
+        self.addCleanup(self._reap, p)
+        self.assertEqual(json.loads(self.read_line(p, timeout=60))['event'], 'status')
+        for args in (('status', '--json'), ('internet-resource', 'on'), ('internet-resource',), ('resources',),
+                     ('reconnect',)):
+            r = self.bed.run_as('fz-member', wrapper + self.firezonectl_argv(*args), env=env, timeout=120)
+            exits[args] = r.returncode
+        self.assertExit(self.firezonectl('sign-in', input=self.secret(self.TOKEN)), EXIT_SUCCESS)
+        self.assertEqual(json.loads(self.read_line(p, timeout=60))['state'], 'connecting')
+        p.send_signal(signal.SIGTERM)
+        exits[('monitor',)] = p.wait(timeout=60)
+        reports = ''.join(open(p).read() for p in glob.glob(os.path.join(self.bed.dir, 'valgrind-*.log')))
+        self.assertEqual(len(glob.glob(os.path.join(self.bed.dir, 'valgrind-*.log'))), len(exits))
+        self.assertEqual(reports.strip(), '', reports)
+        # reconnect fails (not signed in): a failed call is checked too.
+        self.assertEqual(set(exits.values()), {EXIT_SUCCESS, EXIT_FAILURE}, exits)
+        self.assertIs(self.status()['internet-resource-enabled'], True)

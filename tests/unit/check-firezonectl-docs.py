@@ -33,7 +33,8 @@ def main():
     problems = []
     helptext = run([exe, '--help'])
     commands = re.findall(r'^  ([a-z-]+)\s{2,}\S', helptext.split('Commands:')[1].split('\n\n')[0], flags=re.M)
-    if sorted(commands) != sorted(['status', 'sign-in', 'sign-out', 'reconnect', 'resources', 'monitor']):
+    if sorted(commands) != sorted(['status', 'sign-in', 'sign-out', 'reconnect', 'resources', 'monitor',
+                                   'internet-resource']):
         problems.append(f'unexpected command table: {commands}')
     mantext = open(man).read().replace('\\-', '-')
     comptext = open(completion).read()
@@ -69,6 +70,14 @@ def main():
         problems.append('completion of "st" is not "status"')
     if complete(completion, ['firezonectl', 'sign-in', '--token-file', '/etc/host']) == []:
         problems.append('completion after --token-file offers no file names')
+    # The argument of internet-resource, as its --help names it.
+    ir_args = re.search(r'firezonectl internet-resource \[OPTION…\] \[(\S+)\]', run([exe, 'internet-resource', '--help']))
+    if ir_args is None or complete(completion, ['firezonectl', 'internet-resource', '']) != sorted(ir_args.group(1).split('|')):
+        problems.append(f'completion after "internet-resource" does not offer its arguments {ir_args and ir_args.group(1)}')
+    if complete(completion, ['firezonectl', 'internet-resource', 'o']) != ['off', 'on']:
+        problems.append('completion of "internet-resource o" is not "off on"')
+    if not re.search(r'^\.B firezonectl internet-resource\n\.RB \[ --json \]\n\.RB \[ on \| off \]', mantext, flags=re.M):
+        problems.append('the man page\'s synopsis does not show "internet-resource [--json] [on|off]"')
 
     for p in problems:
         print(p)

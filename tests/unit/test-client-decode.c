@@ -25,7 +25,8 @@ START_TEST(test_status_full) {
                          " 'ipv6': <'fd00:2021:1111::2'>, 'dns-control': <'systemd-resolved'>,"
                          " 'last-error': <''>, 'requires-sign-in': <true>,"
                          " 'connected-since': <uint64 1700000000000000>, 'resource-count': <uint32 3>,"
-                         " 'version': <'0.1.0'>, 'from-the-future': <[1, 2]>}");
+                         " 'version': <'0.1.0'>, 'internet-resource-enabled': <true>,"
+                         " 'from-the-future': <[1, 2]>}");
         g_autoptr(FzClientStatus) s = fz_client_status_new_from_variant(v);
 
         ck_assert_int_eq(fz_client_status_get_state(s), FZ_CLIENT_STATE_CONNECTED);
@@ -41,6 +42,7 @@ START_TEST(test_status_full) {
         ck_assert_uint_eq(fz_client_status_get_connected_since(s), 1700000000000000ULL);
         ck_assert_uint_eq(fz_client_status_get_resource_count(s), 3);
         ck_assert_str_eq(fz_client_status_get_version(s), "0.1.0");
+        ck_assert(fz_client_status_get_internet_resource_enabled(s));
 }
 END_TEST
 
@@ -49,7 +51,7 @@ START_TEST(test_status_bad_input) {
         g_autoptr(GVariant) v =
                 parse("a{sv}", "{'state': <'exploded'>, 'mode': <5>, 'account-slug': <uint32 1>,"
                                " 'requires-sign-in': <'yes'>, 'connected-since': <int32 -1>,"
-                               " 'resource-count': <uint64 7>}");
+                               " 'resource-count': <uint64 7>, 'internet-resource-enabled': <'on'>}");
         g_autoptr(FzClientStatus) s = fz_client_status_new_from_variant(v);
         g_autoptr(GVariant) not_a_dict = parse("as", "['state', 'connected']");
         g_autoptr(FzClientStatus) t = fz_client_status_new_from_variant(not_a_dict);
@@ -62,6 +64,7 @@ START_TEST(test_status_bad_input) {
         ck_assert_uint_eq(fz_client_status_get_connected_since(s), 0);
         ck_assert_uint_eq(fz_client_status_get_resource_count(s), 0);
         ck_assert_str_eq(fz_client_status_get_version(s), "");
+        ck_assert(!fz_client_status_get_internet_resource_enabled(s));
         ck_assert_int_eq(fz_client_status_get_state(t), FZ_CLIENT_STATE_UNKNOWN);
         ck_assert_str_eq(fz_client_status_get_ipv6(u), "");
 }
@@ -158,6 +161,7 @@ typedef struct {
         char *last_reason;
         int resources_changed;
         guint last_count;
+        int notified;
 } Seen;
 
 static void on_state(FzClient *c, FzClientState state, const char *reason, Seen *seen) {
@@ -165,6 +169,10 @@ static void on_state(FzClient *c, FzClientState state, const char *reason, Seen 
         seen->last_state = state;
         g_free(seen->last_reason);
         seen->last_reason = g_strdup(reason);
+}
+
+static void on_notify(FzClient *c, GParamSpec *pspec, Seen *seen) {
+        seen->notified++;
 }
 
 static void on_resources(FzClient *c, GPtrArray *resources, Seen *seen) {
@@ -234,6 +242,25 @@ START_TEST(test_signals_on_a_bare_client) {
         ck_assert_str_eq(fz_client_get_interface_name(c), "tun-firezone");
         ck_assert_str_eq(fz_client_get_daemon_version(c), "9.9");
         ck_assert(!fz_client_get_daemon_running(c));
+
+        /* InternetResourceEnabled: notified once per change; a value of the wrong type is ignored. */
+        g_signal_connect(c, "notify::internet-resource-enabled", G_CALLBACK(on_notify), &seen);
+        ck_assert(!fz_client_get_internet_resource_enabled(c));
+        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)",
+                    "('dev.firezone.Client1', {'InternetResourceEnabled': <true>}, @as [])");
+        ck_assert(fz_client_get_internet_resource_enabled(c));
+        ck_assert_int_eq(seen.notified, 1);
+        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)",
+                    "('dev.firezone.Client1', {'InternetResourceEnabled': <true>, 'State': <'signed-out'>}, "
+                    "@as [])");
+        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)",
+                    "('dev.firezone.Client1', {'InternetResourceEnabled': <'off'>}, @as [])");
+        ck_assert(fz_client_get_internet_resource_enabled(c));
+        ck_assert_int_eq(seen.notified, 1);
+        signal_text(c, P, "PropertiesChanged", "(sa{sv}as)",
+                    "('dev.firezone.Client1', {'InternetResourceEnabled': <false>}, @as [])");
+        ck_assert(!fz_client_get_internet_resource_enabled(c));
+        ck_assert_int_eq(seen.notified, 2);
 
         signal_text(c, I, "ResourcesChanged", "(aa{sv})",
                     "([{'id': <'r1'>}, {'name': <'no id'>}, {'id': <'r2'>}],)");

@@ -70,7 +70,8 @@ START_TEST(test_status_text_and_json) {
         g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_parse(
                 G_VARIANT_TYPE("a{sv}"),
                 "{'state': <'connecting'>, 'mode': <'interactive'>, 'account-slug': <'acme'>,"
-                " 'requires-sign-in': <false>, 'resource-count': <uint32 2>, 'version': <'0.1.0'>}",
+                " 'requires-sign-in': <false>, 'resource-count': <uint32 2>, 'version': <'0.1.0'>,"
+                " 'internet-resource-enabled': <true>}",
                 NULL, NULL, NULL));
         g_autoptr(FzClientStatus) status = fz_client_status_new_from_variant(v);
         g_autoptr(FzctlNode) node = fzctl_status_node(status);
@@ -78,23 +79,26 @@ START_TEST(test_status_text_and_json) {
         g_autofree char *text = fzctl_render(node, FZCTL_OUTPUT_TEXT);
 
         ck_assert_str_eq(
-                json, "{\"state\": \"connecting\", \"mode\": \"interactive\", \"account-slug\": \"acme\", "
-                      "\"actor-name\": \"\", \"interface\": \"\", \"ipv4\": \"\", \"ipv6\": \"\", "
-                      "\"dns-control\": \"\", \"connected-since\": 0, \"resource-count\": 2, "
-                      "\"requires-sign-in\": false, \"last-error\": \"\", \"version\": \"0.1.0\"}\n");
-        ck_assert_str_eq(text, "State:           connecting\n"
-                               "Mode:            interactive\n"
-                               "Account:         acme\n"
-                               "Signed in as:    -\n"
-                               "Interface:       -\n"
-                               "IPv4:            -\n"
-                               "IPv6:            -\n"
-                               "DNS control:     -\n"
-                               "Connected since: never\n"
-                               "Resources:       2\n"
-                               "Needs sign-in:   no\n"
-                               "Last error:      -\n"
-                               "Service version: 0.1.0\n");
+                json,
+                "{\"state\": \"connecting\", \"mode\": \"interactive\", \"account-slug\": \"acme\", "
+                "\"actor-name\": \"\", \"interface\": \"\", \"ipv4\": \"\", \"ipv6\": \"\", "
+                "\"dns-control\": \"\", \"connected-since\": 0, \"resource-count\": 2, "
+                "\"internet-resource-enabled\": true, \"requires-sign-in\": false, \"last-error\": \"\", "
+                "\"version\": \"0.1.0\"}\n");
+        ck_assert_str_eq(text, "State:             connecting\n"
+                               "Mode:              interactive\n"
+                               "Account:           acme\n"
+                               "Signed in as:      -\n"
+                               "Interface:         -\n"
+                               "IPv4:              -\n"
+                               "IPv6:              -\n"
+                               "DNS control:       -\n"
+                               "Connected since:   never\n"
+                               "Resources:         2\n"
+                               "Internet resource: yes\n"
+                               "Needs sign-in:     no\n"
+                               "Last error:        -\n"
+                               "Service version:   0.1.0\n");
 }
 END_TEST
 

@@ -74,7 +74,7 @@ CLIENT_FILES = {
     '/usr/share/man/man1/firezonectl.1.gz': 0o644,
     '/usr/share/bash-completion/completions/firezonectl': 0o644,
     '/usr/lib/x86_64-linux-gnu/libfirezone-client-1.so.0': None,   # symlink
-    '/usr/lib/x86_64-linux-gnu/libfirezone-client-1.so.0.1.0': 0o644,
+    '/usr/lib/x86_64-linux-gnu/libfirezone-client-1.so.0.2.0': 0o644,
     '/usr/lib/x86_64-linux-gnu/libfirezone-client-1.so': None,
     '/usr/lib/x86_64-linux-gnu/pkgconfig/firezone-client-1.pc': 0o644,
     '/usr/include/firezone-client-1/firezone-client.h': 0o644,

@@ -93,9 +93,9 @@ static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_e
                 const char *key;
                 size_t offset;
         } known[] = {
-                { "account-slug", offsetof(SignInOptions, account_slug) },
-                { "actor-name", offsetof(SignInOptions, actor_name) },
-                { "api-url", offsetof(SignInOptions, api_url) },
+                { FZ_OPTION_ACCOUNT_SLUG, offsetof(SignInOptions, account_slug) },
+                { FZ_OPTION_ACTOR_NAME, offsetof(SignInOptions, actor_name) },
+                { FZ_OPTION_API_URL, offsetof(SignInOptions, api_url) },
         };
         char q[80];
         int r;
@@ -144,9 +144,9 @@ static int parse_sign_in_options(sd_bus_message *msg, SignInOptions *o, sd_bus_e
         if (r < 0)
                 return r;
 
-        if (o->account_slug && (r = check_display_string("account-slug", o->account_slug, error)) < 0)
+        if (o->account_slug && (r = check_display_string(FZ_OPTION_ACCOUNT_SLUG, o->account_slug, error)) < 0)
                 return r;
-        if (o->actor_name && (r = check_display_string("actor-name", o->actor_name, error)) < 0)
+        if (o->actor_name && (r = check_display_string(FZ_OPTION_ACTOR_NAME, o->actor_name, error)) < 0)
                 return r;
         if (o->api_url) {
                 const char *reason;
@@ -365,34 +365,34 @@ static int append_status(sd_bus_message *reply, FzdBusApi *api) {
 
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
-                r = append_sv_s(reply, "state", api->state);
+                r = append_sv_s(reply, FZ_STATUS_KEY_STATE, api->state);
         if (r >= 0)
-                r = append_sv_s(reply, "mode", api->mode);
+                r = append_sv_s(reply, FZ_STATUS_KEY_MODE, api->mode);
         if (r >= 0)
-                r = append_sv_s(reply, "account-slug", api->account_slug);
+                r = append_sv_s(reply, FZ_STATUS_KEY_ACCOUNT_SLUG, api->account_slug);
         if (r >= 0)
-                r = append_sv_s(reply, "actor-name", api->actor_name);
+                r = append_sv_s(reply, FZ_STATUS_KEY_ACTOR_NAME, api->actor_name);
         if (r >= 0)
-                r = append_sv_s(reply, "interface", api->interface_name);
+                r = append_sv_s(reply, FZ_STATUS_KEY_INTERFACE, api->interface_name);
         if (r >= 0)
-                r = append_sv_s(reply, "ipv4", v4);
+                r = append_sv_s(reply, FZ_STATUS_KEY_IPV4, v4);
         if (r >= 0)
-                r = append_sv_s(reply, "ipv6", v6);
+                r = append_sv_s(reply, FZ_STATUS_KEY_IPV6, v6);
         if (r >= 0)
-                r = append_sv_s(reply, "dns-control", fzd_manager_dns_control(api->m));
+                r = append_sv_s(reply, FZ_STATUS_KEY_DNS_CONTROL, fzd_manager_dns_control(api->m));
         if (r >= 0)
-                r = append_sv_s(reply, "last-error", api->last_error);
+                r = append_sv_s(reply, FZ_STATUS_KEY_LAST_ERROR, api->last_error);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "requires-sign-in", "b", (int) v->requires_sign_in);
+                r = sd_bus_message_append(reply, "{sv}", FZ_STATUS_KEY_REQUIRES_SIGN_IN, "b", (int) v->requires_sign_in);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "connected-since", "t", v->connected_since);
+                r = sd_bus_message_append(reply, "{sv}", FZ_STATUS_KEY_CONNECTED_SINCE, "t", v->connected_since);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "resource-count", "u",
+                r = sd_bus_message_append(reply, "{sv}", FZ_STATUS_KEY_RESOURCE_COUNT, "u",
                                           (uint32_t) fzd_resource_table_size(fzd_manager_resources(api->m)));
         if (r >= 0)
-                r = append_sv_s(reply, "version", FZ_VERSION);
+                r = append_sv_s(reply, FZ_STATUS_KEY_VERSION, FZ_VERSION);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "internet-resource-enabled", "b",
+                r = sd_bus_message_append(reply, "{sv}", FZ_STATUS_KEY_INTERNET_RESOURCE_ENABLED, "b",
                                           api->internet_resource_enabled);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -404,21 +404,21 @@ static int append_resource(sd_bus_message *reply, const FzdResource *res) {
 
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
-                r = append_sv_s(reply, "id", res->id);
+                r = append_sv_s(reply, FZ_RESOURCE_KEY_ID, res->id);
         if (r >= 0)
-                r = append_sv_s(reply, "type", fzd_resource_type_to_string(res->type));
+                r = append_sv_s(reply, FZ_RESOURCE_KEY_TYPE, fzd_resource_type_to_string(res->type));
         if (r >= 0)
-                r = append_sv_s(reply, "name", res->name);
+                r = append_sv_s(reply, FZ_RESOURCE_KEY_NAME, res->name);
         if (r >= 0)
-                r = append_sv_s(reply, "address", res->address);
+                r = append_sv_s(reply, FZ_RESOURCE_KEY_ADDRESS, res->address);
         if (r >= 0)
-                r = append_sv_s(reply, "description", res->description);
+                r = append_sv_s(reply, FZ_RESOURCE_KEY_DESCRIPTION, res->description);
         if (r >= 0)
-                r = append_sv_s(reply, "status", fzd_resource_status_to_string(res->status));
+                r = append_sv_s(reply, FZ_RESOURCE_KEY_STATUS, fzd_resource_status_to_string(res->status));
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "sites");
+                r = sd_bus_message_append(reply, "s", FZ_RESOURCE_KEY_SITES);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'v', "a(ss)");
         if (r >= 0)
@@ -550,8 +550,8 @@ static void on_changed(void *userdata, const FzdManager *m, FzdChange changes, F
         }
         if (changes & (FZD_CHANGE_STATE | FZD_CHANGE_LAST_ERROR | FZD_CHANGE_REQUIRES_SIGN_IN)) {
                 r = sd_bus_emit_signal(api->bus, FZ_BUS_PATH, FZ_BUS_INTERFACE, FZ_SIGNAL_STATE_CHANGED, "sa{sv}",
-                                       api->state, 3, "reason", "s", strempty(reason), "last-error", "s",
-                                       api->last_error, "requires-sign-in", "b",
+                                       api->state, 3, FZ_DETAIL_KEY_REASON, "s", strempty(reason),
+                                       FZ_DETAIL_KEY_LAST_ERROR, "s", api->last_error, FZ_DETAIL_KEY_REQUIRES_SIGN_IN, "b",
                                        (int) api->view.requires_sign_in);
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit StateChanged, ignoring: %m");

@@ -54,6 +54,16 @@ def main(src, out):
     for kind, name in members:
         lines.append(f'#define FZ_{kind.upper()}_{c_name(name)} "{name}"')
     lines.append('')
+    # Dictionary keys, from the doc comments: '"key" t' pairs under each member's @argument.
+    for member, prefix in (('Status', 'STATUS_KEY'), ('ListResources', 'RESOURCE_KEY'),
+                           ('StateChanged', 'DETAIL_KEY'), ('SignIn', 'OPTION')):
+        doc = re.search(r'<!--\s*' + member + r':(.*?)-->', text, re.S)
+        if not doc:
+            sys.exit(f'{src}: {member} has no doc comment')
+        keys = re.findall(r'"([a-z0-9-]+)"\s+(?:s|b|t|u|i|x|d|as|a\(ss\)|a\{sv\})(?=[\s,.)])', doc.group(1))
+        for k in dict.fromkeys(keys):
+            lines.append(f'#define FZ_{prefix}_{c_name(k)} "{k}"')
+        lines.append('')
     for a in actions:
         lines.append(f'#define FZ_POLKIT_ACTION_{c_name(a.rsplit(".", 1)[1])} "{a}"')
     with open(out, 'w', encoding='utf-8') as f:

@@ -159,38 +159,38 @@ FzClientStatus *fz_client_status_new_from_variant(GVariant *dict) {
         /* One pass over the dictionary (a lookup per key would scan it once per key). */
         g_variant_iter_init(&iter, dict);
         while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-                if (g_str_equal(key, "state")) {
+                if (g_str_equal(key, FZ_STATUS_KEY_STATE)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
                                 self->state = fz_client_state_from_string(g_variant_get_string(value, NULL));
-                } else if (g_str_equal(key, "mode")) {
+                } else if (g_str_equal(key, FZ_STATUS_KEY_MODE)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
                                 self->mode = fz_client_mode_from_string(g_variant_get_string(value, NULL));
-                } else if (g_str_equal(key, "account-slug"))
+                } else if (g_str_equal(key, FZ_STATUS_KEY_ACCOUNT_SLUG))
                         take_string(&self->account_slug, value);
-                else if (g_str_equal(key, "actor-name"))
+                else if (g_str_equal(key, FZ_STATUS_KEY_ACTOR_NAME))
                         take_string(&self->actor_name, value);
-                else if (g_str_equal(key, "interface"))
+                else if (g_str_equal(key, FZ_STATUS_KEY_INTERFACE))
                         take_string(&self->interface_name, value);
-                else if (g_str_equal(key, "ipv4"))
+                else if (g_str_equal(key, FZ_STATUS_KEY_IPV4))
                         take_string(&self->ipv4, value);
-                else if (g_str_equal(key, "ipv6"))
+                else if (g_str_equal(key, FZ_STATUS_KEY_IPV6))
                         take_string(&self->ipv6, value);
-                else if (g_str_equal(key, "dns-control"))
+                else if (g_str_equal(key, FZ_STATUS_KEY_DNS_CONTROL))
                         take_string(&self->dns_control, value);
-                else if (g_str_equal(key, "last-error"))
+                else if (g_str_equal(key, FZ_STATUS_KEY_LAST_ERROR))
                         take_string(&self->last_error, value);
-                else if (g_str_equal(key, "version"))
+                else if (g_str_equal(key, FZ_STATUS_KEY_VERSION))
                         take_string(&self->version, value);
-                else if (g_str_equal(key, "requires-sign-in")) {
+                else if (g_str_equal(key, FZ_STATUS_KEY_REQUIRES_SIGN_IN)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
                                 self->requires_sign_in = g_variant_get_boolean(value);
-                } else if (g_str_equal(key, "connected-since")) {
+                } else if (g_str_equal(key, FZ_STATUS_KEY_CONNECTED_SINCE)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT64))
                                 self->connected_since = g_variant_get_uint64(value);
-                } else if (g_str_equal(key, "resource-count")) {
+                } else if (g_str_equal(key, FZ_STATUS_KEY_RESOURCE_COUNT)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
                                 self->resource_count = g_variant_get_uint32(value);
-                } else if (g_str_equal(key, "internet-resource-enabled")) {
+                } else if (g_str_equal(key, FZ_STATUS_KEY_INTERNET_RESOURCE_ENABLED)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
                                 self->internet_resource_enabled = g_variant_get_boolean(value);
                 }

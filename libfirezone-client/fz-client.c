@@ -469,13 +469,13 @@ static void on_state_changed(GDBusConnection *connection, const gchar *sender, c
                 return;
         }
         g_variant_get(params, "(&s@a{sv})", &state, &details);
-        (void)g_variant_lookup(details, "reason", "&s", &reason);
+        (void)g_variant_lookup(details, FZ_DETAIL_KEY_REASON, "&s", &reason);
 
         g_object_freeze_notify(G_OBJECT(self));
         set_state(self, fz_client_state_from_string(state));
-        if (g_variant_lookup(details, "last-error", "&s", &last_error))
+        if (g_variant_lookup(details, FZ_DETAIL_KEY_LAST_ERROR, "&s", &last_error))
                 set_string(self, &self->last_error, last_error, PROP_LAST_ERROR);
-        if (g_variant_lookup(details, "requires-sign-in", "b", &requires_sign_in))
+        if (g_variant_lookup(details, FZ_DETAIL_KEY_REQUIRES_SIGN_IN, "b", &requires_sign_in))
                 set_boolean(self, &self->requires_sign_in, requires_sign_in, PROP_REQUIRES_SIGN_IN);
         g_object_thaw_notify(G_OBJECT(self));
         emit_state_changed(self, reason);
@@ -1319,11 +1319,11 @@ void fz_client_sign_in_async(FzClient *self, const gchar *token, const gchar *ac
 
         g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
         if (account_slug != NULL)
-                g_variant_builder_add(&options, "{sv}", "account-slug", g_variant_new_string(account_slug));
+                g_variant_builder_add(&options, "{sv}", FZ_OPTION_ACCOUNT_SLUG, g_variant_new_string(account_slug));
         if (actor_name != NULL)
-                g_variant_builder_add(&options, "{sv}", "actor-name", g_variant_new_string(actor_name));
+                g_variant_builder_add(&options, "{sv}", FZ_OPTION_ACTOR_NAME, g_variant_new_string(actor_name));
         if (api_url != NULL)
-                g_variant_builder_add(&options, "{sv}", "api-url", g_variant_new_string(api_url));
+                g_variant_builder_add(&options, "{sv}", FZ_OPTION_API_URL, g_variant_new_string(api_url));
 
         call_send(self, FZ_METHOD_SIGN_IN, g_variant_new("(@sa{sv})", token_variant_new(token), &options),
                   G_VARIANT_TYPE_UNIT, CALL_MUTATING | CALL_AUTO_START, cancellable, return_reply, task);

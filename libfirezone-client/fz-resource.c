@@ -308,22 +308,22 @@ FzResource *fz_resource_new_from_variant(GVariant *dict) {
         /* One pass over the dictionary: lists can hold thousands of resources. */
         g_variant_iter_init(&iter, dict);
         while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-                if (g_str_equal(key, "id"))
+                if (g_str_equal(key, FZ_RESOURCE_KEY_ID))
                         take_string(&self->id, value);
-                else if (g_str_equal(key, "type")) {
+                else if (g_str_equal(key, FZ_RESOURCE_KEY_TYPE)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
                                 self->type = fz_resource_type_from_string(g_variant_get_string(value, NULL));
-                } else if (g_str_equal(key, "name"))
+                } else if (g_str_equal(key, FZ_RESOURCE_KEY_NAME))
                         take_string(&self->name, value);
-                else if (g_str_equal(key, "address"))
+                else if (g_str_equal(key, FZ_RESOURCE_KEY_ADDRESS))
                         take_string(&self->address, value);
-                else if (g_str_equal(key, "description"))
+                else if (g_str_equal(key, FZ_RESOURCE_KEY_DESCRIPTION))
                         take_string(&self->description, value);
-                else if (g_str_equal(key, "status")) {
+                else if (g_str_equal(key, FZ_RESOURCE_KEY_STATUS)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
                                 self->status =
                                         fz_resource_status_from_string(g_variant_get_string(value, NULL));
-                } else if (g_str_equal(key, "sites"))
+                } else if (g_str_equal(key, FZ_RESOURCE_KEY_SITES))
                         take_sites(self->sites, value);
         }
         /* A resource without an identity cannot be shown or compared. */

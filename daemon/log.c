@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "text.h"
 
 static int max_level = LOG_INFO;
 static bool use_prefix = false;
@@ -69,19 +70,25 @@ int fzd_log_internal(int level, int error, const char *file, int line, const cha
                 error = -error;
 
         if (level <= max_level) {
+                char text[FZD_TEXT_ESCAPED_MAX(sizeof buf)];
+
                 /* %m prints the error we were handed, not whatever errno happens to be. */
                 errno = error;
                 va_start(ap, format);
                 (void) vsnprintf(buf, sizeof buf, format, ap);
                 va_end(ap);
+                /* One message, one line: text from the portal or a bus caller must not start
+                 * a line of its own ("\n<0>…" would be an emergency in the journal) or drive
+                 * the terminal that shows the log. */
+                (void) fzd_text_escape(buf, text, sizeof text);
 
                 if (use_prefix)
-                        fprintf(stderr, "<%d>%s\n", level, buf);
+                        fprintf(stderr, "<%d>%s\n", level, text);
                 else if (max_level >= LOG_DEBUG)
                         fprintf(stderr, "firezone-client-tunnel[%s] %s:%d %s: %s\n", fzd_log_level_to_string(level),
-                                file, line, func, buf);
+                                file, line, func, text);
                 else
-                        fprintf(stderr, "firezone-client-tunnel[%s]: %s\n", fzd_log_level_to_string(level), buf);
+                        fprintf(stderr, "firezone-client-tunnel[%s]: %s\n", fzd_log_level_to_string(level), text);
         }
 
         errno = saved_errno;

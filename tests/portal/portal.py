@@ -86,6 +86,7 @@ class Portal:
         self.connections = set()
         self.answer_heartbeats = True
         self.fail_next = []  # [(status, headers, body)]
+        self.join_refusal = None  # a reason: phx_join is answered with an error reply
         self.stats = {'connects': 0, 'upgrades': 0, 'joins': 0, 'heartbeats': 0, 'heartbeats_answered': 0,
                       'rejected': 0,
                       'last_query': None, 'last_user_agent': None, 'auth_header_seen': False}
@@ -140,6 +141,9 @@ class Portal:
                         await self.send(ws, 'phoenix', 'phx_reply', {'status': 'ok', 'response': {}}, ref)
                         await self.bump('heartbeats_answered')
                     await self.bump('heartbeats')
+                elif topic == 'client' and event == 'phx_join' and self.join_refusal is not None:
+                    await self.send(ws, 'client', 'phx_reply',
+                                    {'status': 'error', 'response': {'reason': self.join_refusal}}, ref)
                 elif topic == 'client' and event == 'phx_join':
                     await self.send(ws, 'client', 'phx_reply', {'status': 'ok', 'response': {}}, ref)
                     self.clients.add(ws)
@@ -220,6 +224,10 @@ class Portal:
             for _ in range(int(order.get('count', 1))):
                 self.fail_next.append((int(order['status']), headers, order.get('body', 'Error\n')))
             return {'queued': len(self.fail_next)}
+        if op == 'refuse_join':
+            # Any text, hostile included: what a portal may say when it refuses a client.
+            self.join_refusal = order.get('reason')
+            return {'reason': self.join_refusal}
         if op == 'heartbeats':
             self.answer_heartbeats = bool(order['answer'])
             return {'answer': self.answer_heartbeats}

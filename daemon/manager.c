@@ -283,12 +283,21 @@ static void on_engine_config_changed(void *userdata, const FzdInterfaceConfig *c
 static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
         FzdManager *m = userdata;
         _cleanup_(fzd_resource_freep) FzdResource *old = NULL;
+        int k;
 
-        if (fzd_resource_table_put(m->resources, r, &old) < 0) {
+        k = fzd_resource_table_put(m->resources, r, &old);
+        if (k < 0) {
+                if (k == -E2BIG)
+                        log_debug("Ignoring new resource %s: the table is full.", r->id);
+                else
+                        log_oom();
                 fzd_resource_free(r);
-                log_oom();
                 return;
         }
+        if (!old && fzd_resource_table_size(m->resources) == FZD_RESOURCE_TABLE_MAX)
+                log_warning("The portal has granted %u resources, the most this client keeps; it ignores new "
+                            "ones until some are deleted.",
+                            FZD_RESOURCE_TABLE_MAX);
         update_resource_routes(m, old, r);
         resources_changed(m);
 }

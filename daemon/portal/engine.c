@@ -590,10 +590,13 @@ static void ws_closed(void *userdata, const FzdWsError *err) {
                                     "The Firezone portal refused this sign-in (HTTP 403): the account or client may be "
                                     "disabled. Sign in again, or ask your administrator.");
                 else if ((s == 429 || s == 503) && err->has_retry_after &&
-                         fzd_retry_after_parse(err->retry_after, (uint64_t) time(NULL) * USEC_PER_SEC, &delay) >= 0)
-                        schedule_retry(e, delay, "retrying",
+                         fzd_retry_after_parse(err->retry_after, (uint64_t) time(NULL) * USEC_PER_SEC, &delay) >= 0) {
+                        /* Never sooner than a second, nor than the backoff (Retry-After: 0). */
+                        uint64_t least = fzd_backoff_next(&e->backoff, random_u64());
+                        least = least > FZD_RETRY_AFTER_MIN_USEC ? least : FZD_RETRY_AFTER_MIN_USEC;
+                        schedule_retry(e, delay > least ? delay : least, "retrying",
                                        "The Firezone portal at %s is busy (HTTP %u) and asked to retry later", host, s);
-                else if (s >= 400 && s < 500 && s != 408 && s != 429)
+                } else if (s >= 400 && s < 500 && s != 408 && s != 429)
                         end_session(e, false,
                                     "The Firezone portal at %s refused the client connection (HTTP %u). Check the portal "
                                     "URL (FIREZONE_API_URL or api-url in /etc/dev.firezone.client/config) and update "

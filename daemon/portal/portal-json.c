@@ -13,6 +13,9 @@
 #include "portal-json.h"
 #include "text.h"
 
+/* Whatever one init may carry fits the table. */
+_Static_assert(FZD_PORTAL_MAX_RESOURCES <= FZD_RESOURCE_TABLE_MAX, "init may carry more than the table holds");
+
 void fzd_portal_frame_done(FzdPortalFrame *f) {
         if (!f)
                 return;

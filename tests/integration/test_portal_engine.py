@@ -201,6 +201,22 @@ class Reconnect(_PortalCase):
         init = d.wait('init')
         self.assertGreaterEqual(init['elapsed_usec'], 1_000_000)
 
+    def test_retry_after_zero_is_not_a_tight_loop(self):
+        # A busy (or hostile) portal that says "come back at once", again and again: at least
+        # a second between attempts, and the backoff still grows underneath.
+        self.portal.control(op='fail_next', status=429, retry_after=0, count=3)
+        d = self.driver()
+        d.start(self.portal.ws_url, TOKEN)
+        delays = []
+        for _ in range(3):
+            ev = d.wait('reconnecting')
+            self.assertIn('busy (HTTP 429)', ev['error'])
+            delays.append(float(re.search(r'retrying in ([0-9.]+) s\.$', ev['error']).group(1)))
+        self.assertTrue(all(x >= 1.0 for x in delays), delays)
+        init = d.wait('init', timeout=30)
+        self.assertGreaterEqual(init['elapsed_usec'], 3_000_000)
+        self.assertEqual(self.portal.control(op='status')['rejected'], 3)
+
     def test_server_error_is_transient(self):
         self.portal.control(op='fail_next', status=502)
         d = self.driver()

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
@@ -138,6 +139,15 @@ static int run(int argc, char **argv) {
         FzdTokenSource source = FZD_TOKEN_SOURCE_NONE;
         sigset_t mask;
         int r;
+
+        /* Before there is a token to find: no core dumps of this process, and no
+         * /proc/PID/mem, environ, maps … for anyone without CAP_SYS_PTRACE (a root process
+         * of the same user is no exception: the unit leaves the daemon CAP_NET_ADMIN only).
+         * The unit's LimitCORE=0 says the same to systemd. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+                fzd_log_open();
+                return log_error_errno(errno, "Failed to make the process non-dumpable: %m");
+        }
 
         /* First of all, before anything could copy the environment: take the token out of it. */
         r = fzd_token_take_from_env(&token);

@@ -265,6 +265,20 @@ class ResolvedMode(_Booted):
         self.assertTunnelBuilt()
         log('ok: systemctl restart mid-session: the new daemon starts clean; signing in again works')
 
+    def test_3_no_core_dumps_and_no_proc_mem(self):
+        self.assertEqual(self.status()['state'], 'connected')
+        self.assertEqual(self.unit_property('LimitCORE'), '0')
+        pid = self.unit_property('MainPID')
+        limits = self.run_in('cat', f'/proc/{pid}/limits', quiet=True).stdout
+        self.assertRegex(limits, r'(?m)^Max core file size\s+0\s+0\s')
+        # A root process without CAP_SYS_PTRACE has every capability the service has; it
+        # could open a dumpable service's memory, not this one's.
+        r = self.run_in('setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptrace', '--', 'dd',
+                        f'if=/proc/{pid}/mem', 'of=/dev/null', 'count=1', 'status=none', check=False)
+        self.assertIn('failed to open', r.stderr)
+        self.assertIn('Permission denied', r.stderr)
+        log('ok: LimitCORE=0, and /proc/PID/mem of the running service is closed without CAP_SYS_PTRACE')
+
     def test_9_apt_remove_while_connected(self):
         self.assertEqual(self.status()['state'], 'connected')
         self.run_in('apt-get', '-y', '-q', '-o', 'Dpkg::Use-Pty=0', 'remove', *OUR_PACKAGES)

@@ -180,6 +180,13 @@ static int run(int argc, char **argv) {
         }
 
         if (!token) {
+                r = fzd_token_read_credential(&token);
+                if (r < 0)
+                        goto finish;
+                if (r > 0)
+                        source = FZD_TOKEN_SOURCE_CREDENTIAL;
+        }
+        if (!token) {
                 r = fzd_token_read_file(FZ_TOKEN_PATH, &token);
                 if (r < 0)
                         goto finish;
@@ -188,9 +195,11 @@ static int run(int argc, char **argv) {
         }
         if (!token && opts.no_ipc) {
                 r = log_error_errno(ENOKEY,
-                                    "--no-ipc needs a service-account token, but there is none: set FIREZONE_TOKEN in "
-                                    "the environment or write the token to %s (owned by root, mode 0600). Without "
-                                    "--no-ipc the daemon waits for a sign-in over D-Bus instead.",
+                                    "--no-ipc needs a service-account token, but there is none: give the unit a "
+                                    "credential (LoadCredential=" FZD_TOKEN_CREDENTIAL ":PATH or "
+                                    "LoadCredentialEncrypted=), write the token to %s (owned by root, mode 0600), "
+                                    "or set FIREZONE_TOKEN in the environment. Without --no-ipc the daemon waits for "
+                                    "a sign-in over D-Bus instead.",
                                     FZ_TOKEN_PATH);
                 goto finish;
         }
@@ -262,7 +271,9 @@ static int run(int argc, char **argv) {
 
         if (token) {
                 log_info("Using the service-account token from %s.",
-                         source == FZD_TOKEN_SOURCE_ENV ? "$FIREZONE_TOKEN" : FZ_TOKEN_PATH);
+                         source == FZD_TOKEN_SOURCE_ENV          ? "$FIREZONE_TOKEN"
+                         : source == FZD_TOKEN_SOURCE_CREDENTIAL ? "the systemd credential " FZD_TOKEN_CREDENTIAL
+                                                                 : FZ_TOKEN_PATH);
                 r = fzd_manager_start_service_account(m, source, &token);
                 if (r < 0)
                         goto finish;

@@ -38,6 +38,21 @@ def log(*args):
     print(*args, flush=True)
 
 
+def children_of(pid):
+    """PIDs whose parent is pid (this kernel has no /proc/PID/task/TID/children)."""
+    out = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                    out.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
 class PrivateCgroup:
     """Moves this process into a fresh cgroup in each writable hierarchy that
     systemd-nspawn uses (cgroup2, and the named v1 "systemd" one), so that the container's
@@ -299,6 +314,28 @@ class Container:
             raise AssertionError(f"{' '.join(argv)} failed with exit code {r.returncode}:\n{r.stderr}")
         return r
 
+    def stop_command(self, p, timeout=10):
+        """Ends a command started through argv() that runs until stopped (monitor). nsenter
+        forks into the container and waits, runuser too: SIGTERM goes to the innermost
+        process, so that each parent reaps its child. Killing nsenter instead would leave a
+        zombie whose parent is this process's namespace's reaper (us), which the container's
+        systemd then waits for at shutdown."""
+        leaf = p.pid
+        while True:
+            kids = children_of(leaf)
+            if not kids:
+                break
+            leaf = kids[0]
+        try:
+            os.kill(leaf, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
     def journal(self, *args):
         """The container's journal as a list of entries (journalctl -o json)."""
         r = self.run('journalctl', '--no-pager', '-o', 'json', *args, check=False, quiet=True)
@@ -343,6 +380,7 @@ class Container:
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
+                log(f'container: no clean shutdown within 60 s; killing it. Console:\n{self.console()}')
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.proc = None

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import time
 import unittest
 
@@ -173,6 +174,34 @@ class _Booted(unittest.TestCase):
         st = self.status()
         self.assertEqual(st['state'], 'connected', st)
         return st
+
+    def wait_state(self, want, timeout=60):
+        """Until the service reports state `want`: firezonectl monitor's lines, as they come."""
+        import select
+        p = subprocess.Popen(self.container.argv('firezonectl', 'monitor', '--json', user=MEMBER),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        seen, buf = [], b''
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                while b'\n' in buf:
+                    line, buf = buf.split(b'\n', 1)
+                    event = json.loads(line)
+                    seen.append(event.get('state'))
+                    if event.get('state') == want:
+                        return event
+                left = deadline - time.monotonic()
+                r, _, _ = select.select([p.stdout], [], [], max(left, 0))
+                chunk = os.read(p.stdout.fileno(), 65536) if r else b''
+                if not chunk:
+                    self.fail(f'no state {want!r} within {timeout} s (saw {seen}):\n{self.container.unit_log()}')
+                buf += chunk
+        finally:
+            self.container.stop_command(p)
+
+    def write_drop_in(self, text):
+        ROOT.write('/etc/systemd/system/firezone-client.service.d/50-pkgtest.conf', text)
+        self.run_in('systemctl', 'daemon-reload')
 
     def unit_property(self, name):
         return self.run_in('systemctl', 'show', '-P', name, UNIT, quiet=True).stdout.strip()
@@ -351,8 +380,53 @@ class ResolvConfMode(_Booted):
         self.restart()
         log('ok: a resolv.conf replaced under the running service: the log says to restart it')
 
+    def test_4_service_account_token_file(self):
+        self.portal.control(op='set_token', token=SA_TOKEN)
+        ROOT.write(TOKEN_PATH, SA_TOKEN + '\n', 0o600)
+        self.restart()
+        self.wait_state('connected')
+        self.assertEqual(self.status()['mode'], 'service-account')
+        self.assertIn(f'Using the service-account token from {TOKEN_PATH}', self.container.unit_log())
+        self.assertTunnelBuilt()
+        os.unlink(ROOT.host(TOKEN_PATH))
+        log('ok: service-account token from the token file: connected at start')
+
+    def credential_connects(self, drop_in, what):
+        self.write_drop_in(drop_in)
+        self.restart()
+        self.wait_state('connected')
+        self.assertEqual(self.status()['mode'], 'service-account')
+        unit_log = self.container.unit_log()
+        self.assertEqual(unit_log.count('Using the service-account token from the systemd credential '
+                                        'firezone-token'), self.credential_starts + 1, unit_log)
+        self.credential_starts += 1
+        self.assertTunnelBuilt()
+        # Not in the unit's properties, which every local user may read.
+        self.assertNotIn(SA_TOKEN, self.run_in('systemctl', 'show', UNIT, quiet=True).stdout)
+        log(f'ok: service-account token from {what}: connected at start')
+
+    def test_5_credentials(self):
+        type(self).credential_starts = 0
+        ROOT.write('/etc/fz-pkgtest/sa-token', SA_TOKEN + '\n', 0o600)
+        os.chmod(ROOT.host('/etc/fz-pkgtest'), 0o700)
+        self.credential_connects('[Service]\nLoadCredential=firezone-token:/etc/fz-pkgtest/sa-token\n',
+                                 'LoadCredential=')
+        # Encrypted at rest with the machine's credential key (no TPM here).
+        self.run_in('systemd-creds', 'encrypt', '--name=firezone-token', '/etc/fz-pkgtest/sa-token',
+                    '/etc/fz-pkgtest/sa-token.cred')
+        self.assertNotIn(SA_TOKEN.encode(), self.read_root('/etc/fz-pkgtest/sa-token.cred'))
+        os.unlink(ROOT.host('/etc/fz-pkgtest/sa-token'))
+        self.credential_connects('[Service]\nLoadCredentialEncrypted=firezone-token:/etc/fz-pkgtest/sa-token.cred\n',
+                                 'LoadCredentialEncrypted= (systemd-creds encrypt)')
+        # ... or inline in the drop-in.
+        inline = self.run_in('systemd-creds', 'encrypt', '--name=firezone-token', '--pretty', '-', '-',
+                             input=SA_TOKEN, quiet=True).stdout
+        self.assertTrue(inline.startswith('SetCredentialEncrypted=firezone-token:'), inline)
+        self.credential_connects('[Service]\n' + inline, 'SetCredentialEncrypted=')
+
     def test_9_apt_remove_while_connected(self):
-        self.sign_in()
+        if self.status()['state'] != 'connected':
+            self.sign_in()
         self.run_in('apt-get', '-y', '-q', '-o', 'Dpkg::Use-Pty=0', 'remove', *OUR_PACKAGES)
         self.assertEqual(self.unit_property('LoadState'), 'not-found')
         self.assertNothingLeft('after apt remove')

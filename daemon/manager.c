@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "message-ids.h"
 
 /* How long a burst of resource updates may take before ResourcesChanged goes out. */
 #define RESOURCES_COALESCE_USEC (25 * USEC_PER_MSEC)
@@ -52,10 +53,23 @@ static FzdChange set_last_error(FzdManager *m, const char *error) {
         return FZD_CHANGE_LAST_ERROR;
 }
 
+static const char *const state_message_ids[_FZD_STATE_MAX] = {
+        [FZD_STATE_SIGNED_OUT] = FZD_MESSAGE_SIGNED_OUT,
+        [FZD_STATE_CONNECTING] = FZD_MESSAGE_CONNECTING,
+        [FZD_STATE_CONNECTED] = FZD_MESSAGE_CONNECTED,
+        [FZD_STATE_RECONNECTING] = FZD_MESSAGE_RECONNECTING,
+};
+
 static void set_state(FzdManager *m, FzdState state, FzdChange changes, const char *reason) {
         if (m->state != state) {
-                log_info("State: %s → %s (%s).", fzd_state_to_string(m->state), fzd_state_to_string(state),
-                         strempty(reason));
+                log_struct(LOG_INFO, state_message_ids[state],
+                           FZD_LOG_FIELDS({ "FIREZONE_STATE", fzd_state_to_string(state) },
+                                          { "FIREZONE_PREVIOUS_STATE", fzd_state_to_string(m->state) },
+                                          { "FIREZONE_REASON", reason },
+                                          { "FIREZONE_MODE", fzd_mode_to_string(m->mode) },
+                                          { "FIREZONE_ACCOUNT", m->account_slug }),
+                           "State: %s → %s (%s).", fzd_state_to_string(m->state), fzd_state_to_string(state),
+                           strempty(reason));
                 m->state = state;
                 changes |= FZD_CHANGE_STATE;
                 m->connected_since = state == FZD_STATE_CONNECTED ? now_realtime_usec() : 0;

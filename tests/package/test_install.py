@@ -68,6 +68,7 @@ DAEMON_FILES = {
     '/usr/lib/sysusers.d/firezone.conf': 0o644,
     '/usr/share/man/man8/firezone-client-tunnel.8.gz': 0o644,
     '/usr/lib/NetworkManager/conf.d/90-firezone.conf': 0o644,
+    '/usr/lib/systemd/catalog/firezone-client.catalog': 0o644,
 }
 CLIENT_FILES = {
     '/usr/bin/firezonectl': 0o755,

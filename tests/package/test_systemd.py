@@ -45,6 +45,10 @@ OUTSIDER = 'mallory'
 TOKEN = 'pkgtest-interactive-token-6d1f0c2a'
 SA_TOKEN = 'pkgtest-service-account-token-9b7e44d1'
 PORTAL_NAME = 'portal.test'
+# daemon/message-ids.h
+MESSAGE_IDS = dict((name.lower().replace('_', '-'), value) for name, value in re.findall(
+    r'#define FZD_MESSAGE_(\w+)\s+"([0-9a-f]{32})"',
+    open(os.path.join(SOURCE_ROOT, 'daemon', 'message-ids.h')).read()))
 ORIGINAL_RESOLV_CONF = f'# written by the package test\nnameserver {nspawn.TestNet.UPSTREAM}\noptions edns0\n'
 OUR_PACKAGES = ('firezone-client-tunnel', 'firezonectl', 'libfirezone-client-1-0')
 BASE_RANGES = {'100.64.0.0/11', '100.96.0.0/11', '100.100.111.0/24', 'fd00:2021:1111::/107',
@@ -282,6 +286,21 @@ class ResolvedMode(_Booted):
         self.assertIn('~.', domains)
         self.assertEqual(os.readlink(ROOT.host('/etc/resolv.conf')), '../run/systemd/resolve/stub-resolv.conf')
         log('ok: connected through the real unit; routes, rules and resolved\'s link DNS as expected')
+        # The state changes in the real journal, found by MESSAGE_ID, with their fields.
+        entries = self.container.journal('-u', UNIT, f'MESSAGE_ID={MESSAGE_IDS["connected"]}')
+        self.assertEqual(len(entries), 1, entries)
+        e = entries[0]
+        self.assertEqual({k: e.get(k) for k in ('FIREZONE_STATE', 'FIREZONE_PREVIOUS_STATE', 'FIREZONE_ACCOUNT',
+                                                'FIREZONE_MODE', 'PRIORITY', '_SYSTEMD_UNIT')},
+                         {'FIREZONE_STATE': 'connected', 'FIREZONE_PREVIOUS_STATE': 'connecting',
+                          'FIREZONE_ACCOUNT': 'acme', 'FIREZONE_MODE': 'interactive', 'PRIORITY': '6',
+                          '_SYSTEMD_UNIT': UNIT})
+        self.assertEqual(len(self.container.journal('FIREZONE_STATE=connecting', 'FIREZONE_ACCOUNT=acme')), 1)
+        # journalctl -x explains it (the package's catalog, indexed by systemd's trigger).
+        explained = self.run_in('journalctl', '--no-pager', '-x', '-u', UNIT,
+                                f'MESSAGE_ID={MESSAGE_IDS["connected"]}', quiet=True).stdout
+        self.assertIn('Subject: Firezone connected', explained)
+        log('ok: the state changes are journal entries with MESSAGE_ID and FIREZONE_* fields, explained by -x')
 
     def test_2_restart_mid_session(self):
         self.assertEqual(self.status()['state'], 'connected')
@@ -307,6 +326,23 @@ class ResolvedMode(_Booted):
         self.assertIn('failed to open', r.stderr)
         self.assertIn('Permission denied', r.stderr)
         log('ok: LimitCORE=0, and /proc/PID/mem of the running service is closed without CAP_SYS_PTRACE')
+
+    def test_4_hostile_refusal_reason_forges_no_journal_entry(self):
+        self.ctl('sign-out')
+        self.portal.control(op='refuse_join', reason='nope\n<0>Emergency: forged\r\n<2>forged too\x1b[2J')
+        try:
+            r = self.ctl('sign-in', '--wait', '--timeout=60', input=TOKEN + '\n', check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn('refused this client', r.stderr)
+        finally:
+            self.portal.control(op='refuse_join', reason=None)
+        self.assertEqual(self.container.journal('-u', UNIT, '-p', '0..2'), [])
+        unit_entries = self.container.journal('-u', UNIT)
+        self.assertEqual([e['MESSAGE'] for e in unit_entries if 'forged' in str(e.get('MESSAGE'))], [])
+        self.assertTrue(any('refused this client' in str(e.get('MESSAGE')) and e.get('PRIORITY') == '3'
+                            for e in unit_entries))
+        self.sign_in()
+        log('ok: a portal refusal reason with "\\n<0>" and escapes left no emergency (or any) forged entry')
 
     def test_9_apt_remove_while_connected(self):
         self.assertEqual(self.status()['state'], 'connected')

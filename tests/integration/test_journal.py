@@ -108,9 +108,13 @@ class Journal(ApiTestCase):
         self.assertIn('<6>Connected to the Firezone portal', self.bed.daemon.output())
         self.assertEqual(len(set(MESSAGE_IDS.values())), 4)
 
-    def test_every_message_id_has_a_catalog_entry(self):
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'packaging',
-                               'firezone-client.catalog')) as f:
-            catalog = f.read()
+    def test_every_message_id_is_documented(self):
+        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+        docs = {}
+        for rel in ('packaging/firezone-client.catalog', 'man/firezone-client-tunnel.8', 'README.md'):
+            with open(os.path.join(top, rel)) as f:
+                docs[rel] = f.read()
         for name, mid in MESSAGE_IDS.items():
-            self.assertRegex(catalog, rf'(?m)^-- {mid}\nSubject: ', name)
+            self.assertRegex(docs['packaging/firezone-client.catalog'], rf'(?m)^-- {mid}\nSubject: ', name)
+            self.assertRegex(docs['man/firezone-client-tunnel.8'], rf'(?m)^{mid}\t{name}$', name)
+            self.assertRegex(docs['README.md'], rf'(?m)^\| `{mid}` \| {name} \|$', name)

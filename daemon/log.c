@@ -79,6 +79,7 @@ static void write_line(int level, const char *file, int line, const char *func, 
 /* One message, one line: text from the portal or a bus caller must not start a line of its
  * own ("\n<0>…" would be an emergency in the journal) or drive the terminal that shows the
  * log. errno is the error %m prints. */
+static void format_escaped(char *ret, size_t size, int error, const char *format, va_list ap) _printf_(4, 0);
 static void format_escaped(char *ret, size_t size, int error, const char *format, va_list ap) {
         char buf[MESSAGE_MAX];
 

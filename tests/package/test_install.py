@@ -54,6 +54,9 @@ TRIGGER_CACHES = (
     '/usr/share/glib-2.0/schemas/gschemas.compiled',
     '/usr/share/icons/hicolor/icon-theme.cache',
     '/usr/share/applications/mimeinfo.cache',
+    # journalctl --update-catalog (systemd's trigger on /usr/lib/systemd/catalog, where our
+    # catalog goes)
+    '/var/lib/systemd/catalog/database',
 )
 
 # DESIGN §5: what firezone-client-tunnel must ship, with modes.

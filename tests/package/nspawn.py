@@ -344,33 +344,6 @@ class Container:
     def unit_log(self, unit='firezone-client.service'):
         return self.run('journalctl', '--no-pager', '-o', 'cat', '-u', unit, check=False, quiet=True).stdout
 
-    def main_pid(self, unit='firezone-client.service'):
-        """The unit's main PID, as the host (our PID namespace) sees it."""
-        pid = int(self.run('systemctl', 'show', '-P', 'MainPID', unit, quiet=True).stdout.strip())
-        if pid == 0:
-            return None
-        # The container's PID namespace is a child of ours: find our PID for it.
-        for entry in os.listdir('/proc'):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f'/proc/{entry}/status') as f:
-                    for line in f:
-                        if line.startswith('NSpid:'):
-                            ids = line.split()[1:]
-                            if len(ids) >= 2 and ids[-1] == str(pid) and self._in_container(int(entry)):
-                                return int(entry)
-                            break
-            except OSError:
-                continue
-        raise RuntimeError(f'no host PID for container PID {pid}')
-
-    def _in_container(self, pid):
-        try:
-            return os.readlink(f'/proc/{pid}/ns/pid') == os.readlink(f'/proc/{self.leader}/ns/pid')
-        except OSError:
-            return False
-
     def poweroff(self):
         if self.proc is None:
             return

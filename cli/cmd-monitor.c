@@ -85,7 +85,9 @@ int fzctl_cmd_monitor(FzctlGlobal *global, int argc, char **argv) {
                 fzctl_print(event, m.output);
         } else if (g_error_matches(error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING)) {
                 /* Not fatal: the service may start later, and its start is an event too. */
-                fprintf(stderr, "firezonectl: %s. Waiting for it to start.\n", error->message);
+                g_autofree char *message = fzctl_escape(error->message);
+
+                fprintf(stderr, "firezonectl: %s. Waiting for it to start.\n", message);
         } else {
                 rc = fzctl_report_error(error);
                 g_source_remove(sigint);

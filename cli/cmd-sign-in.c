@@ -35,12 +35,15 @@ static void evaluate(Wait *w, FzClientState state, const char *reason) {
                 printf("Connected.\n");
                 finish(w, FZCTL_EXIT_SUCCESS);
                 break;
-        case FZ_CLIENT_STATE_SIGNED_OUT:
-                fprintf(stderr, "firezonectl: not connected: the service signed out (reason: %s)%s%s\n",
-                        reason != NULL && *reason ? reason : "unknown", *last_error ? ". " : ".",
-                        last_error);
+        case FZ_CLIENT_STATE_SIGNED_OUT: {
+                g_autofree char *why = fzctl_escape(reason != NULL && *reason ? reason : "unknown");
+                g_autofree char *error = fzctl_escape(last_error);
+
+                fprintf(stderr, "firezonectl: not connected: the service signed out (reason: %s)%s%s\n", why,
+                        *error ? ". " : ".", error);
                 finish(w, FZCTL_EXIT_FAILURE);
                 break;
+        }
         case FZ_CLIENT_STATE_UNKNOWN:
                 if (!fz_client_get_daemon_running(w->client)) {
                         fprintf(stderr, "firezonectl: The Firezone tunnel service stopped while connecting. "
@@ -64,7 +67,7 @@ static void on_state_changed(FzClient *client, FzClientState state, const char *
 
 static gboolean on_timeout(gpointer user_data) {
         Wait *w = user_data;
-        const char *last_error = fz_client_get_last_error(w->client);
+        g_autofree char *last_error = fzctl_escape(fz_client_get_last_error(w->client));
 
         fprintf(stderr, "firezonectl: not connected after %g s: the service is %s%s%s\n", w->timeout,
                 fz_client_state_to_string(fz_client_get_state(w->client)),

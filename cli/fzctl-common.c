@@ -27,10 +27,12 @@ GOptionContext *fzctl_option_context_new_full(const char *name, const char *para
 
 gboolean fzctl_parse(GOptionContext *context, int *argc, char ***argv) {
         g_autoptr(GError) error = NULL;
+        g_autofree char *message = NULL;
 
         if (g_option_context_parse(context, argc, argv, &error))
                 return TRUE;
-        fprintf(stderr, "firezonectl: %s\nTry '%s --help'.\n", error->message, g_get_prgname());
+        message = fzctl_escape(error->message);
+        fprintf(stderr, "firezonectl: %s\nTry '%s --help'.\n", message, g_get_prgname());
         return FALSE;
 }
 
@@ -58,7 +60,10 @@ int fzctl_exit_code(const GError *error) {
 }
 
 int fzctl_report_error(const GError *error) {
-        fprintf(stderr, "firezonectl: %s\n", error->message);
+        /* The daemon's sentences may quote what the portal or another user said. */
+        g_autofree char *message = fzctl_escape(error->message);
+
+        fprintf(stderr, "firezonectl: %s\n", message);
         return fzctl_exit_code(error);
 }
 

@@ -106,6 +106,57 @@ void fzctl_array_add(FzctlNode *array, FzctlNode *child) {
         g_ptr_array_add(array->items, child);
 }
 
+/* ---- control characters ---------------------------------------------------------------- */
+
+/* Text from the daemon comes from the portal and from other users (account, actor name,
+ * resource names, errors). On a terminal, ESC or CSI in it would be a command, and a
+ * newline a line of its own. Control characters: C0 but tab, DEL, and C1 (U+0080-U+009F,
+ * in UTF-8 C2 80 to C2 9F). */
+static gboolean is_c1(const unsigned char *p) {
+        return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+}
+
+/* Appends one character of s at *p; if it is a control character, as an escape in the
+ * style of C and JSON (\n, \r, \t where allowed, \u00XX otherwise). Advances *p. */
+static void append_char(GString *out, const unsigned char **p, gboolean keep_tab) {
+        const unsigned char *c = *p;
+
+        if (*c == '\n')
+                g_string_append(out, "\\n");
+        else if (*c == '\r')
+                g_string_append(out, "\\r");
+        else if (*c == '\t')
+                g_string_append(out, keep_tab ? "\t" : "\\t");
+        else if (*c < 0x20 || *c == 0x7f)
+                g_string_append_printf(out, "\\u%04x", *c);
+        else if (is_c1(c)) {
+                g_string_append_printf(out, "\\u%04x", c[1]);
+                c++;
+        } else
+                g_string_append_c(out, (char)*c);
+        *p = c + 1;
+}
+
+char *fzctl_escape(const char *s) {
+        GString *out = g_string_sized_new(strlen(s));
+
+        for (const unsigned char *p = (const unsigned char *)s; *p;)
+                append_char(out, &p, TRUE);
+        return g_string_free(out, FALSE);
+}
+
+static void append_escaped(GString *out, const char *s) {
+        for (const unsigned char *p = (const unsigned char *)s; *p;)
+                append_char(out, &p, TRUE);
+}
+
+static gboolean has_control(const char *s) {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f || is_c1(p))
+                        return TRUE;
+        return FALSE;
+}
+
 /* ---- JSON ------------------------------------------------------------------------------- */
 
 static void json_string(GString *out, const char *s) {
@@ -130,7 +181,11 @@ static void json_string(GString *out, const char *s) {
                 default:
                         if (*p < 0x20 || *p == 0x7f)
                                 g_string_append_printf(out, "\\u%04x", *p);
-                        else
+                        else if (is_c1(p)) {
+                                /* Valid JSON raw, but a terminal showing it would act on it. */
+                                g_string_append_printf(out, "\\u%04x", p[1]);
+                                p++;
+                        } else
                                 g_string_append_c(out, (char)*p);
                 }
         }
@@ -193,7 +248,10 @@ static void inline_node(GString *out, FzctlNode *n) {
 
         switch (n->type) {
         case NODE_STRING:
-                g_string_append(out, n->string[0] != '\0' ? n->string : "-");
+                if (n->string[0] != '\0')
+                        append_escaped(out, n->string);
+                else
+                        g_string_append(out, "-");
                 break;
         case NODE_BOOL:
                 g_string_append(out, n->number ? "yes" : "no");
@@ -290,7 +348,7 @@ static void text_node(GString *out, FzctlNode *n, guint indent) {
 /* ---- line (key=value) ------------------------------------------------------------------- */
 
 static void line_value(GString *out, const char *s) {
-        gboolean quote = *s == '\0';
+        gboolean quote = *s == '\0' || has_control(s);
 
         for (const char *p = s; *p && !quote; p++)
                 if (g_ascii_isspace(*p) || *p == '"' || *p == '\\' || *p == '=')
@@ -299,14 +357,14 @@ static void line_value(GString *out, const char *s) {
                 g_string_append(out, s);
                 return;
         }
+        /* One event, one line: every control character escaped, tab too. */
         g_string_append_c(out, '"');
-        for (const char *p = s; *p; p++) {
-                if (*p == '"' || *p == '\\')
+        for (const unsigned char *p = (const unsigned char *)s; *p;) {
+                if (*p == '"' || *p == '\\') {
                         g_string_append_c(out, '\\');
-                if (*p == '\n')
-                        g_string_append(out, "\\n");
-                else
-                        g_string_append_c(out, *p);
+                        g_string_append_c(out, (char)*p++);
+                } else
+                        append_char(out, &p, FALSE);
         }
         g_string_append_c(out, '"');
 }

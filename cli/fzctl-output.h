@@ -34,5 +34,10 @@ void fzctl_object_add_time_usec(FzctlNode *object, const char *key, const char *
 void fzctl_object_add_node(FzctlNode *object, const char *key, const char *label, FzctlNode *child);
 void fzctl_array_add(FzctlNode *array, FzctlNode *child);
 
+/* s with its control characters escaped (C0 but tab, DEL, C1: see fzctl-output.c), for
+ * text from the daemon that a command prints itself. Free with g_free(). The renderings
+ * below do the same to every string they print. */
+char *fzctl_escape(const char *s);
+
 /* Returns the rendering, ending in a newline. */
 char *fzctl_render(FzctlNode *node, FzctlOutput output);

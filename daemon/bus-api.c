@@ -16,6 +16,7 @@
 #include "config.h"
 #include "fz-names.h"
 #include "log.h"
+#include "text.h"
 #include "token.h"
 #include "url.h"
 #include "utf8.h"
@@ -75,7 +76,7 @@ static int check_display_string(const char *key, const char *v, sd_bus_error *er
         if (n > MAX_DISPLAY_STRING)
                 return sd_bus_error_setf(error, ERROR_ARGUMENT, "Option \"%s\" is longer than %d bytes. Pass a shorter value.",
                                          key, MAX_DISPLAY_STRING);
-        if (fzd_utf8_has_control(v))
+        if (!fzd_text_is_clean(v))
                 return sd_bus_error_setf(error, ERROR_ARGUMENT,
                                          "Option \"%s\" contains control characters. Pass printable text.",
                                          key);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
@@ -155,6 +156,15 @@ static int run(int argc, char **argv) {
         sigset_t mask;
         int r;
 
+        /* Before there is a token to find: no core dumps of this process, and no
+         * /proc/PID/mem, environ, maps … for anyone without CAP_SYS_PTRACE (a root process
+         * of the same user is no exception: the unit leaves the daemon CAP_NET_ADMIN only).
+         * The unit's LimitCORE=0 says the same to systemd. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+                fzd_log_open();
+                return log_error_errno(errno, "Failed to make the process non-dumpable: %m");
+        }
+
         /* First of all, before anything could copy the environment: take the token out of it. */
         r = fzd_token_take_from_env(&token);
         if (r > 0)
@@ -186,6 +196,13 @@ static int run(int argc, char **argv) {
         }
 
         if (!token) {
+                r = fzd_token_read_credential(&token);
+                if (r < 0)
+                        goto finish;
+                if (r > 0)
+                        source = FZD_TOKEN_SOURCE_CREDENTIAL;
+        }
+        if (!token) {
                 r = fzd_token_read_file(FZ_TOKEN_PATH, &token);
                 if (r < 0)
                         goto finish;
@@ -194,9 +211,11 @@ static int run(int argc, char **argv) {
         }
         if (!token && opts.no_ipc) {
                 r = log_error_errno(ENOKEY,
-                                    "--no-ipc needs a service-account token, but there is none: set FIREZONE_TOKEN in "
-                                    "the environment or write the token to %s (owned by root, mode 0600). Without "
-                                    "--no-ipc the daemon waits for a sign-in over D-Bus instead.",
+                                    "--no-ipc needs a service-account token, but there is none: give the unit a "
+                                    "credential (LoadCredential=" FZD_TOKEN_CREDENTIAL ":PATH or "
+                                    "LoadCredentialEncrypted=), write the token to %s (owned by root, mode 0600), "
+                                    "or set FIREZONE_TOKEN in the environment. Without --no-ipc the daemon waits for "
+                                    "a sign-in over D-Bus instead.",
                                     FZ_TOKEN_PATH);
                 goto finish;
         }
@@ -278,7 +297,9 @@ static int run(int argc, char **argv) {
 
         if (token) {
                 log_info("Using the service-account token from %s.",
-                         source == FZD_TOKEN_SOURCE_ENV ? "$FIREZONE_TOKEN" : FZ_TOKEN_PATH);
+                         source == FZD_TOKEN_SOURCE_ENV          ? "$FIREZONE_TOKEN"
+                         : source == FZD_TOKEN_SOURCE_CREDENTIAL ? "the systemd credential " FZD_TOKEN_CREDENTIAL
+                                                                 : FZ_TOKEN_PATH);
                 r = fzd_manager_start_service_account(m, source, &token);
                 if (r < 0)
                         goto finish;

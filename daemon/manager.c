@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "manager-private.h"
+#include "message-ids.h"
 
 typedef enum PortalPhase {
         PORTAL_IDLE,       /* no session */
@@ -112,6 +113,13 @@ static uint64_t now_realtime_usec(void) {
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
+
+static const char *const state_message_ids[_FZD_STATE_MAX] = {
+        [FZD_STATE_SIGNED_OUT] = FZD_MESSAGE_SIGNED_OUT,
+        [FZD_STATE_CONNECTING] = FZD_MESSAGE_CONNECTING,
+        [FZD_STATE_CONNECTED] = FZD_MESSAGE_CONNECTED,
+        [FZD_STATE_RECONNECTING] = FZD_MESSAGE_RECONNECTING,
+};
 
 /* ---- derivation ------------------------------------------------------------------------- */
 
@@ -224,8 +232,16 @@ static void commit(FzdManager *m, const char *reason) {
         changes = diff_views(&old, &new);
         m->view = new;
         if (changes & FZD_CHANGE_STATE)
-                log_info("State: %s → %s (%s).", fzd_state_to_string(old.state),
-                         fzd_state_to_string(new.state), strempty(reason));
+                log_struct(LOG_INFO, state_message_ids[new.state],
+                           FZD_LOG_FIELDS({ "FIREZONE_STATE", fzd_state_to_string(new.state) },
+                                          { "FIREZONE_PREVIOUS_STATE", fzd_state_to_string(old.state) },
+                                          { "FIREZONE_REASON", reason },
+                                          { "FIREZONE_MODE", fzd_mode_to_string(new.mode) },
+                                          /* on sign-out, the account that was signed out of */
+                                          { "FIREZONE_ACCOUNT", new.account_slug[0] ? new.account_slug
+                                                                                    : old.account_slug }),
+                           "State: %s → %s (%s).", fzd_state_to_string(old.state), fzd_state_to_string(new.state),
+                           strempty(reason));
         if (changes)
                 for (size_t i = 0; i < m->n_observers; i++)
                         if (m->observers[i].ops->changed)
@@ -463,12 +479,21 @@ static void on_engine_config_changed(void *userdata, const FzdInterfaceConfig *c
 static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
         FzdManager *m = userdata;
         _cleanup_(fzd_resource_freep) FzdResource *old = NULL;
+        int k;
 
-        if (fzd_resource_table_put(m->resources, r, &old) < 0) {
+        k = fzd_resource_table_put(m->resources, r, &old);
+        if (k < 0) {
+                if (k == -E2BIG)
+                        log_debug("Ignoring new resource %s: the table is full.", r->id);
+                else
+                        log_oom();
                 fzd_resource_free(r);
-                log_oom();
                 return;
         }
+        if (!old && fzd_resource_table_size(m->resources) == FZD_RESOURCE_TABLE_MAX)
+                log_warning("The portal has granted %u resources, the most this client keeps; it ignores new "
+                            "ones until some are deleted.",
+                            FZD_RESOURCE_TABLE_MAX);
         update_resource_routes(m, old, r);
         resources_changed(m);
 }

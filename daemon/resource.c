@@ -172,6 +172,8 @@ int fzd_resource_table_put(FzdResourceTable *t, FzdResource *r, FzdResource **re
 
         if (!r || !r->id)
                 return -EINVAL;
+        if (t->n_items >= FZD_RESOURCE_TABLE_MAX && !t->slots[find_slot(t, r->id)])
+                return -E2BIG;
         if ((t->n_items + 1) * 4 > t->n_slots * 3) { /* keep load ≤ 0.75 */
                 int k = grow(t);
                 if (k < 0)

@@ -47,15 +47,19 @@ int fzd_resource_type_from_string(const char *s); /* or -EINVAL */
 const char *fzd_resource_status_to_string(FzdResourceStatus s);
 int fzd_resource_status_from_string(const char *s); /* or -EINVAL */
 
-/* Resource table: id → resource, sorted output by name for ListResources. */
+/* Resource table: id → resource, sorted output by name for ListResources. It holds at most
+ * FZD_RESOURCE_TABLE_MAX resources: as many as one init may carry (the portal's parser
+ * refuses more), and a portal that adds them one event at a time gets no further. */
 typedef struct FzdResourceTable FzdResourceTable;
+#define FZD_RESOURCE_TABLE_MAX 50000U
 
 int fzd_resource_table_new(FzdResourceTable **ret);
 FzdResourceTable *fzd_resource_table_free(FzdResourceTable *t);
 DEFINE_POINTER_CLEANUP_FUNC(FzdResourceTable, fzd_resource_table_free);
 
 /* Takes ownership of r. If ret_old is non-NULL, the replaced resource (or NULL) is
- * returned there for the caller to diff and free; otherwise it is freed. */
+ * returned there for the caller to diff and free; otherwise it is freed. A new id when
+ * the table is full: -E2BIG, and r stays the caller's (as on every error). */
 int fzd_resource_table_put(FzdResourceTable *t, FzdResource *r, FzdResource **ret_old);
 /* Removes and returns the resource (caller frees), or NULL if absent. */
 FzdResource *fzd_resource_table_take(FzdResourceTable *t, const char *id);

@@ -8,16 +8,17 @@
 
 struct FzdSecret {
         size_t len;
+        size_t capacity; /* bytes of data[] before the NUL's place */
         size_t map_size;
-        char data[]; /* NUL-terminated */
+        char data[];     /* NUL-terminated */
 };
 
-int fzd_secret_new(const char *s, size_t len, FzdSecret **ret) {
+int fzd_secret_new_empty(size_t capacity, FzdSecret **ret) {
         size_t page = (size_t) sysconf(_SC_PAGESIZE);
-        size_t need = sizeof(FzdSecret) + len + 1, size;
+        size_t need = sizeof(FzdSecret) + capacity + 1, size;
         FzdSecret *x;
 
-        if (len > 1024 * 1024)
+        if (capacity > 1024 * 1024)
                 return -E2BIG;
         size = (need + page - 1) / page * page;
         x = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -30,10 +31,31 @@ int fzd_secret_new(const char *s, size_t len, FzdSecret **ret) {
         (void) madvise(x, size, MADV_DONTDUMP);
         (void) madvise(x, size, MADV_WIPEONFORK);
 
-        x->len = len;
+        x->len = 0;
+        x->capacity = capacity;
         x->map_size = size;
-        memcpy(x->data, s, len);
-        x->data[len] = 0;
+        x->data[0] = 0;
+        *ret = x;
+        return 0;
+}
+
+int fzd_secret_append(FzdSecret *s, const char *data, size_t len) {
+        if (len > s->capacity - s->len)
+                return -ENOBUFS;
+        memcpy(s->data + s->len, data, len);
+        s->len += len;
+        s->data[s->len] = 0;
+        return 0;
+}
+
+int fzd_secret_new(const char *s, size_t len, FzdSecret **ret) {
+        FzdSecret *x = NULL;
+        int r;
+
+        r = fzd_secret_new_empty(len, &x);
+        if (r < 0)
+                return r;
+        (void) fzd_secret_append(x, s, len);
         *ret = x;
         return 0;
 }

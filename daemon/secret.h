@@ -12,6 +12,12 @@ typedef struct FzdSecret FzdSecret;
 
 /* Copies len bytes of s. */
 int fzd_secret_new(const char *s, size_t len, FzdSecret **ret);
+/* An empty one with room for size bytes (and the NUL), to build text that holds a token
+ * (the HTTP upgrade request) without a copy of it anywhere else: fill it through
+ * fzd_secret_append(). */
+int fzd_secret_new_empty(size_t size, FzdSecret **ret);
+/* Appends len bytes; -ENOBUFS (and nothing appended) if they do not fit. */
+int fzd_secret_append(FzdSecret *s, const char *data, size_t len);
 int fzd_secret_dup(const FzdSecret *s, FzdSecret **ret);
 FzdSecret *fzd_secret_free(FzdSecret *s);
 DEFINE_POINTER_CLEANUP_FUNC(FzdSecret, fzd_secret_free);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,15 +79,17 @@ int fzd_token_take_from_env(FzdSecret **ret) {
         return r;
 }
 
-static int refuse(const char *path, const char *why) {
+static int refuse(const char *what, const char *path, const char *fix, const char *why) {
         return log_error_errno(EPERM,
-                               "Refusing the token file %s: %s. Fix it with: chown root:root %s; chmod 600 %s — "
-                               "then regenerate the token in the Firezone admin portal, since it may have been "
-                               "exposed.",
-                               path, why, path, path);
+                               "Refusing the %s %s: %s. %s — then regenerate the token in the Firezone admin "
+                               "portal, since it may have been exposed.",
+                               what, path, why, fix);
 }
 
-int fzd_token_read_file(const char *path, FzdSecret **ret) {
+/* One regular file, root's alone, opened without following a symlink; its content a
+ * valid token. what/path/fix name it in messages. */
+static int read_token_at(int dirfd, const char *name, const char *what, const char *path, const char *fix,
+                         FzdSecret **ret) {
         _cleanup_(closep) int fd = -EBADF;
         char buf[FZD_TOKEN_MAX + 2];
         const char *reason;
@@ -94,29 +98,29 @@ int fzd_token_read_file(const char *path, FzdSecret **ret) {
         int r;
 
         *ret = NULL;
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 if (errno == ENOENT)
                         return 0;
                 if (errno == ELOOP)
-                        return refuse(path, "it is a symbolic link");
-                return log_error_errno(errno, "Failed to open the token file %s: %m", path);
+                        return refuse(what, path, fix, "it is a symbolic link");
+                return log_error_errno(errno, "Failed to open the %s %s: %m", what, path);
         }
         if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "Failed to stat the token file %s: %m", path);
+                return log_error_errno(errno, "Failed to stat the %s %s: %m", what, path);
         if (!S_ISREG(st.st_mode))
-                return refuse(path, "it is not a regular file");
+                return refuse(what, path, fix, "it is not a regular file");
         if (st.st_uid != 0)
-                return refuse(path, "it is not owned by root");
+                return refuse(what, path, fix, "it is not owned by root");
         if (st.st_mode & 0077)
-                return refuse(path, "group or others have permissions on it");
+                return refuse(what, path, fix, "group or others have permissions on it");
 
         for (;;) {
                 ssize_t n = read(fd, buf + len, sizeof buf - len);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        r = log_error_errno(errno, "Failed to read the token file %s: %m", path);
+                        r = log_error_errno(errno, "Failed to read the %s %s: %m", what, path);
                         goto finish;
                 }
                 if (n == 0)
@@ -129,8 +133,8 @@ int fzd_token_read_file(const char *path, FzdSecret **ret) {
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
                 len--;
         if (fzd_token_check(buf, len, &reason) < 0) {
-                r = log_error_errno(EINVAL, "The token file %s is unusable: %s. Write a valid service-account token to it.",
-                                    path, reason);
+                r = log_error_errno(EINVAL, "The %s %s is unusable: %s. Write a valid service-account token to it.",
+                                    what, path, reason);
                 goto finish;
         }
         r = fzd_secret_new(buf, len, ret);
@@ -141,4 +145,35 @@ int fzd_token_read_file(const char *path, FzdSecret **ret) {
 finish:
         explicit_bzero(buf, sizeof buf);
         return r;
+}
+
+int fzd_token_read_file(const char *path, FzdSecret **ret) {
+        char fix[3 * PATH_MAX];
+
+        (void) snprintf(fix, sizeof fix, "Fix it with: chown root:root %s; chmod 600 %s", path, path);
+        return read_token_at(AT_FDCWD, path, "token file", path, fix, ret);
+}
+
+int fzd_token_read_credential(FzdSecret **ret) {
+        _cleanup_(closep) int dirfd = -EBADF;
+        const char *dir = secure_getenv("CREDENTIALS_DIRECTORY");
+
+        *ret = NULL;
+        /* Set by systemd for units with credentials, to a directory of its own. */
+        if (isempty(dir))
+                return 0;
+        if (dir[0] != '/')
+                return log_error_errno(EINVAL, "$CREDENTIALS_DIRECTORY (%s) is not an absolute path; ignoring it "
+                                               "would hide a misconfiguration, so not starting.",
+                                       dir);
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(errno, "Failed to open $CREDENTIALS_DIRECTORY %s: %m", dir);
+        }
+        return read_token_at(dirfd, FZD_TOKEN_CREDENTIAL, "systemd credential", FZD_TOKEN_CREDENTIAL,
+                             "Load it from a file only root can read, or encrypt it with systemd-creds "
+                             "(LoadCredentialEncrypted=), and restart the service",
+                             ret);
 }

@@ -68,18 +68,6 @@ static bool is_control(const char *s, size_t n) {
         return n == 2 && c == 0xc2 && (unsigned char) s[1] < 0xa0;
 }
 
-bool fzd_utf8_has_control(const char *s) {
-        size_t len = strlen(s);
-
-        for (size_t i = 0; i < len;) {
-                size_t n = fzd_utf8_char_len(s + i, len - i);
-                if (n == 0 || is_control(s + i, n))
-                        return true;
-                i += n;
-        }
-        return false;
-}
-
 /* Appends piece (n bytes) if it fits with room for the NUL; false if not. */
 static bool put(char *buf, size_t size, size_t *pos, const char *piece, size_t n) {
         if (*pos + n + 1 > size)

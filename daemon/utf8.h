@@ -26,6 +26,3 @@ char *fzd_utf8_sanitize(const char *s, bool keep_newlines, char *buf, size_t siz
 /* Appends to buf at *pos the same way, keeping buf NUL-terminated; used to build one
  * sentence from pieces. Returns false once something had to be cut. */
 bool fzd_utf8_append(char *buf, size_t size, size_t *pos, const char *s);
-
-/* Whether s holds a C0 or C1 control character or DEL (or is not valid UTF-8). */
-bool fzd_utf8_has_control(const char *s);

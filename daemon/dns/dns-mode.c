@@ -60,6 +60,8 @@ static void describe(const FzdDnsProbes *p, char *buf, size_t size) {
         if ((size_t)n < size && p->ours)
                 n += snprintf(buf + n, size - (size_t)n, ", ours from a previous run (%s)",
                               p->backup_exists ? "backup present" : "backup MISSING");
+        if ((size_t)n < size && p->dir_read_only)
+                n += snprintf(buf + n, size - (size_t)n, " in a read-only directory");
         if ((size_t)n < size && (p->kind == FZD_RESOLV_CONF_REGULAR || p->kind == FZD_RESOLV_CONF_SYMLINK))
                 (void)snprintf(buf + n, size - (size_t)n, ", owner %s, %zu nameserver(s)%s",
                                fzd_resolv_conf_owner_to_string(p->owner), p->n_nameservers,
@@ -107,7 +109,15 @@ FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t tra
                                                         ? fzd_resolv_conf_target_classify(p->symlink_target)
                                                         : FZD_RESOLV_CONF_TARGET_OTHER;
 
-                        if (t == FZD_RESOLV_CONF_TARGET_RESOLVED_STUB) {
+                        if (t == FZD_RESOLV_CONF_TARGET_RESOLVED_UPLINK && p->dir_read_only) {
+                                /* Its per-link servers (ours too) show up in the uplink file. */
+                                mode = FZD_DNS_CONTROL_SYSTEMD_RESOLVED;
+                                why = resolved ? "resolved manages the symlink to its uplink file, which this "
+                                                 "service cannot replace (read-only /etc)"
+                                               : "resolved manages the symlink to its uplink file, which this "
+                                                 "service cannot replace (read-only /etc), but it is not "
+                                                 "running: DNS control fails until it is started";
+                        } else if (t == FZD_RESOLV_CONF_TARGET_RESOLVED_STUB) {
                                 mode = FZD_DNS_CONTROL_SYSTEMD_RESOLVED;
                                 why = resolved ? "libc asks resolved's stub"
                                                : "libc asks resolved's stub, but resolved is not running: "
@@ -121,6 +131,11 @@ FzdDnsControl fzd_dns_mode_decide(const FzdDnsProbes *p, char *trace, size_t tra
                                 why = resolved ? "every nameserver is resolved's stub"
                                                : "every nameserver is resolved's stub, but resolved is not "
                                                  "running: DNS control fails until it is started";
+                        } else if (p->kind == FZD_RESOLV_CONF_SYMLINK && !p->ours && p->dir_read_only) {
+                                /* The resolv.conf mode's own error says what to do. */
+                                mode = FZD_DNS_CONTROL_ETC_RESOLV_CONF;
+                                why = "a symlink this service cannot replace (read-only /etc): DNS control "
+                                      "fails until resolv.conf is a regular file or resolved manages it";
                         } else {
                                 mode = FZD_DNS_CONTROL_ETC_RESOLV_CONF;
                                 switch (p->owner) {

@@ -33,6 +33,8 @@ typedef struct FzdDnsProbes {
         bool resolved_activatable; /* … or the bus can start it */
         bool bus_not_asked;        /* --no-ipc: the bus was not asked; resolved is assumed to run
                                     * exactly when resolv.conf points at it */
+        bool dir_read_only;        /* resolv.conf's directory is on a read-only mount (the unit's
+                                    * ProtectSystem=strict): a symlink there cannot be replaced */
 } FzdDnsProbes;
 
 /* Decide. Writes one line (no newline) saying why into trace. Never returns AUTO. */

@@ -54,6 +54,17 @@ void fzd_dns_probe_resolv_conf(const char *path, const char *state_dir, FzdDnsPr
         p->owner = FZD_RESOLV_CONF_OWNER_UNKNOWN;
         p->n_nameservers = 0;
         p->only_resolved_stub = false;
+        p->dir_read_only = false;
+        {
+                _cleanup_(freep) char *dir = strdup(path);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+
+                if (slash) {
+                        *(slash == dir ? slash + 1 : slash) = 0;
+                        /* EROFS is the mount, never permissions (we are root). */
+                        p->dir_read_only = access(dir, W_OK) < 0 && errno == EROFS;
+                }
+        }
 
         if (asprintf(&backup, "%s/%s", state_dir, FZD_RESOLV_CONF_BACKUP_NAME) >= 0) {
                 struct stat st;

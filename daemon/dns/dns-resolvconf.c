@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dns-resolvconf.h"
 #include "log.h"
 #include "macro.h"
@@ -47,6 +48,11 @@ static int split_path(const char *path, char **ret_dir, const char **ret_base) {
         *ret_dir = dir;
         *ret_base = slash ? slash + 1 : path;
         return 0;
+}
+
+/* A read-only mount (not permissions: we are root). */
+static bool dir_is_read_only(int dirfd) {
+        return faccessat(dirfd, ".", W_OK, AT_EACCESS) < 0 && errno == EROFS;
 }
 
 static int open_dir(const char *path) {
@@ -180,6 +186,28 @@ static int write_in_place(int dirfd, const char *name, const char *data, size_t 
         return 0;
 }
 
+/* The new file belongs to us (root), and so does almost every resolv.conf: chown only
+ * when the original's owner differs. The shipped unit forbids chown altogether
+ * (SystemCallFilter=~@privileged, SystemCallErrorNumber=EPERM); then the file keeps our
+ * owner, which changes no one's access to it (it stays world-readable, root-writable). */
+static int set_owner(int fd, const char *name, const struct stat *like) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_uid == like->st_uid && st.st_gid == like->st_gid)
+                return 0;
+        if (fchown(fd, like->st_uid, like->st_gid) >= 0)
+                return 0;
+        if (errno != EPERM)
+                return -errno;
+        log_notice("Cannot give %s the owner %u:%u of the file it replaces (chown is not allowed to this "
+                   "service), keeping %u:%u.",
+                   name, (unsigned) like->st_uid, (unsigned) like->st_gid, (unsigned) st.st_uid,
+                   (unsigned) st.st_gid);
+        return 0;
+}
+
 /* temp file + fsync + rename + fsync(dir). The temp name is fixed so that a crash leaves
  * no litter that the next run does not know to remove. */
 static int write_atomic(int dirfd, const char *name, const char *tmp_name, const char *data, size_t size,
@@ -202,8 +230,8 @@ static int write_atomic(int dirfd, const char *name, const char *tmp_name, const
         }
 
         r = write_all_at(fd, data, size);
-        if (r >= 0 && fchown(fd, like->st_uid, like->st_gid) < 0)
-                r = -errno;
+        if (r >= 0)
+                r = set_owner(fd, tmp_name, like);
         if (r >= 0 && fchmod(fd, like->st_mode & 07777) < 0)
                 r = -errno;
         if (r >= 0 && fsync(fd) < 0)
@@ -434,6 +462,17 @@ int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAd
                         return log_error_errno(r, "Failed to read the backup %s: %m", backup_path);
                 original = &backup;
         } else {
+                if (current.type == S_IFLNK && dir_is_read_only(dirfd))
+                        /* ReadWritePaths= can open a file in a read-only /etc to us, not a symlink:
+                         * the link is replaced by a rename in /etc, which ProtectSystem=strict
+                         * forbids, and writing through it would change another program's file. */
+                        return log_error_errno(EROFS,
+                                               "%s is a symlink to %s, which this service cannot replace: "
+                                               "%s is read-only to it (the unit's ProtectSystem=strict). Let "
+                                               "systemd-resolved manage DNS (dns-control=systemd-resolved in "
+                                               "%s), make %s a regular file, or turn DNS control off "
+                                               "(dns-control=disabled).",
+                                               path, current.data, dir, FZ_CONFIG_PATH, path);
                 if (current.type == S_IFLNK)
                         log_notice("%s is a symlink to %s; replacing the link while the tunnel is up "
                                    "(it is put back afterwards).",
@@ -465,6 +504,14 @@ int fzd_resolvconf_apply(const char *path, const char *state_dir, const FzdDnsAd
                 like = (struct stat){.st_mode = S_IFREG | 0644, .st_uid = getuid(), .st_gid = getgid()};
 
         r = write_atomic(dirfd, base, tmp, text, strlen(text), &like, true);
+        if (r == -EROFS)
+                /* A file in a read-only /etc that ReadWritePaths= opened to us at start; whoever
+                 * replaced it since made a new file, which it did not. */
+                return log_error_errno(r,
+                                       "%s is read-only to this service: it was replaced after the service "
+                                       "started, and the unit lets it write only the file that was there "
+                                       "then. Restart the service: systemctl restart firezone-client.",
+                                       path);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", path);
         log_info("DNS: %s now points at the Firezone resolvers (original saved in %s).", path, backup_path);

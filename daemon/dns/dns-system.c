@@ -309,7 +309,9 @@ struct FzdDnsWatch {
         sd_event_source *timer;
         sd_event_source *inotify[2];
         char *names[2]; /* file names the inotify watches care about */
-        sd_bus_slot *properties_changed, *owner_changed;
+        sd_bus_slot *properties_changed, *owner_changed, *get_owner;
+        char *resolved_owner;       /* resolved's unique name; NULL while unknown or not on the bus */
+        bool kick_when_owner_known; /* a signal came before GetNameOwner answered */
         uint64_t debounce_usec;
         void (*fire)(void *userdata);
         void *userdata;
@@ -325,6 +327,8 @@ FzdDnsWatch *fzd_dns_watch_free(FzdDnsWatch *w) {
         }
         w->properties_changed = sd_bus_slot_unref(w->properties_changed);
         w->owner_changed = sd_bus_slot_unref(w->owner_changed);
+        w->get_owner = sd_bus_slot_unref(w->get_owner);
+        free(w->resolved_owner);
         sd_event_unref(w->event);
         return mfree(w);
 }
@@ -353,8 +357,57 @@ static void kick(FzdDnsWatch *w) {
         }
 }
 
-static int on_bus_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        kick(userdata);
+/* The bus policy lets other programs' broadcast signals reach us, and group members may
+ * send to our Properties interface: a PropertiesChanged counts only from resolved's
+ * current unique name, which NameOwnerChanged (from the bus itself) keeps up to date. */
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FzdDnsWatch *w = userdata;
+        const char *sender = sd_bus_message_get_sender(m);
+
+        if (!w->resolved_owner || !streq_ptr(sender, w->resolved_owner)) {
+                log_debug("Ignoring a PropertiesChanged on %s from %s, which is not systemd-resolved (%s).",
+                          strempty(sd_bus_message_get_path(m)), sender ?: "(no sender)",
+                          w->resolved_owner ?: (w->get_owner ? "not known yet" : "not on the bus"));
+                if (w->get_owner)
+                        w->kick_when_owner_known = true;
+                return 0;
+        }
+        kick(w);
+        return 0;
+}
+
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FzdDnsWatch *w = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (!streq_ptr(sd_bus_message_get_sender(m), "org.freedesktop.DBus"))
+                return 0;
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+            !streq(name, FZD_RESOLVED_BUS_NAME))
+                return 0;
+        /* Newer than whatever GetNameOwner will say. */
+        w->get_owner = sd_bus_slot_unref(w->get_owner);
+        w->kick_when_owner_known = false;
+        if (free_and_strdup(&w->resolved_owner, isempty(new_owner) ? NULL : new_owner) < 0)
+                log_oom();
+        /* A restarted resolved may have other servers. */
+        kick(w);
+        return 0;
+}
+
+static int on_get_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FzdDnsWatch *w = userdata;
+        const char *owner = NULL;
+
+        w->get_owner = sd_bus_slot_unref(w->get_owner);
+        if (!sd_bus_message_is_method_error(m, NULL))
+                (void) sd_bus_message_read(m, "s", &owner);
+        if (free_and_strdup(&w->resolved_owner, isempty(owner) ? NULL : owner) < 0)
+                log_oom();
+        if (w->kick_when_owner_known) {
+                w->kick_when_owner_known = false;
+                kick(w);
+        }
         return 0;
 }
 
@@ -411,17 +464,22 @@ int fzd_dns_watch_new(sd_event *event, sd_bus *bus, const char *resolv_conf, uin
                         "type='signal',sender='" FZD_RESOLVED_BUS_NAME "',"
                         "path='" FZD_RESOLVED_PATH "',"
                         "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
-                        on_bus_signal, NULL, w);
+                        on_properties_changed, NULL, w);
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch systemd-resolved's properties: %m");
-                /* A restarted resolved may have other servers. */
                 r = sd_bus_add_match_async(bus, &w->owner_changed,
                                            "type='signal',sender='org.freedesktop.DBus',"
                                            "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
                                            "member='NameOwnerChanged',arg0='" FZD_RESOLVED_BUS_NAME "'",
-                                           on_bus_signal, NULL, w);
+                                           on_owner_changed, NULL, w);
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch systemd-resolved on the bus: %m");
+                /* After the match: an owner change in between is then seen either way. */
+                r = sd_bus_call_method_async(bus, &w->get_owner, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                             "org.freedesktop.DBus", "GetNameOwner", on_get_owner, w, "s",
+                                             FZD_RESOLVED_BUS_NAME);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to ask the bus for systemd-resolved: %m");
         }
 
         if (resolv_conf) {

@@ -10,6 +10,9 @@
 #define FZD_BACKOFF_MAX_USEC     (60ULL * 1000ULL * 1000ULL)
 /* A Retry-After longer than this is treated as this (a broken header must not park us for days). */
 #define FZD_RETRY_AFTER_MAX_USEC (3600ULL * 1000ULL * 1000ULL)
+/* ... and one shorter than this, or than the backoff's next delay, as that: a portal that
+ * answers 429/503 with "Retry-After: 0" must not get a reconnect loop without pause. */
+#define FZD_RETRY_AFTER_MIN_USEC (1000ULL * 1000ULL)
 
 typedef struct FzdBackoff {
         uint64_t interval_usec; /* 0 = not started */

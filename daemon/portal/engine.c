@@ -551,9 +551,12 @@ static void ws_closed(void *userdata, const FzdWsError *err) {
                 else if ((s == 429 || s == 503) && err->has_retry_after &&
                          fzd_retry_after_parse(err->retry_after, (uint64_t) time(NULL) * USEC_PER_SEC,
                                                &delay) >= 0) {
+                        /* Never sooner than a second, nor than the backoff (Retry-After: 0). */
+                        uint64_t least = fzd_backoff_next(&e->backoff, random_u64());
+                        least = least > FZD_RETRY_AFTER_MIN_USEC ? least : FZD_RETRY_AFTER_MIN_USEC;
                         out = portal_error(e, FZD_ERR_PORTAL_BUSY, 0);
                         out.number = s;
-                        schedule_retry(e, delay, out);
+                        schedule_retry(e, delay > least ? delay : least, out);
                 } else if (s >= 400 && s < 500 && s != 408 && s != 429) {
                         out = portal_error(e, FZD_ERR_PORTAL_REFUSED_CLIENT, 0);
                         out.number = s;

@@ -46,28 +46,39 @@ static bool header_value_ok(const char *s) {
 }
 
 int fzd_http_upgrade_request(const char *target, const char *host_header, const char *user_agent, const char *key,
-                             const char *token, char **ret, size_t *ret_len) {
-        char *buf = NULL;
-        int n;
+                             const char *token, FzdSecret **ret) {
+        /* The request in pieces, to be measured first and then copied once into locked
+         * memory: no printf buffer or realloc'd copy of the token is ever left behind in
+         * the heap or on the stack. */
+        const char *const parts[] = {
+                "GET ", target, " HTTP/1.1\r\n"
+                "Host: ", host_header, "\r\n"
+                "Upgrade: websocket\r\n"
+                "Connection: Upgrade\r\n"
+                "Sec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Key: ", key, "\r\n"
+                "User-Agent: ", user_agent, "\r\n"
+                "X-Authorization: Bearer ", token, "\r\n"
+                "\r\n",
+        };
+        _cleanup_(fzd_secret_freep) FzdSecret *request = NULL;
+        size_t size = 0;
+        int r;
 
         if (!header_value_ok(target) || strchr(target, ' ') || !header_value_ok(host_header) ||
             !header_value_ok(user_agent) || !header_value_ok(key) || !header_value_ok(token) || isempty(token))
                 return -EINVAL;
-        n = asprintf(&buf,
-                     "GET %s HTTP/1.1\r\n"
-                     "Host: %s\r\n"
-                     "Upgrade: websocket\r\n"
-                     "Connection: Upgrade\r\n"
-                     "Sec-WebSocket-Version: 13\r\n"
-                     "Sec-WebSocket-Key: %s\r\n"
-                     "User-Agent: %s\r\n"
-                     "X-Authorization: Bearer %s\r\n"
-                     "\r\n",
-                     target, host_header, key, user_agent, token);
-        if (n < 0)
-                return -ENOMEM;
-        *ret = buf;
-        *ret_len = (size_t) n;
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                size += strlen(parts[i]);
+        r = fzd_secret_new_empty(size, &request);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                r = fzd_secret_append(request, parts[i], strlen(parts[i]));
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(request);
         return 0;
 }
 

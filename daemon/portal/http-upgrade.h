@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "secret.h"
+
 /* The response header section may be at most this long. */
 #define FZD_HTTP_MAX_HEADER 16384
 
@@ -23,11 +25,11 @@ int fzd_websocket_new_key(char ret[25]);
 /* base64(SHA-1(key ‖ RFC 6455 GUID)) (28 characters + NUL). */
 int fzd_websocket_accept_for_key(const char *key, char ret[29]);
 
-/* Builds the GET request. The token goes into X-Authorization only; the caller wipes and
- * frees *ret after sending (it holds the token). Returns -EINVAL if a value contains
- * characters that cannot go into a header. */
+/* Builds the GET request in locked memory (a FzdSecret: it holds the token, in
+ * X-Authorization only); the caller frees it, which wipes it, once it is sent. Returns
+ * -EINVAL if a value contains characters that cannot go into a header. */
 int fzd_http_upgrade_request(const char *target, const char *host_header, const char *user_agent, const char *key,
-                             const char *token, char **ret, size_t *ret_len);
+                             const char *token, FzdSecret **ret);
 
 /* Returns 0 when the header section is complete, -EAGAIN if more data is needed, -EBADMSG on
  * a malformed response, -E2BIG if the header section exceeds FZD_HTTP_MAX_HEADER. */

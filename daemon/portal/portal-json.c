@@ -11,6 +11,10 @@
 
 #include "log.h"
 #include "portal-json.h"
+#include "text.h"
+
+/* Whatever one init may carry fits the table. */
+_Static_assert(FZD_PORTAL_MAX_RESOURCES <= FZD_RESOURCE_TABLE_MAX, "init may carry more than the table holds");
 
 void fzd_portal_frame_done(FzdPortalFrame *f) {
         if (!f)
@@ -122,6 +126,11 @@ int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, co
                 reason = "\"event\" is missing or not a string";
                 goto invalid;
         }
+        /* Both are logged (unknown events and topics, at debug level). */
+        if (!fzd_text_is_clean(f.topic) || !fzd_text_is_clean(f.event)) {
+                reason = "\"topic\" or \"event\" contains control characters";
+                goto invalid;
+        }
         if (json_object_object_get_ex(root, "payload", &v) && v)
                 f.payload = v;
 
@@ -186,8 +195,10 @@ int fzd_portal_reply_parse(json_object *payload, bool *ret_ok, const char **ret_
         if (json_object_object_get_ex(payload, "response", &response) &&
             json_object_is_type(response, json_type_object)) {
                 const char *reason = NULL;
+                /* Shown to the user (LastError) and logged. */
                 if (get_string(response, "reason", 128, &reason) >= 0 && reason)
-                        *ret_error_reason = reason;
+                        *ret_error_reason = fzd_text_is_clean(reason) ? reason
+                                                                      : "a reason with control characters, not shown";
         }
         return 0;
 }
@@ -211,12 +222,10 @@ static bool id_ok(const char *s) {
         return true;
 }
 
-/* Display text: no C0 control characters except tab (json-c already checked UTF-8). */
+/* Display text (json-c already checked UTF-8): it reaches the journal, terminals and
+ * notifications, so no control characters but tab (see text.h). */
 static bool text_ok(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 && *s != '\t')
-                        return false;
-        return true;
+        return fzd_text_is_clean(s);
 }
 
 /* "10.0.0.0/24", "fd00::/64", or a bare address; the prefix must fit the family. */

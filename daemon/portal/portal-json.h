@@ -18,7 +18,7 @@
  * so 8 MiB holds 10,000 resources with room to spare while bounding what a hostile server
  * can make us buffer and parse. */
 #define FZD_PORTAL_MAX_FRAME        (8U * 1024U * 1024U)
-#define FZD_PORTAL_MAX_RESOURCES    50000U
+#define FZD_PORTAL_MAX_RESOURCES    50000U /* per init; FZD_RESOURCE_TABLE_MAX in all */
 #define FZD_PORTAL_MAX_SITES        64U
 #define FZD_PORTAL_MAX_ID           128U
 #define FZD_PORTAL_MAX_NAME         1024U

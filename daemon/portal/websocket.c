@@ -48,8 +48,8 @@ struct FzdWs {
         uint32_t io_events;
         bool ssl_read_wants_write;
 
-        char *request;
-        size_t request_len, request_sent;
+        FzdSecret *request; /* the HTTP upgrade request: it holds the token */
+        size_t request_sent;
         char *resp;
         size_t resp_len;
         char accept[29];
@@ -65,11 +65,8 @@ struct FzdWs {
 };
 
 static void wipe_request(FzdWs *ws) {
-        if (ws->request) {
-                explicit_bzero(ws->request, ws->request_len);
-                ws->request = mfree(ws->request);
-        }
-        ws->request_len = ws->request_sent = 0;
+        ws->request = fzd_secret_free(ws->request);
+        ws->request_sent = 0;
 }
 
 static void close_transport(FzdWs *ws) {
@@ -424,15 +421,16 @@ static void http_send(FzdWs *ws) {
                         r = fzd_websocket_accept_for_key(key, ws->accept);
                 if (r >= 0)
                         r = fzd_http_upgrade_request(ws->target, ws->host_header, ws->user_agent, key, ws->token,
-                                                     &ws->request, &ws->request_len);
+                                                     &ws->request);
                 if (r < 0) {
                         fail_simple(ws, FZD_WS_ERROR_HANDSHAKE, 0, "could not build the upgrade request");
                         return;
                 }
                 ws->state = STATE_HTTP_SEND;
         }
-        while (ws->request_sent < ws->request_len) {
-                ssize_t n = io_write(ws, ws->request + ws->request_sent, ws->request_len - ws->request_sent);
+        while (ws->request_sent < fzd_secret_len(ws->request)) {
+                ssize_t n = io_write(ws, fzd_secret_get(ws->request) + ws->request_sent,
+                                     fzd_secret_len(ws->request) - ws->request_sent);
                 if (n == -EAGAIN) {
                         r = update_io(ws, EPOLLOUT | EPOLLIN);
                         if (r < 0)

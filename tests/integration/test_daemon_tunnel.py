@@ -277,3 +277,74 @@ class Resolved(_TunnelE2E):
         self.assertEqual([l for l in ip_json('link', 'show') if l['ifname'] == TUN], [])
         self.assertNotIn(ifindex, [i for i, *_ in self.resolved.manager_property('DNS')])
         self.assertEqual(self.bed.stop_daemon(), 0)
+
+
+def account_without_upstreams():
+    """The demo account with no upstream resolvers of its own (so the sentinels stand for
+    the system's) and no Internet resource."""
+    acc = copy.deepcopy(demo_account())
+    acc['interface'].pop('upstream_do53', None)
+    acc['interface'].pop('upstream_dns', None)
+    acc['resources'] = [r for r in acc['resources'] if r['type'] != 'internet']
+    return acc
+
+
+def sentinel_hex(*addresses):
+    import ipaddress
+    return sorted(ipaddress.ip_address(a).packed.hex() for a in addresses)
+
+
+class ResolvedFollowsTheSystem(_TunnelE2E):
+    """The system's resolvers as systemd-resolved has them, followed while connected: the
+    daemon hears resolved's PropertiesChanged (which the bus policy must let through to
+    it) and re-applies its link's sentinels, one per upstream."""
+    DAEMON_ARGS = ('--dns-control=systemd-resolved',)
+    ACCOUNT = account_without_upstreams()
+
+    def setUp(self):
+        bed = __import__('fzbed').BED
+        os.makedirs('/etc/systemd', exist_ok=True)
+        with open('/etc/systemd/resolved.conf', 'w') as f:
+            f.write('[Resolve]\nDNS=192.0.2.53\nFallbackDNS=\nLLMNR=no\nMulticastDNS=no\n')
+        subprocess.run(['ip', 'link', 'add', 'veth-lan', 'type', 'veth', 'peer', 'name', 'veth-peer'], check=True)
+        self.resolved = dnsbed.Resolved(bed)
+        self.resolved.prepare()
+        self.resolved.start()
+        super().setUp()
+
+    def link_dns(self):
+        return sorted(bytes(a).hex() for fam, a in self.resolved.link_property(dnsbed.ifindex(TUN), 'DNS'))
+
+    def test_sentinels_follow_the_systems_resolvers(self):
+        self.connect()
+        self.assertEqual(self.link_dns(), sentinel_hex('100.100.111.1'))
+        monitor = self.bed.agent('root')
+        self.assertOk(monitor.become_monitor(
+            ["type='method_call',interface='org.freedesktop.resolve1.Manager',member='SetLinkDNS'"]))
+        # The LAN's DHCP hands out two more servers: three upstreams, three sentinels.
+        dnsbed.resolvectl('dns', 'veth-lan', '198.51.100.53', '2001:db8::53')
+        calls = self.assertOk(monitor.monitored('SetLinkDNS', count=1, timeout_ms=15000))
+        self.assertEqual({c['sender'] for c in calls}, {self.bed.name_owner('dev.firezone.Client1')})
+        self.assertEqual(self.link_dns(), sentinel_hex('100.100.111.1', '100.100.111.2',
+                                                       'fd00:2021:1111:8000:100:100:111:1'))
+        self.assertEqual(self.status()['state'], 'connected')
+
+    def emit_forged_properties_changed(self, user):
+        """A PropertiesChanged that claims to be resolved's, sent to the daemon (unicast)."""
+        r = subprocess.run(self.bed.as_user_argv(user, [
+            'busctl', '--system', f'--destination={self.bed.name_owner("dev.firezone.Client1")}', 'emit',
+            '/org/freedesktop/resolve1', 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as',
+            'org.freedesktop.resolve1.Manager', '0', '0']), capture_output=True, text=True, env=self.bed.env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_forged_resolved_signal_is_ignored(self):
+        self.connect()
+        # An outsider's signal addressed to the daemon is refused by the bus (only broadcasts
+        # pass). A group member may send to the daemon's Properties interface, signals
+        # included: a PropertiesChanged that claims to be resolved's must not be believed.
+        self.emit_forged_properties_changed('fz-outsider')
+        self.emit_forged_properties_changed('fz-member')
+        ignored = 'Ignoring a PropertiesChanged on /org/freedesktop/resolve1 from'
+        self.bed.wait_for_log(self.bed.daemon, ignored)
+        # Sent after the outsider's and arrived: the outsider's never did.
+        self.assertEqual(self.bed.daemon.output().count(ignored), 1, self.bed.daemon.output())

@@ -91,6 +91,42 @@ class Connect(_PortalCase):
         self.assertEqual(st['upgrades'], 0)
         self.assertEqual(st['connects'], 0)  # no HTTP request was ever sent
 
+    def add_host(self, name, address):
+        # The bed's own /etc (an overlay): the system resolver answers the name so.
+        with open('/etc/hosts', 'a') as f:
+            f.write(f'{address} {name}\n')
+
+    def test_wss_certificate_for_another_name_is_refused(self):
+        # The test CA is trusted; the certificate is good for localhost, 127.0.0.1 and ::1,
+        # not for the name the client asked for, which resolves to the same portal.
+        self.add_host('portal.example.test', '127.0.0.1')
+        d = self.driver(env={'SSL_CERT_FILE': self.portal.ca_file})
+        d.start(f'wss://portal.example.test:{self.portal.wss_port}/', TOKEN)
+        ev = d.wait('reconnecting')
+        self.assertIn('TLS certificate of the Firezone portal at portal.example.test:', ev['error'])
+        self.assertIn('could not be verified (hostname mismatch)', ev['error'])
+        st = self.portal.control(op='status')
+        self.assertEqual((st['connects'], st['upgrades']), (0, 0))  # the token was never sent
+        # The control: the same portal and trust, by a name the certificate has.
+        d2 = self.driver(env={'SSL_CERT_FILE': self.portal.ca_file})
+        d2.start(self.portal.wss_url, TOKEN)
+        d2.wait('init')
+
+    def test_plain_ws_to_a_name_that_is_not_loopback_is_refused(self):
+        # ws:// carries the token in clear text: only to this machine. A name (even
+        # "localhost", in a tampered hosts file) that resolves elsewhere is refused before
+        # anything is sent.
+        for name in ('portal.example.test', 'localhost'):
+            self.add_host(name, '192.0.2.10')
+        for name in ('portal.example.test', 'localhost'):
+            d = self.driver()
+            d.start(f'ws://{name}:{self.portal.ws_port}/', TOKEN)
+            ev = d.wait('session_ended')
+            self.assertIn('does not resolve to a loopback address', ev['error'])
+            self.assertIn('Use wss://', ev['error'])
+            self.assertFalse(ev['running'])
+        self.assertEqual(self.portal.control(op='status')['connects'], 0)
+
     def test_fresh_key_per_connection(self):
         d, _ = self.connected_driver()
         first = self.portal.control(op='status')['last_query']['public_key']
@@ -200,6 +236,22 @@ class Reconnect(_PortalCase):
         self.assertTrue(ev['error'].endswith('retrying in 1.0 s.'), ev['error'])
         init = d.wait('init')
         self.assertGreaterEqual(init['elapsed_usec'], 1_000_000)
+
+    def test_retry_after_zero_is_not_a_tight_loop(self):
+        # A busy (or hostile) portal that says "come back at once", again and again: at least
+        # a second between attempts, and the backoff still grows underneath.
+        self.portal.control(op='fail_next', status=429, retry_after=0, count=3)
+        d = self.driver()
+        d.start(self.portal.ws_url, TOKEN)
+        delays = []
+        for _ in range(3):
+            ev = d.wait('reconnecting')
+            self.assertIn('busy (HTTP 429)', ev['error'])
+            delays.append(float(re.search(r'retrying in ([0-9.]+) s\.$', ev['error']).group(1)))
+        self.assertTrue(all(x >= 1.0 for x in delays), delays)
+        init = d.wait('init', timeout=30)
+        self.assertGreaterEqual(init['elapsed_usec'], 3_000_000)
+        self.assertEqual(self.portal.control(op='status')['rejected'], 3)
 
     def test_server_error_is_transient(self):
         self.portal.control(op='fail_next', status=502)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Token sources (DESIGN §4): the environment, the service-account token file, --no-ipc."""
+"""Token sources (DESIGN §4): the environment, a systemd credential, the service-account token
+file, --no-ipc."""
 
 import os
 import signal
@@ -147,6 +148,76 @@ class TokenFile(ApiTestCase):
         self.assertEqual(self.status()['state'], 'signed-out')
 
 
+class CredentialToken(ApiTestCase):
+    """A systemd credential named firezone-token: what systemd puts in
+    $CREDENTIALS_DIRECTORY for LoadCredential=, LoadCredentialEncrypted= or
+    SetCredentialEncrypted= (a private directory, files 0400 root). Under the real systemd
+    it is tested by the package suite (test_systemd.py)."""
+    START_DAEMON = False
+    SOURCE = 'Using the service-account token from the systemd credential firezone-token'
+
+    def setUp(self):
+        super().setUp()
+        self.creds = os.path.join(self.bed.dir, 'credentials', 'firezone-client.service')
+        os.makedirs(self.creds, mode=0o700)
+
+    def write_credential(self, content, mode=0o400, name='firezone-token'):
+        path = os.path.join(self.creds, name)
+        with open(path, 'w') as f:
+            f.write(content)
+        os.chmod(path, mode)
+        return path
+
+    def env(self, **extra):
+        return dict({'CREDENTIALS_DIRECTORY': self.creds}, **extra)
+
+    def test_credential_means_service_account_mode(self):
+        self.write_credential(self.secret(SA_TOKEN) + '\n')
+        self.bed.start_daemon(env=self.env())
+        st = self.status()
+        self.assertEqual((st['mode'], st['state']), ('service-account', 'connecting'))
+        self.bed.wait_for_log(self.bed.daemon, self.SOURCE)
+        self.assertDBusError(self.agent('fz-member').call('SignOut'), ERR + 'ManagedByServiceAccount')
+
+    def test_order_environment_credential_file(self):
+        self.write_credential(self.secret(SA_TOKEN + 'cred'))
+        self.bed.write_token_file(self.secret(SA_TOKEN + 'file'))
+        self.bed.start_daemon(env=self.env(FIREZONE_TOKEN=self.secret(SA_TOKEN)))
+        self.bed.wait_for_log(self.bed.daemon, 'Using the service-account token from $FIREZONE_TOKEN')
+        self.bed.stop_daemon()
+        self.bed.start_daemon(env=self.env())
+        self.bed.wait_for_log(self.bed.daemon, self.SOURCE)
+        self.bed.stop_daemon()
+        # A credentials directory without ours (the unit loads others): the file it is.
+        os.unlink(os.path.join(self.creds, 'firezone-token'))
+        self.write_credential('unrelated', name='other-credential')
+        self.bed.start_daemon(env=self.env())
+        self.bed.wait_for_log(self.bed.daemon, f'Using the service-account token from {TOKEN_PATH}')
+
+    def test_unsafe_or_unusable_credential_is_refused(self):
+        for mode, content, why in ((0o444, SA_TOKEN, 'group or others have permissions on it'),
+                                   (0o400, 'two words', 'spaces, control')):
+            self.write_credential(self.secret(content), mode=mode)
+            rc, out = self.bed.run_daemon_to_exit(env=self.env())
+            self.assertNotEqual(rc, 0)
+            self.assertIn('systemd credential firezone-token', out)
+            self.assertIn(why, out)
+            os.unlink(os.path.join(self.creds, 'firezone-token'))
+        os.symlink(self.write_credential(self.secret(SA_TOKEN), name='elsewhere'),
+                   os.path.join(self.creds, 'firezone-token'))
+        rc, out = self.bed.run_daemon_to_exit(env=self.env())
+        self.assertNotEqual(rc, 0)
+        self.assertIn('it is a symbolic link', out)
+
+    def test_no_ipc_with_a_credential(self):
+        self.write_credential(self.secret(SA_TOKEN))
+        notify = self.bed.notify_socket()
+        daemon = self.bed.start_daemon(args=['--no-ipc'], env=self.env(NOTIFY_SOCKET=notify.path), wait=False)
+        notify.wait_for('READY=1', proc=daemon)
+        self.assertIn(self.SOURCE, daemon.output())
+        self.assertEqual(self.bed.stop_daemon(), 0)
+
+
 class NoIpc(ApiTestCase):
     START_DAEMON = False
 
@@ -155,6 +226,7 @@ class NoIpc(ApiTestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn('--no-ipc needs a service-account token', out)
         self.assertIn('FIREZONE_TOKEN', out)
+        self.assertIn('LoadCredential=firezone-token', out)
         self.assertIn(TOKEN_PATH, out)
 
     def test_no_ipc_with_token_does_not_touch_dbus(self):

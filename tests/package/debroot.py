@@ -116,10 +116,12 @@ def ensure_base():
         os.close(lock)
 
 
-def enter_namespace(argv, env):
+def enter_namespace(argv, env, mount_proc=False):
     """Run argv in a new mount + PID namespace (it becomes its PID 1). Returns its exit
-    code; all its mounts and processes are gone when this returns."""
+    code; all its mounts and processes are gone when this returns. mount_proc: a /proc of
+    the new PID namespace, for tests that look up their own children's PIDs."""
     return subprocess.run(['unshare', '--mount', '--pid', '--fork', '--kill-child',
+                           *(['--mount-proc'] if mount_proc else []),
                            '--propagation', 'private', '--', *argv], env=env).returncode
 
 
@@ -162,6 +164,12 @@ class Root:
         self._sh('mount', '--bind', archives, self.host('/var/cache/apt/archives'))
         # A copy, not a bind mount: a package may replace the root's resolv.conf.
         shutil.copyfile('/etc/resolv.conf', self.host('/etc/resolv.conf'))
+
+    def unmount_helpers(self):
+        """Before the root boots (systemd-nspawn mounts its own): the chroot's /proc and
+        /run and the shared apt cache go."""
+        for path in ('/var/cache/apt/archives', '/run', '/proc'):
+            self._sh('umount', self.host(path))
 
     @staticmethod
     def _sh(*argv):

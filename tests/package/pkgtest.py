@@ -9,6 +9,8 @@
   pkgtest.py root                        make (once per build dir) the cached Debian 12 root
   pkgtest.py install SCENARIO DEBDIR     one class of test_install.py, in a fresh overlay
                                          root in a private mount + PID namespace
+  pkgtest.py systemd SCENARIO DEBDIR     one class of test_systemd.py: the same, booted
+                                         with systemd-nspawn on a private network
 
 Exit codes follow meson: 0 pass, 1 fail, 77 skip (CI treats a skip as a failure).
 """
@@ -166,28 +168,36 @@ def lintian(debdir):
     return 0 if r.returncode == 0 and not errors else 1
 
 
-def install(scenario, debdir):
+# What each subcommand runs: test module, and whether its namespace gets its own /proc.
+MODULES = {'install': ('test_install', False), 'systemd': ('test_systemd', True)}
+
+
+def install(kind, scenario, debdir):
+    module, mount_proc = MODULES[kind]
     base = debroot.ensure_base()
     runs = os.path.join(debroot.cache_dir(), 'runs')
     os.makedirs(runs, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix=f'{scenario}-', dir=runs)
+    start = time.monotonic()
     try:
         return debroot.enter_namespace(
-            [sys.executable, os.path.abspath(__file__), '--in-namespace', scenario, debdir, base, workdir],
-            env=dict(os.environ, FZ_PKGTEST_IN_NAMESPACE='1'))
+            [sys.executable, os.path.abspath(__file__), '--in-namespace', module, scenario, debdir, base, workdir],
+            env=dict(os.environ, FZ_PKGTEST_IN_NAMESPACE='1'), mount_proc=mount_proc)
     finally:
         debroot.remove_workdir(workdir)
+        print(f'{kind} {scenario}: {time.monotonic() - start:.1f} s', flush=True)
 
 
-def install_in_namespace(scenario, debdir, base, workdir):
-    import test_install
+def install_in_namespace(module_name, scenario, debdir, base, workdir):
+    import importlib
+    module = importlib.import_module(module_name)
     root = debroot.Root(base, workdir)
     root.mount()
-    test_install.ROOT = root
-    test_install.DEBDIR = os.path.abspath(debdir)
-    suite = unittest.defaultTestLoader.loadTestsFromName(scenario, test_install)
+    module.ROOT = root
+    module.DEBDIR = os.path.abspath(debdir)
+    suite = unittest.defaultTestLoader.loadTestsFromName(scenario, module)
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
-    if result.testsRun == 0:
+    if result.testsRun == 0 and result.wasSuccessful():
         print(f'no test class {scenario}', file=sys.stderr)
         return 1
     if not result.wasSuccessful():
@@ -209,9 +219,9 @@ def main():
     if args == ['root']:
         debroot.ensure_base()
         return 0
-    if args[:1] == ['install'] and len(args) == 3:
-        return install(args[1], args[2])
-    if args[:1] == ['--in-namespace'] and len(args) == 5:
+    if args[:1] in (['install'], ['systemd']) and len(args) == 3:
+        return install(args[0], args[1], args[2])
+    if args[:1] == ['--in-namespace'] and len(args) == 6:
         return install_in_namespace(*args[1:])
     print(__doc__, file=sys.stderr)
     return 2

@@ -54,6 +54,9 @@ TRIGGER_CACHES = (
     '/usr/share/glib-2.0/schemas/gschemas.compiled',
     '/usr/share/icons/hicolor/icon-theme.cache',
     '/usr/share/applications/mimeinfo.cache',
+    # journalctl --update-catalog (systemd's trigger on /usr/lib/systemd/catalog, where our
+    # catalog goes)
+    '/var/lib/systemd/catalog/database',
 )
 
 # DESIGN §5: what firezone-client-tunnel must ship, with modes.
@@ -68,6 +71,7 @@ DAEMON_FILES = {
     '/usr/lib/sysusers.d/firezone.conf': 0o644,
     '/usr/share/man/man8/firezone-client-tunnel.8.gz': 0o644,
     '/usr/lib/NetworkManager/conf.d/90-firezone.conf': 0o644,
+    '/usr/lib/systemd/catalog/firezone-client.catalog': 0o644,
 }
 CLIENT_FILES = {
     '/usr/bin/firezonectl': 0o755,

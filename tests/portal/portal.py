@@ -171,6 +171,7 @@ class Portal:
         self.by_id = {'client': {}, 'gateway': {}}  # id -> newest joined Session
         self.answer_heartbeats = True
         self.fail_next = {'client': [], 'gateway': []}  # [(status, headers, body)]
+        self.join_refusal = None  # a reason: a client's phx_join is answered with an error reply
         self.stats = {'connects': 0, 'upgrades': 0, 'joins': 0, 'heartbeats': 0, 'heartbeats_answered': 0,
                       'rejected': 0, 'gateway_connects': 0, 'gateway_upgrades': 0, 'gateway_joins': 0,
                       'gateway_rejected': 0, 'authorizations_requested': 0, 'authorizations_created': 0,
@@ -327,6 +328,10 @@ class Portal:
                 await self.bump(f'{kind}_leaves')
 
     async def join(self, s, ref):
+        if s.kind == 'client' and self.join_refusal is not None:
+            await self.send(s.ws, s.kind, 'phx_reply', {'status': 'error', 'response': {'reason': self.join_refusal}},
+                            ref)
+            return
         await self.send(s.ws, s.kind, 'phx_reply', {'status': 'ok', 'response': {}}, ref)
         old = self.by_id[s.kind].get(s.id)
         if old is not None and old is not s:
@@ -695,6 +700,10 @@ class Portal:
             for _ in range(int(order.get('count', 1))):
                 self.fail_next[side].append((int(order['status']), headers, order.get('body', 'Error\n')))
             return {'queued': len(self.fail_next[side])}
+        if op == 'refuse_join':
+            # Any text, hostile included: what a portal may say when it refuses a client.
+            self.join_refusal = order.get('reason')
+            return {'reason': self.join_refusal}
         if op == 'heartbeats':
             self.answer_heartbeats = bool(order['answer'])
             return {'answer': self.answer_heartbeats}

@@ -9,7 +9,8 @@
 #define UPLINK  "../run/systemd/resolve/resolv.conf"
 #define NM_LINK "/run/NetworkManager/resolv.conf"
 
-enum { ON = 1, ACT = 2, NOT_ASKED = 4 }; /* resolved on the bus / activatable / --no-ipc: bus not asked */
+enum { ON = 1, ACT = 2, NOT_ASKED = 4, RO = 8 }; /* resolved on the bus / activatable / --no-ipc: bus
+                                                   * not asked / resolv.conf's directory read-only */
 
 typedef struct Row {
         const char *what;
@@ -80,6 +81,21 @@ static const Row rows[] = {
          "directly"},
         {"symlink elsewhere, dangling", K(SYMLINK), "/run/connman/resolv.conf", O(UNKNOWN), 0, false, false,
          false, 0, M(ETC_RESOLV_CONF), "directly"},
+        /* Under the shipped unit /etc is read-only (ProtectSystem=strict): a symlink cannot be
+         * replaced. Where resolved manages it, resolved it is; elsewhere the resolv.conf mode's
+         * error says what to do. A regular file is rewritten in place (ReadWritePaths=). */
+        {"read-only: uplink symlink", K(SYMLINK), UPLINK, O(SYSTEMD_RESOLVED), 2, false, false, false, ON | RO,
+         M(SYSTEMD_RESOLVED), "cannot replace (read-only /etc)"},
+        {"read-only: uplink symlink, resolved down", K(SYMLINK), UPLINK, O(SYSTEMD_RESOLVED), 2, false, false,
+         false, RO, M(SYSTEMD_RESOLVED), "fails until it is started"},
+        {"read-only: stub symlink", K(SYMLINK), STUB, O(SYSTEMD_RESOLVED), 1, true, false, false, ON | RO,
+         M(SYSTEMD_RESOLVED), "libc asks resolved's stub"},
+        {"read-only: NM symlink writes servers", K(SYMLINK), NM_LINK, O(NETWORK_MANAGER), 1, false, false, false,
+         RO, M(ETC_RESOLV_CONF), "symlink this service cannot replace"},
+        {"read-only: NM symlink, resolved backend", K(SYMLINK), NM_LINK, O(NETWORK_MANAGER), 1, true, false,
+         false, ON | RO, M(SYSTEMD_RESOLVED), "stub"},
+        {"read-only: hand-written file", K(REGULAR), NULL, O(UNKNOWN), 1, false, false, false, RO,
+         M(ETC_RESOLV_CONF), "listed servers directly"},
         /* Nothing usable. */
         {"missing, resolved up", K(MISSING), NULL, O(UNKNOWN), 0, false, false, false, ON,
          M(SYSTEMD_RESOLVED), "no usable resolv.conf"},
@@ -124,6 +140,7 @@ START_TEST(test_table) {
                 .resolved_on_bus = row->resolved & ON,
                 .resolved_activatable = row->resolved & ACT,
                 .bus_not_asked = row->resolved & NOT_ASKED,
+                .dir_read_only = row->resolved & RO,
         };
         char trace[512];
         FzdDnsControl m = fzd_dns_mode_decide(&p, trace, sizeof trace);

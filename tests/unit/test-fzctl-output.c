@@ -42,7 +42,7 @@ START_TEST(test_text_blocks) {
                                "Type:        dns\n"
                                "Address:     gitlab.corp\n"
                                "Status:      online\n"
-                               "Description: tab\there, line\nbreak, bell\a, é\n"
+                               "Description: tab\there, line\\nbreak, bell\\u0007, é\n"
                                "Sites:       HQ (s1), DR (s2)\n"
                                "\n"
                                "Name:        Lab\n"
@@ -119,6 +119,35 @@ START_TEST(test_line) {
 }
 END_TEST
 
+/* What a hostile portal or user could put in a name or an error: each rendering prints it
+ * as inert text, on one line. */
+START_TEST(test_hostile_text_is_escaped) {
+        static const char hostile[] = "x\n<0>forged\r\x1b]0;owned\x07\x1b[2J\x7f\xc2\x9b" "31m\tend é";
+        g_autoptr(FzctlNode) o = fzctl_object_new();
+        g_autofree char *text = NULL, *line = NULL, *json = NULL, *escaped = NULL;
+
+        fzctl_object_add_string(o, "last-error", "Last error", hostile);
+        text = fzctl_render(o, FZCTL_OUTPUT_TEXT);
+        line = fzctl_render(o, FZCTL_OUTPUT_LINE);
+        json = fzctl_render(o, FZCTL_OUTPUT_JSON);
+        escaped = fzctl_escape(hostile);
+        ck_assert_str_eq(text, "Last error: x\\n<0>forged\\r\\u001b]0;owned\\u0007\\u001b[2J\\u007f\\u009b31m\tend "
+                               "é\n");
+        ck_assert_str_eq(line, "last-error=\"x\\n<0>forged\\r\\u001b]0;owned\\u0007\\u001b[2J\\u007f\\u009b31m"
+                               "\\tend é\"\n");
+        ck_assert_str_eq(json, "{\"last-error\": \"x\\n<0>forged\\r\\u001b]0;owned\\u0007\\u001b[2J\\u007f"
+                               "\\u009b31m\\tend é\"}\n");
+        ck_assert_str_eq(escaped, "x\\n<0>forged\\r\\u001b]0;owned\\u0007\\u001b[2J\\u007f\\u009b31m\tend é");
+        /* Line output quotes a value with a control character even without a space. */
+        fzctl_node_free(o);
+        o = fzctl_object_new();
+        fzctl_object_add_string(o, "name", "Name", "a\x1b");
+        g_free(line);
+        line = fzctl_render(o, FZCTL_OUTPUT_LINE);
+        ck_assert_str_eq(line, "name=\"a\\u001b\"\n");
+}
+END_TEST
+
 START_TEST(test_time) {
         g_autoptr(FzctlNode) o = fzctl_object_new();
         g_autofree char *json = NULL, *text = NULL;
@@ -145,6 +174,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_status_text_and_json);
         tcase_add_test(tc, test_line);
         tcase_add_test(tc, test_time);
+        tcase_add_test(tc, test_hostile_text_is_escaped);
         suite_add_tcase(s, tc);
         return s;
 }

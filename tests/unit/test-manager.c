@@ -280,6 +280,32 @@ START_TEST(test_burst_of_updates_is_one_notification) {
 }
 END_TEST
 
+/* A portal that adds resources one event at a time cannot grow the table without bound:
+ * new ids beyond FZD_RESOURCE_TABLE_MAX are refused, updates of known ones still apply. */
+START_TEST(test_resources_added_one_by_one_are_capped) {
+        FzdInterfaceConfig cfg = {};
+        char id[32];
+
+        sign_in();
+        engine->events->init(engine->userdata, &cfg, NULL, 0);
+        for (unsigned i = 0; i < FZD_RESOURCE_TABLE_MAX + 100; i++) {
+                snprintf(id, sizeof id, "r%u", i);
+                engine->events->resource_upserted(engine->userdata, resource(id, id));
+        }
+        ck_assert_uint_eq(fzd_resource_table_size(fzd_manager_resources(m)), FZD_RESOURCE_TABLE_MAX);
+        ck_assert_ptr_null(fzd_resource_table_get(fzd_manager_resources(m), "r50000"));
+        /* A known one still changes ... */
+        engine->events->resource_upserted(engine->userdata, resource("r7", "renamed"));
+        ck_assert_str_eq(fzd_resource_table_get(fzd_manager_resources(m), "r7")->name, "renamed");
+        /* ... and once one goes, a new one fits again. */
+        engine->events->resource_deleted(engine->userdata, "r8");
+        engine->events->resource_upserted(engine->userdata, resource("new", "new"));
+        ck_assert_ptr_nonnull(fzd_resource_table_get(fzd_manager_resources(m), "new"));
+        ck_assert_uint_eq(fzd_resource_table_size(fzd_manager_resources(m)), FZD_RESOURCE_TABLE_MAX);
+        fzd_manager_sign_out(m, "test");
+}
+END_TEST
+
 START_TEST(test_reconnecting_and_back) {
         FzdInterfaceConfig cfg = {};
         FzdError e = portal_error(FZD_ERR_PORTAL_UNREACHABLE);
@@ -581,6 +607,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_reconnect_when_signed_out);
         tcase_add_test(tc, test_api_url_option);
         tcase_add_test(tc, test_routes_follow_resources);
+        tcase_add_test(tc, test_resources_added_one_by_one_are_capped);
         tcase_add_test(tc, test_connected_once_dns_is_in_place);
         tcase_add_test(tc, test_no_connected_while_the_portal_is_down);
         tcase_add_test(tc, test_tunnel_retry_waits_for_the_portal);

@@ -304,6 +304,60 @@ START_TEST(test_bad_init_and_interface) {
 }
 END_TEST
 
+/* Text the portal sends that reaches the journal, terminals and notifications: anything
+ * with a control character (C0 but tab, DEL, C1) is refused where it enters. */
+START_TEST(test_hostile_text_is_refused) {
+        static const char *const hostile[] = {
+                "line\\n<0>forged",     /* a new journal line */
+                "\\u001b]0;title\\u0007", /* ESC: terminal escapes */
+                "del\\u007f",
+                "csi\\u009b2J", /* C1 CSI */
+                "cr\\r",
+        };
+        char json[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
+                FzdPortalFrame f;
+                bool ok = true;
+                const char *reason = NULL;
+
+                /* names and descriptions of resources and of their sites */
+                snprintf(json, sizeof json, "{\"id\":\"a\",\"type\":\"dns\",\"name\":\"%s\",\"address\":\"x.com\"}",
+                         hostile[i]);
+                ck_assert_int_eq(resource_error(json), -EDOM);
+                snprintf(json, sizeof json,
+                         "{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"x.com\","
+                         "\"address_description\":\"%s\"}",
+                         hostile[i]);
+                ck_assert_int_eq(resource_error(json), -EDOM);
+                snprintf(json, sizeof json,
+                         "{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"x.com\","
+                         "\"gateway_groups\":[{\"id\":\"s\",\"name\":\"%s\"}]}",
+                         hostile[i]);
+                ck_assert_int_eq(resource_error(json), -EDOM);
+                /* topics and events, which are logged */
+                snprintf(json, sizeof json, "{\"topic\":\"client\",\"event\":\"%s\"}", hostile[i]);
+                ck_assert_int_eq(frame_error(json), -EINVAL);
+                snprintf(json, sizeof json, "{\"topic\":\"%s\",\"event\":\"x\"}", hostile[i]);
+                ck_assert_int_eq(frame_error(json), -EINVAL);
+                /* a refusal's reason, which becomes LastError: withheld, not passed on */
+                snprintf(json, sizeof json,
+                         "{\"event\":\"phx_reply\",\"ref\":1,\"topic\":\"client\",\"payload\":{\"status\":"
+                         "\"error\",\"response\":{\"reason\":\"%s\"}}}",
+                         hostile[i]);
+                payload_of(json, &f);
+                ck_assert_int_eq(fzd_portal_reply_parse(f.payload, &ok, &reason), 0);
+                ck_assert(!ok);
+                ck_assert_str_eq(reason, "a reason with control characters, not shown");
+                fzd_portal_frame_done(&f);
+        }
+        /* Tab and non-ASCII letters are display text. */
+        ck_assert_int_eq(resource_error("{\"id\":\"a\",\"type\":\"dns\",\"name\":\"Caf\u00e9\\tBar\","
+                                        "\"address\":\"x.com\"}"),
+                         0);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("portal-json");
         TCase *tc = tcase_create("core");
@@ -312,6 +366,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_refs_and_replies);
         tcase_add_test(tc, test_bad_frames);
         tcase_add_test(tc, test_bad_resources);
+        tcase_add_test(tc, test_hostile_text_is_refused);
         tcase_add_test(tc, test_bad_init_and_interface);
         tcase_add_test(tc, test_unusable_resource_is_skipped_not_fatal);
         suite_add_tcase(s, tc);

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "fz-check.h"
 #include "macro.h"
+#include "text.h"
 #include "utf8.h"
 
 START_TEST(test_utf8_validity) {
@@ -23,9 +24,9 @@ START_TEST(test_utf8_validity) {
         ck_assert(!fzd_utf8_is_valid("\xed\xa0\x80", 3));                       /* surrogate */
         ck_assert(!fzd_utf8_is_valid("\xf4\x90\x80\x80", 4));                   /* > U+10FFFF */
         ck_assert(!fzd_utf8_is_valid("\x80", 1));
-        ck_assert(fzd_utf8_has_control("a\x01"));
-        ck_assert(fzd_utf8_has_control("a\xc2\x85"));  /* C1 NEL */
-        ck_assert(!fzd_utf8_has_control("a\xe2\x80\xae")); /* RTL override: odd, not control */
+        ck_assert(!fzd_text_is_clean("a\x01"));
+        ck_assert(!fzd_text_is_clean("a\xc2\x85"));      /* C1 NEL */
+        ck_assert(fzd_text_is_clean("a\xe2\x80\xae"));  /* RTL override: odd, not control */
 }
 END_TEST
 
@@ -44,6 +45,22 @@ START_TEST(test_sanitize_cuts_at_boundaries) {
         ck_assert_str_eq(buf, "x\xef\xbf\xbdy\xef\xbf\xbd[0m\xef\xbf\xbd");
         fzd_utf8_sanitize("x\ny\tz", true, buf, sizeof buf);
         ck_assert_str_eq(buf, "x\ny\tz");
+}
+END_TEST
+
+/* The logger's escaping: one line, valid UTF-8, at every buffer size. */
+START_TEST(test_escape_is_one_valid_line) {
+        const char *s = "\xc3\xa9\n<0>x\xff\x1b[2J\xc2\x9b\xe2\x82\xac";
+        char buf[64];
+
+        for (size_t size = 1; size < sizeof buf; size++) {
+                fzd_text_escape(s, buf, size);
+                ck_assert_uint_lt(strlen(buf), size);
+                ck_assert(fzd_utf8_is_valid(buf, strlen(buf)));
+                ck_assert_ptr_null(strchr(buf, '\n'));
+        }
+        fzd_text_escape(s, buf, sizeof buf);
+        ck_assert_str_eq(buf, "\xc3\xa9\\n<0>x\\xff\\x1b[2J\\u009b\xe2\x82\xac");
 }
 END_TEST
 
@@ -136,6 +153,7 @@ static Suite *text_suite(void) {
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_utf8_validity);
         tcase_add_test(tc, test_sanitize_cuts_at_boundaries);
+        tcase_add_test(tc, test_escape_is_one_valid_line);
         tcase_add_test(tc, test_error_text_is_always_valid);
         tcase_add_test(tc, test_bounded_reader);
         tcase_add_test(tc, test_atomic_writer_never_follows_a_link);

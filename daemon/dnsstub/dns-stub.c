@@ -235,8 +235,13 @@ static void query_free(Query *q) {
 static int query_finish(Query *q, const uint8_t *data, size_t len) {
         if (q->via_tcp) {
                 TcpClient *c = q->tcp;
+                uint8_t *owned = q->answer == data ? TAKE_PTR(q->answer) : NULL; /* data may be it */
+                int r;
+
                 query_free(q); /* first: it counts down c's pending */
-                return c ? tcp_client_send(c, data, len) : 0;
+                r = c ? tcp_client_send(c, data, len) : 0;
+                free(owned);
+                return r;
         }
         udp_reply(q->listener, &q->client, q->client_len, data, len);
         query_free(q);
@@ -979,7 +984,7 @@ int fzd_dns_stub_set_servers(FzdDnsStub *s, const FzdDnsStubServer *servers, siz
                         continue;
                 /* Forwarding to one of our own sentinels would loop until the limit. */
                 for (size_t j = 0; j < n; j++)
-                        if (sockaddr_same_address(&server.upstream, &servers[j].sentinel)) {
+                        if (sockaddr_equal(&server.upstream, &servers[j].sentinel)) {
                                 log_warning("DNS: not forwarding %s to %s, one of our own addresses.",
                                             sockaddr_to_string(&server.sentinel, a, sizeof a),
                                             sockaddr_to_string(&server.upstream, b, sizeof b));

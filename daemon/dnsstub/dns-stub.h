@@ -31,32 +31,9 @@
 #include <systemd/sd-event.h>
 
 #include "dns-resources.h"
+#include "dns-stub-socket.h"
 #include "macro.h"
 #include "proxy-ips.h"
-
-typedef union FzdSockaddr {
-        struct sockaddr sa;
-        struct sockaddr_in in;
-        struct sockaddr_in6 in6;
-} FzdSockaddr;
-
-/* One sentinel the system is pointed at, and the resolver it forwards to. */
-typedef struct FzdDnsStubServer {
-        FzdSockaddr sentinel; /* address and port (53) to serve on */
-        FzdSockaddr upstream; /* sa_family 0: none (forwarded queries get SERVFAIL) */
-} FzdDnsStubServer;
-
-/* The sockets the stub may not be allowed to make itself. Each returns a non-blocking,
- * close-on-exec fd, or a negative errno. */
-typedef struct FzdDnsSocketFactory {
-        /* A socket on addr (SOCK_DGRAM; or SOCK_STREAM, already listening) that only
-         * this host can reach. */
-        int (*listen)(void *userdata, int type, const FzdSockaddr *addr);
-        /* An unbound socket (SOCK_DGRAM or SOCK_STREAM) of family for one query to an
-         * upstream, carrying the daemon's firewall mark so that it bypasses the tunnel. */
-        int (*upstream)(void *userdata, int family, int type);
-        void *userdata;
-} FzdDnsSocketFactory;
 
 typedef struct FzdDnsStubParams {
         uint64_t timeout_usec;    /* for an upstream's answer; 0: 5 s */

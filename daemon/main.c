@@ -13,6 +13,7 @@
 #include "config.h"
 #include "device-id.h"
 #include "log.h"
+#include "dnsstub/dns-stub.h"
 #include "manager.h"
 #include "options.h"
 #include "token.h"
@@ -248,6 +249,17 @@ static int run(int argc, char **argv) {
                 r = fzd_os_cleanup_stale(os);
                 if (r < 0)
                         log_warning_errno(r, "Failed to clean up after a previous run, continuing: %m");
+        }
+        /* The DNS stub on the sentinels, with sockets from the OS layer (DESIGN §7.1). */
+        {
+                FzdDnsStub *stub = NULL;
+
+                r = fzd_dns_stub_new(event, fzd_os_dns_socket_factory(m->os), NULL, &stub);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set up the DNS stub: %m");
+                        goto finish;
+                }
+                fzd_manager_attach_dns_stub(m, stub);
         }
 
         if (token) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "dnsstub/dns-stub.h"
 #include "log.h"
 #include "manager.h"
 
@@ -73,6 +74,7 @@ static void notify_status(FzdManager *m) {
 }
 
 static void resources_changed(FzdManager *m);
+static void dns_stub_sync_all(FzdManager *m);
 
 static void clear_session(FzdManager *m) {
         if (m->engine)
@@ -88,6 +90,7 @@ static void clear_session(FzdManager *m) {
                 fzd_resource_table_clear(m->resources);
                 resources_changed(m);
         }
+        dns_stub_sync_all(m);
 }
 
 /* ---- the tunnel ------------------------------------------------------------------------- */
@@ -205,9 +208,63 @@ static void on_os_dns_applied(void *userdata, const char *message) {
                 set_state(m, m->state, set_last_error(m, message), message ? "dns-failed" : "dns-ok");
 }
 
+/* ---- the DNS stub (issue #11): the resource table and the OS layer's sentinels feed it ------ */
+
+/* One resource changed: r put (a resource that is no DNS resource any more leaves the stub),
+ * or the resource with this id removed (r NULL). */
+static void dns_stub_resource_changed(FzdManager *m, const char *id, const FzdResource *r) {
+        static const FzdDnsIpStack stacks[_FZD_RESOURCE_IP_STACK_MAX] = {
+                [FZD_RESOURCE_IP_STACK_DUAL] = FZD_DNS_IP_STACK_DUAL,
+                [FZD_RESOURCE_IP_STACK_IPV4_ONLY] = FZD_DNS_IP_STACK_IPV4_ONLY,
+                [FZD_RESOURCE_IP_STACK_IPV6_ONLY] = FZD_DNS_IP_STACK_IPV6_ONLY,
+        };
+
+        if (!m->dns_stub)
+                return;
+        if (r && r->type == FZD_RESOURCE_DNS && (unsigned) r->ip_stack < _FZD_RESOURCE_IP_STACK_MAX) {
+                int k = fzd_dns_stub_resource_put(m->dns_stub, r->id, strempty(r->address), stacks[r->ip_stack]);
+                if (k == -EINVAL)
+                        log_warning("DNS resource %s has a pattern the DNS stub cannot use; its names are not "
+                                    "answered locally.", r->id);
+                else if (k < 0)
+                        log_oom();
+        } else
+                (void) fzd_dns_stub_resource_remove(m->dns_stub, id);
+}
+
+/* The whole table again (after init replaced it, or a sign-out emptied it). */
+static void dns_stub_sync_all(FzdManager *m) {
+        _cleanup_(freep) const FzdResource **v = NULL;
+        size_t n = 0;
+
+        if (!m->dns_stub)
+                return;
+        fzd_dns_stub_resources_clear(m->dns_stub);
+        if (fzd_resource_table_sorted(m->resources, &v, &n) < 0) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                dns_stub_resource_changed(m, v[i]->id, v[i]);
+}
+
+static void on_os_dns_servers_changed(void *userdata, const FzdDnsStubServer *servers, size_t n) {
+        FzdManager *m = userdata;
+
+        if (m->dns_stub)
+                (void) fzd_dns_stub_set_servers(m->dns_stub, servers, n); /* failures are logged */
+}
+
+void fzd_manager_attach_dns_stub(FzdManager *m, FzdDnsStub *stub) {
+        fzd_dns_stub_free(m->dns_stub);
+        m->dns_stub = stub;
+        dns_stub_sync_all(m);
+}
+
 static const FzdOsEvents os_events = {
         .network_changed = on_os_network_changed,
         .dns_applied = on_os_dns_applied,
+        .dns_servers_changed = on_os_dns_servers_changed,
 };
 
 const FzdOsEvents *fzd_manager_os_events(void) {
@@ -246,6 +303,7 @@ static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, Fzd
                 }
         }
         resources_changed(m);
+        dns_stub_sync_all(m);
 
         /* After a reconnect the tunnel is still up: add the new routes first, then drop the
          * old ones. Routes are counted per prefix, so only real differences reach the
@@ -290,6 +348,7 @@ static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
                 return;
         }
         update_resource_routes(m, old, r);
+        dns_stub_resource_changed(m, r->id, r);
         resources_changed(m);
 }
 
@@ -302,6 +361,7 @@ static void on_engine_resource_deleted(void *userdata, const char *id) {
                 return;
         }
         update_resource_routes(m, r, NULL);
+        dns_stub_resource_changed(m, id, NULL);
         fzd_resource_free(r);
         resources_changed(m);
 }
@@ -547,6 +607,7 @@ FzdManager *fzd_manager_free(FzdManager *m) {
         if (!m)
                 return NULL;
         fzd_engine_free(m->engine); /* wipes the token */
+        fzd_dns_stub_free(m->dns_stub); /* before os: it made the stub's sockets */
         fzd_os_free(m->os);        /* reverts DNS, removes the tunnel */
         sd_event_source_disable_unref(m->tunnel_retry_timer);
         free(m->dns_error);

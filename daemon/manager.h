@@ -14,6 +14,8 @@
 #include "secret.h"
 #include "token.h"
 
+typedef struct FzdDnsStub FzdDnsStub; /* dnsstub/dns-stub.h */
+
 typedef enum FzdState {
         FZD_STATE_SIGNED_OUT,
         FZD_STATE_CONNECTING,
@@ -62,6 +64,7 @@ typedef struct FzdManager {
 
         FzdEngine *engine;
         FzdOs *os; /* NULL until fzd_manager_attach_os() */
+        FzdDnsStub *dns_stub; /* NULL until fzd_manager_attach_dns_stub() */
         sd_event_source *tunnel_retry_timer;
         bool awaiting_dns; /* "connected" once DNS is in place */
         char *dns_error;
@@ -77,6 +80,9 @@ DEFINE_POINTER_CLEANUP_FUNC(FzdManager, fzd_manager_free);
 /* Give the manager the OS layer (TUN, routes, DNS); it takes ownership. */
 void fzd_manager_attach_os(FzdManager *m, FzdOs *os);
 const FzdOsEvents *fzd_manager_os_events(void);
+/* Give the manager the DNS stub (issue #11); it takes ownership. The stub lives as long as
+ * the manager: its proxy IPs must stay the same across sessions. */
+void fzd_manager_attach_dns_stub(FzdManager *m, FzdDnsStub *stub);
 
 /* Service-account mode: the token came from the environment or the token file. */
 int fzd_manager_start_service_account(FzdManager *m, FzdTokenSource source, FzdSecret **token);

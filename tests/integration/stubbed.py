@@ -47,7 +47,7 @@ class Dnsmasq:
     (A and AAAA), `txt` name → text; every other name under example.org is NXDOMAIN."""
 
     def __init__(self, bed, name='dnsmasq', addresses=(UPSTREAM4, UPSTREAM6), netns=None, records=None,
-                 txt=None, extra=(), add_addresses=True):
+                 txt=None, extra=(), add_addresses=True, log_queries=True):
         self.bed = bed
         self.add_addresses = add_addresses
         self.name = name
@@ -58,8 +58,9 @@ class Dnsmasq:
         records = records if records is not None else {'www.example.org': ['192.0.2.80', '2001:db8::80']}
         txt = txt if txt is not None else {'txt.example.org': 'hello from the upstream'}
         lines = ['no-resolv', 'no-hosts', 'bind-interfaces', 'user=root', 'group=root', 'port=53',
-                 'log-queries=extra', f'log-facility={self.log_path}', 'local=/example.org/',
-                 'cache-size=0', 'dns-forward-max=10000']
+                 f'log-facility={self.log_path}', 'local=/example.org/', 'cache-size=0', 'dns-forward-max=10000']
+        if log_queries:
+            lines.append('log-queries=extra')
         lines += [f'listen-address={a}' for a in addresses]
         for host, addrs in records.items():
             for a in ([addrs] if isinstance(addrs, str) else addrs):

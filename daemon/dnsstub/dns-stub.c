@@ -37,10 +37,17 @@
 #define TCP_CLIENT_MAX_OUT      (128 * 1024)
 #define LIMIT_LOG_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define ACCEPT_PAUSE_USEC       (1 * USEC_PER_SEC)
+/* UDP to an upstream: a few connected sockets, each on its own random port, each replaced
+ * by a fresh one (a new random port) after POOL_SOCKET_USES queries or POOL_SOCKET_LIFE. */
+#define POOL_SIZE             4
+#define POOL_SOCKET_USES      1000
+#define POOL_SOCKET_LIFE_USEC (60 * USEC_PER_SEC)
+#define UP_BATCH              8
 
 typedef struct Listener Listener;
 typedef struct TcpClient TcpClient;
 typedef struct Query Query;
+typedef struct UpSock UpSock;
 
 struct Listener {
         FzdDnsStub *stub;
@@ -48,6 +55,23 @@ struct Listener {
         int udp_fd, tcp_fd;
         sd_event_source *udp_source, *tcp_source;
         bool keep;
+        UpSock *pool[POOL_SIZE]; /* UDP sockets to server.upstream, made when needed */
+        unsigned next_sock;
+};
+
+/* A UDP socket connected to an upstream. Retired ones (too old, or the upstream changed)
+ * take no new queries and close when their last one is done. */
+struct UpSock {
+        FzdDnsStub *stub;
+        Listener *listener;  /* NULL once retired */
+        UpSock *prev, *next; /* the stub's retired sockets */
+        int fd;
+        sd_event_source *src;
+        uint32_t serial; /* with a query's ID, the key it is found by */
+        unsigned inflight, uses;
+        uint64_t born;
+        Query *pending[UDP_BATCH]; /* to send with one sendmmsg() */
+        size_t n_pending;
 };
 
 typedef struct OutBuf {
@@ -81,6 +105,10 @@ struct Query {
         bool via_tcp;
         uint16_t client_id;
         FzdDnsQuery query; /* id: the client's */
+        /* UDP upstream: the pool socket, and the key (socket serial, our ID) we are found by. */
+        UpSock *sock;
+        uint64_t key;
+        /* TCP upstream: a socket of its own. */
         int fd;
         sd_event_source *io;
         /* TCP upstream: what is written of msg (prefix included), and the answer so far. */
@@ -116,13 +144,20 @@ struct FzdDnsStub {
         uint16_t ids[256];
         size_t n_ids;
 
+        /* UDP queries in flight by (socket serial, ID): open addressing, at most half full. */
+        Query **by_key;
+        size_t by_key_cap;
+        uint64_t key_salt;
+        uint32_t next_serial;
+        UpSock *retired;
+
         uint64_t limit_logged_at, full_logged_at;
         uint64_t limit_hits_unlogged;
         FzdDnsStubStats stats;
 
-        uint8_t (*rx)[FZD_DNS_MAX_QUERY + 1]; /* UDP_BATCH */
-        uint8_t (*tx)[LOCAL_ANSWER_MAX];      /* UDP_BATCH */
-        uint8_t *upstream_buf;                /* FZD_DNS_MAX_MESSAGE + 1 */
+        uint8_t (*rx)[FZD_DNS_MAX_QUERY + 1];      /* UDP_BATCH */
+        uint8_t (*tx)[LOCAL_ANSWER_MAX];           /* UDP_BATCH */
+        uint8_t (*up_rx)[FZD_DNS_MAX_MESSAGE + 1]; /* UP_BATCH; pages are touched only as answers need */
 };
 
 static uint64_t now_usec(FzdDnsStub *s) {
@@ -196,6 +231,160 @@ static void udp_reply(Listener *l, const FzdSockaddr *client, socklen_t client_l
         (void)sendto(l->udp_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, &client->sa, client_len);
 }
 
+/* ---- UDP queries in flight by key ------------------------------------------------------------ */
+
+static uint64_t make_key(uint32_t serial, uint16_t id) {
+        return ((uint64_t)serial << 16) | id;
+}
+
+static size_t key_home(const FzdDnsStub *s, uint64_t key) {
+        uint64_t h = (key ^ s->key_salt) * 0x9e3779b97f4a7c15ULL;
+        return (size_t)(h >> 32) & (s->by_key_cap - 1);
+}
+
+static Query *key_find(const FzdDnsStub *s, uint64_t key) {
+        for (size_t i = key_home(s, key);; i = (i + 1) & (s->by_key_cap - 1)) {
+                Query *q = s->by_key[i];
+                if (!q || q->key == key)
+                        return q;
+        }
+}
+
+static void key_insert(FzdDnsStub *s, Query *q) {
+        size_t i = key_home(s, q->key);
+
+        while (s->by_key[i])
+                i = (i + 1) & (s->by_key_cap - 1);
+        s->by_key[i] = q;
+}
+
+static void key_remove(FzdDnsStub *s, Query *q) {
+        size_t mask = s->by_key_cap - 1, i = key_home(s, q->key);
+
+        while (s->by_key[i] != q) {
+                if (!s->by_key[i])
+                        return;
+                i = (i + 1) & mask;
+        }
+        /* Backward shift: pull later members of the probe run into the hole. */
+        for (size_t j = (i + 1) & mask; s->by_key[j]; j = (j + 1) & mask) {
+                size_t home = key_home(s, s->by_key[j]->key);
+                if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+                        s->by_key[i] = s->by_key[j];
+                        i = j;
+                }
+        }
+        s->by_key[i] = NULL;
+}
+
+/* ---- the pool of UDP sockets to an upstream ------------------------------------------------ */
+
+static int on_upstream_udp(sd_event_source *es, int fd, uint32_t revents, void *userdata);
+static void upsock_flush(UpSock *u);
+
+static void upsock_close(UpSock *u) {
+        FzdDnsStub *s = u->stub;
+
+        if (u->prev)
+                u->prev->next = u->next;
+        else if (s->retired == u)
+                s->retired = u->next;
+        if (u->next)
+                u->next->prev = u->prev;
+        sd_event_source_disable_unref(u->src);
+        safe_close(u->fd);
+        free(u);
+}
+
+/* No new queries for u; it goes when its last query is done. */
+static void upsock_retire(UpSock *u) {
+        FzdDnsStub *s = u->stub;
+
+        if (!u->listener)
+                return;
+        for (size_t i = 0; i < POOL_SIZE; i++)
+                if (u->listener->pool[i] == u)
+                        u->listener->pool[i] = NULL;
+        u->listener = NULL;
+        if (u->inflight == 0) {
+                sd_event_source_disable_unref(u->src);
+                safe_close(u->fd);
+                free(u);
+                return;
+        }
+        u->prev = NULL;
+        u->next = s->retired;
+        if (s->retired)
+                s->retired->prev = u;
+        s->retired = u;
+}
+
+static int upsock_new(Listener *l, UpSock **ret) {
+        FzdDnsStub *s = l->stub;
+        const FzdSockaddr *up = &l->server.upstream;
+        UpSock *u;
+        int fd, r;
+
+        fd = s->factory.upstream(s->factory.userdata, up->sa.sa_family, SOCK_DGRAM);
+        if (fd < 0)
+                return fd;
+        /* Connected: the kernel picks a random port, and drops datagrams from anyone but the
+         * upstream's address and port; its ICMP errors come back here. */
+        if (connect(fd, &up->sa, sockaddr_len(up)) < 0) {
+                r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        u = calloc(1, sizeof *u);
+        if (!u) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *u = (UpSock){.stub = s, .listener = l, .fd = fd, .serial = ++s->next_serial, .born = now_usec(s)};
+        r = sd_event_add_io(s->event, &u->src, fd, EPOLLIN, on_upstream_udp, u);
+        if (r < 0) {
+                safe_close(fd);
+                free(u);
+                return r;
+        }
+        s->stats.upstream_sockets++;
+        *ret = u;
+        return 0;
+}
+
+/* The socket for the next query to l's upstream: the pool's, round robin, each replaced
+ * by a fresh one when it has served enough. */
+static int upsock_get(Listener *l, UpSock **ret) {
+        unsigned i = l->next_sock++ % POOL_SIZE;
+        UpSock *u = l->pool[i];
+        int r;
+
+        if (u && (u->uses >= POOL_SOCKET_USES || now_usec(l->stub) - u->born >= POOL_SOCKET_LIFE_USEC)) {
+                upsock_flush(u);     /* what is queued on it still goes out */
+                if (l->pool[i] == u) /* (a failed flush retires it itself) */
+                        upsock_retire(u);
+                u = NULL;
+        }
+        if (!u) {
+                r = upsock_new(l, &u);
+                if (r < 0)
+                        return r;
+                l->pool[i] = u;
+        }
+        *ret = u;
+        return 0;
+}
+
+/* Queued queries go out first; answers still come back on the retired sockets. */
+static void pool_retire_all(Listener *l) {
+        for (size_t i = 0; i < POOL_SIZE; i++) {
+                if (l->pool[i])
+                        upsock_flush(l->pool[i]);
+                if (l->pool[i])
+                        upsock_retire(l->pool[i]);
+        }
+}
+
 /* ---- queries in flight ------------------------------------------------------------------- */
 
 static void inflight_unlink(FzdDnsStub *s, Query *q) {
@@ -220,6 +409,15 @@ static void query_free(Query *q) {
         s->n_inflight--;
         if (q->via_tcp)
                 s->n_tcp_upstream--;
+        if (q->sock) {
+                UpSock *u = q->sock;
+                key_remove(s, q);
+                for (size_t i = 0; i < u->n_pending; i++)
+                        if (u->pending[i] == q) /* never sent: not any more */
+                                u->pending[i] = u->pending[--u->n_pending];
+                if (--u->inflight == 0 && !u->listener)
+                        upsock_close(u);
+        }
         sd_event_source_disable_unref(q->io);
         safe_close(q->fd);
         free(q->answer);
@@ -307,29 +505,119 @@ static int upstream_failed(Query *q, int error) {
         return query_fail(q, FZD_DNS_RCODE_SERVFAIL);
 }
 
-static int on_upstream_udp(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-        Query *q = userdata;
-        FzdDnsStub *s = q->stub;
+/* Every query waiting on u fails (the upstream is unreachable, the socket broken); u is
+ * retired so that the next query gets a fresh one. */
+static void upsock_fail(UpSock *u, int error) {
+        FzdDnsStub *s = u->stub;
+        Listener *l = u->listener;
 
-        /* A few datagrams at most: a spoofer must not keep us here. */
-        for (int i = 0; i < 4; i++) {
-                ssize_t n = recv(fd, s->upstream_buf, FZD_DNS_MAX_MESSAGE + 1, MSG_DONTWAIT | MSG_TRUNC);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return 0;
-                        (void)upstream_failed(q, -errno); /* ICMP unreachable and friends */
-                        return 0;
+        upsock_retire(u); /* stays open while queries point at it */
+        for (Query *q = s->inflight_head, *next; q; q = next) {
+                next = q->next;
+                if (q->sock == u) {
+                        /* Only UDP queries use u: failing one frees it and nothing else. */
+                        if (l && debug_enabled()) {
+                                char a[INET6_ADDRSTRLEN + 8];
+                                log_debug_errno(error, "DNS: upstream %s failed: %m",
+                                                sockaddr_to_string(&l->server.upstream, a, sizeof a));
+                                l = NULL;
+                        }
+                        s->stats.upstream_failures++;
+                        (void)query_fail(q, FZD_DNS_RCODE_SERVFAIL);
                 }
-                if (n > FZD_DNS_MAX_MESSAGE)
-                        continue;
-                if (fzd_dns_response_matches(s->upstream_buf, (size_t)n, q->msg + 2,
-                                             q->query.question_end)) {
-                        got_answer(q, s->upstream_buf, (size_t)n);
-                        return 0;
-                }
-                s->stats.upstream_mismatches++;
         }
+}
+
+/* Answers from an upstream on a pool socket: each is found by (socket, ID), checked
+ * against its question, given back its client's ID and sent on from the sentinel's
+ * socket, a batch at a time. */
+static int on_upstream_udp(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        UpSock *u = userdata;
+        FzdDnsStub *s = u->stub;
+        struct mmsghdr in[UP_BATCH], out[UP_BATCH];
+        struct iovec in_iov[UP_BATCH], out_iov[UP_BATCH];
+        FzdSockaddr to[UP_BATCH];
+        Listener *batch = NULL;
+        int n, k = 0;
+
+        for (int i = 0; i < UP_BATCH; i++) {
+                in_iov[i] = (struct iovec){s->up_rx[i], FZD_DNS_MAX_MESSAGE + 1};
+                in[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &in_iov[i], .msg_iovlen = 1}};
+        }
+        n = recvmmsg(fd, in, UP_BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        upsock_fail(u, -errno); /* ICMP unreachable and friends */
+                return 0;
+        }
+        for (int i = 0; i < n; i++) {
+                uint8_t *a = s->up_rx[i];
+                size_t len = in[i].msg_len;
+                Query *q;
+
+                if (len < FZD_DNS_HEADER_SIZE || (in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+                        s->stats.upstream_mismatches++;
+                        continue;
+                }
+                q = key_find(s, make_key(u->serial, fzd_dns_get_id(a)));
+                if (!q || !fzd_dns_response_matches(a, len, q->msg + 2, q->query.question_end)) {
+                        /* A late answer, a duplicate, or a spoof: the query keeps waiting. */
+                        s->stats.upstream_mismatches++;
+                        continue;
+                }
+                s->stats.upstream_answers++;
+                fzd_dns_set_id(a, q->client_id);
+                if (q->listener && q->listener->udp_fd >= 0) {
+                        if (batch && batch != q->listener) {
+                                (void)sendmmsg(batch->udp_fd, out, (unsigned)k, MSG_DONTWAIT | MSG_NOSIGNAL);
+                                k = 0;
+                        }
+                        batch = q->listener;
+                        to[k] = q->client;
+                        out_iov[k] = (struct iovec){a, len};
+                        out[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &to[k],
+                                                              .msg_namelen = q->client_len,
+                                                              .msg_iov = &out_iov[k],
+                                                              .msg_iovlen = 1}};
+                        k++;
+                }
+                query_free(q);
+        }
+        /* A full socket buffer drops answers: those clients ask again. */
+        if (k > 0)
+                (void)sendmmsg(batch->udp_fd, out, (unsigned)k, MSG_DONTWAIT | MSG_NOSIGNAL);
         return 0;
+}
+
+/* Sends the queries queued on u, in one system call. */
+static void upsock_flush(UpSock *u) {
+        struct mmsghdr m[UDP_BATCH];
+        struct iovec iov[UDP_BATCH];
+        Query *sent[UDP_BATCH];
+        size_t n = u->n_pending;
+        int r;
+
+        if (n == 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                sent[i] = u->pending[i];
+                iov[i] = (struct iovec){sent[i]->msg + 2, sent[i]->len};
+                m[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+        }
+        u->n_pending = 0;
+        r = sendmmsg(u->fd, m, (unsigned)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r >= 0 && (size_t)r == n)
+                return;
+        /* Not all went: an error (an ICMP one from earlier shows up here too) fails the
+         * socket and everything on it; a full socket buffer fails what did not go. */
+        if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
+                upsock_fail(u, -errno);
+                return;
+        }
+        for (size_t i = r < 0 ? 0 : (size_t)r; i < n; i++) {
+                u->stub->stats.upstream_failures++;
+                (void)query_fail(sent[i], FZD_DNS_RCODE_SERVFAIL);
+        }
 }
 
 static int on_upstream_tcp(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
@@ -464,7 +752,6 @@ static int forward(FzdDnsStub *s, Listener *l, const FzdSockaddr *client, sockle
         q->msg[0] = (uint8_t)(len >> 8);
         q->msg[1] = (uint8_t)len;
         memcpy(q->msg + 2, msg, len);
-        fzd_dns_set_id(q->msg + 2, random_id(s));
 
         /* In the books first, so that query_free() can undo everything below. */
         q->deadline = now_usec(s) + s->params.timeout_usec;
@@ -481,7 +768,35 @@ static int forward(FzdDnsStub *s, Listener *l, const FzdSockaddr *client, sockle
                 tcp->pending++;
         s->stats.forwarded++;
 
-        fd = s->factory.upstream(s->factory.userdata, up->sa.sa_family, via_tcp ? SOCK_STREAM : SOCK_DGRAM);
+        if (!via_tcp) {
+                UpSock *u;
+                uint16_t id;
+
+                r = upsock_get(l, &u);
+                if (r < 0)
+                        goto fail;
+                /* An ID of ours, random and not in use on this socket. */
+                do
+                        id = random_id(s);
+                while (key_find(s, make_key(u->serial, id)));
+                fzd_dns_set_id(q->msg + 2, id);
+                q->sock = u;
+                q->key = make_key(u->serial, id);
+                key_insert(s, q);
+                u->inflight++;
+                u->uses++;
+                /* Sent with the others of this batch (upsock_flush() from on_udp()). */
+                u->pending[u->n_pending++] = q;
+                if (u->n_pending == UDP_BATCH)
+                        upsock_flush(u);
+                arm_timer(s);
+                return 0;
+        }
+
+        /* TCP: a connection of its own, opened now (TCP clients are few: the UDP ones that
+         * got TC, and those that always use TCP). */
+        fzd_dns_set_id(q->msg + 2, random_id(s));
+        fd = s->factory.upstream(s->factory.userdata, up->sa.sa_family, SOCK_STREAM);
         if (fd < 0) {
                 r = fd;
                 goto fail;
@@ -491,14 +806,7 @@ static int forward(FzdDnsStub *s, Listener *l, const FzdSockaddr *client, sockle
                 r = -errno;
                 goto fail;
         }
-        if (!via_tcp) {
-                if (send(fd, q->msg + 2, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                r = sd_event_add_io(s->event, &q->io, fd, EPOLLIN, on_upstream_udp, q);
-        } else
-                r = sd_event_add_io(s->event, &q->io, fd, EPOLLOUT, on_upstream_tcp, q);
+        r = sd_event_add_io(s->event, &q->io, fd, EPOLLOUT, on_upstream_tcp, q);
         if (r < 0)
                 goto fail;
         arm_timer(s);
@@ -609,6 +917,9 @@ static int on_udp(sd_event_source *es, int fd, uint32_t revents, void *userdata)
         }
         if (k > 0)
                 (void)sendmmsg(fd, out, (unsigned)k, MSG_DONTWAIT | MSG_NOSIGNAL);
+        for (size_t i = 0; i < POOL_SIZE; i++)
+                if (l->pool[i])
+                        upsock_flush(l->pool[i]);
         return 0;
 }
 
@@ -915,6 +1226,7 @@ static void listener_free(Listener *l) {
                 if (c->listener == l)
                         tcp_client_free(c);
         }
+        pool_retire_all(l);
         sd_event_source_disable_unref(l->udp_source);
         sd_event_source_disable_unref(l->tcp_source);
         safe_close(l->udp_fd);
@@ -999,6 +1311,8 @@ int fzd_dns_stub_set_servers(FzdDnsStub *s, const FzdDnsStubServer *servers, siz
                         }
                 if (l) {
                         l->keep = true;
+                        if (!sockaddr_equal(&l->server.upstream, &server.upstream))
+                                pool_retire_all(l); /* queries under way finish on the old sockets */
                         l->server.upstream = server.upstream;
                 } else {
                         int r = listener_new(s, &server, &l);
@@ -1122,9 +1436,14 @@ int fzd_dns_stub_new(sd_event *event, const FzdDnsSocketFactory *factory, const 
 
         s->rx = calloc(UDP_BATCH, sizeof *s->rx);
         s->tx = calloc(UDP_BATCH, sizeof *s->tx);
-        s->upstream_buf = malloc(FZD_DNS_MAX_MESSAGE + 1);
-        if (!s->rx || !s->tx || !s->upstream_buf)
+        s->up_rx = calloc(UP_BATCH, sizeof *s->up_rx);
+        for (s->by_key_cap = 16; s->by_key_cap < 2 * (size_t)s->params.max_inflight;)
+                s->by_key_cap *= 2;
+        s->by_key = calloc(s->by_key_cap, sizeof *s->by_key);
+        if (!s->rx || !s->tx || !s->up_rx || !s->by_key)
                 return -ENOMEM;
+        if (getrandom(&s->key_salt, sizeof s->key_salt, GRND_NONBLOCK) != (ssize_t)sizeof s->key_salt)
+                s->key_salt = now_usec(s) * 0x9e3779b97f4a7c15ULL;
         r = fzd_dns_resources_new(&s->resources);
         if (r < 0)
                 return r;
@@ -1161,7 +1480,10 @@ FzdDnsStub *fzd_dns_stub_free(FzdDnsStub *s) {
         free(s->listeners);
         free(s->rx);
         free(s->tx);
-        free(s->upstream_buf);
+        while (s->retired) /* only if their queries were gone first: not expected */
+                upsock_close(s->retired);
+        free(s->by_key);
+        free(s->up_rx);
         sd_event_unref(s->event);
         free(s);
         return NULL;

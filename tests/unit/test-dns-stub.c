@@ -76,6 +76,8 @@ typedef struct Upstream {
         TestMsg last_answer;
         UpConn *conns[16];
         size_t n_conns;
+        uint16_t ports[64]; /* distinct UDP source ports the queries came from */
+        size_t n_ports;
 } Upstream;
 
 /* The upstream's answer to q: the question, one A record 192.0.2.1 (TTL 300). */
@@ -109,6 +111,13 @@ static int on_up_udp(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         up->last_query.n = (size_t)n;
         up->udp_queries++;
+        {
+                size_t i;
+                for (i = 0; i < up->n_ports && up->ports[i] != from.in.sin_port; i++)
+                        ;
+                if (i == up->n_ports && up->n_ports < ELEMENTSOF(up->ports))
+                        up->ports[up->n_ports++] = from.in.sin_port;
+        }
         if (up->mode == UP_SILENT)
                 return 0;
         if (up->mode == UP_SPOOF_FIRST) {
@@ -411,6 +420,52 @@ START_TEST(test_forwarded_unchanged_but_the_id) {
                 ck_assert_int_gt(differ, 0);
         }
         ck_assert_uint_eq(stats(&b).forwarded, 5);
+        ck_assert_uint_eq(stats(&b).inflight, 0);
+        bed_stop(&b);
+}
+END_TEST
+
+/* UDP goes out on a few connected sockets; each gives way to a fresh one (another random
+ * port) after 1000 queries, without losing a query on the way — also when it is replaced
+ * in the middle of a burst, with queries queued on it. */
+START_TEST(test_upstream_sockets_rotate) {
+        FzdDnsStubParams p = {.timeout_usec = 500 * 1000};
+        Bed b;
+        uint8_t ans[512];
+        int fd;
+        unsigned answered = 0, good = 0, sent = 0;
+
+        bed_start(&b, UP_ANSWER, &p);
+        fd = udp_client(&b);
+        /* Three on their own first: the sockets then reach 1000 in the middle of a batch. */
+        for (; sent < 3; sent++) {
+                TestMsg q = tm_query((uint16_t)sent, "www.example.org", FZD_DNS_TYPE_A, false);
+                ck_assert_int_eq(send(fd, q.b, q.n, 0), (ssize_t)q.n);
+                ck_assert(run_until_readable(&b, fd, 2000));
+                ck_assert_int_gt(recv(fd, ans, sizeof ans, 0), 0);
+                answered++, good++;
+        }
+        for (unsigned burst = 0; burst < 70; burst++) {
+                unsigned got = 0;
+                for (unsigned i = 0; i < 64; i++, sent++) {
+                        TestMsg q = tm_query((uint16_t)sent, "www.example.org", FZD_DNS_TYPE_A, false);
+                        ck_assert_int_eq(send(fd, q.b, q.n, 0), (ssize_t)q.n);
+                }
+                while (got < 64 && run_until_readable(&b, fd, 2000))
+                        while (recv(fd, ans, sizeof ans, MSG_DONTWAIT) > 0) {
+                                got++;
+                                good += (ans[3] & 0xf) == 0;
+                        }
+                answered += got;
+        }
+        close(fd);
+        ck_assert_uint_eq(sent, 4483);
+        ck_assert_uint_eq(answered, 4483);
+        ck_assert_uint_eq(good, 4483); /* none timed out into SERVFAIL */
+        ck_assert_uint_eq(b.up.udp_queries, 4483);
+        /* 4 sockets to begin with; each has served 1120 by now, so each was replaced once. */
+        ck_assert_uint_eq(stats(&b).upstream_sockets, 8);
+        ck_assert_uint_eq(b.up.n_ports, 8);
         ck_assert_uint_eq(stats(&b).inflight, 0);
         bed_stop(&b);
 }
@@ -743,6 +798,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_resource_names_answered_here);
         tcase_add_test(tc, test_forwarded_unchanged_but_the_id);
         tcase_add_test(tc, test_tcp_over_tcp_and_truncation_kept);
+        tcase_add_test(tc, test_upstream_sockets_rotate);
         tcase_add_test(tc, test_upstream_down_and_silent);
         tcase_add_test(tc, test_spoofed_and_wrong_answers_ignored);
         tcase_add_test(tc, test_no_upstream_and_factory_failure);

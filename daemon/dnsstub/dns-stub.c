@@ -534,6 +534,8 @@ static void upsock_fail(UpSock *u, int error) {
 static int on_upstream_udp(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         UpSock *u = userdata;
         FzdDnsStub *s = u->stub;
+        /* u goes away with its last query if it is retired: only its serial is used below. */
+        uint32_t serial = u->serial;
         struct mmsghdr in[UP_BATCH], out[UP_BATCH];
         struct iovec in_iov[UP_BATCH], out_iov[UP_BATCH];
         FzdSockaddr to[UP_BATCH];
@@ -559,7 +561,7 @@ static int on_upstream_udp(sd_event_source *es, int fd, uint32_t revents, void *
                         s->stats.upstream_mismatches++;
                         continue;
                 }
-                q = key_find(s, make_key(u->serial, fzd_dns_get_id(a)));
+                q = key_find(s, make_key(serial, fzd_dns_get_id(a)));
                 if (!q || !fzd_dns_response_matches(a, len, q->msg + 2, q->query.question_end)) {
                         /* A late answer, a duplicate, or a spoof: the query keeps waiting. */
                         s->stats.upstream_mismatches++;

@@ -78,6 +78,7 @@ typedef struct Upstream {
         size_t n_conns;
         uint16_t ports[64]; /* distinct UDP source ports the queries came from */
         size_t n_ports;
+        FzdSockaddr last_from; /* where the last UDP query came from */
 } Upstream;
 
 /* The upstream's answer to q: the question, one A record 192.0.2.1 (TTL 300). */
@@ -111,6 +112,7 @@ static int on_up_udp(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         up->last_query.n = (size_t)n;
         up->udp_queries++;
+        up->last_from = from;
         {
                 size_t i;
                 for (i = 0; i < up->n_ports && up->ports[i] != from.in.sin_port; i++)
@@ -226,7 +228,7 @@ static void bed_start(Bed *b, UpMode mode, const FzdDnsStubParams *params) {
         FzdDnsSocketFactory factory = {fake_listen, fake_upstream, &b->f};
         FzdDnsStubServer server = {};
 
-        fzd_log_set_max_level(LOG_DEBUG);
+        fzd_log_set_max_level(LOG_INFO);
         *b = (Bed){};
         ck_assert_int_ge(sd_event_new(&b->e), 0);
         factory.userdata = &b->f;
@@ -467,6 +469,49 @@ START_TEST(test_upstream_sockets_rotate) {
         ck_assert_uint_eq(stats(&b).upstream_sockets, 8);
         ck_assert_uint_eq(b.up.n_ports, 8);
         ck_assert_uint_eq(stats(&b).inflight, 0);
+        bed_stop(&b);
+}
+END_TEST
+
+/* The upstream changes while a query is in flight: its socket is retired but stays until
+ * the answer comes; that answer arrives twice in one batch — the first one closes the
+ * socket, the second must not touch it (ASan would see it). */
+START_TEST(test_retired_socket_gets_its_answer) {
+        Bed b;
+        Upstream other;
+        FzdDnsStubServer server = {};
+        uint8_t ans[512];
+        int fd;
+        TestMsg q = tm_query(0x7171, "www.example.org", FZD_DNS_TYPE_A, false), a;
+
+        bed_start(&b, UP_SILENT, NULL);
+        upstream_start(b.e, &other, UP_ANSWER);
+        fd = udp_client(&b);
+        ck_assert_int_eq(send(fd, q.b, q.n, 0), (ssize_t)q.n);
+        while (b.up.udp_queries == 0)
+                ck_assert_int_ge(sd_event_run(b.e, 5 * 1000), 0);
+        server.sentinel.in =
+                (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+        server.upstream = other.addr;
+        ck_assert_int_eq(fzd_dns_stub_set_servers(b.stub, &server, 1), 0);
+        ck_assert_uint_eq(stats(&b).inflight, 1);
+        b.up.mode = UP_ANSWER;
+        a = up_answer(&b.up, b.up.last_query.b, b.up.last_query.n);
+        for (int i = 0; i < 2; i++)
+                ck_assert_int_eq(sendto(b.up.udp, a.b, a.n, 0, &b.up.last_from.sa, sizeof b.up.last_from.in),
+                                 (ssize_t)a.n);
+        ck_assert(run_until_readable(&b, fd, 2000));
+        ck_assert_int_gt(recv(fd, ans, sizeof ans, 0), 0);
+        ck_assert_uint_eq(tm_get16(ans), 0x7171);
+        run_for(&b, 20);
+        ck_assert_uint_eq(stats(&b).inflight, 0);
+        /* The second was read in the same batch, after the socket had gone with its query. */
+        ck_assert_uint_eq(stats(&b).upstream_mismatches, 1);
+        /* New queries go to the new upstream. */
+        ck_assert_uint_gt(udp_ask(&b, &q, ans, sizeof ans, 2000), 0);
+        ck_assert_uint_eq(other.udp_queries, 1);
+        close(fd);
+        upstream_stop(&other);
         bed_stop(&b);
 }
 END_TEST
@@ -799,6 +844,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_forwarded_unchanged_but_the_id);
         tcase_add_test(tc, test_tcp_over_tcp_and_truncation_kept);
         tcase_add_test(tc, test_upstream_sockets_rotate);
+        tcase_add_test(tc, test_retired_socket_gets_its_answer);
         tcase_add_test(tc, test_upstream_down_and_silent);
         tcase_add_test(tc, test_spoofed_and_wrong_answers_ignored);
         tcase_add_test(tc, test_no_upstream_and_factory_failure);

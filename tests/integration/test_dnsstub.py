@@ -435,6 +435,41 @@ class ResolvedSystemUpstream(_StubCase):
                          {'64646f01', '64646f02'})
 
 
+class UnitCapabilities(_StubCase):
+    """The daemon with no more capabilities than the shipped unit gives it
+    (CapabilityBoundingSet= of packaging/firezone-client.service): the stub must still get
+    its port-53 sockets and its marked upstream sockets."""
+
+    def unit_caps(self):
+        import fzbed
+        caps = []
+        with open(os.path.join(fzbed.SOURCE_ROOT, 'packaging', 'firezone-client.service')) as f:
+            for line in f:
+                if line.startswith('CapabilityBoundingSet='):
+                    caps += line.split('=', 1)[1].split()
+        self.assertTrue(caps)
+        return caps
+
+    def start_daemon(self):
+        spec = '-all,' + ','.join('+' + c.lower().removeprefix('cap_') for c in self.unit_caps())
+        os.environ['FZ_DAEMON_WRAPPER'] = f'setpriv --bounding-set {spec} --inh-caps -all --'
+        try:
+            super().start_daemon()
+        finally:
+            del os.environ['FZ_DAEMON_WRAPPER']
+
+    def test_the_stub_works_with_the_units_capabilities(self):
+        with open(f'/proc/{self.bed.daemon.pid}/status') as f:
+            bounding = int(next(l for l in f if l.startswith('CapBnd:')).split()[1], 16)
+        self.assertEqual(bin(bounding).count('1'), len(self.unit_caps()))
+        self.connect()
+        self.assertResourceAnswer('gitlab.corp.example.com')
+        self.assertResourceAnswer('gitlab.corp.example.com', tcp=True)
+        self.assertEqual(self.dig('www.example.org').data('A'), ['192.0.2.80'])
+        self.assertEqual(self.dig('www.example.org', tcp=True).data('A'), ['192.0.2.80'])
+        self.assertNotIn('Failed to serve', self.bed.daemon.output())
+
+
 class FirewallMark(_StubCase):
     """The Internet resource sends everything unmarked into the tunnel; the stub's upstream
     sockets carry the daemon's mark and still reach an upstream on another machine."""

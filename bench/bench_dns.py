@@ -111,8 +111,10 @@ def main(bed, build_root):
              ('forwarded names', 'fwd', (('through the stub', SENTINEL4), ('straight to dnsmasq', UPSTREAM4)))]
     results, lat = {}, {}
     tool = os.path.join(build_root, 'bench', 'dns-latency')
-    print(f'dnsperf {subprocess.run(["dnsperf", "-h"], capture_output=True, text=True).stderr.split("Version")[-1].strip()}, '
-          f'{os.cpu_count()} CPUs, {SECONDS} s per run, {ROUNDS} rounds; load average at start {loadavg()}', flush=True)
+    r = subprocess.run(['dnsperf', '-h'], capture_output=True, text=True)
+    version = re.search(r'Version (\S+)', r.stdout + r.stderr)
+    print(f'dnsperf {version.group(1) if version else "?"}, {os.cpu_count()} CPUs, {SECONDS} s per run, '
+          f'{ROUNDS} rounds; load average at start {loadavg()}', flush=True)
     for title, label, sides in cases:
         print(f'\n== {title} ({NAMES} names, UDP) ==', flush=True)
         for rnd in range(1, ROUNDS + 1):
@@ -138,20 +140,28 @@ def main(bed, build_root):
         v = results[(label, side)]
         return (max(v) - min(v)) / statistics.median(v) * 100
 
-    print('\n== summary (medians over the rounds) ==')
+    def paired(label, a, b):
+        """Per round: throughput ratio a/b (adjacent runs), latency p50 difference a-b
+        (interleaved query by query)."""
+        ratios = [x / y for x, y in zip(results[(label, a)], results[(label, b)])]
+        diffs = [x[0] - y[0] for x, y in zip(lat[(label, a)], lat[(label, b)])]
+        return ratios, diffs
+
+    print('\n== summary (medians over the rounds; per-round range in brackets) ==')
     (_, _, rs), (_, _, fs) = cases
     stub, ref = rs[0][0], rs[1][0]
-    ratio = med('res', stub, 0) / med('res', ref, 0)
-    print(f'  resource names: stub {med("res", stub, 0):.0f} q/s vs dnsmasq {med("res", ref, 0):.0f} q/s = '
-          f'{ratio:.2f}x (target >= 1.5x); latency p50 {med("res", stub, 1):.1f} vs {med("res", ref, 1):.1f} µs; '
-          f'spread between rounds {spread("res", stub):.0f}% / {spread("res", ref):.0f}%')
+    ratios, diffs = paired('res', stub, ref)
+    print(f'  resource names: stub {med("res", stub, 0):.0f} q/s vs dnsmasq {med("res", ref, 0):.0f} q/s; '
+          f'ratio {statistics.median(ratios):.2f}x [{min(ratios):.2f}-{max(ratios):.2f}] (target >= 1.5x); '
+          f'latency p50 {med("res", stub, 1):.1f} vs {med("res", ref, 1):.1f} µs; '
+          f'throughput spread between rounds {spread("res", stub):.0f}% / {spread("res", ref):.0f}%')
     via, direct = fs[0][0], fs[1][0]
-    ratio = med('fwd', via, 0) / med('fwd', direct, 0)
-    added = med('fwd', via, 1) - med('fwd', direct, 1)
+    ratios, diffs = paired('fwd', via, direct)
     print(f'  forwarded names: through the stub {med("fwd", via, 0):.0f} q/s vs direct {med("fwd", direct, 0):.0f} '
-          f'q/s = {ratio:.2f}x (target >= 0.8x); median latency {med("fwd", via, 1):.1f} vs '
-          f'{med("fwd", direct, 1):.1f} µs = +{added:.1f} µs (target <= +50 µs); spread between rounds '
-          f'{spread("fwd", via):.0f}% / {spread("fwd", direct):.0f}%')
+          f'q/s; ratio {statistics.median(ratios):.2f}x [{min(ratios):.2f}-{max(ratios):.2f}] (target >= 0.8x); '
+          f'median latency {med("fwd", via, 1):.1f} vs {med("fwd", direct, 1):.1f} µs, added '
+          f'{statistics.median(diffs):+.1f} µs [{min(diffs):+.1f} to {max(diffs):+.1f}] (target <= +50 µs); '
+          f'throughput spread between rounds {spread("fwd", via):.0f}% / {spread("fwd", direct):.0f}%')
     print(f'  load average at the end {loadavg()} (other work on this machine shows here)')
     bed.stop_daemon()
     portal.stop()

@@ -22,8 +22,9 @@
  * pairs are valid at any moment as queries are in flight, as with a socket per query
  * (RFC 5452's concern), and a connected socket takes datagrams from the upstream only. A
  * socket per query was measured first: 16.7 µs of the daemon's CPU per forwarded query,
- * 0.63x the direct rate; the pool, with sendmmsg/recvmmsg batches, 5.7 µs and 0.95x
- * (bench/bench_dns.py). Over TCP each query gets a connection of its own.
+ * 0.63x the direct rate; the pool, with sendmmsg/recvmmsg batches, 6.6-8 µs and 0.83x
+ * at the median of 5 rounds (bench/bench_dns.py). Over TCP each query gets a connection of
+ * its own.
  *
  * Runs on the sd-event loop of the caller; everything here is main-thread only except
  * the proxy IP table (fzd_dns_stub_proxy_ips()), which says how other threads use it. */

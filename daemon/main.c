@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "engine.h"
 #include "log.h"
+#include "dnsstub/dns-stub.h"
 #include "manager.h"
 #include "options.h"
 #include "os.h"
@@ -277,6 +278,7 @@ static int run(int argc, char **argv) {
         }
 
         /* The tunnel and DNS control; first undo whatever a killed run left behind. */
+        FzdOs *os = NULL;
         {
                 FzdOsParams params = {
                         .dns_control = opts.dns_control,
@@ -284,8 +286,6 @@ static int run(int argc, char **argv) {
                         .system_bus = fzd_bus_api_bus(api),
                         .no_ipc = opts.no_ipc,
                 };
-                FzdOs *os = NULL;
-
                 r = fzd_os_new(event, &params, fzd_manager_os_events(), m, &os);
                 if (r < 0)
                         goto finish;
@@ -293,6 +293,17 @@ static int run(int argc, char **argv) {
                 r = fzd_os_cleanup_stale(os);
                 if (r < 0)
                         log_warning_errno(r, "Failed to clean up after a previous run, continuing: %m");
+        }
+        /* The DNS stub on the sentinels, with sockets from the OS layer (DESIGN §7.1). */
+        {
+                FzdDnsStub *stub = NULL;
+
+                r = fzd_dns_stub_new(event, fzd_os_dns_socket_factory(os), NULL, &stub);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set up the DNS stub: %m");
+                        goto finish;
+                }
+                fzd_manager_attach_dns_stub(m, stub);
         }
 
         if (token) {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "dnsstub/dns-stub.h"
 #include "fz-names.h"
 #include "log.h"
 #include "manager.h"
@@ -51,7 +52,8 @@ struct FzdManager {
         const FzdEngineOps *engine_ops;
         FzdEngine *engine;
         const FzdOsOps *os_ops;
-        FzdOs *os; /* NULL: no tunnel (tests, portal only) */
+        FzdOs *os;            /* NULL: no tunnel (tests, portal only) */
+        FzdDnsStub *dns_stub; /* NULL: no DNS stub (tests) */
 
         Observer observers[FZD_MANAGER_MAX_OBSERVERS];
         size_t n_observers;
@@ -188,6 +190,9 @@ static FzdChange diff_views(const FzdManagerView *a, const FzdManagerView *b) {
                 c |= FZD_CHANGE_INTERNET_RESOURCE;
         return c;
 }
+
+static void dns_stub_sync_all(FzdManager *m);
+static void dns_stub_resource_changed(FzdManager *m, const char *id, const FzdResource *r);
 
 /* ---- the commit step ---------------------------------------------------------------------- */
 
@@ -370,6 +375,7 @@ static void replace_resources(FzdManager *m, FzdResource *const *resources, size
                 m->n_internet = m->n_internet - is_internet(old) + is_internet(copy);
                 fzd_resource_free(old);
         }
+        dns_stub_sync_all(m);
         resources_changed(m);
 
         if (m->os && collect_routes(m, &new_routes, &n_new) >= 0) {
@@ -438,9 +444,63 @@ static void on_os_dns_applied(void *userdata, const FzdError *error) {
         commit(m, error ? "dns-failed" : "dns-applied");
 }
 
+/* ---- the DNS stub (issue #11): the resource table and the OS layer's sentinels feed it ------ */
+
+/* One resource changed: r put (a resource that is no DNS resource any more leaves the stub),
+ * or the resource with this id removed (r NULL). */
+static void dns_stub_resource_changed(FzdManager *m, const char *id, const FzdResource *r) {
+        static const FzdDnsIpStack stacks[_FZD_RESOURCE_IP_STACK_MAX] = {
+                [FZD_RESOURCE_IP_STACK_DUAL] = FZD_DNS_IP_STACK_DUAL,
+                [FZD_RESOURCE_IP_STACK_IPV4_ONLY] = FZD_DNS_IP_STACK_IPV4_ONLY,
+                [FZD_RESOURCE_IP_STACK_IPV6_ONLY] = FZD_DNS_IP_STACK_IPV6_ONLY,
+        };
+
+        if (!m->dns_stub)
+                return;
+        if (r && r->type == FZD_RESOURCE_DNS && (unsigned) r->ip_stack < _FZD_RESOURCE_IP_STACK_MAX) {
+                int k = fzd_dns_stub_resource_put(m->dns_stub, r->id, strempty(r->address), stacks[r->ip_stack]);
+                if (k == -EINVAL)
+                        log_warning("DNS resource %s has a pattern the DNS stub cannot use; its names are not "
+                                    "answered locally.", r->id);
+                else if (k < 0)
+                        log_oom();
+        } else
+                (void) fzd_dns_stub_resource_remove(m->dns_stub, id);
+}
+
+/* The whole table again (after init replaced it, or a sign-out emptied it). */
+static void dns_stub_sync_all(FzdManager *m) {
+        _cleanup_(freep) const FzdResource **v = NULL;
+        size_t n = 0;
+
+        if (!m->dns_stub)
+                return;
+        fzd_dns_stub_resources_clear(m->dns_stub);
+        if (fzd_resource_table_sorted(m->resources, &v, &n) < 0) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                dns_stub_resource_changed(m, v[i]->id, v[i]);
+}
+
+static void on_os_dns_servers_changed(void *userdata, const FzdDnsStubServer *servers, size_t n) {
+        FzdManager *m = userdata;
+
+        if (m->dns_stub)
+                (void) fzd_dns_stub_set_servers(m->dns_stub, servers, n); /* failures are logged */
+}
+
+void fzd_manager_attach_dns_stub(FzdManager *m, FzdDnsStub *stub) {
+        fzd_dns_stub_free(m->dns_stub);
+        m->dns_stub = stub;
+        dns_stub_sync_all(m);
+}
+
 static const FzdOsEvents os_events = {
         .network_changed = on_os_network_changed,
         .dns_applied = on_os_dns_applied,
+        .dns_servers_changed = on_os_dns_servers_changed,
 };
 
 const FzdOsEvents *fzd_manager_os_events(void) {
@@ -494,6 +554,7 @@ static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
                 log_warning("The portal has granted %u resources, the most this client keeps; it ignores new "
                             "ones until some are deleted.",
                             FZD_RESOURCE_TABLE_MAX);
+        dns_stub_resource_changed(m, r->id, r);
         update_resource_routes(m, old, r);
         resources_changed(m);
 }
@@ -506,6 +567,7 @@ static void on_engine_resource_deleted(void *userdata, const char *id) {
                 log_debug("Portal deleted a resource that we do not have, ignoring.");
                 return;
         }
+        dns_stub_resource_changed(m, id, NULL);
         update_resource_routes(m, r, NULL);
         resources_changed(m);
 }
@@ -541,6 +603,7 @@ static void clear_connection(FzdManager *m) {
         m->dns_error = FZD_ERROR_NULL;
         if (fzd_resource_table_size(m->resources) > 0) {
                 fzd_resource_table_clear(m->resources);
+                dns_stub_sync_all(m);
                 resources_changed(m);
         }
 }
@@ -823,6 +886,7 @@ FzdManager *fzd_manager_free(FzdManager *m) {
                 return NULL;
         if (m->engine)
                 m->engine_ops->free(m->engine); /* wipes the token */
+        fzd_dns_stub_free(m->dns_stub); /* before the OS layer: it made the stub's sockets */
         if (m->os)
                 m->os_ops->free(m->os); /* reverts DNS, removes the tunnel */
         sd_event_source_disable_unref(m->tunnel_retry_timer);

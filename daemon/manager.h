@@ -24,6 +24,8 @@
 #include "secret.h"
 #include "token.h"
 
+typedef struct FzdDnsStub FzdDnsStub; /* dnsstub/dns-stub.h */
+
 typedef enum FzdState {
         FZD_STATE_SIGNED_OUT,
         FZD_STATE_CONNECTING,
@@ -105,6 +107,9 @@ void fzd_manager_attach_engine(FzdManager *m, const FzdEngineOps *ops, FzdEngine
 void fzd_manager_attach_os(FzdManager *m, const FzdOsOps *ops, FzdOs *os);
 int fzd_manager_add_observer(FzdManager *m, const FzdManagerObserver *observer, void *userdata);
 void fzd_manager_remove_observer(FzdManager *m, const FzdManagerObserver *observer, void *userdata);
+/* Give the manager the DNS stub (issue #11); it takes ownership. The stub lives as long as
+ * the manager: its proxy IPs must stay the same across sessions. */
+void fzd_manager_attach_dns_stub(FzdManager *m, FzdDnsStub *stub);
 
 /* Identity of this device for the portal (owned copies). */
 int fzd_manager_set_device(FzdManager *m, const char *device_id, const char *device_name);

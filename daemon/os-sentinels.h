@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "dns/dns-address.h"
+#include "dnsstub/dns-stub-socket.h"
 #include "interface-config.h"
 
 /* The DNS sentinels the system is pointed at: one per upstream resolver — the portal's
@@ -14,3 +15,10 @@
  * of sentinels. Pure, so it is table-tested. */
 size_t fzd_os_sentinels(const FzdInterfaceConfig *config, const FzdDnsResolver *system, size_t n_system,
                         FzdDnsAddress *ret, size_t size);
+
+/* The same sentinels, in the same order, each with the upstream it forwards to (DESIGN
+ * §7.1: sentinel N ↔ upstream N), as the DNS stub takes them: sentinel port 53; the
+ * upstream's port (53 unless the portal or a plain-DNS system resolver says otherwise);
+ * upstream family 0 for the fallback sentinels that have none. Pure, table-tested. */
+size_t fzd_os_dns_servers(const FzdInterfaceConfig *config, const FzdDnsResolver *system, size_t n_system,
+                          FzdDnsStubServer *ret, size_t size);

@@ -2,8 +2,10 @@
 /* OS operations (os.h): the tunnel (daemon/tunnel/) and DNS control (daemon/dns/) behind
  * one interface for the manager. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "dns/dns-control.h"
 #include "log.h"
@@ -29,6 +31,11 @@ struct FzdOs {
         sd_event_source *failure_defer;
         FzdError failure;
         int failure_error;
+
+        /* What the DNS stub was last told to serve. */
+        FzdDnsStubServer servers[FZD_DNS_MAX_SENTINELS];
+        size_t n_servers;
+        FzdDnsSocketFactory factory;
 };
 
 static void on_dns_applied(void *userdata, int error, const FzdError *err) {
@@ -55,6 +62,43 @@ static bool dns_wanted(const FzdOs *os) {
         return os->want_dns && fzd_tunnel_is_up(os->tunnel) && fzd_dns_mode(os->dns) != FZD_DNS_CONTROL_DISABLED;
 }
 
+/* The sentinels as local addresses on the TUN, and the stub told what to serve on them
+ * (and forward where) — whatever the DNS control mode: with "disabled" the stub still
+ * answers whoever asks it. Only what changed reaches the kernel and the stub. */
+static void serve_dns(FzdOs *os) {
+        FzdDnsStubServer servers[FZD_DNS_MAX_SENTINELS];
+        FzdCidr addrs[FZD_DNS_MAX_SENTINELS];
+        size_t n = 0;
+        int r;
+
+        if (os->want_dns && fzd_tunnel_is_up(os->tunnel))
+                n = fzd_os_dns_servers(&os->config, os->system_resolvers, os->n_system_resolvers, servers,
+                                       ELEMENTSOF(servers));
+        if (n == os->n_servers && memcmp(servers, os->servers, n * sizeof servers[0]) == 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                const FzdSockaddr *a = &servers[i].sentinel;
+                addrs[i] = (FzdCidr) { .family = a->sa.sa_family };
+                if (a->sa.sa_family == AF_INET) {
+                        addrs[i].addr.in = a->in.sin_addr;
+                        addrs[i].prefixlen = 32;
+                } else {
+                        addrs[i].addr.in6 = a->in6.sin6_addr;
+                        addrs[i].prefixlen = 128;
+                }
+        }
+        /* Going down: the stub first lets go of its sockets, then the addresses go. */
+        if (n == 0 && os->events.dns_servers_changed)
+                os->events.dns_servers_changed(os->userdata, NULL, 0);
+        r = fzd_tunnel_set_sentinels(os->tunnel, addrs, n);
+        if (r < 0 && n > 0)
+                log_warning_errno(r, "DNS queries to the sentinels will not be answered: %m");
+        memcpy(os->servers, servers, n * sizeof servers[0]);
+        os->n_servers = n;
+        if (n > 0 && os->events.dns_servers_changed)
+                os->events.dns_servers_changed(os->userdata, servers, n);
+}
+
 /* Point DNS at one sentinel per upstream resolver (the portal's, else the system's). The
  * result arrives as on_dns_applied(), always asynchronously. */
 static void apply_dns(FzdOs *os) {
@@ -62,6 +106,7 @@ static void apply_dns(FzdOs *os) {
         size_t n;
         int r;
 
+        serve_dns(os); /* before the system is pointed at them */
         if (!dns_wanted(os))
                 return;
         n = fzd_os_sentinels(&os->config, os->system_resolvers, os->n_system_resolvers, sentinels,
@@ -116,9 +161,12 @@ static void on_resolvers_changed(void *userdata, const FzdDnsResolver *resolvers
 
         if (store_resolvers(os, resolvers, n) < 0)
                 return;
-        /* The sentinels follow the number of upstreams; re-apply only if that changed. */
+        /* The sentinels follow the number of upstreams; re-apply only if that changed. Which
+         * upstream each one forwards to may change either way. */
         if (fzd_os_sentinels(&os->config, os->system_resolvers, os->n_system_resolvers, NULL, 0) != before)
                 apply_dns(os);
+        else
+                serve_dns(os);
 }
 
 static void on_network_changed(void *userdata, unsigned changes, const char *what) {
@@ -133,6 +181,9 @@ int fzd_os_new(sd_event *event, const FzdOsParams *params, const FzdOsEvents *ev
         static const FzdTunnelEvents tunnel_events = { .network_changed = on_network_changed };
         static const FzdDnsCallbacks dns_callbacks = { .resolvers_changed = on_resolvers_changed };
         _cleanup_(fzd_os_freep) FzdOs *os = NULL;
+        /* The daemon's own connection: the bus policy lets resolved's broadcasts reach it
+         * (send_broadcast="false" on the deny), and DNS control believes them only from
+         * resolved's unique name. */
         FzdDnsParams dp = {
                 .mode = params->dns_control,
                 .state_dir = params->state_dir,
@@ -202,8 +253,7 @@ int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
         os->want_dns = true;
         if (ret_fd)
                 *ret_fd = fd;
-        if (!dns_wanted(os))
-                return 0;
+        /* The stub needs the upstreams even when DNS control is disabled. */
         if (config->n_upstream_dns > 0 || os->have_system_resolvers)
                 apply_dns(os);
         else {
@@ -211,11 +261,12 @@ int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
                 if (r < 0)
                         apply_dns(os); /* without them: one sentinel per family */
         }
-        return 1;
+        return dns_wanted(os) ? 1 : 0;
 }
 
 void fzd_os_tunnel_down(FzdOs *os) {
         os->want_dns = false;
+        serve_dns(os); /* nothing to serve any more */
         (void) sd_event_source_set_enabled(os->failure_defer, SD_EVENT_OFF);
         if (fzd_dns_is_applied(os->dns)) {
                 int r = fzd_dns_revert(os->dns, on_dns_reverted, os);
@@ -244,6 +295,60 @@ int fzd_os_routes_add(FzdOs *os, const FzdCidr *cidrs, size_t n) {
 
 int fzd_os_set_internet_resource(FzdOs *os, bool enabled) {
         return fzd_tunnel_set_internet_resource(os->tunnel, enabled);
+}
+
+/* ---- sockets for the DNS stub ------------------------------------------------------------------ */
+
+static int os_dns_listen(void *userdata, int type, const FzdSockaddr *addr) {
+        int family = addr->sa.sa_family, fd, one = 1, r;
+
+        if ((family != AF_INET && family != AF_INET6) || (type != SOCK_DGRAM && type != SOCK_STREAM))
+                return -EINVAL;
+        fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* Bound to the TUN: the kernel hands this socket only what was sent on this host (to a
+         * local address of the TUN, by any process, with or without SO_BINDTODEVICE or
+         * IP_UNICAST_IF); a packet routed here from another machine comes in on another
+         * interface and finds no socket. Measured in issue #11, checked by test_dnsstub. */
+        if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, FZD_TUN_NAME, sizeof FZD_TUN_NAME) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0))
+                goto fail;
+        if (type == SOCK_DGRAM) {
+                /* Room for a burst of queries; ignored if the kernel says no. */
+                int size = 1 << 20;
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+        }
+        if (bind(fd, &addr->sa, family == AF_INET ? sizeof addr->in : sizeof addr->in6) < 0)
+                goto fail;
+        if (type == SOCK_STREAM && listen(fd, 128) < 0)
+                goto fail;
+        return fd;
+fail:
+        r = -errno;
+        safe_close(fd);
+        return r;
+}
+
+static int os_dns_upstream(void *userdata, int family, int type) {
+        int fd, mark = FZD_FIREWALL_MARK, r;
+
+        fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* Past our policy rule to the main table, even with the Internet resource on. */
+        if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+                r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        return fd;
+}
+
+const FzdDnsSocketFactory *fzd_os_dns_socket_factory(FzdOs *os) {
+        os->factory = (FzdDnsSocketFactory) { os_dns_listen, os_dns_upstream, os };
+        return &os->factory;
 }
 
 const char *fzd_os_dns_control(const FzdOs *os) {

@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "cidr.h"
+#include "dnsstub/dns-stub-socket.h"
 #include "dns-control-mode.h"
 #include "error.h"
 #include "interface-config.h"
@@ -25,12 +26,18 @@ typedef struct FzdOsEvents {
          * NULL), or failed (the tunnel stays up, but names of DNS resources will not resolve
          * until it is fixed). */
         void (*dns_applied)(void *userdata, const FzdError *error);
+        /* The DNS sentinels on the TUN, each with the upstream it forwards to, changed (the
+         * tunnel came up, the portal's or the system's resolvers changed; n = 0: the tunnel
+         * is going down). Called synchronously, after the addresses are on the TUN and
+         * before DNS control points the system at them: the DNS stub serves them from
+         * here on (fzd_dns_stub_set_servers()). */
+        void (*dns_servers_changed)(void *userdata, const FzdDnsStubServer *servers, size_t n);
 } FzdOsEvents;
 
 typedef struct FzdOsParams {
         FzdDnsControl dns_control; /* AUTO = detect */
         const char *state_dir;     /* resolv.conf backup lives here */
-        sd_bus *system_bus;        /* for systemd-resolved; may be NULL (--no-ipc opens its own) */
+        sd_bus *system_bus;        /* unused: DNS control opens a connection of its own (see os.c) */
         bool no_ipc;               /* never ask the bus unless DNS control needs systemd-resolved */
 } FzdOsParams;
 
@@ -62,6 +69,12 @@ int fzd_os_route_remove(FzdOs *os, const FzdCidr *cidr);
 int fzd_os_routes_add(FzdOs *os, const FzdCidr *cidrs, size_t n);
 /* The Internet resource: default routes in our table while enabled. */
 int fzd_os_set_internet_resource(FzdOs *os, bool enabled);
+
+/* The sockets the DNS stub needs and may not make itself: UDP and TCP on a sentinel,
+ * bound to tun-firezone so that only this host reaches them (the kernel delivers a
+ * packet that came in on another interface to no socket bound to the TUN), and upstream
+ * sockets carrying FZD_FIREWALL_MARK. Valid as long as os. */
+const FzdDnsSocketFactory *fzd_os_dns_socket_factory(FzdOs *os);
 
 /* The DNS control mode in use ("systemd-resolved", "etc-resolv-conf", "disabled"). */
 const char *fzd_os_dns_control(const FzdOs *os);

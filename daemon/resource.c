@@ -18,6 +18,12 @@ static const char *const status_names[_FZD_RESOURCE_STATUS_MAX] = {
         [FZD_RESOURCE_STATUS_OFFLINE] = "offline",
 };
 
+static const char *const ip_stack_names[_FZD_RESOURCE_IP_STACK_MAX] = {
+        [FZD_RESOURCE_IP_STACK_DUAL] = "dual",
+        [FZD_RESOURCE_IP_STACK_IPV4_ONLY] = "ipv4_only",
+        [FZD_RESOURCE_IP_STACK_IPV6_ONLY] = "ipv6_only",
+};
+
 static int lookup(const char *const *names, size_t n, const char *s) {
         if (!s)
                 return -EINVAL;
@@ -41,6 +47,14 @@ const char *fzd_resource_status_to_string(FzdResourceStatus s) {
 
 int fzd_resource_status_from_string(const char *s) {
         return lookup(status_names, _FZD_RESOURCE_STATUS_MAX, s);
+}
+
+const char *fzd_resource_ip_stack_to_string(FzdResourceIpStack s) {
+        return (unsigned) s < _FZD_RESOURCE_IP_STACK_MAX ? ip_stack_names[s] : NULL;
+}
+
+int fzd_resource_ip_stack_from_string(const char *s) {
+        return lookup(ip_stack_names, _FZD_RESOURCE_IP_STACK_MAX, s);
 }
 
 FzdResource *fzd_resource_free(FzdResource *r) {
@@ -76,6 +90,7 @@ int fzd_resource_dup(const FzdResource *r, FzdResource **ret) {
                 return -ENOMEM;
         c->type = r->type;
         c->status = r->status;
+        c->ip_stack = r->ip_stack;
         if (dup_str(r->id, &c->id) < 0 || dup_str(r->name, &c->name) < 0 || dup_str(r->address, &c->address) < 0 ||
             dup_str(r->description, &c->description) < 0)
                 return -ENOMEM;

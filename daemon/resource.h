@@ -22,6 +22,14 @@ typedef enum FzdResourceStatus {
         _FZD_RESOURCE_STATUS_MAX,
 } FzdResourceStatus;
 
+/* Which proxy IPs the DNS stub gives a DNS resource's names (the portal's "ip_stack"). */
+typedef enum FzdResourceIpStack {
+        FZD_RESOURCE_IP_STACK_DUAL, /* also when the portal says nothing */
+        FZD_RESOURCE_IP_STACK_IPV4_ONLY,
+        FZD_RESOURCE_IP_STACK_IPV6_ONLY,
+        _FZD_RESOURCE_IP_STACK_MAX,
+} FzdResourceIpStack;
+
 typedef struct FzdSite {
         char *id;
         char *name;
@@ -36,6 +44,7 @@ typedef struct FzdResource {
         FzdResourceStatus status;
         FzdSite *sites;
         size_t n_sites;
+        FzdResourceIpStack ip_stack; /* dns only */
 } FzdResource;
 
 FzdResource *fzd_resource_free(FzdResource *r);
@@ -46,6 +55,9 @@ const char *fzd_resource_type_to_string(FzdResourceType t);
 int fzd_resource_type_from_string(const char *s); /* or -EINVAL */
 const char *fzd_resource_status_to_string(FzdResourceStatus s);
 int fzd_resource_status_from_string(const char *s); /* or -EINVAL */
+/* "dual", "ipv4_only", "ipv6_only" (the portal's spelling); from_string: or -EINVAL. */
+const char *fzd_resource_ip_stack_to_string(FzdResourceIpStack s);
+int fzd_resource_ip_stack_from_string(const char *s);
 
 /* Resource table: id → resource, sorted output by name for ListResources. It holds at most
  * FZD_RESOURCE_TABLE_MAX resources: as many as one init may carry (the portal's parser

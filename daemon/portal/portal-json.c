@@ -584,6 +584,17 @@ int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size
                         r->status = (FzdResourceStatus) st;
         }
 
+        if (r->type == FZD_RESOURCE_DNS) {
+                const char *stack = NULL;
+                if (get_string(o, "ip_stack", 32, &stack) < 0) {
+                        set_err(err, err_size, "resource \"ip_stack\" is not a string");
+                        return -EINVAL;
+                }
+                /* Absent, or a value this client does not know yet: both families. */
+                k = stack ? fzd_resource_ip_stack_from_string(stack) : -EINVAL;
+                r->ip_stack = k >= 0 ? (FzdResourceIpStack) k : FZD_RESOURCE_IP_STACK_DUAL;
+        }
+
         k = parse_sites(o, r, err, err_size);
         if (k < 0)
                 return k;

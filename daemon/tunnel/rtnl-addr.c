@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "rtnl.h"
@@ -35,6 +36,48 @@ int fzd_rtnl_put_addr(FzdNlBatch *b, uint16_t type, int ifindex, const FzdCidr *
          * NODAD the IPv6 address would stay tentative (unusable) for a while. */
         if (ok && addr->family == AF_INET6 && type == RTM_NEWADDR)
                 ok = mnl_attr_put_u32_check(nlh, FZD_NL_REQUEST_MAX, IFA_FLAGS, IFA_F_NODAD);
+        if (!ok) {
+                fzd_nl_batch_drop_last(b);
+                return -ENOBUFS;
+        }
+        return 0;
+}
+
+int fzd_rtnl_put_sentinel_addr(FzdNlBatch *b, uint16_t type, int ifindex, const FzdCidr *addr) {
+        size_t size = fzd_family_address_size(addr->family);
+        struct nlmsghdr *nlh;
+        struct ifaddrmsg *ifa;
+        bool ok;
+
+        if (size == 0)
+                return -EAFNOSUPPORT;
+        if (ifindex <= 0 || addr->prefixlen != fzd_family_max_prefixlen(addr->family) ||
+            (type != RTM_NEWADDR && type != RTM_DELADDR))
+                return -EINVAL;
+
+        nlh = fzd_nl_batch_put(b, type, type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE : 0,
+                               type == RTM_NEWADDR ? FZD_NL_IGNORE_NONE : FZD_NL_IGNORE_MISSING);
+        if (!nlh)
+                return -ENOMEM;
+        ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
+        ifa->ifa_family = (uint8_t) addr->family;
+        ifa->ifa_prefixlen = addr->prefixlen;
+        /* IPv4 picks sources among addresses of a scope up to the route's: "host" is never
+         * one of them, so tunnel traffic keeps the portal's address as its source. */
+        ifa->ifa_scope = addr->family == AF_INET ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+        ifa->ifa_index = (uint32_t) ifindex;
+
+        ok = mnl_attr_put_check(nlh, FZD_NL_REQUEST_MAX, IFA_LOCAL, size, &addr->addr) &&
+             mnl_attr_put_check(nlh, FZD_NL_REQUEST_MAX, IFA_ADDRESS, size, &addr->addr);
+        if (ok && addr->family == AF_INET6 && type == RTM_NEWADDR) {
+                /* IPv6 ignores the scope field; a deprecated address is never chosen as a
+                 * source (RFC 6724 rule 3), which beats the longest-prefix rule that would
+                 * otherwise favour the sentinel for proxy IPs in fd00:2021:1111:8000::/107. */
+                struct ifa_cacheinfo ci = { .ifa_prefered = 0, .ifa_valid = UINT32_MAX };
+                ok = mnl_attr_put_u32_check(nlh, FZD_NL_REQUEST_MAX, IFA_FLAGS,
+                                            IFA_F_NODAD | IFA_F_NOPREFIXROUTE) &&
+                     mnl_attr_put_check(nlh, FZD_NL_REQUEST_MAX, IFA_CACHEINFO, sizeof ci, &ci);
+        }
         if (!ok) {
                 fzd_nl_batch_drop_last(b);
                 return -ENOBUFS;

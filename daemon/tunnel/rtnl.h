@@ -38,6 +38,10 @@ typedef struct FzdRtnlAddr {
 
 /* type: RTM_NEWADDR (create or replace) or RTM_DELADDR. */
 int fzd_rtnl_put_addr(FzdNlBatch *b, uint16_t type, int ifindex, const FzdCidr *addr);
+/* A DNS sentinel as a local address (/32, /128) that the host answers on but never picks as
+ * a source: IPv4 with scope host; IPv6 deprecated (preferred lifetime 0), without DAD and
+ * without a prefix route. type: RTM_NEWADDR or RTM_DELADDR. */
+int fzd_rtnl_put_sentinel_addr(FzdNlBatch *b, uint16_t type, int ifindex, const FzdCidr *addr);
 int fzd_rtnl_parse_addr(const struct nlmsghdr *nlh, FzdRtnlAddr *ret);
 
 /* ---- routes (rtnl-route.c) */

@@ -15,6 +15,8 @@
 
 static const int families[2] = { AF_INET, AF_INET6 };
 
+#define FZD_TUNNEL_MAX_SENTINELS 32
+
 struct FzdTunnel {
         sd_event *event;
         FzdNetlink *nl;
@@ -28,6 +30,8 @@ struct FzdTunnel {
         int ifindex;
         FzdCidr addr[2]; /* [0] IPv4 /32, [1] IPv6 /128; family 0 = that family is off */
         bool internet;
+        FzdCidr sentinels[FZD_TUNNEL_MAX_SENTINELS]; /* local addresses for the DNS stub */
+        size_t n_sentinels;
 };
 
 static int family_slot(int family) {
@@ -354,6 +358,7 @@ static void teardown(FzdTunnel *t, bool forget) {
         }
         t->ifindex = 0;
         memset(t->addr, 0, sizeof t->addr);
+        t->n_sentinels = 0; /* they went with the device */
         if (forget) {
                 t->internet = false;
                 fzd_route_set_clear(t->routes);
@@ -362,6 +367,39 @@ static void teardown(FzdTunnel *t, bool forget) {
 
 void fzd_tunnel_down(FzdTunnel *t) {
         teardown(t, true);
+}
+
+/* ---- DNS sentinels ------------------------------------------------------------------------------ */
+
+static bool cidr_in(const FzdCidr *c, const FzdCidr *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (fzd_cidr_equal(c, &v[i]))
+                        return true;
+        return false;
+}
+
+int fzd_tunnel_set_sentinels(FzdTunnel *t, const FzdCidr *addrs, size_t n) {
+        int r = 0;
+
+        if (n > FZD_TUNNEL_MAX_SENTINELS)
+                return -EINVAL;
+        if (t->fd < 0)
+                return n == 0 ? 0 : -ENETDOWN;
+        fzd_nl_batch_reset(t->batch);
+        /* New ones first: a query on its way to one that stays is never refused. */
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (!cidr_in(&addrs[i], t->sentinels, t->n_sentinels))
+                        r = fzd_rtnl_put_sentinel_addr(t->batch, RTM_NEWADDR, t->ifindex, &addrs[i]);
+        for (size_t i = 0; i < t->n_sentinels && r >= 0; i++)
+                if (!cidr_in(&t->sentinels[i], addrs, n))
+                        r = fzd_rtnl_put_sentinel_addr(t->batch, RTM_DELADDR, t->ifindex, &t->sentinels[i]);
+        if (r >= 0 && fzd_nl_batch_count(t->batch) > 0)
+                r = fzd_netlink_commit(t->nl, t->batch);
+        if (r < 0)
+                return log_error_errno(r, "Failed to put the DNS sentinels on %s: %m", FZD_TUN_NAME);
+        memcpy(t->sentinels, addrs, n * sizeof addrs[0]);
+        t->n_sentinels = n;
+        return 0;
 }
 
 /* ---- resource routes ------------------------------------------------------------------------------ */

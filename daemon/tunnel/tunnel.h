@@ -73,6 +73,12 @@ int fzd_tunnel_routes_remove(FzdTunnel *t, const FzdCidr *cidrs, size_t n);
  * the portal and upstream DNS sockets must carry FZD_FIREWALL_MARK. */
 int fzd_tunnel_set_internet_resource(FzdTunnel *t, bool enabled);
 
+/* The DNS sentinels the stub serves, as local addresses of tun-firezone (/32, /128; see
+ * fzd_rtnl_put_sentinel_addr()), so that the kernel delivers queries to the stub's sockets.
+ * Replaces the previous set: one message per address added or removed. Only while up (the
+ * set is forgotten at down); -ENETDOWN otherwise. */
+int fzd_tunnel_set_sentinels(FzdTunnel *t, const FzdCidr *addrs, size_t n);
+
 bool fzd_tunnel_is_up(const FzdTunnel *t);
 const char *fzd_tunnel_interface_name(const FzdTunnel *t); /* NULL while down */
 int fzd_tunnel_ifindex(const FzdTunnel *t);                /* 0 while down */

@@ -51,12 +51,19 @@ def our_rules():
 
 
 def tun_state():
+    """The TUN's interface addresses, and apart from them the DNS sentinels the stub serves
+    on (IPv4 with scope host, IPv6 deprecated, so neither is ever picked as a source)."""
     links = [l for l in ip_json('link', 'show') if l['ifname'] == TUN]
     if not links:
         return None
-    addrs = {f"{a['local']}/{a['prefixlen']}" for l in ip_json('addr', 'show', 'dev', TUN)
-             for a in l.get('addr_info', []) if a.get('scope') == 'global'}
-    return {'mtu': links[0]['mtu'], 'up': 'UP' in links[0]['flags'], 'addresses': addrs}
+    addrs, sentinels = set(), set()
+    for l in ip_json('addr', 'show', 'dev', TUN):
+        for a in l.get('addr_info', []):
+            if a.get('scope') == 'link':
+                continue
+            sentinel = a.get('scope') == 'host' or a.get('preferred_life_time') == 0
+            (sentinels if sentinel else addrs).add(f"{a['local']}/{a['prefixlen']}")
+    return {'mtu': links[0]['mtu'], 'up': 'UP' in links[0]['flags'], 'addresses': addrs, 'sentinels': sentinels}
 
 
 def read(path):
@@ -116,7 +123,8 @@ class Tunnel(_TunnelE2E):
         self.assertEqual((st['ipv4'], st['ipv6'], st['dns-control']),
                          (iface['ipv4'], iface['ipv6'], 'etc-resolv-conf'))
         self.assertEqual(tun_state(), {'mtu': 1280, 'up': True,
-                                       'addresses': {iface['ipv4'] + '/32', iface['ipv6'] + '/128'}})
+                                       'addresses': {iface['ipv4'] + '/32', iface['ipv6'] + '/128'},
+                                       'sentinels': {'100.100.111.1/32', 'fd00:2021:1111:8000:100:100:111:1/128'}})
         self.assertEqual(table_routes(), self.expected_routes(account))
         # The Internet resource routes the default route only once switched on, and off again.
         self.assertTrue(any(r['type'] == 'internet' for r in account['resources']))
@@ -249,6 +257,12 @@ class Resolved(_TunnelE2E):
         self.resolved.start()
         super().setUp()
 
+    def sender_pid(self, unique_name):
+        from gi.repository import Gio, GLib
+        return self.bed.connection().call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                                               'GetConnectionUnixProcessID', GLib.Variant('(s)', (unique_name,)), None,
+                                               Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
+
     def link(self, name):
         return self.resolved.link_property(dnsbed.ifindex(TUN), name)
 
@@ -260,9 +274,10 @@ class Resolved(_TunnelE2E):
         self.assertEqual(servers, {'64646f01', 'fd002021111180000100010001110001'})
         self.assertEqual(sorted(map(tuple, self.link('Domains'))), [('.', True), ('corp.example.com', False)])
         self.assertTrue(self.link('DefaultRoute'))
-        # Where resolved sends a query for a name under the search domain: into the TUN.
-        routed = subprocess.run(['ip', 'route', 'get', '100.100.111.1'], capture_output=True, text=True).stdout
-        self.assertIn(f'dev {TUN}', routed)
+        # Where resolved sends a query: to the DNS stub, a local address of the TUN.
+        routed = subprocess.run(['ip', 'route', 'get', '100.100.111.1', 'oif', TUN], capture_output=True,
+                                text=True).stdout
+        self.assertTrue(routed.startswith('local 100.100.111.1 '), routed)
         out = dnsbed.resolvectl('domain', TUN).stdout
         self.assertIn('corp.example.com', out)
 
@@ -273,7 +288,8 @@ class Resolved(_TunnelE2E):
         self.assertOk(self.agent('fz-member').call('SignOut'))
         calls = self.assertOk(monitor.monitored('RevertLink', count=1))
         self.assertEqual([c['args'] for c in calls if c['member'] == 'RevertLink'], [[ifindex]])
-        self.assertEqual([c['sender'] for c in calls], [self.bed.name_owner('dev.firezone.Client1')])
+        # From the daemon (DNS control has a bus connection of its own, see os.c).
+        self.assertEqual([self.sender_pid(c['sender']) for c in calls], [self.bed.daemon_pid()])
         self.assertEqual([l for l in ip_json('link', 'show') if l['ifname'] == TUN], [])
         self.assertNotIn(ifindex, [i for i, *_ in self.resolved.manager_property('DNS')])
         self.assertEqual(self.bed.stop_daemon(), 0)

@@ -231,6 +231,34 @@ START_TEST(test_bad_resources) {
 }
 END_TEST
 
+static FzdResourceIpStack ip_stack_of(const char *json) {
+        json_object *o = json_tokener_parse(json);
+        FzdResource *r = NULL;
+        char err[200] = "";
+        FzdResourceIpStack stack;
+
+        ck_assert_ptr_nonnull(o);
+        ck_assert_int_eq(fzd_portal_resource_parse(o, &r, err, sizeof err), 0);
+        stack = r->ip_stack;
+        fzd_resource_free(r);
+        json_object_put(o);
+        return stack;
+}
+
+/* DNS resources' ip_stack (DESIGN §7.1): the portal's spelling; absent or unknown is dual. */
+START_TEST(test_dns_ip_stack) {
+#define DNS_RESOURCE(extra) "{\"id\":\"a\",\"type\":\"dns\",\"name\":\"n\",\"address\":\"x.com\"" extra "}"
+        ck_assert_int_eq(ip_stack_of(DNS_RESOURCE("")), FZD_RESOURCE_IP_STACK_DUAL);
+        ck_assert_int_eq(ip_stack_of(DNS_RESOURCE(",\"ip_stack\":\"dual\"")), FZD_RESOURCE_IP_STACK_DUAL);
+        ck_assert_int_eq(ip_stack_of(DNS_RESOURCE(",\"ip_stack\":\"ipv4_only\"")), FZD_RESOURCE_IP_STACK_IPV4_ONLY);
+        ck_assert_int_eq(ip_stack_of(DNS_RESOURCE(",\"ip_stack\":\"ipv6_only\"")), FZD_RESOURCE_IP_STACK_IPV6_ONLY);
+        ck_assert_int_eq(ip_stack_of(DNS_RESOURCE(",\"ip_stack\":\"ipv7_only\"")), FZD_RESOURCE_IP_STACK_DUAL);
+        ck_assert_int_eq(ip_stack_of(DNS_RESOURCE(",\"ip_stack\":null")), FZD_RESOURCE_IP_STACK_DUAL);
+        ck_assert_int_eq(resource_error(DNS_RESOURCE(",\"ip_stack\":4")), -EINVAL);
+#undef DNS_RESOURCE
+}
+END_TEST
+
 START_TEST(test_unusable_resource_is_skipped_not_fatal) {
         json_object *o = json_tokener_parse(
                 "{\"interface\":{\"ipv4\":\"100.64.0.1\"},\"resources\":["
@@ -369,6 +397,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_hostile_text_is_refused);
         tcase_add_test(tc, test_bad_init_and_interface);
         tcase_add_test(tc, test_unusable_resource_is_skipped_not_fatal);
+        tcase_add_test(tc, test_dns_ip_stack);
         suite_add_tcase(s, tc);
         return s;
 }

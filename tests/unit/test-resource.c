@@ -24,6 +24,9 @@ START_TEST(test_names) {
         ck_assert_int_eq(fzd_resource_type_from_string("ip"), -EINVAL);
         ck_assert_int_eq(fzd_resource_type_from_string(NULL), -EINVAL);
         ck_assert_ptr_null(fzd_resource_type_to_string(_FZD_RESOURCE_TYPE_MAX));
+        for (int i = 0; i < _FZD_RESOURCE_IP_STACK_MAX; i++)
+                ck_assert_int_eq(fzd_resource_ip_stack_from_string(fzd_resource_ip_stack_to_string(i)), i);
+        ck_assert_int_eq(fzd_resource_ip_stack_from_string("ipv4"), -EINVAL);
 }
 END_TEST
 
@@ -120,7 +123,9 @@ START_TEST(test_dup_is_deep) {
         r->sites[0].name = strdup("Site 1");
         r->sites[1].id = strdup("s2");
         r->sites[1].name = NULL;
+        r->ip_stack = FZD_RESOURCE_IP_STACK_IPV6_ONLY;
         ck_assert_int_eq(fzd_resource_dup(r, &c), 0);
+        ck_assert_int_eq(c->ip_stack, FZD_RESOURCE_IP_STACK_IPV6_ONLY);
         ck_assert_ptr_ne(c->id, r->id);
         ck_assert_str_eq(c->sites[0].name, "Site 1");
         ck_assert_ptr_null(c->sites[1].name);

@@ -16,6 +16,10 @@
 #define MAX_USERNAME  513
 #define MAX_REALM     763
 #define MAX_SOFTWARE  127
+/* coturn keeps a deleted allocation's session for a moment: 0.5 s, doubling, at most 5 s. */
+#define MISMATCH_RETRY_FIRST_USEC FZD_USEC(500)
+#define MISMATCH_RETRY_USEC       FZD_SEC(5)
+#define MISMATCH_GIVE_UP_USEC FZD_SEC(3600) /* coturn's longest allocation lifetime */
 
 typedef struct Tx {
         uint8_t txid[FZD_STUN_TXID_SIZE];
@@ -69,6 +73,11 @@ struct FzdTurn {
         uint32_t lifetime;
         uint64_t allocated_at, refresh_at, next_keepalive;
         bool reallocate_after_delete;
+        /* 437 to an Allocate after we tried deleting the old allocation (coturn keeps a deleted
+         * one's session a moment; with expired credentials it cannot be deleted at all): the
+         * relay still holds it; try again until it is gone. */
+        bool mismatch_deleted;
+        uint64_t mismatch_since, allocate_retry_at, mismatch_delay;
         uint64_t rtt;
 
         Tx tx[FZD_TURN_MAX_INFLIGHT];
@@ -284,6 +293,12 @@ static Tx *start_tx(FzdTurn *t, uint64_t now, uint16_t method, const FzdAddr *pe
         x->next_send = now + x->interval;
         x->deadline = now + FZD_TURN_REQUEST_MAX_ELAPSED_USEC;
         t->stats.requests++;
+        {
+                char a[FZD_ADDR_STRLEN];
+                fzd_ice_log(t->log, LOG_DEBUG, "TURN %s: %s%s%s", fzd_addr_format(&t->server, a),
+                            fzd_stun_method_name(method), auth ? " (authenticated)" : "",
+                            method == FZD_STUN_REFRESH && lifetime == 0 ? " (delete)" : "");
+        }
         send_to_server(t, x->msg, x->msg_len, 0, now);
         return x;
 }
@@ -532,6 +547,9 @@ static void on_allocate_success(FzdTurn *t, uint64_t now, const FzdAddr *local, 
         }
         update_mapped(t, m, local);
         t->state = FZD_TURN_READY;
+        t->mismatch_deleted = false;
+        t->allocate_retry_at = 0;
+        t->mismatch_delay = 0;
         t->relayed = relayed;
         t->lifetime = lifetime;
         t->allocated_at = now;
@@ -625,6 +643,11 @@ static void channel_failed(FzdTurn *t, uint64_t now, const Tx *x, int code) {
 static void on_error(FzdTurn *t, uint64_t now, const Tx *x, const FzdStunMsg *m, int code) {
         const uint8_t *v;
         size_t n;
+        char a[FZD_ADDR_STRLEN];
+
+        fzd_ice_log(t->log, LOG_DEBUG, "TURN %s: %s%s answered %d", fzd_addr_format(&t->server, a),
+                    fzd_stun_method_name(x->method), x->method == FZD_STUN_REFRESH && x->lifetime == 0 ? " (delete)" : "",
+                    code);
 
         if (code == FZD_STUN_ERR_UNAUTHORIZED || code == FZD_STUN_ERR_STALE_NONCE) {
                 if (code == FZD_STUN_ERR_UNAUTHORIZED)
@@ -662,11 +685,26 @@ static void on_error(FzdTurn *t, uint64_t now, const Tx *x, const FzdStunMsg *m,
                 return;
         }
         if (code == FZD_STUN_ERR_ALLOCATION_MISMATCH) {
-                if (x->method == FZD_STUN_ALLOCATE) {
+                if (x->method == FZD_STUN_ALLOCATE && !t->mismatch_deleted) {
                         /* The relay still has an allocation for our address (we restarted): delete
                          * it, then allocate again. */
+                        t->mismatch_deleted = true;
+                        t->mismatch_since = now;
+                        t->mismatch_delay = MISMATCH_RETRY_FIRST_USEC;
                         t->reallocate_after_delete = true;
                         send_delete(t, now);
+                } else if (x->method == FZD_STUN_ALLOCATE) {
+                        /* Deleting did not help (made with credentials that are no longer
+                         * accepted): wait for it to expire on the relay. */
+                        if (now >= t->mismatch_since + MISMATCH_GIVE_UP_USEC)
+                                fail(t, FZD_TURN_FAILURE_PROTOCOL, code);
+                        else {
+                                if (!t->mismatch_delay)
+                                        t->mismatch_delay = MISMATCH_RETRY_FIRST_USEC;
+                                t->allocate_retry_at = now + t->mismatch_delay;
+                                t->mismatch_delay = t->mismatch_delay * 2 < MISMATCH_RETRY_USEC ? t->mismatch_delay * 2
+                                                                                              : MISMATCH_RETRY_USEC;
+                        }
                 } else if (x->method == FZD_STUN_REFRESH && x->lifetime == 0) {
                         finish_delete(t, now);
                 } else {
@@ -677,7 +715,10 @@ static void on_error(FzdTurn *t, uint64_t now, const Tx *x, const FzdStunMsg *m,
                 return;
         }
         if (code == FZD_STUN_ERR_WRONG_CREDENTIALS) {
-                fail(t, FZD_TURN_FAILURE_AUTH, code);
+                if (x->method == FZD_STUN_REFRESH && x->lifetime == 0)
+                        finish_delete(t, now); /* not ours to delete with these credentials */
+                else
+                        fail(t, FZD_TURN_FAILURE_AUTH, code);
                 return;
         }
         switch (x->method) {
@@ -946,6 +987,10 @@ void fzd_turn_handle_timeout(FzdTurn *t, uint64_t now) {
                 (void) e;
         }
         handle_retransmits(t, now);
+        if (t->state == FZD_TURN_ALLOCATING && t->allocate_retry_at && now >= t->allocate_retry_at) {
+                t->allocate_retry_at = 0;
+                start_allocate(t, now);
+        }
         if (t->state != FZD_TURN_READY)
                 return;
         if (now >= t->allocated_at + FZD_SEC(t->lifetime)) {
@@ -979,6 +1024,8 @@ uint64_t fzd_turn_poll_timeout(const FzdTurn *t) {
                 min_at(&next, t->credentials_expire);
         for (size_t i = 0; i < t->n_tx; i++)
                 min_at(&next, t->tx[i].next_send);
+        if (t->state == FZD_TURN_ALLOCATING && t->allocate_retry_at)
+                min_at(&next, t->allocate_retry_at);
         if (t->state != FZD_TURN_READY)
                 return next;
         min_at(&next, t->allocated_at + FZD_SEC(t->lifetime));
@@ -1196,6 +1243,8 @@ int fzd_turn_update_credentials(FzdTurn *t, const char *username, const char *pa
 }
 
 void fzd_turn_restart(FzdTurn *t, uint64_t now) {
+        t->mismatch_deleted = false;
+        t->allocate_retry_at = 0;
         lose_allocation(t);
         clear_tx(t, NULL);
         t->mapped = t->local = (FzdAddr){};

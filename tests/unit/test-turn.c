@@ -571,6 +571,32 @@ START_TEST(test_allocation_mismatch) {
 }
 END_TEST
 
+/* New credentials after the old ones expired: the relay refuses to delete the old allocation
+ * with them (441) and answers 437 to the new Allocate until the old one runs out; the client
+ * tries again (0.5 s doubling to 5 s) and gets there. */
+START_TEST(test_mismatch_until_old_allocation_expires) {
+        Harness h;
+
+        setup(&h, 0, 0);
+        fzd_turn_restart(h.t, h.now);
+        h.f.inject_method = FZD_STUN_REFRESH;
+        h.f.inject_error = 441;
+        pump(&h);
+        ck_assert_int_eq(fzd_turn_get_state(h.t), FZD_TURN_ALLOCATING);
+        /* Retries after 0.5, 1, 2, 4, 5, 5 … s. */
+        ck_assert_uint_eq(fzd_turn_poll_timeout(h.t), h.now + FZD_USEC(500));
+        advance(&h, h.now + FZD_USEC(500));
+        ck_assert_uint_eq(fzd_turn_poll_timeout(h.t), h.now + FZD_SEC(1));
+        advance(&h, h.now + FZD_SEC(20));
+        ck_assert_uint_eq(fzd_turn_poll_timeout(h.t) - h.now, FZD_SEC(2)); /* 17.5 s → 22.5 s */
+        ck_assert_int_eq(fzd_turn_get_state(h.t), FZD_TURN_ALLOCATING);
+        h.f.allocated = false; /* the old one expired on the relay */
+        advance(&h, h.now + FZD_SEC(5));
+        ck_assert_int_eq(fzd_turn_get_state(h.t), FZD_TURN_READY);
+        teardown(&h);
+}
+END_TEST
+
 START_TEST(test_allocation_expires_without_refresh) {
         Harness h;
 
@@ -680,6 +706,7 @@ static Suite *turn_suite(void) {
         tcase_add_test(tc, test_forged_response_ignored);
         tcase_add_test(tc, test_credentials_expire_and_renew);
         tcase_add_test(tc, test_allocation_mismatch);
+        tcase_add_test(tc, test_mismatch_until_old_allocation_expires);
         tcase_add_test(tc, test_allocation_expires_without_refresh);
         tcase_add_test(tc, test_channel_bind_error);
         tcase_add_test(tc, test_ipv6_relay_asks_for_ipv6);

@@ -349,6 +349,13 @@ static void start_check(FzdIceAgent *a, Pair *p, uint64_t now) {
         if (p->state == PAIR_WAITING || p->state == PAIR_FAILED)
                 p->state = PAIR_IN_PROGRESS;
         deadline = p->unanswered_since + fzd_ice_timing_timeout(t);
+        if (now >= deadline) {
+                /* Unanswered for the whole ICE timeout already (the clock jumped: a suspend). */
+                p->tx_active = false;
+                p->state = PAIR_FAILED;
+                a->stats.pairs_failed++;
+                return;
+        }
         p->tx_next = now + rto(t, 1);
         if (p->tx_next > deadline)
                 p->tx_next = deadline;
@@ -898,6 +905,7 @@ static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, c
         a->stats.responses++;
         if (m->cls == FZD_STUN_ERROR) {
                 if (fzd_stun_get_error(m, &code, NULL, NULL) == 0 && code == FZD_STUN_ERR_ROLE_CONFLICT) {
+                        p->unanswered_since = 0; /* the peer answered: the path works */
                         if (current) {
                                 a->stats.role_conflicts++;
                                 /* Only if the check went out in the role we still have (else stale). */
@@ -1017,6 +1025,9 @@ void fzd_ice_agent_handle_timeout(FzdIceAgent *a, uint64_t now) {
                 }
         }
 
+        /* Selection first: a pair that just failed may hand the nomination to another one, whose
+         * check then goes out in this round. */
+        evaluate(a, now);
         while (now >= a->next_slot && (p = next_new_check(a))) {
                 start_check(a, p, now);
                 a->next_slot = now + a->ta;

@@ -35,6 +35,8 @@ bool fzd_ice_transmit_pop(FzdQueue *q, FzdIceTransmit *ret) {
         return true;
 }
 
+static void vlog(FzdIceLog *l, int level, const char *format, va_list ap) _printf_(3, 0);
+
 static void vlog(FzdIceLog *l, int level, const char *format, va_list ap) {
         char buf[512];
 

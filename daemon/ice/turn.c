@@ -950,6 +950,7 @@ static void handle_peers(FzdTurn *t, uint64_t now) {
                                 c->bound = false;
                                 c->hold_until = c->bound_at + FZD_TURN_CHANNEL_LIFETIME_USEC +
                                                 FZD_TURN_CHANNEL_REUSE_HOLD_USEC;
+                                continue; /* again, as dead: its hold may be over already */
                         }
                 }
                 i++;
@@ -975,18 +976,7 @@ static void handle_peers(FzdTurn *t, uint64_t now) {
         }
 }
 
-void fzd_turn_handle_timeout(FzdTurn *t, uint64_t now) {
-        FzdTurnEvent *e;
-
-        if (t->state == FZD_TURN_FAILED)
-                return;
-        if (t->credentials_expire && now >= t->credentials_expire && !t->expiry_notified) {
-                t->expiry_notified = true;
-                log_server(t, LOG_INFO, "relay credentials expired");
-                e = push_event(t, FZD_TURN_EVENT_CREDENTIALS_EXPIRED);
-                (void) e;
-        }
-        handle_retransmits(t, now);
+static void handle_allocation_timers(FzdTurn *t, uint64_t now) {
         if (t->state == FZD_TURN_ALLOCATING && t->allocate_retry_at && now >= t->allocate_retry_at) {
                 t->allocate_retry_at = 0;
                 start_allocate(t, now);
@@ -1008,6 +998,20 @@ void fzd_turn_handle_timeout(FzdTurn *t, uint64_t now) {
                 t->next_keepalive = now + FZD_TURN_KEEPALIVE_USEC;
         }
         handle_peers(t, now);
+}
+
+void fzd_turn_handle_timeout(FzdTurn *t, uint64_t now) {
+        if (t->state == FZD_TURN_FAILED)
+                return;
+        handle_retransmits(t, now);
+        handle_allocation_timers(t, now);
+        /* Last: the steps above may have taken new credentials that are already past. */
+        if (t->state != FZD_TURN_FAILED && t->credentials_expire && now >= t->credentials_expire &&
+            !t->expiry_notified) {
+                t->expiry_notified = true;
+                log_server(t, LOG_INFO, "relay credentials expired");
+                (void) push_event(t, FZD_TURN_EVENT_CREDENTIALS_EXPIRED);
+        }
 }
 
 static void min_at(uint64_t *m, uint64_t v) {

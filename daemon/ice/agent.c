@@ -360,6 +360,13 @@ static void start_check(FzdIceAgent *a, Pair *p, uint64_t now) {
         if (p->tx_next > deadline)
                 p->tx_next = deadline;
         a->stats.checks_sent++;
+        {
+                char la[FZD_ADDR_STRLEN], ra[FZD_ADDR_STRLEN];
+                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: check %s %s -> %s%s", a->local_ufrag,
+                                   fzd_ice_candidate_type_to_string(a->local[p->local].type),
+                                   fzd_addr_format(&a->local[p->local].addr, la), fzd_addr_format(&a->remote[p->remote].addr, ra),
+                                   p->tx_use_candidate ? " (nominating)" : "");
+        }
         send_check(a, p);
 }
 
@@ -864,8 +871,10 @@ static void handle_request(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, co
         p = add_pair(a, (size_t) li, (size_t) ri);
         if (!p)
                 return;
-        /* §7.3.1.4: a triggered check, unless the pair is being checked or known good. */
-        if (p->state == PAIR_WAITING || p->state == PAIR_FAILED) {
+        /* §7.3.1.4: a triggered check, unless the pair is known good. One in progress is checked
+         * again at once: its request may have been lost before the peer's side opened (a relay's
+         * permission, a NAT binding), and the peer's check just showed the way is open. */
+        if (p->state == PAIR_WAITING || p->state == PAIR_FAILED || p->state == PAIR_IN_PROGRESS) {
                 if (p->state == PAIR_FAILED)
                         p->unanswered_since = 0;
                 trigger(a, p);

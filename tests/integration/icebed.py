@@ -137,6 +137,15 @@ class JsonLines:
                 return m
             self.backlog.append(m)
 
+    def close(self, timeout=10):
+        """End of orders: the tool frees everything and exits (under ASan, a leak makes the
+        exit code non-zero). Returns the exit code."""
+        try:
+            self.p.proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        return self.p.proc.wait(timeout=timeout)
+
     def all(self, event):
         """Every kept event of that name (removing them)."""
         got = [m for m in self.backlog if m.get('event') == event]

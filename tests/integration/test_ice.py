@@ -11,7 +11,6 @@ import socket
 import sys
 import time
 
-import icebed
 from fzbed import BedTestCase
 from icebed import BED_ADDR, AioicePeer, Coturn, IceNet, IceTool
 
@@ -24,6 +23,12 @@ def figure(name, value):
 class _IceCase(BedTestCase):
     START_DAEMON = False
 
+    def make_tool(self, *args, **kw):
+        """An fzd-ice-tool that must exit cleanly at the end of the test."""
+        t = IceTool(self.bed, *args, **kw)
+        self.addCleanup(lambda: self.assertEqual(t.close(), 0, f'{t.name} did not exit cleanly:\n{t.p.output()[-3000:]}'))
+        return t
+
 
 class TurnCoturn(_IceCase):
     """One allocation on coturn, driven through the node as the daemon will."""
@@ -31,7 +36,7 @@ class TurnCoturn(_IceCase):
     def start(self, coturn_args=(), tool_args=(), ttl=3600, expiry=None, relay=True):
         self.net = IceNet(['client', 'relay'])
         self.coturn = Coturn(self.bed, self.net, 'relay', extra=coturn_args)
-        self.tool = IceTool(self.bed, self.net, 'client', *tool_args)
+        self.tool = self.make_tool(self.net, 'client', *tool_args)
         self.user, self.pw = self.coturn.credentials(ttl=ttl, expiry=expiry)
         if relay:
             self.tool.request(op='relay', id='r1', addr=self.coturn.addr, username=self.user, password=self.pw,
@@ -194,7 +199,7 @@ class IceAioice(_IceCase):
         coturn = Coturn(self.bed, net, 'relay') if relayed else None
         if relayed:
             net.block('client', 'peer')
-        tool = IceTool(self.bed, net, 'client', '--bind=0.0.0.0:0')
+        tool = self.make_tool(net, 'client', '--bind=0.0.0.0:0')
         peer = AioicePeer(self.bed, net, 'peer')
         if relayed:
             user, pw = coturn.credentials()

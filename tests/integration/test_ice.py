@@ -7,6 +7,7 @@ Each case runs in its own bed; the namespaces are made inside it (icebed.py)."""
 
 import os
 import select
+import signal
 import socket
 import sys
 import time
@@ -179,15 +180,32 @@ class TurnCoturn(_IceCase):
         figure('turn re-allocation with new credentials ms', again['elapsed_ms'])
         self.assertTrue(first)
 
-    def test_relay_gone(self):
-        # The relay dies: the keepalive Binding (25 s) goes unanswered for 8 s and the relay is
-        # given up. A short wait is not possible without waiting for those timers; instead
-        # remove it as relays_presence would and see that its late packets are not WireGuard's.
+    def test_relays_presence_removes_relay(self):
+        # relays_presence names the relay among disconnected_ids: its relayed candidate is
+        # withdrawn from every connection (to be signalled with invalidate_ice_candidates).
         self.start()
         self.tool.wait('relay_ready')
+        self.tool.request(op='agent', id='gw', controlling=True, local_ufrag='cli', local_pwd='client-password',
+                          remote_ufrag='gw', remote_pwd='gateway-password')
+        relay = self.tool.wait('candidate', lambda m: ' typ relay' in m['candidate'])['candidate']
         self.tool.request(op='remove_relay', id='r1')
+        gone = self.tool.wait('candidate_invalidated')
+        self.assertEqual(gone['candidate'], relay)
         stats = self.tool.request(op='stats') and self.tool.wait('stats')
         self.assertEqual(stats['relays'], {})
+        self.assertEqual(self.tool.all('no_relays'), [])  # removed by the portal: not a failure
+
+    def test_relay_dies(self):
+        # The relay goes silent: the keepalive Binding (every 25 s) goes unanswered for 8 s and
+        # the relay is given up — about 33 s, waited for as an event.
+        self.start()
+        self.tool.wait('relay_ready')
+        self.coturn.proc.stop(signal.SIGKILL)
+        t0 = time.monotonic()
+        failed = self.tool.wait('relay_failed', timeout=60)
+        self.assertEqual(failed['reason'], 'no response')
+        self.tool.wait('no_relays')
+        self.assertLess(time.monotonic() - t0, 25 + 8 + 2)
 
 
 class IceAioice(_IceCase):

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """An independent ICE agent for interop tests: python3-aioice behind JSON lines.
 
-  stdin  {"op": "start", "controlling": bool, "turn": [ip, port, username, password]?}
+  stdin  {"op": "start", "controlling": bool, "turn": [ip, port, username, password]?, "ipv6": bool?}
          {"op": "remote", "ufrag": …, "pwd": …, "candidates": ["candidate:…", …]}
          {"op": "send", "data": "…"}   {"op": "quit"}
   stdout {"event": "candidates", "ufrag", "pwd", "candidates": ["candidate:…"]}
@@ -62,7 +62,8 @@ async def main():
         op = order.get('op')
         try:
             if op == 'start':
-                kw = dict(ice_controlling=order['controlling'], use_ipv6=False)
+                v6 = order.get('ipv6', False)
+                kw = dict(ice_controlling=order['controlling'], use_ipv4=not v6, use_ipv6=v6)
                 turn = order.get('turn')
                 if turn:
                     kw.update(turn_server=(turn[0], turn[1]), turn_username=turn[2], turn_password=turn[3])

@@ -23,7 +23,9 @@ import fzbed
 TOOL = os.path.join(fzbed.BUILD_ROOT, 'tests', 'tools', 'fzd-ice-tool')
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ice_peer.py')
 SUBNET = '10.77.0'
+SUBNET6 = 'fd77::'
 BED_ADDR = f'{SUBNET}.254'  # the bed's own address on the bridge (a plain UDP peer for TURN tests)
+BED_ADDR6 = f'{SUBNET6}fe'
 
 
 def run(*argv):
@@ -31,12 +33,15 @@ def run(*argv):
 
 
 class IceNet:
-    """Namespaces fzice-<name> on bridge fzbr0, 10.77.0.<n>/24; the bed is .254."""
+    """Namespaces fzice-<name> on bridge fzbr0, 10.77.0.<n>/24 and fd77::<n>/64 (no duplicate
+    address detection: usable at once); the bed is .254 and fd77::fe."""
 
     def __init__(self, names):
         self.addr = {}
+        self.addr6 = {}
         run('ip', 'link', 'add', 'fzbr0', 'type', 'bridge')
         run('ip', 'addr', 'add', f'{BED_ADDR}/24', 'dev', 'fzbr0')
+        run('ip', 'addr', 'add', f'{BED_ADDR6}/64', 'dev', 'fzbr0', 'nodad')
         run('ip', 'link', 'set', 'fzbr0', 'up')
         for i, name in enumerate(names, start=1):
             ns = self.ns(name)
@@ -45,8 +50,10 @@ class IceNet:
             run('ip', 'link', 'set', f'vx{name}', 'master', 'fzbr0', 'up')
             run('ip', '-n', ns, 'link', 'set', 'lo', 'up')
             run('ip', '-n', ns, 'addr', 'add', f'{SUBNET}.{i}/24', 'dev', 'eth0')
+            run('ip', '-n', ns, 'addr', 'add', f'{SUBNET6}{i}/64', 'dev', 'eth0', 'nodad')
             run('ip', '-n', ns, 'link', 'set', 'eth0', 'up')
             self.addr[name] = f'{SUBNET}.{i}'
+            self.addr6[name] = f'{SUBNET6}{i}'
 
     @staticmethod
     def ns(name):
@@ -67,10 +74,10 @@ class IceNet:
 class Coturn:
     """coturn in namespace `name`, realm firezone, REST-API credentials from a shared secret."""
 
-    def __init__(self, bed, net, name, secret='fz-test-secret', extra=()):
+    def __init__(self, bed, net, name, secret='fz-test-secret', extra=(), ipv6=False):
         self.secret = secret
-        self.ip = net.addr[name]
-        self.addr = f'{self.ip}:3478'
+        self.ip = net.addr6[name] if ipv6 else net.addr[name]
+        self.addr = f'[{self.ip}]:3478' if ipv6 else f'{self.ip}:3478'
         d = os.path.join(bed.dir, 'coturn')
         os.makedirs(d, exist_ok=True)
         argv = ['ip', 'netns', 'exec', net.ns(name), 'turnserver', '-n', f'--listening-ip={self.ip}',

@@ -13,7 +13,7 @@ import sys
 import time
 
 from fzbed import BedTestCase
-from icebed import BED_ADDR, AioicePeer, Coturn, IceNet, IceTool
+from icebed import BED_ADDR, BED_ADDR6, AioicePeer, Coturn, IceNet, IceTool
 
 
 def figure(name, value):
@@ -34,18 +34,18 @@ class _IceCase(BedTestCase):
 class TurnCoturn(_IceCase):
     """One allocation on coturn, driven through the node as the daemon will."""
 
-    def start(self, coturn_args=(), tool_args=(), ttl=3600, expiry=None, relay=True):
+    def start(self, coturn_args=(), tool_args=(), ttl=3600, expiry=None, relay=True, ipv6=False):
         self.net = IceNet(['client', 'relay'])
-        self.coturn = Coturn(self.bed, self.net, 'relay', extra=coturn_args)
+        self.coturn = Coturn(self.bed, self.net, 'relay', extra=coturn_args, ipv6=ipv6)
         self.tool = self.make_tool(self.net, 'client', *tool_args)
         self.user, self.pw = self.coturn.credentials(ttl=ttl, expiry=expiry)
         if relay:
             self.tool.request(op='relay', id='r1', addr=self.coturn.addr, username=self.user, password=self.pw,
                               **({'expires_at': expiry} if expiry else {}))
 
-    def peer_socket(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((BED_ADDR, 0))
+    def peer_socket(self, ipv6=False):
+        s = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((BED_ADDR6 if ipv6 else BED_ADDR, 0))
         self.addCleanup(s.close)
         return s
 
@@ -113,6 +113,26 @@ class TurnCoturn(_IceCase):
         got, src = self.recv(s)
         self.assertEqual(got, b'to-peer')
         self.assertEqual(f'{src[0]}:{src[1]}', relayed)
+
+    def test_ipv6_relay(self):
+        # A relay entry with an IPv6 address: an IPv6 allocation (REQUESTED-ADDRESS-FAMILY),
+        # ChannelData both ways with an IPv6 peer.
+        self.start(ipv6=True, tool_args=['--bind=[::]:0'])
+        relayed = self.tool.wait('relay_ready')['addr']
+        self.assertTrue(relayed.startswith(f'[{self.coturn.ip}]:'), relayed)
+        rip, rport = relayed[1:].split(']:')
+        s = self.peer_socket(ipv6=True)
+        peer = f'[{BED_ADDR6}]:{s.getsockname()[1]}'
+        self.tool.request(op='turn_peer', id='r1', peer=peer)
+        self.tool.turn_stats(lambda st: st['channel_binds'] >= 1)
+        s.sendto(b'to-client-6', (rip, int(rport)))
+        data = self.tool.wait('data', lambda m: m['data'] == 'to-client-6')
+        self.assertTrue(data['via_relay'])
+        self.assertEqual(data['from'], peer)
+        self.tool.request(op='turn_send', id='r1', peer=peer, data='to-peer-6')
+        got, src = self.recv(s)
+        self.assertEqual(got, b'to-peer-6')
+        self.assertEqual(f'[{src[0]}]:{src[1]}', relayed)
 
     def test_permission_needed(self):
         # Without a permission coturn drops what a stranger sends to our relayed address.
@@ -212,12 +232,12 @@ class IceAioice(_IceCase):
     """Our agent against aioice: both roles; host candidates, and relayed through coturn with
     the direct path blocked."""
 
-    def connect(self, controlling, relayed):
+    def connect(self, controlling, relayed, ipv6=False):
         net = IceNet(['client', 'peer', 'relay'])
         coturn = Coturn(self.bed, net, 'relay') if relayed else None
         if relayed:
             net.block('client', 'peer')
-        tool = self.make_tool(net, 'client', '--bind=0.0.0.0:0')
+        tool = self.make_tool(net, 'client', '--bind=[::]:0' if ipv6 else '--bind=0.0.0.0:0')
         peer = AioicePeer(self.bed, net, 'peer')
         if relayed:
             user, pw = coturn.credentials()
@@ -227,7 +247,7 @@ class IceAioice(_IceCase):
             peer.send(op='start', controlling=not controlling, turn=[coturn.ip, 3478, puser, ppw])
         else:
             tool.request(op='hosts', addrs='auto')
-            peer.send(op='start', controlling=not controlling)
+            peer.send(op='start', controlling=not controlling, ipv6=ipv6)
         theirs = peer.wait('candidates', timeout=30)
         if relayed:
             self.assertTrue(any(' typ relay' in c for c in theirs['candidates']), theirs)
@@ -255,7 +275,9 @@ class IceAioice(_IceCase):
         else:
             self.assertEqual((path['local_type'], path['remote_type']), ('host', 'host'), path)
             self.assertEqual(path['channel'], 0)
-        kind = ('relay' if relayed else 'host') + (' controlling' if controlling else ' controlled')
+        if ipv6:
+            self.assertTrue(path['dest'].startswith('[fd77::'), path)
+        kind = ('relay' if relayed else 'host') + (' controlling' if controlling else ' controlled') + (' ipv6' if ipv6 else '')
         figure(f'ICE connected ({kind}, ours) ms', round(connected['elapsed_ms'], 1))
         figure(f'ICE connected ({kind}, aioice) ms', round(theirs_connected['elapsed_ms'], 1))
         figure(f'ICE connected ({kind}, wall clock from agent creation) ms', round(t_ours * 1000, 1))
@@ -279,6 +301,9 @@ class IceAioice(_IceCase):
 
     def test_host_controlled(self):
         self.connect(controlling=False, relayed=False)
+
+    def test_host_ipv6(self):
+        self.connect(controlling=True, relayed=False, ipv6=True)
 
     def test_relay_controlling(self):
         self.connect(controlling=True, relayed=True)

@@ -476,7 +476,9 @@ static int auto_hosts(Tool *t, FzdAddr *out, size_t max, size_t *ret_n) {
                                                                                           : sizeof(struct sockaddr_in6),
                                            &a) < 0)
                         continue;
-                if ((a.family == AF_INET && a.ip[0] == 127) || (a.family == AF_INET6 && (a.ip[0] == 0xfe || a.ip[15] == 1)))
+                static const uint8_t loopback6[16] = { [15] = 1 };
+                if ((a.family == AF_INET && a.ip[0] == 127) ||
+                    (a.family == AF_INET6 && ((a.ip[0] == 0xfe && (a.ip[1] & 0xc0) == 0x80) || memcmp(a.ip, loopback6, 16) == 0)))
                         continue;
                 for (size_t k = 0; k < t->n_socks && n < max; k++)
                         if (t->socks[k].bound.family == a.family &&

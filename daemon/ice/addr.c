@@ -37,15 +37,16 @@ bool fzd_addr_is_private(const FzdAddr *a) {
                        (p[0] == 192 && p[1] == 168) || (p[0] == 169 && p[1] == 254) ||
                        (p[0] == 100 && (p[1] & 0xc0) == 64);
         if (a->family == AF_INET6) {
-                static const uint8_t loopback[16] = { [15] = 1 };
+                static const uint8_t loopback[16] = {[15] = 1};
                 /* IPv4-mapped: judge the IPv4 address. */
-                static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+                static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
                 if (memcmp(p, mapped, 12) == 0) {
-                        FzdAddr v4 = { .family = AF_INET };
+                        FzdAddr v4 = {.family = AF_INET};
                         memcpy(v4.ip, p + 12, 4);
                         return fzd_addr_is_private(&v4);
                 }
-                return memcmp(p, loopback, 16) == 0 || (p[0] & 0xfe) == 0xfc || (p[0] == 0xfe && (p[1] & 0xc0) == 0x80);
+                return memcmp(p, loopback, 16) == 0 || (p[0] & 0xfe) == 0xfc ||
+                       (p[0] == 0xfe && (p[1] & 0xc0) == 0x80);
         }
         return false;
 }
@@ -95,7 +96,7 @@ int fzd_addr_parse(const char *s, FzdAddr *ret) {
                 const char *close = strchr(s, ']');
                 if (!close || close[1] != ':')
                         return -EINVAL;
-                n = (size_t) (close - s - 1);
+                n = (size_t)(close - s - 1);
                 if (n == 0 || n >= sizeof(ip))
                         return -EINVAL;
                 memcpy(ip, s + 1, n);
@@ -108,7 +109,7 @@ int fzd_addr_parse(const char *s, FzdAddr *ret) {
                 colon = strrchr(s, ':');
                 if (!colon)
                         return -EINVAL;
-                n = (size_t) (colon - s);
+                n = (size_t)(colon - s);
                 if (n == 0 || n >= sizeof(ip))
                         return -EINVAL;
                 memcpy(ip, s, n);
@@ -124,7 +125,7 @@ int fzd_addr_parse(const char *s, FzdAddr *ret) {
         p = strtoul(port, &end, 10);
         if (errno || *end || p > 65535)
                 return -EINVAL;
-        a.port = (uint16_t) p;
+        a.port = (uint16_t)p;
         *ret = a;
         return 0;
 }
@@ -132,13 +133,13 @@ int fzd_addr_parse(const char *s, FzdAddr *ret) {
 int fzd_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, FzdAddr *ret) {
         FzdAddr a = {};
 
-        if (sa->sa_family == AF_INET && len >= (socklen_t) sizeof(struct sockaddr_in)) {
-                const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+        if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+                const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
                 a.family = AF_INET;
                 a.port = ntohs(in->sin_port);
                 memcpy(a.ip, &in->sin_addr, 4);
-        } else if (sa->sa_family == AF_INET6 && len >= (socklen_t) sizeof(struct sockaddr_in6)) {
-                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+        } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
                 a.family = AF_INET6;
                 a.port = ntohs(in6->sin6_port);
                 memcpy(a.ip, &in6->sin6_addr, 16);
@@ -151,14 +152,14 @@ int fzd_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, FzdAddr *re
 socklen_t fzd_addr_to_sockaddr(const FzdAddr *a, struct sockaddr_storage *ret) {
         memset(ret, 0, sizeof(*ret));
         if (a->family == AF_INET) {
-                struct sockaddr_in *in = (struct sockaddr_in *) ret;
+                struct sockaddr_in *in = (struct sockaddr_in *)ret;
                 in->sin_family = AF_INET;
                 in->sin_port = htons(a->port);
                 memcpy(&in->sin_addr, a->ip, 4);
                 return sizeof(*in);
         }
         if (a->family == AF_INET6) {
-                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ret;
+                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ret;
                 in6->sin6_family = AF_INET6;
                 in6->sin6_port = htons(a->port);
                 memcpy(&in6->sin6_addr, a->ip, 16);

@@ -38,10 +38,10 @@ int fzd_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, FzdAddr *re
 socklen_t fzd_addr_to_sockaddr(const FzdAddr *a, struct sockaddr_storage *ret);
 
 static inline FzdAddr fzd_addr_v4(uint32_t ip_host_order, uint16_t port) {
-        FzdAddr a = { .family = AF_INET, .port = port };
-        a.ip[0] = (uint8_t) (ip_host_order >> 24);
-        a.ip[1] = (uint8_t) (ip_host_order >> 16);
-        a.ip[2] = (uint8_t) (ip_host_order >> 8);
-        a.ip[3] = (uint8_t) ip_host_order;
+        FzdAddr a = {.family = AF_INET, .port = port};
+        a.ip[0] = (uint8_t)(ip_host_order >> 24);
+        a.ip[1] = (uint8_t)(ip_host_order >> 16);
+        a.ip[2] = (uint8_t)(ip_host_order >> 8);
+        a.ip[3] = (uint8_t)ip_host_order;
         return a;
 }

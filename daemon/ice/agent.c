@@ -43,8 +43,9 @@ typedef struct Pair {
         uint8_t local, remote;
         uint64_t priority;
         PairState state;
-        bool nominate;         /* controlling: the next check carries USE-CANDIDATE */
-        bool nominated;        /* controlling: a USE-CANDIDATE check succeeded; controlled: peer nominated it and it is valid */
+        bool nominate;  /* controlling: the next check carries USE-CANDIDATE */
+        bool nominated; /* controlling: a USE-CANDIDATE check succeeded; controlled: peer nominated it and it
+                           is valid */
         bool remote_nominated; /* controlled: the peer sent USE-CANDIDATE on it */
         bool triggered;
         uint64_t triggered_seq;
@@ -159,7 +160,8 @@ static void set_state(FzdIceAgent *a, FzdIceState s, FzdIceFailure why) {
         a->state = s;
         a->failure = why;
         if (s == FZD_ICE_STATE_FAILED)
-                fzd_ice_log(a->log, LOG_INFO, "ICE %s: failed (%s)", a->local_ufrag, fzd_ice_failure_to_string(why));
+                fzd_ice_log(a->log, LOG_INFO, "ICE %s: failed (%s)", a->local_ufrag,
+                            fzd_ice_failure_to_string(why));
         else
                 fzd_ice_log(a->log, LOG_DEBUG, "ICE %s: %s", a->local_ufrag, fzd_ice_state_to_string(s));
         push_event(a, FZD_ICE_AGENT_EVENT_STATE, NULL);
@@ -167,7 +169,7 @@ static void set_state(FzdIceAgent *a, FzdIceState s, FzdIceFailure why) {
 
 static uint64_t pair_priority(bool controlling, uint32_t local, uint32_t remote) {
         uint64_t g = controlling ? local : remote, d = controlling ? remote : local;
-        return ((uint64_t) (g < d ? g : d) << 32) + 2 * (g > d ? g : d) + (g > d ? 1 : 0);
+        return ((uint64_t)(g < d ? g : d) << 32) + 2 * (g > d ? g : d) + (g > d ? 1 : 0);
 }
 
 static bool local_pairable(const FzdIceAgent *a, size_t i) {
@@ -196,13 +198,14 @@ static Pair *find_pair(FzdIceAgent *a, size_t local, size_t remote) {
 static Pair *selected_pair(FzdIceAgent *a) {
         if (a->sel_local < 0)
                 return NULL;
-        return find_pair(a, (size_t) a->sel_local, (size_t) a->sel_remote);
+        return find_pair(a, (size_t)a->sel_local, (size_t)a->sel_remote);
 }
 
 static Pair *add_pair(FzdIceAgent *a, size_t local, size_t remote) {
         Pair *p;
 
-        if (local >= a->n_local || remote >= a->n_remote || a->local[local].addr.family != a->remote[remote].addr.family)
+        if (local >= a->n_local || remote >= a->n_remote ||
+            a->local[local].addr.family != a->remote[remote].addr.family)
                 return NULL;
         p = find_pair(a, local, remote);
         if (p)
@@ -219,15 +222,17 @@ static Pair *add_pair(FzdIceAgent *a, size_t local, size_t remote) {
         }
         p = &a->pairs[a->n_pairs++];
         *p = (Pair){
-                .local = (uint8_t) local,
-                .remote = (uint8_t) remote,
-                .priority = pair_priority(a->controlling, a->local[local].priority, a->remote[remote].priority),
+                .local = (uint8_t)local,
+                .remote = (uint8_t)remote,
+                .priority =
+                        pair_priority(a->controlling, a->local[local].priority, a->remote[remote].priority),
                 .state = PAIR_WAITING,
         };
         return p;
 }
 
-static void remove_pairs_if(FzdIceAgent *a, bool (*match)(const FzdIceAgent *a, const Pair *p, const void *u),
+static void remove_pairs_if(FzdIceAgent *a,
+                            bool (*match)(const FzdIceAgent *a, const Pair *p, const void *u),
                             const void *u) {
         for (size_t i = 0; i < a->n_pairs;) {
                 if (match(a, &a->pairs[i], u)) {
@@ -241,11 +246,11 @@ static void remove_pairs_if(FzdIceAgent *a, bool (*match)(const FzdIceAgent *a, 
 }
 
 static bool pair_uses_local(const FzdIceAgent *a, const Pair *p, const void *u) {
-        return p->local == *(const size_t *) u;
+        return p->local == *(const size_t *)u;
 }
 
 static bool pair_uses_remote(const FzdIceAgent *a, const Pair *p, const void *u) {
-        return p->remote == *(const size_t *) u;
+        return p->remote == *(const size_t *)u;
 }
 
 static bool pair_redundant(const FzdIceAgent *a, const Pair *p, const void *u) {
@@ -257,13 +262,13 @@ static void pair_local(FzdIceAgent *a, size_t li) {
                 return;
         for (size_t r = 0; r < a->n_remote; r++)
                 if (!a->remote[r].removed)
-                        (void) add_pair(a, li, r);
+                        (void)add_pair(a, li, r);
 }
 
 static void pair_remote(FzdIceAgent *a, size_t ri) {
         for (size_t l = 0; l < a->n_local; l++)
                 if (local_pairable(a, l))
-                        (void) add_pair(a, l, ri);
+                        (void)add_pair(a, l, ri);
 }
 
 static void trigger(FzdIceAgent *a, Pair *p) {
@@ -277,14 +282,15 @@ static void trigger(FzdIceAgent *a, Pair *p) {
  * active, 25 s idle), the others, kept for failover, every 25 s. */
 static uint64_t keepalive_interval(const FzdIceAgent *a, const Pair *p) {
         uint64_t interval = timing(a)->max_rto;
-        if ((int) p->local != a->sel_local || (int) p->remote != a->sel_remote)
+        if ((int)p->local != a->sel_local || (int)p->remote != a->sel_remote)
                 interval = interval > a->standby_keepalive ? interval : a->standby_keepalive;
         return interval;
 }
 
 /* ---- sending --------------------------------------------------------------------------- */
 
-static void queue_transmit(FzdIceAgent *a, const LocalCand *l, const FzdAddr *dest, const uint8_t *data, size_t len) {
+static void queue_transmit(FzdIceAgent *a, const LocalCand *l, const FzdAddr *dest, const uint8_t *data,
+                           size_t len) {
         FzdIceAgentTransmit *t = fzd_queue_push(&a->transmits, sizeof(FzdIceAgentTransmit) + len);
 
         if (!t)
@@ -308,17 +314,19 @@ static void send_check(FzdIceAgent *a, Pair *p) {
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, p->txid);
         fzd_stun_put_str(&b, FZD_STUN_ATTR_USERNAME, username);
         /* RFC 8445 §7.1.1: the priority a peer-reflexive candidate learned from this check would have. */
-        fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, fzd_ice_candidate_priority(FZD_ICE_CANDIDATE_PRFLX, l->local_pref, 1));
-        fzd_stun_put_u64(&b, p->tx_controlling ? FZD_STUN_ATTR_ICE_CONTROLLING : FZD_STUN_ATTR_ICE_CONTROLLED,
+        fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY,
+                         fzd_ice_candidate_priority(FZD_ICE_CANDIDATE_PRFLX, l->local_pref, 1));
+        fzd_stun_put_u64(&b,
+                         p->tx_controlling ? FZD_STUN_ATTR_ICE_CONTROLLING : FZD_STUN_ATTR_ICE_CONTROLLED,
                          a->tie_breaker);
         if (p->tx_use_candidate)
                 fzd_stun_put(&b, FZD_STUN_ATTR_USE_CANDIDATE, NULL, 0);
-        fzd_stun_put_integrity(&b, (const uint8_t *) a->remote_pwd, strlen(a->remote_pwd));
+        fzd_stun_put_integrity(&b, (const uint8_t *)a->remote_pwd, strlen(a->remote_pwd));
         fzd_stun_put_fingerprint(&b);
         n = fzd_stun_finish(&b);
         if (n < 0)
                 return;
-        queue_transmit(a, l, &r->addr, buf, (size_t) n);
+        queue_transmit(a, l, &r->addr, buf, (size_t)n);
 }
 
 static void start_check(FzdIceAgent *a, Pair *p, uint64_t now) {
@@ -364,37 +372,39 @@ static void start_check(FzdIceAgent *a, Pair *p, uint64_t now) {
                 char la[FZD_ADDR_STRLEN], ra[FZD_ADDR_STRLEN];
                 fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: check %s %s -> %s%s", a->local_ufrag,
                                    fzd_ice_candidate_type_to_string(a->local[p->local].type),
-                                   fzd_addr_format(&a->local[p->local].addr, la), fzd_addr_format(&a->remote[p->remote].addr, ra),
+                                   fzd_addr_format(&a->local[p->local].addr, la),
+                                   fzd_addr_format(&a->remote[p->remote].addr, ra),
                                    p->tx_use_candidate ? " (nominating)" : "");
         }
         send_check(a, p);
 }
 
-static void send_response(FzdIceAgent *a, const FzdStunMsg *req, const LocalCand *l, const FzdAddr *from, int code,
-                          const uint16_t *unknown, size_t n_unknown) {
+static void send_response(FzdIceAgent *a, const FzdStunMsg *req, const LocalCand *l, const FzdAddr *from,
+                          int code, const uint16_t *unknown, size_t n_unknown) {
         uint8_t buf[MAX_CHECK];
         FzdStunBuilder b;
         int n;
 
-        fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, code ? FZD_STUN_ERROR : FZD_STUN_SUCCESS, req->txid);
+        fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, code ? FZD_STUN_ERROR : FZD_STUN_SUCCESS,
+                       req->txid);
         if (code) {
                 fzd_stun_put_error(&b, code, fzd_stun_reason(code));
                 if (n_unknown) {
                         uint8_t list[2 * FZD_STUN_MAX_UNKNOWN];
                         for (size_t i = 0; i < n_unknown; i++) {
-                                list[2 * i] = (uint8_t) (unknown[i] >> 8);
-                                list[2 * i + 1] = (uint8_t) unknown[i];
+                                list[2 * i] = (uint8_t)(unknown[i] >> 8);
+                                list[2 * i + 1] = (uint8_t)unknown[i];
                         }
                         fzd_stun_put(&b, FZD_STUN_ATTR_UNKNOWN_ATTRIBUTES, list, 2 * n_unknown);
                 }
         } else
                 fzd_stun_put_xor_addr(&b, FZD_STUN_ATTR_XOR_MAPPED_ADDRESS, from);
-        fzd_stun_put_integrity(&b, (const uint8_t *) a->local_pwd, strlen(a->local_pwd));
+        fzd_stun_put_integrity(&b, (const uint8_t *)a->local_pwd, strlen(a->local_pwd));
         fzd_stun_put_fingerprint(&b);
         n = fzd_stun_finish(&b);
         if (n < 0)
                 return;
-        queue_transmit(a, l, from, buf, (size_t) n);
+        queue_transmit(a, l, from, buf, (size_t)n);
 }
 
 /* ---- selection and state --------------------------------------------------------------- */
@@ -482,7 +492,8 @@ static void switch_role(FzdIceAgent *a, bool controlling, uint64_t now) {
         a->controlling = controlling;
         for (size_t i = 0; i < a->n_pairs; i++) {
                 Pair *p = &a->pairs[i];
-                p->priority = pair_priority(controlling, a->local[p->local].priority, a->remote[p->remote].priority);
+                p->priority = pair_priority(controlling, a->local[p->local].priority,
+                                            a->remote[p->remote].priority);
                 p->nominate = false;
                 if (!controlling)
                         p->nominated = p->remote_nominated && p->state == PAIR_SUCCEEDED;
@@ -501,8 +512,8 @@ int fzd_ice_agent_new(const FzdIceAgentConfig *c, uint64_t now, FzdIceAgent **re
         FzdIceAgent *a;
 
         if (!c || !credential_ok(c->local_ufrag) || !credential_ok(c->remote_ufrag) || !c->local_pwd ||
-            !c->remote_pwd || !*c->local_pwd || !*c->remote_pwd || strlen(c->local_pwd) > FZD_ICE_CREDENTIAL_MAX ||
-            strlen(c->remote_pwd) > FZD_ICE_CREDENTIAL_MAX)
+            !c->remote_pwd || !*c->local_pwd || !*c->remote_pwd ||
+            strlen(c->local_pwd) > FZD_ICE_CREDENTIAL_MAX || strlen(c->remote_pwd) > FZD_ICE_CREDENTIAL_MAX)
                 return -EINVAL;
         a = calloc(1, sizeof(*a));
         if (!a)
@@ -518,7 +529,7 @@ int fzd_ice_agent_new(const FzdIceAgentConfig *c, uint64_t now, FzdIceAgent **re
         }
         a->tie_breaker = c->tie_breaker;
         while (a->tie_breaker == 0)
-                if (RAND_bytes((unsigned char *) &a->tie_breaker, sizeof(a->tie_breaker)) != 1) {
+                if (RAND_bytes((unsigned char *)&a->tie_breaker, sizeof(a->tie_breaker)) != 1) {
                         fzd_ice_agent_free(a);
                         return -EIO;
                 }
@@ -526,9 +537,11 @@ int fzd_ice_agent_new(const FzdIceAgentConfig *c, uint64_t now, FzdIceAgent **re
         a->active = c->active.initial_rto ? c->active : FZD_ICE_TIMING_ACTIVE;
         a->idle_timing = c->idle.initial_rto ? c->idle : FZD_ICE_TIMING_IDLE;
         a->idle_after = c->idle_after ? c->idle_after : FZD_ICE_DEFAULT_IDLE_AFTER;
-        a->candidate_timeout = c->candidate_timeout ? c->candidate_timeout : FZD_ICE_DEFAULT_CANDIDATE_TIMEOUT;
+        a->candidate_timeout =
+                c->candidate_timeout ? c->candidate_timeout : FZD_ICE_DEFAULT_CANDIDATE_TIMEOUT;
         a->disconnect_grace = c->disconnect_grace ? c->disconnect_grace : FZD_ICE_DEFAULT_DISCONNECT_GRACE;
-        a->standby_keepalive = c->standby_keepalive ? c->standby_keepalive : FZD_ICE_DEFAULT_STANDBY_KEEPALIVE;
+        a->standby_keepalive =
+                c->standby_keepalive ? c->standby_keepalive : FZD_ICE_DEFAULT_STANDBY_KEEPALIVE;
         a->log = c->log;
         a->sel_local = a->sel_remote = -1;
         a->created_at = a->last_traffic = a->next_slot = now;
@@ -575,8 +588,8 @@ static void announce_local(FzdIceAgent *a, const LocalCand *l, FzdIceAgentEventT
                 push_event(a, type, sdp);
 }
 
-int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdAddr *addr, const FzdAddr *base,
-                            const FzdAddr *server, int relay, uint64_t now) {
+int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdAddr *addr,
+                            const FzdAddr *base, const FzdAddr *server, int relay, uint64_t now) {
         LocalCand *l = NULL;
         unsigned same = 0;
         size_t idx;
@@ -598,7 +611,8 @@ int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdA
                 if (o->type == type && fzd_addr_eq(&o->addr, addr) && fzd_addr_eq(&o->base, base))
                         return 0;
                 /* A server-reflexive address that is one of our host addresses adds nothing. */
-                if (type == FZD_ICE_CANDIDATE_SRFLX && o->type == FZD_ICE_CANDIDATE_HOST && fzd_addr_eq(&o->addr, addr))
+                if (type == FZD_ICE_CANDIDATE_SRFLX && o->type == FZD_ICE_CANDIDATE_HOST &&
+                    fzd_addr_eq(&o->addr, addr))
                         return 0;
                 if (o->type == type && o->addr.family == addr->family)
                         same++;
@@ -608,7 +622,7 @@ int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdA
                         return -ENOSPC;
                 l = &a->local[a->n_local++];
         }
-        idx = (size_t) (l - a->local);
+        idx = (size_t)(l - a->local);
         *l = (LocalCand){
                 .type = type,
                 .addr = *addr,
@@ -616,7 +630,8 @@ int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdA
                 .relay = type == FZD_ICE_CANDIDATE_RELAY ? relay : -1,
         };
         /* Local preference as str0m computes it: IPv6 before IPv4, then in order of arrival. */
-        l->local_pref = (uint16_t) (65535 - (addr->family == AF_INET ? 1 : 0) - 2 * (same < 1000 ? same : 1000));
+        l->local_pref =
+                (uint16_t)(65535 - (addr->family == AF_INET ? 1 : 0) - 2 * (same < 1000 ? same : 1000));
         l->priority = fzd_ice_candidate_priority(type, l->local_pref, 1);
         fzd_ice_candidate_foundation(type, base, server, l->foundation);
         announce_local(a, l, FZD_ICE_AGENT_EVENT_CANDIDATE);
@@ -650,7 +665,7 @@ int fzd_ice_agent_remove_local(FzdIceAgent *a, FzdIceCandidateType type, const F
 static int find_remote(const FzdIceAgent *a, const FzdAddr *addr) {
         for (size_t i = 0; i < a->n_remote; i++)
                 if (!a->remote[i].removed && fzd_addr_eq(&a->remote[i].addr, addr))
-                        return (int) i;
+                        return (int)i;
         return -1;
 }
 
@@ -689,7 +704,8 @@ int fzd_ice_agent_add_remote_candidate(FzdIceAgent *a, const FzdIceCandidate *c,
                         for (size_t i = 0; i < a->n_pairs; i++)
                                 if (a->pairs[i].remote == existing)
                                         a->pairs[i].priority = pair_priority(
-                                                a->controlling, a->local[a->pairs[i].local].priority, r->priority);
+                                                a->controlling, a->local[a->pairs[i].local].priority,
+                                                r->priority);
                 }
                 return 0;
         }
@@ -699,10 +715,10 @@ int fzd_ice_agent_add_remote_candidate(FzdIceAgent *a, const FzdIceCandidate *c,
                         *ret_reason = "too many remote candidates";
                 return -ENOSPC;
         }
-        *r = (RemoteCand){ .type = c->type, .addr = c->addr, .priority = c->priority };
+        *r = (RemoteCand){.type = c->type, .addr = c->addr, .priority = c->priority};
         snprintf(r->foundation, sizeof(r->foundation), "%s", c->foundation);
         a->had_remote = true;
-        pair_remote(a, (size_t) (r - a->remote));
+        pair_remote(a, (size_t)(r - a->remote));
         evaluate(a, now);
         return 0;
 }
@@ -728,7 +744,7 @@ int fzd_ice_agent_remove_remote(FzdIceAgent *a, const char *sdp, uint64_t now, c
         r = find_remote(a, &c.addr);
         if (r < 0)
                 return -ENOENT;
-        i = (size_t) r;
+        i = (size_t)r;
         a->remote[i].removed = true;
         remove_pairs_if(a, pair_uses_remote, &i);
         if (!selected_pair(a) && a->state == FZD_ICE_STATE_CONNECTED)
@@ -754,12 +770,12 @@ static int find_txid(const FzdIceAgent *a, const uint8_t *txid, bool *ret_curren
                 const Pair *p = &a->pairs[i];
                 if (p->tx_active && memcmp(p->txid, txid, FZD_STUN_TXID_SIZE) == 0) {
                         *ret_current = true;
-                        return (int) i;
+                        return (int)i;
                 }
                 for (unsigned k = 0; k < p->n_old; k++)
                         if (memcmp(p->old_txids[k], txid, FZD_STUN_TXID_SIZE) == 0) {
                                 *ret_current = false;
-                                return (int) i;
+                                return (int)i;
                         }
         }
         return -1;
@@ -787,17 +803,17 @@ static int local_for_input(const FzdIceAgent *a, const FzdAddr *local, int relay
                 if (relay >= 0) {
                         if (l->type == FZD_ICE_CANDIDATE_RELAY && l->relay == relay &&
                             l->addr.family == local->family)
-                                return (int) i;
+                                return (int)i;
                         continue;
                 }
                 if (l->type == FZD_ICE_CANDIDATE_RELAY)
                         continue;
                 if (fzd_addr_eq(&l->base, local) && local_pairable(a, i))
-                        return (int) i;
+                        return (int)i;
                 /* The socket is bound to the wildcard: a candidate on the same port will do. */
                 if (fallback < 0 && l->base.family == local->family && l->base.port == local->port &&
                     local_pairable(a, i))
-                        fallback = (int) i;
+                        fallback = (int)i;
         }
         return fallback;
 }
@@ -811,21 +827,24 @@ static void handle_request(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, co
         bool use_candidate;
 
         if (!username_is_ours(a, m, true) ||
-            !fzd_stun_check_integrity(m, (const uint8_t *) a->local_pwd, strlen(a->local_pwd))) {
+            !fzd_stun_check_integrity(m, (const uint8_t *)a->local_pwd, strlen(a->local_pwd))) {
                 a->stats.bad_requests++;
-                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: check with wrong credentials dropped", a->local_ufrag);
+                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: check with wrong credentials dropped",
+                                   a->local_ufrag);
                 return;
         }
         li = local_for_input(a, local, relay);
         if (li < 0) {
                 char s[FZD_ADDR_STRLEN];
                 a->stats.bad_requests++;
-                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: check to %s, not one of our candidates, dropped",
-                                   a->local_ufrag, fzd_addr_format(local, s));
+                fzd_ice_log_packet(a->log, now, LOG_DEBUG,
+                                   "ICE %s: check to %s, not one of our candidates, dropped", a->local_ufrag,
+                                   fzd_addr_format(local, s));
                 return;
         }
         if (m->n_unknown > 0) {
-                send_response(a, m, &a->local[li], from, FZD_STUN_ERR_UNKNOWN_ATTRIBUTE, m->unknown, m->n_unknown);
+                send_response(a, m, &a->local[li], from, FZD_STUN_ERR_UNKNOWN_ATTRIBUTE, m->unknown,
+                              m->n_unknown);
                 return;
         }
         if (fzd_stun_get_u32(m, FZD_STUN_ATTR_PRIORITY, &prio) < 0 || prio == 0) {
@@ -859,16 +878,16 @@ static void handle_request(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, co
                         a->stats.bad_requests++;
                         return;
                 }
-                *r = (RemoteCand){ .type = FZD_ICE_CANDIDATE_PRFLX, .addr = *from, .priority = prio };
+                *r = (RemoteCand){.type = FZD_ICE_CANDIDATE_PRFLX, .addr = *from, .priority = prio};
                 snprintf(r->foundation, sizeof(r->foundation), PRFLX_FOUNDATION "%u", ++a->prflx_counter);
-                ri = (int) (r - a->remote);
+                ri = (int)(r - a->remote);
                 a->had_remote = true;
                 a->stats.prflx_learned++;
         }
         a->stats.requests++;
         send_response(a, m, &a->local[li], from, 0, NULL, 0);
 
-        p = add_pair(a, (size_t) li, (size_t) ri);
+        p = add_pair(a, (size_t)li, (size_t)ri);
         if (!p)
                 return;
         /* §7.3.1.4: a triggered check, unless the pair is known good. One in progress is checked
@@ -889,7 +908,8 @@ static void handle_request(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, co
         evaluate(a, now);
 }
 
-static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, const FzdAddr *from, int relay) {
+static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, const FzdAddr *from,
+                            int relay) {
         bool current;
         int i = find_txid(a, m->txid, &current);
         const LocalCand *l;
@@ -900,15 +920,16 @@ static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, c
                 return;
         p = &a->pairs[i];
         l = &a->local[p->local];
-        if (!fzd_stun_check_integrity(m, (const uint8_t *) a->remote_pwd, strlen(a->remote_pwd))) {
-                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: response with bad integrity dropped", a->local_ufrag);
+        if (!fzd_stun_check_integrity(m, (const uint8_t *)a->remote_pwd, strlen(a->remote_pwd))) {
+                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: response with bad integrity dropped",
+                                   a->local_ufrag);
                 return;
         }
         /* RFC 8445 §7.2.5.2.1: the answer must come back the way the check went. */
         if (!fzd_addr_eq(from, &a->remote[p->remote].addr) ||
-            (l->type == FZD_ICE_CANDIDATE_RELAY) != (relay >= 0) ||
-            (relay >= 0 && relay != l->relay)) {
-                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: non-symmetric response dropped", a->local_ufrag);
+            (l->type == FZD_ICE_CANDIDATE_RELAY) != (relay >= 0) || (relay >= 0 && relay != l->relay)) {
+                fzd_ice_log_packet(a->log, now, LOG_DEBUG, "ICE %s: non-symmetric response dropped",
+                                   a->local_ufrag);
                 return;
         }
         a->stats.responses++;
@@ -1028,7 +1049,8 @@ void fzd_ice_agent_handle_timeout(FzdIceAgent *a, uint64_t now) {
                         p->tx_next = now + rto(t, p->tx_sends);
                         if (p->tx_next > deadline)
                                 p->tx_next = deadline;
-                } else if (p->state == PAIR_SUCCEEDED && !p->tx_active && !p->triggered && now >= p->next_keepalive) {
+                } else if (p->state == PAIR_SUCCEEDED && !p->tx_active && !p->triggered &&
+                           now >= p->next_keepalive) {
                         start_check(a, p, now);
                         p->next_keepalive = now + keepalive_interval(a, p);
                 }
@@ -1085,7 +1107,7 @@ bool fzd_ice_agent_poll_transmit(FzdIceAgent *a, FzdIceAgentTransmit *ret) {
         if (!t)
                 return false;
         *ret = *t;
-        ret->data = (const uint8_t *) (t + 1);
+        ret->data = (const uint8_t *)(t + 1);
         return true;
 }
 
@@ -1117,7 +1139,8 @@ void fzd_ice_agent_note_traffic(FzdIceAgent *a, uint64_t now) {
 void fzd_ice_agent_retrigger(FzdIceAgent *a, int relay, const FzdAddr *remote, uint64_t now) {
         for (size_t i = 0; i < a->n_pairs; i++) {
                 Pair *p = &a->pairs[i];
-                if (a->local[p->local].relay == relay && a->local[p->local].type == FZD_ICE_CANDIDATE_RELAY &&
+                if (a->local[p->local].relay == relay &&
+                    a->local[p->local].type == FZD_ICE_CANDIDATE_RELAY &&
                     fzd_addr_eq(&a->remote[p->remote].addr, remote) && p->state != PAIR_SUCCEEDED) {
                         if (p->state == PAIR_FAILED)
                                 p->unanswered_since = 0;
@@ -1147,7 +1170,7 @@ const char *fzd_ice_agent_get_local_ufrag(const FzdIceAgent *a) {
 }
 
 int fzd_ice_agent_get_selected(const FzdIceAgent *a, FzdIceSelected *ret) {
-        const Pair *p = selected_pair((FzdIceAgent *) a);
+        const Pair *p = selected_pair((FzdIceAgent *)a);
         const LocalCand *l;
 
         if (!p || p->state != PAIR_SUCCEEDED)
@@ -1179,7 +1202,7 @@ void fzd_ice_agent_count_pairs(const FzdIceAgent *a, unsigned *ret_total, unsign
                 f += a->pairs[i].state == PAIR_FAILED;
         }
         if (ret_total)
-                *ret_total = (unsigned) a->n_pairs;
+                *ret_total = (unsigned)a->n_pairs;
         if (ret_succeeded)
                 *ret_succeeded = s;
         if (ret_failed)

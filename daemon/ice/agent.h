@@ -39,8 +39,8 @@ typedef struct FzdIceTiming {
 } FzdIceTiming;
 
 /* Firezone's client: IceConfig::client_default() and client_idle(). */
-#define FZD_ICE_TIMING_ACTIVE ((FzdIceTiming){ FZD_USEC(250), FZD_USEC(1500), 12 })
-#define FZD_ICE_TIMING_IDLE   ((FzdIceTiming){ FZD_SEC(25), FZD_SEC(25), 4 })
+#define FZD_ICE_TIMING_ACTIVE ((FzdIceTiming){FZD_USEC(250), FZD_USEC(1500), 12})
+#define FZD_ICE_TIMING_IDLE   ((FzdIceTiming){FZD_SEC(25), FZD_SEC(25), 4})
 
 /* How long a pair may go unanswered before it fails (str0m's formula): 16.5 s for ACTIVE,
  * 100 s for IDLE. */
@@ -97,7 +97,7 @@ typedef enum FzdIceAgentEventType {
         FZD_ICE_AGENT_EVENT_CANDIDATE,             /* candidate: a local candidate to trickle */
         FZD_ICE_AGENT_EVENT_CANDIDATE_INVALIDATED, /* candidate: a local candidate to withdraw */
         FZD_ICE_AGENT_EVENT_STATE,                 /* state (and failure) changed */
-        FZD_ICE_AGENT_EVENT_SELECTED,              /* the selected pair changed: see fzd_ice_agent_get_selected() */
+        FZD_ICE_AGENT_EVENT_SELECTED, /* the selected pair changed: see fzd_ice_agent_get_selected() */
         _FZD_ICE_AGENT_EVENT_MAX,
 } FzdIceAgentEventType;
 
@@ -110,9 +110,9 @@ typedef struct FzdIceAgentEvent {
 
 typedef struct FzdIceSelected {
         FzdIceCandidateType local_type;
-        FzdAddr local;  /* the local candidate's address (relayed address for relay) */
-        FzdAddr base;   /* where to send from (== local for relay) */
-        int relay;      /* relay handle, or -1 */
+        FzdAddr local; /* the local candidate's address (relayed address for relay) */
+        FzdAddr base;  /* where to send from (== local for relay) */
+        int relay;     /* relay handle, or -1 */
         FzdIceCandidateType remote_type;
         FzdAddr remote; /* the peer's address */
         uint64_t rtt;   /* of the last check, µs */
@@ -123,12 +123,12 @@ typedef struct FzdIceAgentStats {
         uint64_t checks_sent;
         uint64_t retransmits;
         uint64_t responses;
-        uint64_t requests;        /* checks received and answered */
-        uint64_t bad_requests;    /* refused: credentials, integrity, unknown local address */
-        uint64_t role_conflicts;  /* 487 sent or received */
+        uint64_t requests;       /* checks received and answered */
+        uint64_t bad_requests;   /* refused: credentials, integrity, unknown local address */
+        uint64_t role_conflicts; /* 487 sent or received */
         uint64_t prflx_learned;
         uint64_t pairs_failed;
-        uint64_t selections;      /* selected pair changes */
+        uint64_t selections; /* selected pair changes */
 } FzdIceAgentStats;
 
 int fzd_ice_agent_new(const FzdIceAgentConfig *c, uint64_t now, FzdIceAgent **ret);
@@ -138,8 +138,8 @@ FzdIceAgent *fzd_ice_agent_free(FzdIceAgent *a);
  * mapped address, base the local address, server the relay. Relayed: addr the relayed address,
  * relay its handle. A new candidate is paired and announced (CANDIDATE event); a redundant one
  * is ignored. Returns 0, 1 if added, or -ENOSPC, -EINVAL. */
-int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdAddr *addr, const FzdAddr *base,
-                            const FzdAddr *server, int relay, uint64_t now);
+int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdAddr *addr,
+                            const FzdAddr *base, const FzdAddr *server, int relay, uint64_t now);
 /* Withdraws it (CANDIDATE_INVALIDATED event); pairs using it go. 0, or -ENOENT. */
 int fzd_ice_agent_remove_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdAddr *addr, uint64_t now);
 

@@ -24,8 +24,8 @@ bool fzd_ice_chars_valid(const char *s, size_t max) {
 
         for (; *s; s++, n++) {
                 char c = *s;
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
-                      c == '/'))
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '+' || c == '/'))
                         return false;
         }
         return n >= 1 && n <= max;
@@ -40,7 +40,7 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *ret) {
         for (; *s; s++) {
                 if (*s < '0' || *s > '9')
                         return -EINVAL;
-                v = v * 10 + (uint64_t) (*s - '0');
+                v = v * 10 + (uint64_t)(*s - '0');
                 if (v > max)
                         return -ERANGE;
         }
@@ -49,7 +49,7 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *ret) {
 }
 
 static bool addr_usable(const FzdAddr *a) {
-        static const uint8_t broadcast[4] = { 255, 255, 255, 255 };
+        static const uint8_t broadcast[4] = {255, 255, 255, 255};
 
         if (fzd_addr_is_unspecified(a))
                 return false;
@@ -69,10 +69,10 @@ int fzd_ice_candidate_parse(const char *s, FzdIceCandidate *ret, const char **re
         bool have_raddr = false, have_rport = false;
         const char *reason;
 
-#define REFUSE(why)                  \
-        do {                         \
-                reason = (why);      \
-                goto refuse;         \
+#define REFUSE(why)                                                                                         \
+        do {                                                                                                \
+                reason = (why);                                                                             \
+                goto refuse;                                                                                \
         } while (0)
 
         if (!s)
@@ -88,19 +88,20 @@ int fzd_ice_candidate_parse(const char *s, FzdIceCandidate *ret, const char **re
                         *p++ = 0;
                 if (!*p)
                         break;
-                if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
                         REFUSE("contains a control or non-ASCII character");
                 if (n == MAX_TOKENS)
                         REFUSE("too many fields");
                 tok[n++] = p;
                 while (*p && *p != ' ' && *p != '\t') {
-                        if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+                        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
                                 REFUSE("contains a control or non-ASCII character");
                         p++;
                 }
         }
         if (n < 8)
-                REFUSE("too few fields (need foundation, component, transport, priority, address, port, typ, type)");
+                REFUSE("too few fields (need foundation, component, transport, priority, address, port, "
+                       "typ, type)");
 
         if (!fzd_ice_chars_valid(tok[0], FZD_ICE_FOUNDATION_MAX))
                 REFUSE("foundation is not 1-32 ice-chars");
@@ -117,7 +118,7 @@ int fzd_ice_candidate_parse(const char *s, FzdIceCandidate *ret, const char **re
 
         if (parse_uint(tok[3], UINT32_MAX, &v) < 0 || v < 1)
                 REFUSE("priority is not a number in 1-4294967295");
-        c.priority = (uint32_t) v;
+        c.priority = (uint32_t)v;
 
         if (fzd_addr_parse_ip(tok[4], &c.addr) < 0)
                 REFUSE("connection address is not an IP address (host names and mDNS are not supported)");
@@ -125,7 +126,7 @@ int fzd_ice_candidate_parse(const char *s, FzdIceCandidate *ret, const char **re
                 REFUSE("connection address is unspecified, multicast, broadcast or IPv6 link-local");
         if (parse_uint(tok[5], 65535, &v) < 0 || v < 1)
                 REFUSE("port is not a number in 1-65535");
-        c.addr.port = (uint16_t) v;
+        c.addr.port = (uint16_t)v;
 
         if (strcmp(tok[6], "typ") != 0)
                 REFUSE("\"typ\" expected after the port");
@@ -150,7 +151,7 @@ int fzd_ice_candidate_parse(const char *s, FzdIceCandidate *ret, const char **re
                 } else if (strcmp(key, "rport") == 0) {
                         if (parse_uint(val, 65535, &v) < 0)
                                 REFUSE("rport is not a number in 0-65535");
-                        c.related.port = (uint16_t) v;
+                        c.related.port = (uint16_t)v;
                         have_rport = true;
                 } else if (strcmp(key, "ufrag") == 0) {
                         if (!fzd_ice_chars_valid(val, FZD_ICE_UFRAG_MAX))
@@ -179,27 +180,29 @@ int fzd_ice_candidate_format(const FzdIceCandidate *c, const char *ufrag, char *
         int n, m = 0;
 
         fzd_addr_format_ip(&c->addr, ip);
-        n = snprintf(buf, size, "candidate:%s %u udp %u %s %u typ %s", c->foundation, c->component ? (unsigned) c->component : 1u,
-                     c->priority, ip, c->addr.port, fzd_ice_candidate_type_to_string(c->type));
-        if (n < 0 || (size_t) n >= size)
+        n = snprintf(buf, size, "candidate:%s %u udp %u %s %u typ %s", c->foundation,
+                     c->component ? (unsigned)c->component : 1u, c->priority, ip, c->addr.port,
+                     fzd_ice_candidate_type_to_string(c->type));
+        if (n < 0 || (size_t)n >= size)
                 return -ENOBUFS;
         if (c->type != FZD_ICE_CANDIDATE_HOST) {
-                FzdAddr any = { .family = c->addr.family };
-                m = snprintf(buf + n, size - (size_t) n, " raddr %s rport 0", fzd_addr_format_ip(&any, rip));
-                if (m < 0 || (size_t) m >= size - (size_t) n)
+                FzdAddr any = {.family = c->addr.family};
+                m = snprintf(buf + n, size - (size_t)n, " raddr %s rport 0", fzd_addr_format_ip(&any, rip));
+                if (m < 0 || (size_t)m >= size - (size_t)n)
                         return -ENOBUFS;
                 n += m;
         }
         if (ufrag && *ufrag) {
-                m = snprintf(buf + n, size - (size_t) n, " ufrag %s", ufrag);
-                if (m < 0 || (size_t) m >= size - (size_t) n)
+                m = snprintf(buf + n, size - (size_t)n, " ufrag %s", ufrag);
+                if (m < 0 || (size_t)m >= size - (size_t)n)
                         return -ENOBUFS;
                 n += m;
         }
         return n;
 }
 
-uint32_t fzd_ice_candidate_priority(FzdIceCandidateType type, uint16_t local_preference, uint16_t component) {
+uint32_t fzd_ice_candidate_priority(FzdIceCandidateType type, uint16_t local_preference,
+                                    uint16_t component) {
         static const uint32_t type_pref[_FZD_ICE_CANDIDATE_TYPE_MAX] = {
                 [FZD_ICE_CANDIDATE_HOST] = 126,
                 [FZD_ICE_CANDIDATE_PRFLX] = 110,
@@ -208,8 +211,8 @@ uint32_t fzd_ice_candidate_priority(FzdIceCandidateType type, uint16_t local_pre
         };
         if (component < 1 || component > 256)
                 component = 1;
-        return (type < _FZD_ICE_CANDIDATE_TYPE_MAX ? type_pref[type] : 0) << 24 | (uint32_t) local_preference << 8 |
-               (uint32_t) (256 - component);
+        return (type < _FZD_ICE_CANDIDATE_TYPE_MAX ? type_pref[type] : 0) << 24 |
+               (uint32_t)local_preference << 8 | (uint32_t)(256 - component);
 }
 
 static uint32_t fnv1a(uint32_t h, const void *data, size_t n) {
@@ -224,7 +227,7 @@ static uint32_t fnv1a(uint32_t h, const void *data, size_t n) {
 void fzd_ice_candidate_foundation(FzdIceCandidateType type, const FzdAddr *base, const FzdAddr *server,
                                   char ret[static FZD_ICE_FOUNDATION_MAX + 1]) {
         uint32_t h = 2166136261u;
-        uint8_t t = (uint8_t) type;
+        uint8_t t = (uint8_t)type;
 
         h = fnv1a(h, &t, 1);
         h = fnv1a(h, &base->family, 1);

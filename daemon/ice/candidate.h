@@ -11,7 +11,7 @@
 #define FZD_ICE_FOUNDATION_MAX 32
 #define FZD_ICE_UFRAG_MAX      256
 /* A candidate line we accept or produce is at most this long (ours are < 200). */
-#define FZD_ICE_CANDIDATE_MAX  512
+#define FZD_ICE_CANDIDATE_MAX 512
 
 typedef enum FzdIceCandidateType {
         FZD_ICE_CANDIDATE_HOST,

@@ -61,7 +61,8 @@ void fzd_ice_log_packet(FzdIceLog *l, uint64_t now, int level, const char *forma
                 return;
         if (now >= l->window_start + FZD_ICE_LOG_WINDOW_USEC || now < l->window_start) {
                 if (l->suppressed > 0)
-                        fzd_ice_log(l, LOG_INFO, "%u more messages about dropped packets suppressed", l->suppressed);
+                        fzd_ice_log(l, LOG_INFO, "%u more messages about dropped packets suppressed",
+                                    l->suppressed);
                 l->window_start = now;
                 l->in_window = 0;
                 l->suppressed = 0;
@@ -76,7 +77,8 @@ void fzd_ice_log_packet(FzdIceLog *l, uint64_t now, int level, const char *forma
         va_end(ap);
 }
 
-uint64_t fzd_ice_unix_to_monotonic(uint64_t unix_sec, uint64_t now_monotonic_usec, uint64_t now_realtime_usec) {
+uint64_t fzd_ice_unix_to_monotonic(uint64_t unix_sec, uint64_t now_monotonic_usec,
+                                   uint64_t now_realtime_usec) {
         uint64_t at;
 
         if (unix_sec > UINT64_MAX / 1000000ULL)

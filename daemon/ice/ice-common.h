@@ -48,7 +48,8 @@ void fzd_ice_log(FzdIceLog *l, int level, const char *format, ...) _printf_(3, 4
 void fzd_ice_log_packet(FzdIceLog *l, uint64_t now, int level, const char *format, ...) _printf_(4, 5);
 
 /* Monotonic µs for a Unix time in seconds (e.g. a relay's expires_at), given the two clocks now. */
-uint64_t fzd_ice_unix_to_monotonic(uint64_t unix_sec, uint64_t now_monotonic_usec, uint64_t now_realtime_usec);
+uint64_t fzd_ice_unix_to_monotonic(uint64_t unix_sec, uint64_t now_monotonic_usec,
+                                   uint64_t now_realtime_usec);
 
-#define FZD_USEC(ms) ((uint64_t) (ms) * 1000ULL)
-#define FZD_SEC(s)   ((uint64_t) (s) * 1000000ULL)
+#define FZD_USEC(ms) ((uint64_t)(ms)*1000ULL)
+#define FZD_SEC(s)   ((uint64_t)(s)*1000000ULL)

@@ -7,10 +7,10 @@
 
 #include "ice.h"
 
-#define QUEUE_CAP       1024
-#define MAX_PEER_REFS   64
-#define REMOVED_RELAYS  16
-#define SCRATCH_SIZE    (65535 + 64)
+#define QUEUE_CAP      1024
+#define MAX_PEER_REFS  64
+#define REMOVED_RELAYS 16
+#define SCRATCH_SIZE   (65535 + 64)
 
 typedef struct Relay {
         char id[FZD_ICE_RELAY_ID_MAX + 1];
@@ -173,7 +173,7 @@ static void take_peer_ref(FzdIce *ice, Entry *e, Relay *r, const FzdAddr *peer, 
                         return;
         if (e->n_refs >= MAX_PEER_REFS || fzd_turn_add_peer(r->turn, peer, now) < 0)
                 return;
-        e->refs[e->n_refs++] = (PeerRef){ .handle = r->handle, .peer = *peer };
+        e->refs[e->n_refs++] = (PeerRef){.handle = r->handle, .peer = *peer};
 }
 
 static void release_peer_refs(FzdIce *ice, Entry *e, const FzdAddr *only) {
@@ -206,8 +206,8 @@ static void add_relay_candidates(FzdIce *ice, Entry *e, uint64_t now) {
                 const FzdAddr *relayed = fzd_turn_get_relayed(r->turn);
                 if (r->failed || strcmp(r->id, e->relay_id) != 0 || !fzd_addr_is_set(relayed))
                         continue;
-                (void) fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_RELAY, relayed, NULL,
-                                               fzd_turn_get_server(r->turn), r->handle, now);
+                (void)fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_RELAY, relayed, NULL,
+                                              fzd_turn_get_server(r->turn), r->handle, now);
         }
 }
 
@@ -244,7 +244,8 @@ static int compute_path(FzdIce *ice, Entry *e, uint64_t now, FzdIcePath *ret) {
         FzdIceSelected sel;
         FzdIcePath p = {};
 
-        if (fzd_ice_agent_get_state(e->agent) == FZD_ICE_STATE_FAILED || fzd_ice_agent_get_selected(e->agent, &sel) < 0)
+        if (fzd_ice_agent_get_state(e->agent) == FZD_ICE_STATE_FAILED ||
+            fzd_ice_agent_get_selected(e->agent, &sel) < 0)
                 return -ENOENT;
         p.local_type = sel.local_type;
         p.remote_type = sel.remote_type;
@@ -265,8 +266,9 @@ static int compute_path(FzdIce *ice, Entry *e, uint64_t now, FzdIcePath *ret) {
                 }
                 p.dest = *fzd_turn_get_server(r->turn);
                 local = fzd_turn_get_local(r->turn);
-                p.source = fzd_addr_is_set(local) && local->family == p.dest.family ? *local
-                                                                                     : (FzdAddr){ .family = p.dest.family };
+                p.source = fzd_addr_is_set(local) && local->family == p.dest.family
+                                   ? *local
+                                   : (FzdAddr){.family = p.dest.family};
                 p.relayed = sel.local;
                 snprintf(p.relay_id, sizeof(p.relay_id), "%s", r->id);
         } else {
@@ -278,8 +280,8 @@ static int compute_path(FzdIce *ice, Entry *e, uint64_t now, FzdIcePath *ret) {
 }
 
 static bool path_eq(const FzdIcePath *a, const FzdIcePath *b) {
-        return fzd_addr_eq(&a->source, &b->source) && fzd_addr_eq(&a->dest, &b->dest) && a->channel == b->channel &&
-               fzd_addr_eq(&a->peer, &b->peer);
+        return fzd_addr_eq(&a->source, &b->source) && fzd_addr_eq(&a->dest, &b->dest) &&
+               a->channel == b->channel && fzd_addr_eq(&a->peer, &b->peer);
 }
 
 static void update_path(FzdIce *ice, Entry *e, uint64_t now) {
@@ -292,7 +294,7 @@ static void update_path(FzdIce *ice, Entry *e, uint64_t now) {
                 if (ev)
                         ev->path = p;
         } else if (!has && e->has_path)
-                (void) push_event(ice, FZD_ICE_EVENT_DISCONNECTED, e);
+                (void)push_event(ice, FZD_ICE_EVENT_DISCONNECTED, e);
         e->has_path = has;
         if (has)
                 e->path = p;
@@ -302,18 +304,20 @@ static void update_path(FzdIce *ice, Entry *e, uint64_t now) {
 
 static void add_host_to_agents(FzdIce *ice, const FzdAddr *addr, uint64_t now) {
         for (size_t i = 0; i < ice->n_entries; i++)
-                (void) fzd_ice_agent_add_local(ice->entries[i]->agent, FZD_ICE_CANDIDATE_HOST, addr, addr, NULL, -1, now);
+                (void)fzd_ice_agent_add_local(ice->entries[i]->agent, FZD_ICE_CANDIDATE_HOST, addr, addr,
+                                              NULL, -1, now);
 }
 
 static void learn_host(FzdIce *ice, const FzdAddr *base, uint64_t now) {
-        if (!ice->cfg.learn_host_candidates || !fzd_addr_is_set(base) || fzd_addr_is_unspecified(base) || !base->port)
+        if (!ice->cfg.learn_host_candidates || !fzd_addr_is_set(base) || fzd_addr_is_unspecified(base) ||
+            !base->port)
                 return;
         for (size_t i = 0; i < ice->n_hosts; i++)
                 if (fzd_addr_eq(&ice->hosts[i].addr, base))
                         return;
         if (ice->n_hosts >= FZD_ICE_MAX_HOSTS)
                 return;
-        ice->hosts[ice->n_hosts++] = (Host){ .addr = *base, .learned = true };
+        ice->hosts[ice->n_hosts++] = (Host){.addr = *base, .learned = true};
         add_host_to_agents(ice, base, now);
 }
 
@@ -321,7 +325,8 @@ static void drain_relay_transmits(FzdIce *ice, Relay *r) {
         FzdIceTransmit t;
 
         while (fzd_turn_poll_transmit(r->turn, &t))
-                if (fzd_ice_transmit_queue(&ice->transmits, &t.source, &t.dest, t.channel, t.data, t.len) < 0)
+                if (fzd_ice_transmit_queue(&ice->transmits, &t.source, &t.dest, t.channel, t.data, t.len) <
+                    0)
                         ice->stats.dropped++;
 }
 
@@ -332,8 +337,9 @@ static void on_turn_event(FzdIce *ice, Relay *r, const FzdTurnEvent *te, uint64_
         case FZD_TURN_EVENT_MAPPED:
                 learn_host(ice, &te->base, now);
                 for (size_t i = 0; i < ice->n_entries; i++)
-                        (void) fzd_ice_agent_add_local(ice->entries[i]->agent, FZD_ICE_CANDIDATE_SRFLX, &te->addr,
-                                                       &te->base, fzd_turn_get_server(r->turn), -1, now);
+                        (void)fzd_ice_agent_add_local(ice->entries[i]->agent, FZD_ICE_CANDIDATE_SRFLX,
+                                                      &te->addr, &te->base, fzd_turn_get_server(r->turn), -1,
+                                                      now);
                 break;
         case FZD_TURN_EVENT_RELAYED:
                 ev = push_event(ice, FZD_ICE_EVENT_RELAY_READY, NULL);
@@ -344,8 +350,9 @@ static void on_turn_event(FzdIce *ice, Relay *r, const FzdTurnEvent *te, uint64_
                 for (size_t i = 0; i < ice->n_entries; i++) {
                         Entry *e = ice->entries[i];
                         if (strcmp(e->relay_id, r->id) == 0) {
-                                (void) fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_RELAY, &te->addr, NULL,
-                                                               fzd_turn_get_server(r->turn), r->handle, now);
+                                (void)fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_RELAY, &te->addr,
+                                                              NULL, fzd_turn_get_server(r->turn), r->handle,
+                                                              now);
                                 for (size_t j = 0; j < e->n_remotes; j++)
                                         bind_remote(ice, e, &e->remotes[j], now);
                         } else if (!e->relay_id[0])
@@ -355,7 +362,7 @@ static void on_turn_event(FzdIce *ice, Relay *r, const FzdTurnEvent *te, uint64_
         case FZD_TURN_EVENT_RELAYED_LOST:
                 for (size_t i = 0; i < ice->n_entries; i++) {
                         Entry *e = ice->entries[i];
-                        (void) fzd_ice_agent_remove_local(e->agent, FZD_ICE_CANDIDATE_RELAY, &te->addr, now);
+                        (void)fzd_ice_agent_remove_local(e->agent, FZD_ICE_CANDIDATE_RELAY, &te->addr, now);
                         /* The channels are gone with the allocation; they are bound again with it. */
                         for (size_t j = 0; j < e->n_refs;) {
                                 if (e->refs[j].handle == r->handle) {
@@ -414,7 +421,8 @@ static void send_agent_transmit(FzdIce *ice, const FzdIceAgentTransmit *t, uint6
                 ice->stats.relayed_dropped++;
                 return;
         }
-        n = fzd_turn_encapsulate(r->turn, &t->dest, t->data, t->len, now, ice->scratch, SCRATCH_SIZE, &channel);
+        n = fzd_turn_encapsulate(r->turn, &t->dest, t->data, t->len, now, ice->scratch, SCRATCH_SIZE,
+                                 &channel);
         /* A ChannelBind it started must go out before data on that channel. */
         drain_relay_transmits(ice, r);
         if (n < 0) {
@@ -423,8 +431,9 @@ static void send_agent_transmit(FzdIce *ice, const FzdIceAgentTransmit *t, uint6
         }
         {
                 const FzdAddr *server = fzd_turn_get_server(r->turn), *local = fzd_turn_get_local(r->turn);
-                FzdAddr source = fzd_addr_is_set(local) ? *local : (FzdAddr){ .family = server->family };
-                if (fzd_ice_transmit_queue(&ice->transmits, &source, server, channel, ice->scratch, (size_t) n) < 0)
+                FzdAddr source = fzd_addr_is_set(local) ? *local : (FzdAddr){.family = server->family};
+                if (fzd_ice_transmit_queue(&ice->transmits, &source, server, channel, ice->scratch,
+                                           (size_t)n) < 0)
                         ice->stats.dropped++;
         }
 }
@@ -436,8 +445,9 @@ static void on_agent_event(FzdIce *ice, Entry *e, const FzdIceAgentEvent *ae, ui
         case FZD_ICE_AGENT_EVENT_CANDIDATE:
         case FZD_ICE_AGENT_EVENT_CANDIDATE_INVALIDATED:
                 ev = push_event(ice,
-                                ae->type == FZD_ICE_AGENT_EVENT_CANDIDATE ? FZD_ICE_EVENT_CANDIDATE
-                                                                          : FZD_ICE_EVENT_CANDIDATE_INVALIDATED,
+                                ae->type == FZD_ICE_AGENT_EVENT_CANDIDATE
+                                        ? FZD_ICE_EVENT_CANDIDATE
+                                        : FZD_ICE_EVENT_CANDIDATE_INVALIDATED,
                                 e);
                 if (ev)
                         snprintf(ev->candidate, sizeof(ev->candidate), "%s", ae->candidate);
@@ -474,7 +484,8 @@ static void reap_failed_relays(FzdIce *ice, uint64_t now, bool announce) {
                 for (size_t j = 0; j < ice->n_entries; j++)
                         for (size_t k = 0; k < ice->entries[j]->n_refs;) {
                                 if (ice->entries[j]->refs[k].handle == r->handle)
-                                        ice->entries[j]->refs[k] = ice->entries[j]->refs[--ice->entries[j]->n_refs];
+                                        ice->entries[j]->refs[k] =
+                                                ice->entries[j]->refs[--ice->entries[j]->n_refs];
                                 else
                                         k++;
                         }
@@ -488,7 +499,7 @@ static void reap_failed_relays(FzdIce *ice, uint64_t now, bool announce) {
         for (size_t j = 0; j < ice->n_entries; j++)
                 choose_relay(ice, ice->entries[j], now);
         if (announce && ice->n_relays == 0)
-                (void) push_event(ice, FZD_ICE_EVENT_NO_RELAYS, NULL);
+                (void)push_event(ice, FZD_ICE_EVENT_NO_RELAYS, NULL);
 }
 
 static void pump(FzdIce *ice, uint64_t now) {
@@ -501,8 +512,8 @@ static void pump(FzdIce *ice, uint64_t now) {
                         FzdTurnEvent te;
                         FzdIceTransmit t;
                         while (fzd_turn_poll_transmit(r->turn, &t)) {
-                                if (fzd_ice_transmit_queue(&ice->transmits, &t.source, &t.dest, t.channel, t.data,
-                                                           t.len) < 0)
+                                if (fzd_ice_transmit_queue(&ice->transmits, &t.source, &t.dest, t.channel,
+                                                           t.data, t.len) < 0)
                                         ice->stats.dropped++;
                                 progress = true;
                         }
@@ -542,7 +553,7 @@ int fzd_ice_new(const FzdIceConfig *c, FzdIce **ret) {
                 return -ENOMEM;
         if (c)
                 ice->cfg = *c;
-        ice->log = (FzdIceLog){ .func = ice->cfg.log, .userdata = ice->cfg.log_userdata };
+        ice->log = (FzdIceLog){.func = ice->cfg.log, .userdata = ice->cfg.log_userdata};
         if (ice->cfg.software) {
                 ice->software = strdup(ice->cfg.software);
                 if (!ice->software) {
@@ -586,8 +597,9 @@ int fzd_ice_upsert_relay(FzdIce *ice, const FzdIceRelay *rp, uint64_t now) {
         Relay *r;
         int k;
 
-        if (!rp || !rp->id || !*rp->id || strlen(rp->id) > FZD_ICE_RELAY_ID_MAX || !fzd_addr_is_set(&rp->addr) ||
-            fzd_addr_is_unspecified(&rp->addr) || rp->addr.port == 0 || !rp->username || !rp->password)
+        if (!rp || !rp->id || !*rp->id || strlen(rp->id) > FZD_ICE_RELAY_ID_MAX ||
+            !fzd_addr_is_set(&rp->addr) || fzd_addr_is_unspecified(&rp->addr) || rp->addr.port == 0 ||
+            !rp->username || !rp->password)
                 return -EINVAL;
         r = relay_by_id(ice, rp->id, rp->addr.family);
         if (r && fzd_addr_eq(fzd_turn_get_server(r->turn), &rp->addr)) {
@@ -601,8 +613,8 @@ int fzd_ice_upsert_relay(FzdIce *ice, const FzdIceRelay *rp, uint64_t now) {
                 for (size_t i = 0; i < ice->n_entries; i++) {
                         const FzdAddr *relayed = fzd_turn_get_relayed(r->turn);
                         if (fzd_addr_is_set(relayed))
-                                (void) fzd_ice_agent_remove_local(ice->entries[i]->agent, FZD_ICE_CANDIDATE_RELAY,
-                                                                  relayed, now);
+                                (void)fzd_ice_agent_remove_local(ice->entries[i]->agent,
+                                                                 FZD_ICE_CANDIDATE_RELAY, relayed, now);
                 }
                 reap_failed_relays(ice, now, false);
         }
@@ -619,7 +631,7 @@ int fzd_ice_upsert_relay(FzdIce *ice, const FzdIceRelay *rp, uint64_t now) {
                 .log = &ice->log,
         };
         r = &ice->relays[ice->n_relays];
-        *r = (Relay){ .handle = ++ice->next_handle };
+        *r = (Relay){.handle = ++ice->next_handle};
         snprintf(r->id, sizeof(r->id), "%s", rp->id);
         k = fzd_turn_new(&tp, now, &r->turn);
         if (k < 0)
@@ -644,8 +656,8 @@ int fzd_ice_remove_relay(FzdIce *ice, const char *id, uint64_t now) {
                 r->failed = true;
                 if (fzd_addr_is_set(relayed))
                         for (size_t j = 0; j < ice->n_entries; j++)
-                                (void) fzd_ice_agent_remove_local(ice->entries[j]->agent, FZD_ICE_CANDIDATE_RELAY,
-                                                                  relayed, now);
+                                (void)fzd_ice_agent_remove_local(ice->entries[j]->agent,
+                                                                 FZD_ICE_CANDIDATE_RELAY, relayed, now);
         }
         if (!found)
                 return -ENOENT;
@@ -658,8 +670,9 @@ void fzd_ice_reset(FzdIce *ice, uint64_t now) {
         for (size_t i = 0; i < ice->n_hosts;) {
                 if (ice->hosts[i].learned) {
                         for (size_t j = 0; j < ice->n_entries; j++)
-                                (void) fzd_ice_agent_remove_local(ice->entries[j]->agent, FZD_ICE_CANDIDATE_HOST,
-                                                                  &ice->hosts[i].addr, now);
+                                (void)fzd_ice_agent_remove_local(ice->entries[j]->agent,
+                                                                 FZD_ICE_CANDIDATE_HOST, &ice->hosts[i].addr,
+                                                                 now);
                         ice->hosts[i] = ice->hosts[--ice->n_hosts];
                         continue;
                 }
@@ -683,8 +696,9 @@ int fzd_ice_set_host_candidates(FzdIce *ice, const FzdAddr *addrs, size_t n, uin
                         keep = fzd_addr_eq(&ice->hosts[i].addr, &addrs[j]);
                 if (!keep) {
                         for (size_t j = 0; j < ice->n_entries; j++)
-                                (void) fzd_ice_agent_remove_local(ice->entries[j]->agent, FZD_ICE_CANDIDATE_HOST,
-                                                                  &ice->hosts[i].addr, now);
+                                (void)fzd_ice_agent_remove_local(ice->entries[j]->agent,
+                                                                 FZD_ICE_CANDIDATE_HOST, &ice->hosts[i].addr,
+                                                                 now);
                         ice->hosts[i] = ice->hosts[--ice->n_hosts];
                         continue;
                 }
@@ -701,7 +715,7 @@ int fzd_ice_set_host_candidates(FzdIce *ice, const FzdAddr *addrs, size_t n, uin
                         continue;
                 if (ice->n_hosts >= FZD_ICE_MAX_HOSTS)
                         return -ENOSPC;
-                ice->hosts[ice->n_hosts++] = (Host){ .addr = addrs[j] };
+                ice->hosts[ice->n_hosts++] = (Host){.addr = addrs[j]};
                 add_host_to_agents(ice, &addrs[j], now);
         }
         pump(ice, now);
@@ -718,7 +732,8 @@ static Entry *entry_of(FzdIce *ice, FzdIceAgent *a, size_t *ret_index) {
         return NULL;
 }
 
-int fzd_ice_add_agent(FzdIce *ice, const FzdIceAgentConfig *c, void *userdata, uint64_t now, FzdIceAgent **ret) {
+int fzd_ice_add_agent(FzdIce *ice, const FzdIceAgentConfig *c, void *userdata, uint64_t now,
+                      FzdIceAgent **ret) {
         FzdIceAgentConfig cfg;
         Entry *e;
         int r;
@@ -743,8 +758,8 @@ int fzd_ice_add_agent(FzdIce *ice, const FzdIceAgentConfig *c, void *userdata, u
         if (!cfg.disconnect_grace)
                 cfg.disconnect_grace = ice->cfg.disconnect_grace;
         for (size_t i = 0; i < ice->n_entries; i++)
-                if (strcmp(fzd_ice_agent_get_local_ufrag(ice->entries[i]->agent), cfg.local_ufrag ? cfg.local_ufrag : "") ==
-                    0)
+                if (strcmp(fzd_ice_agent_get_local_ufrag(ice->entries[i]->agent),
+                           cfg.local_ufrag ? cfg.local_ufrag : "") == 0)
                         return -EEXIST; /* checks are routed by our ufrag: it must be unique */
         if (ice->n_entries == ice->cap_entries) {
                 size_t cap = ice->cap_entries ? ice->cap_entries * 2 : 8;
@@ -766,13 +781,14 @@ int fzd_ice_add_agent(FzdIce *ice, const FzdIceAgentConfig *c, void *userdata, u
         ice->entries[ice->n_entries++] = e;
 
         for (size_t i = 0; i < ice->n_hosts; i++)
-                (void) fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_HOST, &ice->hosts[i].addr, NULL, NULL, -1, now);
+                (void)fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_HOST, &ice->hosts[i].addr, NULL,
+                                              NULL, -1, now);
         for (size_t i = 0; i < ice->n_relays; i++) {
                 const FzdAddr *mapped = fzd_turn_get_mapped(ice->relays[i].turn);
                 if (fzd_addr_is_set(mapped))
-                        (void) fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_SRFLX, mapped,
-                                                       fzd_turn_get_local(ice->relays[i].turn),
-                                                       fzd_turn_get_server(ice->relays[i].turn), -1, now);
+                        (void)fzd_ice_agent_add_local(e->agent, FZD_ICE_CANDIDATE_SRFLX, mapped,
+                                                      fzd_turn_get_local(ice->relays[i].turn),
+                                                      fzd_turn_get_server(ice->relays[i].turn), -1, now);
         }
         choose_relay(ice, e, now);
         fzd_ice_agent_handle_timeout(e->agent, now);
@@ -782,7 +798,7 @@ int fzd_ice_add_agent(FzdIce *ice, const FzdIceAgentConfig *c, void *userdata, u
 }
 
 static int event_of_agent(void *item, void *userdata) {
-        return ((FzdIceEvent *) item)->agent == userdata;
+        return ((FzdIceEvent *)item)->agent == userdata;
 }
 
 void fzd_ice_remove_agent(FzdIce *ice, FzdIceAgent *a) {
@@ -802,7 +818,8 @@ size_t fzd_ice_count_agents(const FzdIce *ice) {
         return ice->n_entries;
 }
 
-int fzd_ice_add_remote_candidate(FzdIce *ice, FzdIceAgent *a, const char *sdp, uint64_t now, const char **ret_reason) {
+int fzd_ice_add_remote_candidate(FzdIce *ice, FzdIceAgent *a, const char *sdp, uint64_t now,
+                                 const char **ret_reason) {
         Entry *e = entry_of(ice, a, NULL);
         FzdIceCandidate c;
         int r;
@@ -819,7 +836,7 @@ int fzd_ice_add_remote_candidate(FzdIce *ice, FzdIceAgent *a, const char *sdp, u
         if (r < 0)
                 return r;
         {
-                RemoteAddr ra = { .addr = c.addr, .type = c.type };
+                RemoteAddr ra = {.addr = c.addr, .type = c.type};
                 bool known = false;
                 for (size_t i = 0; i < e->n_remotes; i++)
                         if (fzd_addr_eq(&e->remotes[i].addr, &c.addr)) {
@@ -888,8 +905,8 @@ FzdIceInput fzd_ice_handle_input(FzdIce *ice, uint64_t now, const FzdAddr *local
                         FzdAddr peer;
                         const uint8_t *payload;
                         size_t plen;
-                        FzdTurnInput in = fzd_turn_handle_input(r->turn, now, local, from, buf, len, &peer, &payload,
-                                                                &plen);
+                        FzdTurnInput in = fzd_turn_handle_input(r->turn, now, local, from, buf, len, &peer,
+                                                                &payload, &plen);
                         if (in == FZD_TURN_INPUT_CONSUMED) {
                                 ice->stats.inputs_turn++;
                                 pump(ice, now);
@@ -909,7 +926,8 @@ FzdIceInput fzd_ice_handle_input(FzdIce *ice, uint64_t now, const FzdAddr *local
                                                 .peer = peer,
                                                 .relayed = *fzd_turn_get_relayed(r->turn),
                                                 .relay = *from,
-                                                .channel = buf[0] >= 64 ? (uint16_t) (buf[0] << 8 | buf[1]) : 0,
+                                                .channel =
+                                                        buf[0] >= 64 ? (uint16_t)(buf[0] << 8 | buf[1]) : 0,
                                                 .data = payload,
                                                 .len = plen,
                                         };
@@ -946,7 +964,8 @@ FzdIceInput fzd_ice_handle_input(FzdIce *ice, uint64_t now, const FzdAddr *local
                 }
         ice->stats.dropped++;
         if (m.cls != FZD_STUN_INDICATION)
-                fzd_ice_log_packet(&ice->log, now, LOG_DEBUG, "ICE: STUN %s for no connection of ours dropped",
+                fzd_ice_log_packet(&ice->log, now, LOG_DEBUG,
+                                   "ICE: STUN %s for no connection of ours dropped",
                                    fzd_stun_method_name(m.method));
         return FZD_ICE_INPUT_CONSUMED;
 }

@@ -44,8 +44,8 @@ typedef struct FzdIce FzdIce;
 typedef struct FzdIceConfig {
         FzdIceLogFunc log;
         void *log_userdata;
-        const char *software;       /* SOFTWARE in TURN requests; NULL: none */
-        uint32_t turn_lifetime;     /* allocation lifetime to ask for, s; 0: the relay's default */
+        const char *software;   /* SOFTWARE in TURN requests; NULL: none */
+        uint32_t turn_lifetime; /* allocation lifetime to ask for, s; 0: the relay's default */
         /* Like Firezone: the local address on which a relay answers (IP_PKTINFO) becomes a host
          * candidate. Off: only fzd_ice_set_host_candidates() makes host candidates. */
         bool learn_host_candidates;
@@ -61,8 +61,8 @@ typedef struct FzdIceRelay {
         FzdAddr addr;         /* its address (port 3478) */
         const char *username; /* "<expiry>:<salt>" */
         const char *password;
-        const char *realm;    /* NULL: "firezone" */
-        uint64_t expires_at;  /* monotonic µs (fzd_ice_unix_to_monotonic()); 0: unknown */
+        const char *realm;   /* NULL: "firezone" */
+        uint64_t expires_at; /* monotonic µs (fzd_ice_unix_to_monotonic()); 0: unknown */
 } FzdIceRelay;
 
 /* Where WireGuard sends to reach a peer over the selected pair. */
@@ -73,7 +73,7 @@ typedef struct FzdIcePath {
         FzdAddr peer;     /* the peer's address (dest, unless relayed) */
         FzdAddr relayed;  /* our relayed address, for a relayed path */
         FzdIceCandidateType local_type, remote_type;
-        uint64_t rtt;     /* µs, of the last check */
+        uint64_t rtt; /* µs, of the last check */
         char relay_id[FZD_ICE_RELAY_ID_MAX + 1];
 } FzdIcePath;
 
@@ -149,11 +149,13 @@ int fzd_ice_set_host_candidates(FzdIce *ice, const FzdAddr *addrs, size_t n, uin
 /* Agents. c->log and zero timings are taken from the FzdIceConfig. The new agent gets every
  * host and server-reflexive candidate and the relayed candidates of one relay (the one with
  * the lowest RTT, as Firezone samples one per connection). */
-int fzd_ice_add_agent(FzdIce *ice, const FzdIceAgentConfig *c, void *userdata, uint64_t now, FzdIceAgent **ret);
+int fzd_ice_add_agent(FzdIce *ice, const FzdIceAgentConfig *c, void *userdata, uint64_t now,
+                      FzdIceAgent **ret);
 void fzd_ice_remove_agent(FzdIce *ice, FzdIceAgent *a);
 /* Trickled candidates from the peer (SDP strings); for the remote's non-private candidates a
  * TURN channel is bound in advance on the agent's relay. 0, or -EINVAL with a reason. */
-int fzd_ice_add_remote_candidate(FzdIce *ice, FzdIceAgent *a, const char *sdp, uint64_t now, const char **ret_reason);
+int fzd_ice_add_remote_candidate(FzdIce *ice, FzdIceAgent *a, const char *sdp, uint64_t now,
+                                 const char **ret_reason);
 int fzd_ice_remove_remote_candidate(FzdIce *ice, FzdIceAgent *a, const char *sdp, uint64_t now,
                                     const char **ret_reason);
 /* 0, or -ENOENT when the agent has no usable path. */

@@ -16,7 +16,7 @@ typedef struct FzdQueue {
 } FzdQueue;
 
 static inline void fzd_queue_init(FzdQueue *q, size_t cap) {
-        *q = (FzdQueue){ .cap = cap };
+        *q = (FzdQueue){.cap = cap};
 }
 
 /* Zeroed storage of `size` bytes at the tail, or NULL (full: counted in dropped; or no memory). */

@@ -13,30 +13,31 @@
 #define HMAC_SHA1_SIZE  20
 
 static uint16_t rd16(const uint8_t *p) {
-        return (uint16_t) (p[0] << 8 | p[1]);
+        return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 static uint32_t rd32(const uint8_t *p) {
-        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static void wr16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) (v >> 8);
-        p[1] = (uint8_t) v;
+        p[0] = (uint8_t)(v >> 8);
+        p[1] = (uint8_t)v;
 }
 
 static void wr32(uint8_t *p, uint32_t v) {
-        p[0] = (uint8_t) (v >> 24);
-        p[1] = (uint8_t) (v >> 16);
-        p[2] = (uint8_t) (v >> 8);
-        p[3] = (uint8_t) v;
+        p[0] = (uint8_t)(v >> 24);
+        p[1] = (uint8_t)(v >> 16);
+        p[2] = (uint8_t)(v >> 8);
+        p[3] = (uint8_t)v;
 }
 
 /* CRC-32 (IEEE, reflected), four bits at a time: small table, fast enough for control traffic. */
 static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n) {
         static const uint32_t table[16] = {
-                0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
-                0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c, 0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+                0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+                0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+                0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
         };
         crc = ~crc;
         while (n--) {
@@ -86,7 +87,7 @@ static int stun_hmac(const uint8_t *key, size_t key_len, const uint8_t *msg, siz
 
 bool fzd_stun_looks_like(const uint8_t *buf, size_t len) {
         return len >= FZD_STUN_HEADER_SIZE && (buf[0] & 0xc0) == 0 && rd32(buf + 4) == FZD_STUN_MAGIC &&
-               (size_t) rd16(buf + 2) + FZD_STUN_HEADER_SIZE == len && (rd16(buf + 2) & 3) == 0;
+               (size_t)rd16(buf + 2) + FZD_STUN_HEADER_SIZE == len && (rd16(buf + 2) & 3) == 0;
 }
 
 static bool attr_known(uint16_t t) {
@@ -132,8 +133,8 @@ int fzd_stun_parse(const uint8_t *buf, size_t len, FzdStunMsg *ret) {
         ret->buf = buf;
         ret->len = len;
         type = rd16(buf);
-        ret->method = (uint16_t) ((type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2));
-        ret->cls = (uint8_t) (((type >> 4) & 1) | ((type >> 7) & 2));
+        ret->method = (uint16_t)((type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2));
+        ret->cls = (uint8_t)(((type >> 4) & 1) | ((type >> 7) & 2));
         memcpy(ret->txid, buf + 8, FZD_STUN_TXID_SIZE);
         ret->n_attrs = 0;
         ret->n_unknown = 0;
@@ -150,7 +151,7 @@ int fzd_stun_parse(const uint8_t *buf, size_t len, FzdStunMsg *ret) {
                         return -EBADMSG;
                 at = rd16(buf + pos);
                 alen = rd16(buf + pos + 2);
-                padded = ((size_t) alen + 3) & ~(size_t) 3;
+                padded = ((size_t)alen + 3) & ~(size_t)3;
                 if (len - pos - 4 < padded)
                         return -EBADMSG;
 
@@ -170,15 +171,16 @@ int fzd_stun_parse(const uint8_t *buf, size_t len, FzdStunMsg *ret) {
                 if (ret->n_attrs >= FZD_STUN_MAX_ATTRS)
                         return -EBADMSG;
                 if (at == FZD_STUN_ATTR_MESSAGE_INTEGRITY) {
-                        ret->integrity = (int) ret->n_attrs;
+                        ret->integrity = (int)ret->n_attrs;
                         after_integrity = true;
                 } else if (at == FZD_STUN_ATTR_FINGERPRINT)
-                        ret->fingerprint = (int) ret->n_attrs;
+                        ret->fingerprint = (int)ret->n_attrs;
                 else if (at == FZD_STUN_ATTR_MESSAGE_INTEGRITY_SHA256)
                         after_integrity = true;
                 if (!attr_known(at) && ret->n_unknown < FZD_STUN_MAX_UNKNOWN)
                         ret->unknown[ret->n_unknown++] = at;
-                ret->attrs[ret->n_attrs++] = (FzdStunAttr){ .type = at, .len = alen, .offset = (uint32_t) (pos + 4) };
+                ret->attrs[ret->n_attrs++] =
+                        (FzdStunAttr){.type = at, .len = alen, .offset = (uint32_t)(pos + 4)};
                 pos += 4 + padded;
         }
         return 0;
@@ -214,7 +216,7 @@ static int get_address(const FzdStunMsg *m, uint16_t type, bool xor, FzdAddr *re
         memcpy(mask + 4, m->txid, FZD_STUN_TXID_SIZE);
         addr.port = rd16(v + 2);
         if (xor)
-                addr.port ^= (uint16_t) (FZD_STUN_MAGIC >> 16);
+                addr.port ^= (uint16_t)(FZD_STUN_MAGIC >> 16);
         if (v[1] == 0x01 && a->len == 8) {
                 addr.family = AF_INET;
                 memcpy(addr.ip, v + 4, 4);
@@ -258,7 +260,7 @@ int fzd_stun_get_u64(const FzdStunMsg *m, uint16_t type, uint64_t *ret) {
         if (a->len != 8)
                 return -EBADMSG;
         v = fzd_stun_value(m, a);
-        *ret = (uint64_t) rd32(v) << 32 | rd32(v + 4);
+        *ret = (uint64_t)rd32(v) << 32 | rd32(v + 4);
         return 0;
 }
 
@@ -278,7 +280,7 @@ int fzd_stun_get_error(const FzdStunMsg *m, int *ret_code, const char **ret_reas
                 return -EBADMSG;
         *ret_code = cls * 100 + num;
         if (ret_reason)
-                *ret_reason = (const char *) v + 4;
+                *ret_reason = (const char *)v + 4;
         if (ret_reason_len)
                 *ret_reason_len = a->len - 4u;
         return 0;
@@ -314,7 +316,7 @@ bool fzd_stun_check_integrity(const FzdStunMsg *m, const uint8_t *key, size_t ke
                 return false;
         a = &m->attrs[m->integrity];
         hdr = a->offset - 4; /* where the MESSAGE-INTEGRITY attribute starts */
-        if (stun_hmac(key, key_len, m->buf, hdr, (uint16_t) (hdr + 4 + HMAC_SHA1_SIZE - FZD_STUN_HEADER_SIZE),
+        if (stun_hmac(key, key_len, m->buf, hdr, (uint16_t)(hdr + 4 + HMAC_SHA1_SIZE - FZD_STUN_HEADER_SIZE),
                       mac) < 0)
                 return false;
         return CRYPTO_memcmp(mac, fzd_stun_value(m, a), HMAC_SHA1_SIZE) == 0;
@@ -340,12 +342,12 @@ int fzd_stun_new_txid(uint8_t ret[FZD_STUN_TXID_SIZE]) {
 }
 
 static void set_length(FzdStunBuilder *b, size_t body) {
-        wr16(b->buf + 2, (uint16_t) body);
+        wr16(b->buf + 2, (uint16_t)body);
 }
 
 void fzd_stun_begin(FzdStunBuilder *b, uint8_t *buf, size_t cap, uint16_t method, uint8_t cls,
                     const uint8_t txid[FZD_STUN_TXID_SIZE]) {
-        *b = (FzdStunBuilder){ .buf = buf, .cap = cap };
+        *b = (FzdStunBuilder){.buf = buf, .cap = cap};
         if (cap < FZD_STUN_HEADER_SIZE) {
                 b->err = -ENOBUFS;
                 return;
@@ -359,18 +361,19 @@ void fzd_stun_begin(FzdStunBuilder *b, uint8_t *buf, size_t cap, uint16_t method
 
 /* Reserve room for an attribute header and a padded value; NULL after an error. */
 static uint8_t *reserve(FzdStunBuilder *b, uint16_t type, size_t len) {
-        size_t padded = (len + 3) & ~(size_t) 3;
+        size_t padded = (len + 3) & ~(size_t)3;
         uint8_t *p;
 
         if (b->err)
                 return NULL;
-        if (len > 0xffff || b->cap - b->len < 4 + padded || b->len + 4 + padded - FZD_STUN_HEADER_SIZE > 0xfffc) {
+        if (len > 0xffff || b->cap - b->len < 4 + padded ||
+            b->len + 4 + padded - FZD_STUN_HEADER_SIZE > 0xfffc) {
                 b->err = -ENOBUFS;
                 return NULL;
         }
         p = b->buf + b->len;
         wr16(p, type);
-        wr16(p + 2, (uint16_t) len);
+        wr16(p + 2, (uint16_t)len);
         memset(p + 4 + len, b->pad_byte, padded - len);
         b->len += 4 + padded;
         set_length(b, b->len - FZD_STUN_HEADER_SIZE);
@@ -396,8 +399,8 @@ void fzd_stun_put_u32(FzdStunBuilder *b, uint16_t type, uint32_t v) {
 void fzd_stun_put_u64(FzdStunBuilder *b, uint16_t type, uint64_t v) {
         uint8_t *p = reserve(b, type, 8);
         if (p) {
-                wr32(p, (uint32_t) (v >> 32));
-                wr32(p + 4, (uint32_t) v);
+                wr32(p, (uint32_t)(v >> 32));
+                wr32(p + 4, (uint32_t)v);
         }
 }
 
@@ -418,7 +421,7 @@ void fzd_stun_put_xor_addr(FzdStunBuilder *b, uint16_t type, const FzdAddr *a) {
         memcpy(mask + 4, b->buf + 8, FZD_STUN_TXID_SIZE);
         p[0] = 0;
         p[1] = a->family == AF_INET ? 0x01 : 0x02;
-        wr16(p + 2, a->port ^ (uint16_t) (FZD_STUN_MAGIC >> 16));
+        wr16(p + 2, a->port ^ (uint16_t)(FZD_STUN_MAGIC >> 16));
         for (size_t i = 0; i < n; i++)
                 p[4 + i] = a->ip[i] ^ mask[i];
 }
@@ -433,8 +436,8 @@ void fzd_stun_put_error(FzdStunBuilder *b, int code, const char *reason) {
         if (!p)
                 return;
         p[0] = p[1] = 0;
-        p[2] = (uint8_t) ((code / 100) & 0x07);
-        p[3] = (uint8_t) (code % 100);
+        p[2] = (uint8_t)((code / 100) & 0x07);
+        p[3] = (uint8_t)(code % 100);
         if (n)
                 memcpy(p + 4, reason, n);
 }
@@ -447,7 +450,8 @@ void fzd_stun_put_integrity(FzdStunBuilder *b, const uint8_t *key, size_t key_le
 
         if (b->err)
                 return;
-        r = stun_hmac(key, key_len, b->buf, at, (uint16_t) (at + 4 + HMAC_SHA1_SIZE - FZD_STUN_HEADER_SIZE), mac);
+        r = stun_hmac(key, key_len, b->buf, at, (uint16_t)(at + 4 + HMAC_SHA1_SIZE - FZD_STUN_HEADER_SIZE),
+                      mac);
         if (r < 0) {
                 b->err = r;
                 return;
@@ -469,7 +473,7 @@ void fzd_stun_put_fingerprint(FzdStunBuilder *b) {
 }
 
 int fzd_stun_finish(FzdStunBuilder *b) {
-        return b->err ? b->err : (int) b->len;
+        return b->err ? b->err : (int)b->len;
 }
 
 const char *fzd_stun_reason(int code) {

@@ -108,7 +108,7 @@ typedef struct FzdStunMsg {
         uint8_t txid[FZD_STUN_TXID_SIZE];
         FzdStunAttr attrs[FZD_STUN_MAX_ATTRS];
         size_t n_attrs;
-        int integrity; /* index in attrs of MESSAGE-INTEGRITY, or -1 */
+        int integrity;   /* index in attrs of MESSAGE-INTEGRITY, or -1 */
         int fingerprint; /* index of FINGERPRINT, or -1 (its CRC was checked by the parser) */
         /* Comprehension-required attributes (type < 0x8000) this code does not know: a request
          * carrying them is answered with 420, a response carrying them fails its transaction. */
@@ -125,8 +125,8 @@ bool fzd_stun_looks_like(const uint8_t *buf, size_t len);
 int fzd_stun_parse(const uint8_t *buf, size_t len, FzdStunMsg *ret);
 
 static inline uint16_t fzd_stun_type(uint16_t method, uint8_t cls) {
-        return (uint16_t) ((method & 0x000f) | ((method & 0x0070) << 1) | ((method & 0x0f80) << 2) |
-                           ((cls & 1) << 4) | ((cls & 2) << 7));
+        return (uint16_t)((method & 0x000f) | ((method & 0x0070) << 1) | ((method & 0x0f80) << 2) |
+                          ((cls & 1) << 4) | ((cls & 2) << 7));
 }
 
 const FzdStunAttr *fzd_stun_find(const FzdStunMsg *m, uint16_t type);

@@ -9,17 +9,17 @@
 #include "stun.h"
 #include "turn.h"
 
-#define QUEUE_CAP     256
-#define MAX_MESSAGE   2048
-#define NO_LIFETIME   (-1)
-#define MAX_NONCE     763
-#define MAX_USERNAME  513
-#define MAX_REALM     763
-#define MAX_SOFTWARE  127
+#define QUEUE_CAP    256
+#define MAX_MESSAGE  2048
+#define NO_LIFETIME  (-1)
+#define MAX_NONCE    763
+#define MAX_USERNAME 513
+#define MAX_REALM    763
+#define MAX_SOFTWARE 127
 /* coturn keeps a deleted allocation's session for a moment: 0.5 s, doubling, at most 5 s. */
 #define MISMATCH_RETRY_FIRST_USEC FZD_USEC(500)
 #define MISMATCH_RETRY_USEC       FZD_SEC(5)
-#define MISMATCH_GIVE_UP_USEC FZD_SEC(3600) /* coturn's longest allocation lifetime */
+#define MISMATCH_GIVE_UP_USEC     FZD_SEC(3600) /* coturn's longest allocation lifetime */
 
 typedef struct Tx {
         uint8_t txid[FZD_STUN_TXID_SIZE];
@@ -50,7 +50,7 @@ typedef struct Channel {
 } Channel;
 
 typedef struct Permission {
-        FzdAddr ip; /* port 0 */
+        FzdAddr ip;            /* port 0 */
         uint64_t installed_at; /* 0: never confirmed */
         bool pending;
 } Permission;
@@ -184,7 +184,7 @@ static bool tx_in_flight(const FzdTurn *t, uint16_t method, const FzdAddr *peer,
 /* Removes tx[i]; returns a copy whose msg is already freed. */
 static Tx take_tx(FzdTurn *t, Tx *x) {
         Tx copy = *x;
-        size_t i = (size_t) (x - t->tx);
+        size_t i = (size_t)(x - t->tx);
 
         free(x->msg);
         copy.msg = NULL;
@@ -196,7 +196,7 @@ static Tx take_tx(FzdTurn *t, Tx *x) {
 static void clear_tx(FzdTurn *t, bool (*match)(const Tx *x)) {
         for (size_t i = 0; i < t->n_tx;) {
                 if (!match || match(&t->tx[i]))
-                        (void) take_tx(t, &t->tx[i]);
+                        (void)take_tx(t, &t->tx[i]);
                 else
                         i++;
         }
@@ -214,17 +214,17 @@ static int build_request(FzdTurn *t, Tx *x, bool auth) {
                 if (t->server.family == AF_INET6)
                         fzd_stun_put_u32(&b, FZD_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 0x02u << 24);
                 if (x->lifetime != NO_LIFETIME)
-                        fzd_stun_put_u32(&b, FZD_STUN_ATTR_LIFETIME, (uint32_t) x->lifetime);
+                        fzd_stun_put_u32(&b, FZD_STUN_ATTR_LIFETIME, (uint32_t)x->lifetime);
                 break;
         case FZD_STUN_REFRESH:
                 if (x->lifetime != NO_LIFETIME)
-                        fzd_stun_put_u32(&b, FZD_STUN_ATTR_LIFETIME, (uint32_t) x->lifetime);
+                        fzd_stun_put_u32(&b, FZD_STUN_ATTR_LIFETIME, (uint32_t)x->lifetime);
                 break;
         case FZD_STUN_CREATE_PERMISSION:
                 fzd_stun_put_xor_addr(&b, FZD_STUN_ATTR_XOR_PEER_ADDRESS, &x->peer);
                 break;
         case FZD_STUN_CHANNEL_BIND:
-                fzd_stun_put_u32(&b, FZD_STUN_ATTR_CHANNEL_NUMBER, (uint32_t) x->channel << 16);
+                fzd_stun_put_u32(&b, FZD_STUN_ATTR_CHANNEL_NUMBER, (uint32_t)x->channel << 16);
                 fzd_stun_put_xor_addr(&b, FZD_STUN_ATTR_XOR_PEER_ADDRESS, &x->peer);
                 break;
         default:
@@ -241,18 +241,18 @@ static int build_request(FzdTurn *t, Tx *x, bool auth) {
         n = fzd_stun_finish(&b);
         if (n < 0)
                 return n;
-        x->msg = malloc((size_t) n);
+        x->msg = malloc((size_t)n);
         if (!x->msg)
                 return -ENOMEM;
-        memcpy(x->msg, buf, (size_t) n);
-        x->msg_len = (size_t) n;
+        memcpy(x->msg, buf, (size_t)n);
+        x->msg_len = (size_t)n;
         x->authenticated = auth;
         x->with_nonce = auth;
         return 0;
 }
 
 static void send_to_server(FzdTurn *t, const uint8_t *data, size_t len, uint16_t channel, uint64_t now) {
-        FzdAddr source = { .family = t->server.family };
+        FzdAddr source = {.family = t->server.family};
 
         if (fzd_addr_is_set(&t->local) && t->local.family == t->server.family)
                 source = t->local;
@@ -305,7 +305,7 @@ static Tx *start_tx(FzdTurn *t, uint64_t now, uint16_t method, const FzdAddr *pe
 
 /* The same request again as a new transaction (after a 401 challenge or a 438). */
 static void retry_tx(FzdTurn *t, uint64_t now, const Tx *old, unsigned stale_retries) {
-        (void) start_tx(t, now, old->method, &old->peer, old->channel, old->lifetime, stale_retries);
+        (void)start_tx(t, now, old->method, &old->peer, old->channel, old->lifetime, stale_retries);
 }
 
 /* ---- channels and permissions ---------------------------------------------------------- */
@@ -354,7 +354,7 @@ static Permission *get_perm(FzdTurn *t, const FzdAddr *peer) {
                 t->cap_perms = cap;
         }
         p = &t->perms[t->n_perms++];
-        *p = (Permission){ .ip = *peer };
+        *p = (Permission){.ip = *peer};
         p->ip.port = 0;
         return p;
 }
@@ -385,8 +385,8 @@ static Channel *new_channel(FzdTurn *t, const FzdAddr *peer, uint64_t now) {
         if (t->n_channels >= FZD_TURN_MAX_CHANNELS)
                 return NULL;
         for (unsigned i = 0; i < range; i++) {
-                uint16_t candidate = (uint16_t) (FZD_TURN_CHANNEL_MIN +
-                                                 (t->next_channel - FZD_TURN_CHANNEL_MIN + i) % range);
+                uint16_t candidate = (uint16_t)(FZD_TURN_CHANNEL_MIN +
+                                                (t->next_channel - FZD_TURN_CHANNEL_MIN + i) % range);
                 if (!number_taken(t, candidate)) {
                         number = candidate;
                         break;
@@ -394,7 +394,7 @@ static Channel *new_channel(FzdTurn *t, const FzdAddr *peer, uint64_t now) {
         }
         if (!number)
                 return NULL;
-        t->next_channel = number == FZD_TURN_CHANNEL_MAX ? FZD_TURN_CHANNEL_MIN : (uint16_t) (number + 1);
+        t->next_channel = number == FZD_TURN_CHANNEL_MAX ? FZD_TURN_CHANNEL_MIN : (uint16_t)(number + 1);
         if (t->n_channels == t->cap_channels) {
                 size_t cap = t->cap_channels ? t->cap_channels * 2 : 8;
                 Channel *n = reallocarray(t->channels, cap, sizeof(*n));
@@ -404,7 +404,7 @@ static Channel *new_channel(FzdTurn *t, const FzdAddr *peer, uint64_t now) {
                 t->cap_channels = cap;
         }
         c = &t->channels[t->n_channels++];
-        *c = (Channel){ .peer = *peer, .number = number, .last_activity = now };
+        *c = (Channel){.peer = *peer, .number = number, .last_activity = now};
         if (t->state == FZD_TURN_READY)
                 send_channel_bind(t, c, now);
         return c;
@@ -453,7 +453,8 @@ static void fail(FzdTurn *t, FzdTurnFailure why, int code) {
         t->state = FZD_TURN_FAILED;
         t->failure = why;
         if (code)
-                snprintf(msg, sizeof(msg), "allocation failed: %s, error %d", fzd_turn_failure_to_string(why), code);
+                snprintf(msg, sizeof(msg), "allocation failed: %s, error %d",
+                         fzd_turn_failure_to_string(why), code);
         else
                 snprintf(msg, sizeof(msg), "allocation failed: %s", fzd_turn_failure_to_string(why));
         log_server(t, LOG_WARNING, msg);
@@ -467,7 +468,7 @@ static void fail(FzdTurn *t, FzdTurnFailure why, int code) {
 static void start_allocate(FzdTurn *t, uint64_t now) {
         t->state = FZD_TURN_ALLOCATING;
         if (!start_tx(t, now, FZD_STUN_ALLOCATE, NULL, 0,
-                      t->requested_lifetime ? (int64_t) t->requested_lifetime : NO_LIFETIME, 0))
+                      t->requested_lifetime ? (int64_t)t->requested_lifetime : NO_LIFETIME, 0))
                 fail(t, FZD_TURN_FAILURE_PROTOCOL, 0);
 }
 
@@ -540,7 +541,8 @@ static void on_allocate_success(FzdTurn *t, uint64_t now, const FzdAddr *local, 
                         break;
                 relayed = (FzdAddr){};
         }
-        if (!fzd_addr_is_set(&relayed) || fzd_stun_get_u32(m, FZD_STUN_ATTR_LIFETIME, &lifetime) < 0 || lifetime == 0) {
+        if (!fzd_addr_is_set(&relayed) || fzd_stun_get_u32(m, FZD_STUN_ATTR_LIFETIME, &lifetime) < 0 ||
+            lifetime == 0) {
                 log_server(t, LOG_WARNING, "Allocate answered without a relayed address or lifetime");
                 fail(t, FZD_TURN_FAILURE_PROTOCOL, 0);
                 return;
@@ -572,7 +574,7 @@ static void on_refresh_success(FzdTurn *t, uint64_t now, const Tx *x, const FzdS
         uint32_t lifetime = 0;
         FzdTurnEvent *e;
 
-        (void) fzd_stun_get_u32(m, FZD_STUN_ATTR_LIFETIME, &lifetime);
+        (void)fzd_stun_get_u32(m, FZD_STUN_ATTR_LIFETIME, &lifetime);
         if (x->lifetime == 0) {
                 if (t->state == FZD_TURN_DELETING || t->reallocate_after_delete)
                         finish_delete(t, now);
@@ -646,8 +648,8 @@ static void on_error(FzdTurn *t, uint64_t now, const Tx *x, const FzdStunMsg *m,
         char a[FZD_ADDR_STRLEN];
 
         fzd_ice_log(t->log, LOG_DEBUG, "TURN %s: %s%s answered %d", fzd_addr_format(&t->server, a),
-                    fzd_stun_method_name(x->method), x->method == FZD_STUN_REFRESH && x->lifetime == 0 ? " (delete)" : "",
-                    code);
+                    fzd_stun_method_name(x->method),
+                    x->method == FZD_STUN_REFRESH && x->lifetime == 0 ? " (delete)" : "", code);
 
         if (code == FZD_STUN_ERR_UNAUTHORIZED || code == FZD_STUN_ERR_STALE_NONCE) {
                 if (code == FZD_STUN_ERR_UNAUTHORIZED)
@@ -675,7 +677,8 @@ static void on_error(FzdTurn *t, uint64_t now, const Tx *x, const FzdStunMsg *m,
                         fail(t, FZD_TURN_FAILURE_PROTOCOL, code);
                         return;
                 }
-                if (code == FZD_STUN_ERR_STALE_NONCE && x->stale_retries >= FZD_TURN_MAX_STALE_NONCE_RETRIES) {
+                if (code == FZD_STUN_ERR_STALE_NONCE &&
+                    x->stale_retries >= FZD_TURN_MAX_STALE_NONCE_RETRIES) {
                         fail(t, FZD_TURN_FAILURE_PROTOCOL, code);
                         return;
                 }
@@ -702,8 +705,9 @@ static void on_error(FzdTurn *t, uint64_t now, const Tx *x, const FzdStunMsg *m,
                                 if (!t->mismatch_delay)
                                         t->mismatch_delay = MISMATCH_RETRY_FIRST_USEC;
                                 t->allocate_retry_at = now + t->mismatch_delay;
-                                t->mismatch_delay = t->mismatch_delay * 2 < MISMATCH_RETRY_USEC ? t->mismatch_delay * 2
-                                                                                              : MISMATCH_RETRY_USEC;
+                                t->mismatch_delay = t->mismatch_delay * 2 < MISMATCH_RETRY_USEC
+                                                            ? t->mismatch_delay * 2
+                                                            : MISMATCH_RETRY_USEC;
                         }
                 } else if (x->method == FZD_STUN_REFRESH && x->lifetime == 0) {
                         finish_delete(t, now);
@@ -762,7 +766,8 @@ static FzdTurnInput handle_response(FzdTurn *t, uint64_t now, const FzdAddr *loc
         if (found->authenticated && (m->cls == FZD_STUN_SUCCESS || m->integrity >= 0) && !integrity_ok) {
                 /* Not from the relay (or not for these credentials): keep waiting for the real answer. */
                 t->stats.bad_integrity++;
-                fzd_ice_log_packet(t->log, now, LOG_DEBUG, "TURN: response with bad MESSAGE-INTEGRITY dropped");
+                fzd_ice_log_packet(t->log, now, LOG_DEBUG,
+                                   "TURN: response with bad MESSAGE-INTEGRITY dropped");
                 return FZD_TURN_INPUT_CONSUMED;
         }
         if (m->cls == FZD_STUN_ERROR && fzd_stun_get_error(m, &code, NULL, NULL) < 0) {
@@ -782,7 +787,8 @@ static FzdTurnInput handle_response(FzdTurn *t, uint64_t now, const FzdAddr *loc
                 return FZD_TURN_INPUT_CONSUMED;
         }
         if (m->n_unknown > 0) {
-                log_server(t, LOG_WARNING, "success response with unknown comprehension-required attributes");
+                log_server(t, LOG_WARNING,
+                           "success response with unknown comprehension-required attributes");
                 if (x.method == FZD_STUN_ALLOCATE)
                         fail(t, FZD_TURN_FAILURE_PROTOCOL, 0);
                 return FZD_TURN_INPUT_CONSUMED;
@@ -819,8 +825,8 @@ static FzdTurnInput handle_response(FzdTurn *t, uint64_t now, const FzdAddr *loc
 }
 
 FzdTurnInput fzd_turn_handle_input(FzdTurn *t, uint64_t now, const FzdAddr *local, const FzdAddr *from,
-                                   const uint8_t *buf, size_t len, FzdAddr *ret_peer, const uint8_t **ret_payload,
-                                   size_t *ret_payload_len) {
+                                   const uint8_t *buf, size_t len, FzdAddr *ret_peer,
+                                   const uint8_t **ret_payload, size_t *ret_payload_len) {
         FzdStunMsg m;
 
         if (!fzd_addr_eq(from, &t->server) || len == 0)
@@ -837,8 +843,8 @@ FzdTurnInput fzd_turn_handle_input(FzdTurn *t, uint64_t now, const FzdAddr *loca
                 c = find_channel_by_number(t, number);
                 if (!c || (!c->bound && !c->binding) || t->state != FZD_TURN_READY) {
                         t->stats.dropped++;
-                        fzd_ice_log_packet(t->log, now, LOG_DEBUG, "TURN: ChannelData on unknown channel 0x%04x dropped",
-                                           number);
+                        fzd_ice_log_packet(t->log, now, LOG_DEBUG,
+                                           "TURN: ChannelData on unknown channel 0x%04x dropped", number);
                         return FZD_TURN_INPUT_CONSUMED;
                 }
                 c->last_activity = now;
@@ -858,7 +864,8 @@ FzdTurnInput fzd_turn_handle_input(FzdTurn *t, uint64_t now, const FzdAddr *loca
                 size_t n;
                 Permission *p;
 
-                if (t->state != FZD_TURN_READY || fzd_stun_get_xor_addr(&m, FZD_STUN_ATTR_XOR_PEER_ADDRESS, &peer) < 0 ||
+                if (t->state != FZD_TURN_READY ||
+                    fzd_stun_get_xor_addr(&m, FZD_STUN_ATTR_XOR_PEER_ADDRESS, &peer) < 0 ||
                     fzd_stun_get_bytes(&m, FZD_STUN_ATTR_DATA, &data, &n) < 0) {
                         t->stats.dropped++;
                         return FZD_TURN_INPUT_CONSUMED;
@@ -866,7 +873,8 @@ FzdTurnInput fzd_turn_handle_input(FzdTurn *t, uint64_t now, const FzdAddr *loca
                 p = find_perm(t, &peer);
                 if (!p || (!p->installed_at && !p->pending)) {
                         t->stats.dropped++;
-                        fzd_ice_log_packet(t->log, now, LOG_DEBUG, "TURN: Data indication from a peer without permission dropped");
+                        fzd_ice_log_packet(t->log, now, LOG_DEBUG,
+                                           "TURN: Data indication from a peer without permission dropped");
                         return FZD_TURN_INPUT_CONSUMED;
                 }
                 t->stats.data_in++;
@@ -959,7 +967,8 @@ static void handle_peers(FzdTurn *t, uint64_t now) {
                 Permission *p = &t->perms[i];
                 bool needed = false;
 
-                if (!p->installed_at || p->pending || now < p->installed_at + FZD_TURN_PERMISSION_REFRESH_USEC) {
+                if (!p->installed_at || p->pending ||
+                    now < p->installed_at + FZD_TURN_PERMISSION_REFRESH_USEC) {
                         i++;
                         continue;
                 }
@@ -990,11 +999,11 @@ static void handle_allocation_timers(FzdTurn *t, uint64_t now) {
                 return;
         }
         if (now >= t->refresh_at && !tx_in_flight(t, FZD_STUN_REFRESH, NULL, 0))
-                (void) start_tx(t, now, FZD_STUN_REFRESH, NULL, 0,
-                                t->requested_lifetime ? (int64_t) t->requested_lifetime : NO_LIFETIME, 0);
+                (void)start_tx(t, now, FZD_STUN_REFRESH, NULL, 0,
+                               t->requested_lifetime ? (int64_t)t->requested_lifetime : NO_LIFETIME, 0);
         if (now >= t->next_keepalive && !tx_in_flight(t, FZD_STUN_BINDING, NULL, 0)) {
                 t->stats.keepalives++;
-                (void) start_tx(t, now, FZD_STUN_BINDING, NULL, 0, NO_LIFETIME, 0);
+                (void)start_tx(t, now, FZD_STUN_BINDING, NULL, 0, NO_LIFETIME, 0);
                 t->next_keepalive = now + FZD_TURN_KEEPALIVE_USEC;
         }
         handle_peers(t, now);
@@ -1010,7 +1019,7 @@ void fzd_turn_handle_timeout(FzdTurn *t, uint64_t now) {
             !t->expiry_notified) {
                 t->expiry_notified = true;
                 log_server(t, LOG_INFO, "relay credentials expired");
-                (void) push_event(t, FZD_TURN_EVENT_CREDENTIALS_EXPIRED);
+                (void)push_event(t, FZD_TURN_EVENT_CREDENTIALS_EXPIRED);
         }
 }
 
@@ -1074,7 +1083,8 @@ int fzd_turn_new(const FzdTurnParams *p, uint64_t now, FzdTurn **ret) {
         t->next_channel = FZD_TURN_CHANNEL_MIN;
         fzd_queue_init(&t->transmits, QUEUE_CAP);
         fzd_queue_init(&t->events, QUEUE_CAP);
-        if (!t->username || !t->password || !t->realm || (p->software && !t->software) || derive_key(t) < 0) {
+        if (!t->username || !t->password || !t->realm || (p->software && !t->software) ||
+            derive_key(t) < 0) {
                 fzd_turn_free(t);
                 return -ENOMEM;
         }
@@ -1171,12 +1181,12 @@ int fzd_turn_encapsulate(FzdTurn *t, const FzdAddr *peer, const uint8_t *payload
         if (c->bound || c->binding) {
                 if (out_size < FZD_CHANNEL_DATA_HEADER + len)
                         return -ENOBUFS;
-                fzd_channel_data_header(out, c->number, (uint16_t) len);
+                fzd_channel_data_header(out, c->number, (uint16_t)len);
                 memmove(out + FZD_CHANNEL_DATA_HEADER, payload, len);
                 c->last_activity = now;
                 t->next_keepalive = now + FZD_TURN_KEEPALIVE_USEC;
                 *ret_channel = c->number;
-                return (int) (FZD_CHANNEL_DATA_HEADER + len);
+                return (int)(FZD_CHANNEL_DATA_HEADER + len);
         }
         p = find_perm(t, peer);
         if (p && (p->installed_at || p->pending)) {
@@ -1203,7 +1213,8 @@ int fzd_turn_update_credentials(FzdTurn *t, const char *username, const char *pa
                                 uint64_t credentials_expire, uint64_t now) {
         char *u, *p;
 
-        if (!username || !password || !*username || strlen(username) > MAX_USERNAME || strlen(password) > 1024)
+        if (!username || !password || !*username || strlen(username) > MAX_USERNAME ||
+            strlen(password) > 1024)
                 return -EINVAL;
         if (fzd_turn_credentials_match(t, username, password)) {
                 t->credentials_expire = credentials_expire;

@@ -25,19 +25,19 @@
 #include "addr.h"
 #include "ice-common.h"
 
-#define FZD_TURN_REALM_DEFAULT             "firezone"
-#define FZD_TURN_REQUEST_TIMEOUT_USEC      FZD_SEC(1)   /* first retransmission */
-#define FZD_TURN_REQUEST_MAX_ELAPSED_USEC  FZD_SEC(8)   /* give up */
-#define FZD_TURN_KEEPALIVE_USEC            FZD_SEC(25)  /* STUN Binding to the relay */
-#define FZD_TURN_PERMISSION_REFRESH_USEC   FZD_SEC(240) /* permissions last 300 s */
-#define FZD_TURN_CHANNEL_REFRESH_USEC      FZD_SEC(480) /* channels last 600 s */
-#define FZD_TURN_CHANNEL_LIFETIME_USEC     FZD_SEC(600)
-#define FZD_TURN_CHANNEL_REUSE_HOLD_USEC   FZD_SEC(300) /* before a number goes to another peer */
-#define FZD_TURN_PEER_IDLE_USEC            FZD_SEC(300) /* unreferenced peers stop being refreshed */
-#define FZD_TURN_MAX_CHANNELS              1024
-#define FZD_TURN_MAX_PERMISSIONS           1024
-#define FZD_TURN_MAX_INFLIGHT              64
-#define FZD_TURN_MAX_STALE_NONCE_RETRIES   3
+#define FZD_TURN_REALM_DEFAULT            "firezone"
+#define FZD_TURN_REQUEST_TIMEOUT_USEC     FZD_SEC(1)   /* first retransmission */
+#define FZD_TURN_REQUEST_MAX_ELAPSED_USEC FZD_SEC(8)   /* give up */
+#define FZD_TURN_KEEPALIVE_USEC           FZD_SEC(25)  /* STUN Binding to the relay */
+#define FZD_TURN_PERMISSION_REFRESH_USEC  FZD_SEC(240) /* permissions last 300 s */
+#define FZD_TURN_CHANNEL_REFRESH_USEC     FZD_SEC(480) /* channels last 600 s */
+#define FZD_TURN_CHANNEL_LIFETIME_USEC    FZD_SEC(600)
+#define FZD_TURN_CHANNEL_REUSE_HOLD_USEC  FZD_SEC(300) /* before a number goes to another peer */
+#define FZD_TURN_PEER_IDLE_USEC           FZD_SEC(300) /* unreferenced peers stop being refreshed */
+#define FZD_TURN_MAX_CHANNELS             1024
+#define FZD_TURN_MAX_PERMISSIONS          1024
+#define FZD_TURN_MAX_INFLIGHT             64
+#define FZD_TURN_MAX_STALE_NONCE_RETRIES  3
 
 typedef struct FzdTurn FzdTurn;
 
@@ -70,12 +70,12 @@ typedef enum FzdTurnFailure {
 } FzdTurnFailure;
 
 typedef enum FzdTurnEventType {
-        FZD_TURN_EVENT_MAPPED,              /* addr: our server-reflexive address, base: the local address */
-        FZD_TURN_EVENT_RELAYED,             /* addr: the relayed address (allocation made) */
-        FZD_TURN_EVENT_RELAYED_LOST,        /* addr: the relayed address is gone (expired, replaced, failed) */
-        FZD_TURN_EVENT_REFRESHED,           /* lifetime: the allocation was refreshed */
-        FZD_TURN_EVENT_CHANNEL_BOUND,       /* peer, channel */
-        FZD_TURN_EVENT_CHANNEL_FAILED,      /* peer, channel, error */
+        FZD_TURN_EVENT_MAPPED,         /* addr: our server-reflexive address, base: the local address */
+        FZD_TURN_EVENT_RELAYED,        /* addr: the relayed address (allocation made) */
+        FZD_TURN_EVENT_RELAYED_LOST,   /* addr: the relayed address is gone (expired, replaced, failed) */
+        FZD_TURN_EVENT_REFRESHED,      /* lifetime: the allocation was refreshed */
+        FZD_TURN_EVENT_CHANNEL_BOUND,  /* peer, channel */
+        FZD_TURN_EVENT_CHANNEL_FAILED, /* peer, channel, error */
         FZD_TURN_EVENT_CREDENTIALS_EXPIRED, /* the portal's expires_at passed: ask it for fresh ones */
         FZD_TURN_EVENT_FAILED,              /* failure, error */
         _FZD_TURN_EVENT_MAX,
@@ -93,7 +93,7 @@ typedef struct FzdTurnEvent {
 } FzdTurnEvent;
 
 typedef struct FzdTurnStats {
-        uint64_t requests;      /* transactions started */
+        uint64_t requests; /* transactions started */
         uint64_t retransmits;
         uint64_t unauthorized;  /* 401s */
         uint64_t stale_nonces;  /* 438s */
@@ -120,8 +120,8 @@ FzdTurn *fzd_turn_free(FzdTurn *t);
 /* local: our address the datagram arrived on (IP_PKTINFO; may be unspecified). The payload
  * of FZD_TURN_INPUT_DATA points into buf. */
 FzdTurnInput fzd_turn_handle_input(FzdTurn *t, uint64_t now, const FzdAddr *local, const FzdAddr *from,
-                                   const uint8_t *buf, size_t len, FzdAddr *ret_peer, const uint8_t **ret_payload,
-                                   size_t *ret_payload_len);
+                                   const uint8_t *buf, size_t len, FzdAddr *ret_peer,
+                                   const uint8_t **ret_payload, size_t *ret_payload_len);
 bool fzd_turn_poll_transmit(FzdTurn *t, FzdIceTransmit *ret);
 bool fzd_turn_poll_event(FzdTurn *t, FzdTurnEvent *ret);
 /* UINT64_MAX: nothing scheduled. */

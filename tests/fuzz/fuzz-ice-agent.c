@@ -67,29 +67,31 @@ static void put_fuzz_attrs(FuzzInput *in, FzdStunBuilder *b) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        FuzzInput in = { data, size };
-        FzdIceConfig cfg = { .learn_host_candidates = true };
+        FuzzInput in = {data, size};
+        FzdIceConfig cfg = {.learn_host_candidates = true};
         FzdIceAgentConfig ac = {
-                .local_ufrag = "loc", .local_pwd = LOCAL_PWD,
-                .remote_ufrag = "rem", .remote_pwd = REMOTE_PWD,
+                .local_ufrag = "loc",
+                .local_pwd = LOCAL_PWD,
+                .remote_ufrag = "rem",
+                .remote_pwd = REMOTE_PWD,
         };
-        FzdIceRelay r = { .id = "r1", .username = "1700000000:x", .password = "pw" };
+        FzdIceRelay r = {.id = "r1", .username = "1700000000:x", .password = "pw"};
         FzdIce *ice;
         FzdIceAgent *agent = NULL;
         uint64_t now = 1000000000ULL;
         uint8_t key[16];
         static uint8_t buf[4096];
 
-        (void) fzd_addr_parse("198.51.100.1:3478", &relay);
-        (void) fzd_addr_parse("10.0.0.1:52625", &host);
-        (void) fzd_stun_long_term_key("1700000000:x", "firezone", "pw", key);
+        (void)fzd_addr_parse("198.51.100.1:3478", &relay);
+        (void)fzd_addr_parse("10.0.0.1:52625", &host);
+        (void)fzd_stun_long_term_key("1700000000:x", "firezone", "pw", key);
         last_check_len = last_turn_len = 0;
         if (fzd_ice_new(&cfg, &ice) < 0)
                 return 0;
         r.addr = relay;
         ac.controlling = size > 0 && (data[0] & 1);
-        (void) fzd_ice_upsert_relay(ice, &r, now);
-        (void) fzd_ice_set_host_candidates(ice, &host, 1, now);
+        (void)fzd_ice_upsert_relay(ice, &r, now);
+        (void)fzd_ice_set_host_candidates(ice, &host, 1, now);
         if (fzd_ice_add_agent(ice, &ac, NULL, now, &agent) < 0)
                 agent = NULL;
         drain(ice);
@@ -108,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         const uint8_t *d = fi_bytes(&in, sizeof(buf), &len);
                         from = op % 10 ? relay : fuzz_addr(&in);
                         memcpy(buf, d, len);
-                        if (fzd_ice_handle_input(ice, now, &host, &from, buf, len, &u) == FZD_ICE_INPUT_UNWRAPPED &&
+                        if (fzd_ice_handle_input(ice, now, &host, &from, buf, len, &u) ==
+                                    FZD_ICE_INPUT_UNWRAPPED &&
                             (u.data < buf || u.data + u.len > buf + len))
                                 abort();
                         break;
@@ -127,12 +130,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 fzd_stun_put_xor_addr(&b, FZD_STUN_ATTR_XOR_MAPPED_ADDRESS, &m);
                         }
                         put_fuzz_attrs(&in, &b);
-                        fzd_stun_put_integrity(&b, (const uint8_t *) REMOTE_PWD, strlen(REMOTE_PWD));
+                        fzd_stun_put_integrity(&b, (const uint8_t *)REMOTE_PWD, strlen(REMOTE_PWD));
                         if (flags & 4)
                                 fzd_stun_put_fingerprint(&b);
                         n = fzd_stun_finish(&b);
                         if (n > 0)
-                                (void) fzd_ice_handle_input(ice, now, &host, &last_check_dest, buf, (size_t) n, &u);
+                                (void)fzd_ice_handle_input(ice, now, &host, &last_check_dest, buf, (size_t)n,
+                                                           &u);
                         break;
                 }
                 case 3: { /* a check to us */
@@ -142,19 +146,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
                         fzd_stun_put_str(&b, FZD_STUN_ATTR_USERNAME, flags & 1 ? "loc:rem" : "loc:xyz");
                         if (flags & 2)
-                                fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, (uint32_t) fi_u16(&in) << 8 | 1);
+                                fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, (uint32_t)fi_u16(&in) << 8 | 1);
                         if (flags & 4)
-                                fzd_stun_put_u64(&b, flags & 8 ? FZD_STUN_ATTR_ICE_CONTROLLING : FZD_STUN_ATTR_ICE_CONTROLLED,
-                                                 (uint64_t) fi_u16(&in) << 48 | fi_u16(&in));
+                                fzd_stun_put_u64(&b,
+                                                 flags & 8 ? FZD_STUN_ATTR_ICE_CONTROLLING
+                                                           : FZD_STUN_ATTR_ICE_CONTROLLED,
+                                                 (uint64_t)fi_u16(&in) << 48 | fi_u16(&in));
                         if (flags & 16)
                                 fzd_stun_put(&b, FZD_STUN_ATTR_USE_CANDIDATE, NULL, 0);
                         put_fuzz_attrs(&in, &b);
                         if (!(flags & 32))
-                                fzd_stun_put_integrity(&b, (const uint8_t *) LOCAL_PWD, strlen(LOCAL_PWD));
+                                fzd_stun_put_integrity(&b, (const uint8_t *)LOCAL_PWD, strlen(LOCAL_PWD));
                         fzd_stun_put_fingerprint(&b);
                         n = fzd_stun_finish(&b);
                         if (n > 0)
-                                (void) fzd_ice_handle_input(ice, now, &host, &from, buf, (size_t) n, &u);
+                                (void)fzd_ice_handle_input(ice, now, &host, &from, buf, (size_t)n, &u);
                         break;
                 }
                 case 4:
@@ -174,9 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                          op & 0x40 ? "relay" : "host");
                         }
                         if (op % 10 == 4)
-                                (void) fzd_ice_add_remote_candidate(ice, agent, s, now, &reason);
+                                (void)fzd_ice_add_remote_candidate(ice, agent, s, now, &reason);
                         else
-                                (void) fzd_ice_remove_remote_candidate(ice, agent, s, now, &reason);
+                                (void)fzd_ice_remove_remote_candidate(ice, agent, s, now, &reason);
                         break;
                 }
                 case 6: { /* time */
@@ -184,7 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         if (op & 0x80 && next != UINT64_MAX && next > now)
                                 now = next;
                         else
-                                now += (uint64_t) fi_u16(&in) * 1000ULL * (op & 0x40 ? 100 : 1);
+                                now += (uint64_t)fi_u16(&in) * 1000ULL * (op & 0x40 ? 100 : 1);
                         fzd_ice_handle_timeout(ice, now);
                         drain(ice);
                         /* Nothing is left due: a timer in the past would spin the daemon's loop. */
@@ -197,15 +203,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         uint8_t flags = fi_u8(&in);
                         if (!last_turn_len || fzd_stun_parse(last_turn, last_turn_len, &req) < 0)
                                 break;
-                        fzd_stun_begin(&b, buf, sizeof(buf), req.method, flags & 1 ? FZD_STUN_ERROR : FZD_STUN_SUCCESS,
-                                       req.txid);
+                        fzd_stun_begin(&b, buf, sizeof(buf), req.method,
+                                       flags & 1 ? FZD_STUN_ERROR : FZD_STUN_SUCCESS, req.txid);
                         if (flags & 1) {
                                 fzd_stun_put_error(&b, flags & 2 ? 401 : 438, "x");
                                 fzd_stun_put_str(&b, FZD_STUN_ATTR_REALM, "firezone");
                                 fzd_stun_put_str(&b, FZD_STUN_ATTR_NONCE, "n");
                         } else {
                                 FzdAddr m = relay;
-                                m.port = (uint16_t) (40000 + fi_u8(&in));
+                                m.port = (uint16_t)(40000 + fi_u8(&in));
                                 fzd_stun_put_xor_addr(&b, FZD_STUN_ATTR_XOR_MAPPED_ADDRESS, &host);
                                 fzd_stun_put_xor_addr(&b, FZD_STUN_ATTR_XOR_RELAYED_ADDRESS, &m);
                                 fzd_stun_put_u32(&b, FZD_STUN_ATTR_LIFETIME, 600);
@@ -213,12 +219,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         fzd_stun_put_integrity(&b, key, sizeof(key));
                         n = fzd_stun_finish(&b);
                         if (n > 0)
-                                (void) fzd_ice_handle_input(ice, now, &host, &relay, buf, (size_t) n, &u);
+                                (void)fzd_ice_handle_input(ice, now, &host, &relay, buf, (size_t)n, &u);
                         break;
                 }
                 case 8: { /* host addresses change (roaming) */
-                        FzdAddr h[2] = { host, fuzz_addr(&in) };
-                        (void) fzd_ice_set_host_candidates(ice, h, op & 0x80 ? 2 : 1, now);
+                        FzdAddr h[2] = {host, fuzz_addr(&in)};
+                        (void)fzd_ice_set_host_candidates(ice, h, op & 0x80 ? 2 : 1, now);
                         break;
                 }
                 case 9:
@@ -230,9 +236,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         else if (agent)
                                 fzd_ice_agent_note_traffic(agent, now);
                         if (op & 0x40)
-                                (void) fzd_ice_remove_relay(ice, "r1", now);
+                                (void)fzd_ice_remove_relay(ice, "r1", now);
                         else if (op & 0x20)
-                                (void) fzd_ice_upsert_relay(ice, &r, now);
+                                (void)fzd_ice_upsert_relay(ice, &r, now);
                         break;
                 }
                 drain(ice);

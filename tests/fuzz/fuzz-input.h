@@ -22,7 +22,7 @@ static inline uint8_t fi_u8(FuzzInput *in) {
 }
 
 static inline uint16_t fi_u16(FuzzInput *in) {
-        return (uint16_t) (fi_u8(in) << 8 | fi_u8(in));
+        return (uint16_t)(fi_u8(in) << 8 | fi_u8(in));
 }
 
 /* Up to max bytes (the length is the next byte pair), pointing into the input. */

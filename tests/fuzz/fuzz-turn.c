@@ -52,7 +52,7 @@ static size_t answer(FuzzInput *in, uint8_t *buf, size_t cap) {
                 return 0;
         fzd_stun_begin(&b, buf, cap, req.method, flags & 1 ? FZD_STUN_ERROR : FZD_STUN_SUCCESS, req.txid);
         if (flags & 1) {
-                static const int codes[] = { 401, 438, 437, 441, 420, 440, 486, 508, 403, 500 };
+                static const int codes[] = {401, 438, 437, 441, 420, 440, 486, 508, 403, 500};
                 fzd_stun_put_error(&b, codes[(flags >> 1) % 10], "x");
                 fzd_stun_put_str(&b, FZD_STUN_ATTR_REALM, flags & 0x40 ? "other" : "firezone");
                 fzd_stun_put_str(&b, FZD_STUN_ATTR_NONCE, flags & 0x20 ? "n2" : "n1");
@@ -74,19 +74,19 @@ static size_t answer(FuzzInput *in, uint8_t *buf, size_t cap) {
         if (!(flags & 0x80))
                 fzd_stun_put_integrity(&b, key, sizeof(key));
         n = fzd_stun_finish(&b);
-        return n < 0 ? 0 : (size_t) n;
+        return n < 0 ? 0 : (size_t)n;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        FuzzInput in = { data, size };
-        FzdTurnParams p = { .username = "1700000000:x", .password = "pw", .requested_lifetime = 0 };
+        FuzzInput in = {data, size};
+        FzdTurnParams p = {.username = "1700000000:x", .password = "pw", .requested_lifetime = 0};
         FzdTurn *t;
         uint64_t now = 1000000000ULL;
         uint8_t buf[4096];
 
-        (void) fzd_addr_parse("198.51.100.1:3478", &server);
-        (void) fzd_addr_parse("10.0.0.2:52625", &local);
-        (void) fzd_stun_long_term_key("1700000000:x", "firezone", "pw", key);
+        (void)fzd_addr_parse("198.51.100.1:3478", &server);
+        (void)fzd_addr_parse("10.0.0.2:52625", &local);
+        (void)fzd_stun_long_term_key("1700000000:x", "firezone", "pw", key);
         p.server = server;
         last_len = 0;
         if (fzd_turn_new(&p, now, &t) < 0)
@@ -104,21 +104,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         if (op & 0x80)
                                 from.port++;
                         memcpy(buf, d, len);
-                        (void) fzd_turn_handle_input(t, now, &local, &from, buf, len, &peer, &pl, &len);
+                        (void)fzd_turn_handle_input(t, now, &local, &from, buf, len, &peer, &pl, &len);
                         break;
                 }
                 case 1:
                 case 2: /* an answer to the last request */
                         len = answer(&in, buf, sizeof(buf));
                         if (len)
-                                (void) fzd_turn_handle_input(t, now, &local, &server, buf, len, &peer, &pl, &len);
+                                (void)fzd_turn_handle_input(t, now, &local, &server, buf, len, &peer, &pl,
+                                                            &len);
                         break;
                 case 3: { /* time passes: to the next timer, or by a fuzzed amount */
                         uint64_t next = fzd_turn_poll_timeout(t);
                         if (op & 0x80 && next != UINT64_MAX && next > now)
                                 now = next;
                         else
-                                now += (uint64_t) fi_u16(&in) * 10000ULL;
+                                now += (uint64_t)fi_u16(&in) * 10000ULL;
                         fzd_turn_handle_timeout(t, now);
                         drain(t);
                         /* Nothing is left due: a timer in the past would spin the daemon's loop. */
@@ -130,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         peer = server;
                         peer.port = fi_u16(&in);
                         peer.ip[3] = fi_u8(&in);
-                        (void) fzd_turn_add_peer(t, &peer, now);
+                        (void)fzd_turn_add_peer(t, &peer, now);
                         break;
                 case 5: {
                         uint16_t ch;
@@ -138,12 +139,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         peer = server;
                         peer.port = fi_u16(&in);
                         peer.ip[3] = fi_u8(&in);
-                        (void) fzd_turn_encapsulate(t, &peer, d, len, now, buf, sizeof(buf), &ch);
+                        (void)fzd_turn_encapsulate(t, &peer, d, len, now, buf, sizeof(buf), &ch);
                         break;
                 }
                 case 6:
-                        (void) fzd_turn_update_credentials(t, op & 0x80 ? "1800000000:y" : "1700000000:x", "pw", now + 1000000,
-                                                           now);
+                        (void)fzd_turn_update_credentials(t, op & 0x80 ? "1800000000:y" : "1700000000:x",
+                                                          "pw", now + 1000000, now);
                         break;
                 case 7:
                         if (op & 0x80)

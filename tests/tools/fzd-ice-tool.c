@@ -80,7 +80,7 @@ static uint64_t now_usec(Tool *t) {
         if (sd_event_now(t->event, CLOCK_MONOTONIC, &now) < 0) {
                 struct timespec ts;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
-                now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+                now = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
         }
         return now;
 }
@@ -88,7 +88,7 @@ static uint64_t now_usec(Tool *t) {
 static uint64_t realtime_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
 }
 
 static void emit(json_object *o) {
@@ -102,7 +102,7 @@ static json_object *event_new(Tool *t, const char *name, uint64_t since) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "event", json_object_new_string(name));
         json_object_object_add(o, "elapsed_ms",
-                               json_object_new_double((double) (now_usec(t) - since) / 1000.0));
+                               json_object_new_double((double)(now_usec(t) - since) / 1000.0));
         return o;
 }
 
@@ -114,7 +114,8 @@ static json_object *addr_json(const FzdAddr *a) {
 static void on_log(void *userdata, int level, const char *message) {
         Tool *t = userdata;
         if (level <= t->log_level)
-                fprintf(stderr, "fzd-ice-tool[%d] %.3f: %s\n", level, (double) (now_usec(t) - t->start) / 1000.0, message);
+                fprintf(stderr, "fzd-ice-tool[%d] %.3f: %s\n", level,
+                        (double)(now_usec(t) - t->start) / 1000.0, message);
 }
 
 static ToolAgent *agent_by_id(Tool *t, const char *id) {
@@ -139,9 +140,11 @@ static json_object *path_json(const FzdIcePath *p) {
         json_object_object_add(o, "channel", json_object_new_int(p->channel));
         json_object_object_add(o, "relayed", addr_json(&p->relayed));
         json_object_object_add(o, "relay_id", p->relay_id[0] ? json_object_new_string(p->relay_id) : NULL);
-        json_object_object_add(o, "local_type", json_object_new_string(fzd_ice_candidate_type_to_string(p->local_type)));
-        json_object_object_add(o, "remote_type", json_object_new_string(fzd_ice_candidate_type_to_string(p->remote_type)));
-        json_object_object_add(o, "rtt_ms", json_object_new_double((double) p->rtt / 1000.0));
+        json_object_object_add(o, "local_type",
+                               json_object_new_string(fzd_ice_candidate_type_to_string(p->local_type)));
+        json_object_object_add(o, "remote_type",
+                               json_object_new_string(fzd_ice_candidate_type_to_string(p->remote_type)));
+        json_object_object_add(o, "rtt_ms", json_object_new_double((double)p->rtt / 1000.0));
         return o;
 }
 
@@ -160,16 +163,17 @@ static Sock *sock_for(Tool *t, const FzdAddr *source) {
         return fallback;
 }
 
-static int send_datagram(Tool *t, const FzdAddr *source, const FzdAddr *dest, const uint8_t *data, size_t len) {
+static int send_datagram(Tool *t, const FzdAddr *source, const FzdAddr *dest, const uint8_t *data,
+                         size_t len) {
         Sock *s = sock_for(t, dest->family == source->family ? source : dest);
         struct sockaddr_storage ss;
         socklen_t sl = fzd_addr_to_sockaddr(dest, &ss);
-        struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+        struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
         union {
                 char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
                 struct cmsghdr align;
         } control = {};
-        struct msghdr mh = { .msg_name = &ss, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1 };
+        struct msghdr mh = {.msg_name = &ss, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1};
 
         if (!s || !sl)
                 return -EAFNOSUPPORT;
@@ -241,7 +245,8 @@ static void agent_event(Tool *t, const FzdIceEvent *e) {
         if (e->type == FZD_ICE_EVENT_CONNECTED || e->type == FZD_ICE_EVENT_PATH_CHANGED)
                 json_object_object_add(o, "path", path_json(&e->path));
         if (e->type == FZD_ICE_EVENT_FAILED)
-                json_object_object_add(o, "reason", json_object_new_string(fzd_ice_failure_to_string(e->failure)));
+                json_object_object_add(o, "reason",
+                                       json_object_new_string(fzd_ice_failure_to_string(e->failure)));
         emit(o);
 }
 
@@ -267,7 +272,8 @@ static void relay_event(Tool *t, const FzdIceEvent *e) {
         if (fzd_addr_is_set(&e->addr))
                 json_object_object_add(o, "addr", addr_json(&e->addr));
         if (e->type == FZD_ICE_EVENT_RELAY_FAILED) {
-                json_object_object_add(o, "reason", json_object_new_string(fzd_turn_failure_to_string(e->turn_failure)));
+                json_object_object_add(o, "reason",
+                                       json_object_new_string(fzd_turn_failure_to_string(e->turn_failure)));
                 json_object_object_add(o, "error", json_object_new_int(e->error));
         }
         emit(o);
@@ -277,13 +283,16 @@ static json_object *turn_stats_json(const FzdTurn *turn) {
         const FzdTurnStats *s = fzd_turn_get_stats(turn);
         json_object *o = json_object_new_object();
 
-        json_object_object_add(o, "state", json_object_new_string(fzd_turn_state_to_string(fzd_turn_get_state(turn))));
-        json_object_object_add(o, "failure", json_object_new_string(fzd_turn_failure_to_string(fzd_turn_get_failure(turn))));
+        json_object_object_add(o, "state",
+                               json_object_new_string(fzd_turn_state_to_string(fzd_turn_get_state(turn))));
+        json_object_object_add(
+                o, "failure",
+                json_object_new_string(fzd_turn_failure_to_string(fzd_turn_get_failure(turn))));
         json_object_object_add(o, "relayed", addr_json(fzd_turn_get_relayed(turn)));
         json_object_object_add(o, "mapped", addr_json(fzd_turn_get_mapped(turn)));
         json_object_object_add(o, "lifetime", json_object_new_int64(fzd_turn_get_lifetime(turn)));
-        json_object_object_add(o, "rtt_ms", json_object_new_double((double) fzd_turn_get_rtt(turn) / 1000.0));
-#define STAT(f) json_object_object_add(o, #f, json_object_new_int64((int64_t) s->f))
+        json_object_object_add(o, "rtt_ms", json_object_new_double((double)fzd_turn_get_rtt(turn) / 1000.0));
+#define STAT(f) json_object_object_add(o, #f, json_object_new_int64((int64_t)s->f))
         STAT(requests);
         STAT(retransmits);
         STAT(unauthorized);
@@ -324,7 +333,7 @@ static void flush(Tool *t) {
         uint64_t next;
 
         while (fzd_ice_poll_transmit(t->ice, &tx))
-                (void) send_datagram(t, &tx.source, &tx.dest, tx.data, tx.len);
+                (void)send_datagram(t, &tx.source, &tx.dest, tx.data, tx.len);
         while (fzd_ice_poll_event(t->ice, &e)) {
                 if (e.agent)
                         agent_event(t, &e);
@@ -334,10 +343,10 @@ static void flush(Tool *t) {
         emit_turn_changes(t);
         next = fzd_ice_poll_timeout(t->ice);
         if (next == UINT64_MAX)
-                (void) sd_event_source_set_enabled(t->timer, SD_EVENT_OFF);
+                (void)sd_event_source_set_enabled(t->timer, SD_EVENT_OFF);
         else {
-                (void) sd_event_source_set_time(t->timer, next);
-                (void) sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
+                (void)sd_event_source_set_time(t->timer, next);
+                (void)sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
         }
 }
 
@@ -364,7 +373,7 @@ static int on_socket(sd_event_source *source, int fd, uint32_t revents, void *us
         if (!s)
                 return 0;
         for (;;) {
-                struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+                struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
                 struct msghdr mh = {
                         .msg_name = &from,
                         .msg_namelen = sizeof(from),
@@ -380,7 +389,7 @@ static int on_socket(sd_event_source *source, int fd, uint32_t revents, void *us
 
                 if (n < 0)
                         break;
-                if (fzd_addr_from_sockaddr((struct sockaddr *) &from, mh.msg_namelen, &src) < 0)
+                if (fzd_addr_from_sockaddr((struct sockaddr *)&from, mh.msg_namelen, &src) < 0)
                         continue;
                 /* Our address the datagram came to (IP_PKTINFO): candidates are per address. */
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -394,19 +403,22 @@ static int on_socket(sd_event_source *source, int fd, uint32_t revents, void *us
                                 memcpy(local.ip, &pi.ipi6_addr, 16);
                         }
                 }
-                in = fzd_ice_handle_input(t->ice, now_usec(t), &local, &src, buf, (size_t) n, &u);
+                in = fzd_ice_handle_input(t->ice, now_usec(t), &local, &src, buf, (size_t)n, &u);
                 if (in != FZD_ICE_INPUT_CONSUMED) {
                         /* WireGuard's in the daemon; here the test's payload. */
                         json_object *o = event_new(t, "data", t->start);
                         const uint8_t *p = in == FZD_ICE_INPUT_UNWRAPPED ? u.data : buf;
-                        size_t len = in == FZD_ICE_INPUT_UNWRAPPED ? u.len : (size_t) n;
-                        json_object_object_add(o, "from", addr_json(in == FZD_ICE_INPUT_UNWRAPPED ? &u.peer : &src));
+                        size_t len = in == FZD_ICE_INPUT_UNWRAPPED ? u.len : (size_t)n;
+                        json_object_object_add(o, "from",
+                                               addr_json(in == FZD_ICE_INPUT_UNWRAPPED ? &u.peer : &src));
                         json_object_object_add(o, "to", addr_json(&local));
-                        json_object_object_add(o, "via_relay", json_object_new_boolean(in == FZD_ICE_INPUT_UNWRAPPED));
+                        json_object_object_add(o, "via_relay",
+                                               json_object_new_boolean(in == FZD_ICE_INPUT_UNWRAPPED));
                         if (in == FZD_ICE_INPUT_UNWRAPPED)
                                 json_object_object_add(o, "relay", addr_json(&u.relay));
                         json_object_object_add(o, "raw_len", json_object_new_int64(n));
-                        json_object_object_add(o, "data", json_object_new_string_len((const char *) p, (int) len));
+                        json_object_object_add(o, "data",
+                                               json_object_new_string_len((const char *)p, (int)len));
                         emit(o);
                         for (size_t i = 0; i < t->n_agents; i++)
                                 fzd_ice_agent_note_traffic(t->agents[i].agent, now_usec(t));
@@ -429,22 +441,22 @@ static int open_socket(Tool *t, const char *spec) {
         if (fd < 0)
                 return -errno;
         if (a.family == AF_INET)
-                (void) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+                (void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
         else {
-                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+                (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
         }
         sl = fzd_addr_to_sockaddr(&a, &ss);
-        if (bind(fd, (struct sockaddr *) &ss, sl) < 0) {
+        if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
                 int r = -errno;
                 close(fd);
                 return r;
         }
         sl = sizeof(ss);
-        (void) getsockname(fd, (struct sockaddr *) &ss, &sl);
+        (void)getsockname(fd, (struct sockaddr *)&ss, &sl);
         s = &t->socks[t->n_socks];
         s->fd = fd;
-        (void) fzd_addr_from_sockaddr((struct sockaddr *) &ss, sl, &s->bound);
+        (void)fzd_addr_from_sockaddr((struct sockaddr *)&ss, sl, &s->bound);
         if (sd_event_add_io(t->event, &s->source, fd, EPOLLIN, on_socket, t) < 0) {
                 close(fd);
                 return -EIO;
@@ -470,19 +482,23 @@ static int auto_hosts(Tool *t, FzdAddr *out, size_t max, size_t *ret_n) {
                 return -errno;
         for (i = ifa; i; i = i->ifa_next) {
                 FzdAddr a;
-                if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+                if (!i->ifa_addr ||
+                    (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
                         continue;
-                if (fzd_addr_from_sockaddr(i->ifa_addr, i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                                                          : sizeof(struct sockaddr_in6),
+                if (fzd_addr_from_sockaddr(i->ifa_addr,
+                                           i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                                             : sizeof(struct sockaddr_in6),
                                            &a) < 0)
                         continue;
-                static const uint8_t loopback6[16] = { [15] = 1 };
+                static const uint8_t loopback6[16] = {[15] = 1};
                 if ((a.family == AF_INET && a.ip[0] == 127) ||
-                    (a.family == AF_INET6 && ((a.ip[0] == 0xfe && (a.ip[1] & 0xc0) == 0x80) || memcmp(a.ip, loopback6, 16) == 0)))
+                    (a.family == AF_INET6 &&
+                     ((a.ip[0] == 0xfe && (a.ip[1] & 0xc0) == 0x80) || memcmp(a.ip, loopback6, 16) == 0)))
                         continue;
                 for (size_t k = 0; k < t->n_socks && n < max; k++)
                         if (t->socks[k].bound.family == a.family &&
-                            (fzd_addr_is_unspecified(&t->socks[k].bound) || fzd_addr_ip_eq(&t->socks[k].bound, &a))) {
+                            (fzd_addr_is_unspecified(&t->socks[k].bound) ||
+                             fzd_addr_ip_eq(&t->socks[k].bound, &a))) {
                                 a.port = t->socks[k].bound.port;
                                 out[n++] = a;
                         }
@@ -507,7 +523,7 @@ static int op_send(Tool *t, json_object *cmd, const char **reason) {
         if (n > 1400)
                 return -EMSGSIZE;
         if (p.channel) {
-                fzd_channel_data_header(buf, p.channel, (uint16_t) n);
+                fzd_channel_data_header(buf, p.channel, (uint16_t)n);
                 off = FZD_CHANNEL_DATA_HEADER;
         }
         memcpy(buf + off, data, n);
@@ -536,7 +552,7 @@ static void handle_command(Tool *t, const char *text) {
                         .realm = get_str(cmd, "realm"),
                 };
                 if (json_object_object_get_ex(cmd, "expires_at", &v))
-                        rel.expires_at = fzd_ice_unix_to_monotonic((uint64_t) json_object_get_int64(v), now,
+                        rel.expires_at = fzd_ice_unix_to_monotonic((uint64_t)json_object_get_int64(v), now,
                                                                    realtime_usec());
                 if (fzd_addr_parse(get_str(cmd, "addr"), &rel.addr) < 0)
                         r = -EINVAL, reason = "bad addr";
@@ -545,13 +561,15 @@ static void handle_command(Tool *t, const char *text) {
                 if (r >= 0) {
                         bool known = false;
                         for (size_t i = 0; i < t->n_relay_ids; i++)
-                                if (strcmp(t->relay_ids[i], rel.id) == 0 && t->relay_families[i] == rel.addr.family) {
+                                if (strcmp(t->relay_ids[i], rel.id) == 0 &&
+                                    t->relay_families[i] == rel.addr.family) {
                                         known = true;
                                         t->relay_since[i] = now;
                                 }
                         if (!known && t->n_relay_ids < FZD_ICE_MAX_RELAYS) {
                                 t->relay_since[t->n_relay_ids] = now;
-                                snprintf(t->relay_ids[t->n_relay_ids], sizeof(t->relay_ids[0]), "%s", rel.id);
+                                snprintf(t->relay_ids[t->n_relay_ids], sizeof(t->relay_ids[0]), "%s",
+                                         rel.id);
                                 t->relay_families[t->n_relay_ids] = rel.addr.family;
                                 memset(&t->last_stats[t->n_relay_ids], 0, sizeof(FzdTurnStats));
                                 t->n_relay_ids++;
@@ -564,23 +582,28 @@ static void handle_command(Tool *t, const char *text) {
                 size_t n = 0;
                 if (get_str(cmd, "addrs") && strcmp(get_str(cmd, "addrs"), "auto") == 0)
                         r = auto_hosts(t, addrs, FZD_ICE_MAX_HOSTS, &n);
-                else if (json_object_object_get_ex(cmd, "addrs", &v) && json_object_is_type(v, json_type_array)) {
-                        for (size_t i = 0; i < json_object_array_length(v) && n < FZD_ICE_MAX_HOSTS && r == 0; i++)
-                                if (fzd_addr_parse(json_object_get_string(json_object_array_get_idx(v, i)), &addrs[n++]) < 0)
+                else if (json_object_object_get_ex(cmd, "addrs", &v) &&
+                         json_object_is_type(v, json_type_array)) {
+                        for (size_t i = 0;
+                             i < json_object_array_length(v) && n < FZD_ICE_MAX_HOSTS && r == 0; i++)
+                                if (fzd_addr_parse(json_object_get_string(json_object_array_get_idx(v, i)),
+                                                   &addrs[n++]) < 0)
                                         r = -EINVAL;
                 }
                 if (r == 0)
                         r = fzd_ice_set_host_candidates(t->ice, addrs, n, now);
         } else if (strcmp(op, "agent") == 0) {
                 FzdIceAgentConfig c = {
-                        .controlling = json_object_object_get_ex(cmd, "controlling", &v) && json_object_get_boolean(v),
+                        .controlling = json_object_object_get_ex(cmd, "controlling", &v) &&
+                                       json_object_get_boolean(v),
                         .local_ufrag = get_str(cmd, "local_ufrag"),
                         .local_pwd = get_str(cmd, "local_pwd"),
                         .remote_ufrag = get_str(cmd, "remote_ufrag"),
                         .remote_pwd = get_str(cmd, "remote_pwd"),
                 };
                 const char *id = get_str(cmd, "id");
-                if (!id || strlen(id) >= sizeof(t->agents[0].id) || agent_by_id(t, id) || t->n_agents >= MAX_AGENTS)
+                if (!id || strlen(id) >= sizeof(t->agents[0].id) || agent_by_id(t, id) ||
+                    t->n_agents >= MAX_AGENTS)
                         r = -EINVAL, reason = "bad or duplicate agent id";
                 else {
                         ToolAgent *ta = &t->agents[t->n_agents];
@@ -596,9 +619,11 @@ static void handle_command(Tool *t, const char *text) {
                 if (!ta)
                         r = -ENOENT, reason = "no such agent";
                 else if (op[0] == 'c')
-                        r = fzd_ice_add_remote_candidate(t->ice, ta->agent, get_str(cmd, "candidate"), now, &reason);
+                        r = fzd_ice_add_remote_candidate(t->ice, ta->agent, get_str(cmd, "candidate"), now,
+                                                         &reason);
                 else
-                        r = fzd_ice_remove_remote_candidate(t->ice, ta->agent, get_str(cmd, "candidate"), now, &reason);
+                        r = fzd_ice_remove_remote_candidate(t->ice, ta->agent, get_str(cmd, "candidate"),
+                                                            now, &reason);
         } else if (strcmp(op, "send") == 0)
                 r = op_send(t, cmd, &reason);
         else if (strcmp(op, "traffic") == 0) {
@@ -616,7 +641,8 @@ static void handle_command(Tool *t, const char *text) {
                         o = event_new(t, "path", ta->created);
                         json_object_object_add(o, "agent", json_object_new_string(ta->id));
                         json_object_object_add(o, "path", path_json(&p));
-                        json_object_object_add(o, "idle", json_object_new_boolean(fzd_ice_agent_is_idle(ta->agent)));
+                        json_object_object_add(o, "idle",
+                                               json_object_new_boolean(fzd_ice_agent_is_idle(ta->agent)));
                         emit(o);
                 }
         } else if (strcmp(op, "remove_agent") == 0) {
@@ -633,11 +659,12 @@ static void handle_command(Tool *t, const char *text) {
                 const FzdIceStats *s = fzd_ice_get_stats(t->ice);
                 json_object *relays = json_object_new_object();
                 o = event_new(t, "stats", t->start);
-                json_object_object_add(o, "inputs_turn", json_object_new_int64((int64_t) s->inputs_turn));
-                json_object_object_add(o, "inputs_ice", json_object_new_int64((int64_t) s->inputs_ice));
-                json_object_object_add(o, "inputs_unwrapped", json_object_new_int64((int64_t) s->inputs_unwrapped));
-                json_object_object_add(o, "inputs_other", json_object_new_int64((int64_t) s->inputs_other));
-                json_object_object_add(o, "dropped", json_object_new_int64((int64_t) s->dropped));
+                json_object_object_add(o, "inputs_turn", json_object_new_int64((int64_t)s->inputs_turn));
+                json_object_object_add(o, "inputs_ice", json_object_new_int64((int64_t)s->inputs_ice));
+                json_object_object_add(o, "inputs_unwrapped",
+                                       json_object_new_int64((int64_t)s->inputs_unwrapped));
+                json_object_object_add(o, "inputs_other", json_object_new_int64((int64_t)s->inputs_other));
+                json_object_object_add(o, "dropped", json_object_new_int64((int64_t)s->dropped));
                 for (size_t i = 0; i < t->n_relay_ids; i++) {
                         FzdTurn *turn = fzd_ice_get_turn(t->ice, t->relay_ids[i], t->relay_families[i]);
                         if (turn)
@@ -659,16 +686,16 @@ static void handle_command(Tool *t, const char *text) {
                         const char *data = get_str(cmd, "data");
                         uint8_t buf[2048];
                         uint16_t ch = 0;
-                        r = data ? fzd_turn_encapsulate(turn, &peer, (const uint8_t *) data, strlen(data), now, buf,
-                                                        sizeof(buf), &ch)
+                        r = data ? fzd_turn_encapsulate(turn, &peer, (const uint8_t *)data, strlen(data),
+                                                        now, buf, sizeof(buf), &ch)
                                  : -EINVAL;
                         if (r > 0) {
-                                FzdAddr any = { .family = peer.family };
-                                r = send_datagram(t, &any, fzd_turn_get_server(turn), buf, (size_t) r);
+                                FzdAddr any = {.family = peer.family};
+                                r = send_datagram(t, &any, fzd_turn_get_server(turn), buf, (size_t)r);
                         }
                 }
         } else if (strcmp(op, "quit") == 0)
-                (void) sd_event_exit(t->event, 0);
+                (void)sd_event_exit(t->event, 0);
         else
                 r = -EOPNOTSUPP;
 
@@ -693,10 +720,10 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata
         ssize_t n = read(fd, t->line + t->line_len, sizeof(t->line) - 1 - t->line_len);
 
         if (n <= 0) {
-                (void) sd_event_exit(t->event, 0);
+                (void)sd_event_exit(t->event, 0);
                 return 0;
         }
-        t->line_len += (size_t) n;
+        t->line_len += (size_t)n;
         for (;;) {
                 char *nl = memchr(t->line, '\n', t->line_len);
                 size_t k;
@@ -704,7 +731,7 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata
                         break;
                 *nl = 0;
                 handle_command(t, t->line);
-                k = (size_t) (nl - t->line) + 1;
+                k = (size_t)(nl - t->line) + 1;
                 memmove(t->line, nl + 1, t->line_len - k);
                 t->line_len -= k;
         }
@@ -715,15 +742,15 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
-                { "bind", required_argument, NULL, 'b' },
-                { "ta-ms", required_argument, NULL, 't' },
-                { "turn-lifetime", required_argument, NULL, 'L' },
-                { "no-learn-hosts", no_argument, NULL, 'n' },
-                { "software", required_argument, NULL, 's' },
-                { "log-level", required_argument, NULL, 'l' },
+                {"bind", required_argument, NULL, 'b'},
+                {"ta-ms", required_argument, NULL, 't'},
+                {"turn-lifetime", required_argument, NULL, 'L'},
+                {"no-learn-hosts", no_argument, NULL, 'n'},
+                {"software", required_argument, NULL, 's'},
+                {"log-level", required_argument, NULL, 'l'},
                 {},
         };
-        FzdIceConfig cfg = { .learn_host_candidates = true };
+        FzdIceConfig cfg = {.learn_host_candidates = true};
         static Tool t;
         const char *binds[MAX_SOCKETS];
         size_t n_binds = 0;
@@ -742,7 +769,7 @@ int main(int argc, char **argv) {
                         cfg.ta_set = true;
                         break;
                 case 'L':
-                        cfg.turn_lifetime = (uint32_t) strtoul(optarg, NULL, 10);
+                        cfg.turn_lifetime = (uint32_t)strtoul(optarg, NULL, 10);
                         break;
                 case 'n':
                         cfg.learn_host_candidates = false;
@@ -751,7 +778,9 @@ int main(int argc, char **argv) {
                         cfg.software = optarg;
                         break;
                 case 'l':
-                        t.log_level = strcmp(optarg, "debug") == 0 ? LOG_DEBUG : strcmp(optarg, "info") == 0 ? LOG_INFO : LOG_WARNING;
+                        t.log_level = strcmp(optarg, "debug") == 0  ? LOG_DEBUG
+                                      : strcmp(optarg, "info") == 0 ? LOG_INFO
+                                                                    : LOG_WARNING;
                         break;
                 default:
                         return 2;

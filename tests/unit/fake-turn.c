@@ -6,10 +6,11 @@
 #include "fake-turn.h"
 #include "stun.h"
 
-void fake_turn_init(FakeTurn *f, const char *server, const char *relayed, const char *username, const char *password) {
+void fake_turn_init(FakeTurn *f, const char *server, const char *relayed, const char *username,
+                    const char *password) {
         memset(f, 0, sizeof(*f));
-        (void) fzd_addr_parse(server, &f->server);
-        (void) fzd_addr_parse(relayed, &f->relayed);
+        (void)fzd_addr_parse(server, &f->server);
+        (void)fzd_addr_parse(relayed, &f->relayed);
         snprintf(f->realm, sizeof(f->realm), "firezone");
         snprintf(f->username, sizeof(f->username), "%s", username);
         snprintf(f->password, sizeof(f->password), "%s", password);
@@ -21,7 +22,8 @@ void fake_turn_new_nonce(FakeTurn *f) {
         snprintf(f->nonce, sizeof(f->nonce), "nonce-%u", ++f->nonce_counter);
 }
 
-static unsigned put(Datagram *out, unsigned n, const FzdAddr *src, const FzdAddr *dst, const uint8_t *data, size_t len) {
+static unsigned put(Datagram *out, unsigned n, const FzdAddr *src, const FzdAddr *dst, const uint8_t *data,
+                    size_t len) {
         if (n >= FAKE_TURN_MAX_OUT || len > sizeof(out[n].data))
                 return n;
         out[n].src = *src;
@@ -37,7 +39,8 @@ typedef struct Reply {
 } Reply;
 
 static void reply_begin(Reply *r, const FzdStunMsg *req, bool error) {
-        fzd_stun_begin(&r->b, r->buf, sizeof(r->buf), req->method, error ? FZD_STUN_ERROR : FZD_STUN_SUCCESS, req->txid);
+        fzd_stun_begin(&r->b, r->buf, sizeof(r->buf), req->method, error ? FZD_STUN_ERROR : FZD_STUN_SUCCESS,
+                       req->txid);
 }
 
 static int has_perm(const FakeTurn *f, const FzdAddr *peer) {
@@ -53,7 +56,8 @@ static void add_perm(FakeTurn *f, const FzdAddr *peer) {
         f->perms[f->n_perms++] = *peer;
 }
 
-unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len, Datagram *out) {
+unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len,
+                               Datagram *out) {
         FzdStunMsg m;
         Reply r;
         unsigned n = 0;
@@ -93,7 +97,7 @@ unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *
                 FzdAddr mapped = fzd_addr_is_set(&f->mapped) ? f->mapped : *from;
                 reply_begin(&r, &m, false);
                 fzd_stun_put_xor_addr(&r.b, FZD_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
-                return put(out, 0, &f->server, from, r.buf, (size_t) fzd_stun_finish(&r.b));
+                return put(out, 0, &f->server, from, r.buf, (size_t)fzd_stun_finish(&r.b));
         }
 
         /* Long-term credentials: no USERNAME → 401 with realm and nonce. */
@@ -104,20 +108,20 @@ unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *
                 fzd_stun_put_error(&r.b, 401, "Unauthorized");
                 fzd_stun_put_str(&r.b, FZD_STUN_ATTR_REALM, f->realm);
                 fzd_stun_put_str(&r.b, FZD_STUN_ATTR_NONCE, f->nonce);
-                return put(out, 0, &f->server, from, r.buf, (size_t) fzd_stun_finish(&r.b));
+                return put(out, 0, &f->server, from, r.buf, (size_t)fzd_stun_finish(&r.b));
         }
-        (void) fzd_stun_get_bytes(&m, FZD_STUN_ATTR_USERNAME, &v, &vl);
-        snprintf(f->last_username, sizeof(f->last_username), "%.*s", (int) vl, (const char *) v);
-        (void) fzd_stun_long_term_key(f->last_username, f->realm, f->password, key);
+        (void)fzd_stun_get_bytes(&m, FZD_STUN_ATTR_USERNAME, &v, &vl);
+        snprintf(f->last_username, sizeof(f->last_username), "%.*s", (int)vl, (const char *)v);
+        (void)fzd_stun_long_term_key(f->last_username, f->realm, f->password, key);
         if (strcmp(f->last_username, f->username) != 0 || !fzd_stun_check_integrity(&m, key, sizeof(key))) {
                 f->bad_integrity++;
                 reply_begin(&r, &m, true);
                 fzd_stun_put_error(&r.b, 401, "Unauthorized");
                 fzd_stun_put_str(&r.b, FZD_STUN_ATTR_REALM, f->realm);
                 fzd_stun_put_str(&r.b, FZD_STUN_ATTR_NONCE, f->nonce);
-                return put(out, 0, &f->server, from, r.buf, (size_t) fzd_stun_finish(&r.b));
+                return put(out, 0, &f->server, from, r.buf, (size_t)fzd_stun_finish(&r.b));
         }
-        (void) fzd_stun_get_bytes(&m, FZD_STUN_ATTR_NONCE, &v, &vl);
+        (void)fzd_stun_get_bytes(&m, FZD_STUN_ATTR_NONCE, &v, &vl);
         if (f->stale_nonce_times > 0 || vl != strlen(f->nonce) || memcmp(v, f->nonce, vl) != 0) {
                 if (f->stale_nonce_times > 0) {
                         f->stale_nonce_times--;
@@ -127,7 +131,7 @@ unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *
                 fzd_stun_put_error(&r.b, 438, "Stale Nonce");
                 fzd_stun_put_str(&r.b, FZD_STUN_ATTR_REALM, f->realm);
                 fzd_stun_put_str(&r.b, FZD_STUN_ATTR_NONCE, f->nonce);
-                return put(out, 0, &f->server, from, r.buf, (size_t) fzd_stun_finish(&r.b));
+                return put(out, 0, &f->server, from, r.buf, (size_t)fzd_stun_finish(&r.b));
         }
         if (f->inject_error && f->inject_method == m.method) {
                 int code = f->inject_error;
@@ -135,7 +139,7 @@ unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *
                 reply_begin(&r, &m, true);
                 fzd_stun_put_error(&r.b, code, fzd_stun_reason(code));
                 fzd_stun_put_integrity(&r.b, key, sizeof(key));
-                return put(out, 0, &f->server, from, r.buf, (size_t) fzd_stun_finish(&r.b));
+                return put(out, 0, &f->server, from, r.buf, (size_t)fzd_stun_finish(&r.b));
         }
 
         reply_begin(&r, &m, false);
@@ -148,7 +152,8 @@ unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *
                         fzd_stun_put_error(&r.b, 437, "Allocation Mismatch");
                         break;
                 }
-                f->last_requested_lifetime = fzd_stun_get_u32(&m, FZD_STUN_ATTR_LIFETIME, &lt) == 0 ? lt : UINT32_MAX;
+                f->last_requested_lifetime =
+                        fzd_stun_get_u32(&m, FZD_STUN_ATTR_LIFETIME, &lt) == 0 ? lt : UINT32_MAX;
                 f->allocated = true;
                 f->client = *from;
                 f->n_channels = f->n_perms = 0;
@@ -193,7 +198,7 @@ unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *
                         if (f->channels[i].number == ch >> 16)
                                 found = true;
                 if (!found && f->n_channels < 16) {
-                        f->channels[f->n_channels].number = (uint16_t) (ch >> 16);
+                        f->channels[f->n_channels].number = (uint16_t)(ch >> 16);
                         f->channels[f->n_channels].peer = peer;
                         f->n_channels++;
                 }
@@ -206,21 +211,22 @@ unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *
                 break;
         }
         fzd_stun_put_integrity(&r.b, key, sizeof(key));
-        n = put(out, n, &f->server, from, r.buf, (size_t) fzd_stun_finish(&r.b));
+        n = put(out, n, &f->server, from, r.buf, (size_t)fzd_stun_finish(&r.b));
         return n;
 }
 
-unsigned fake_turn_from_peer(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len, Datagram *out) {
+unsigned fake_turn_from_peer(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len,
+                             Datagram *out) {
         uint8_t tmp[2048];
         Reply r;
-        uint8_t txid[12] = { 9, 9, 9 };
+        uint8_t txid[12] = {9, 9, 9};
 
         if (f->silent || !f->allocated || !has_perm(f, from) || len > 1500)
                 return 0;
         for (unsigned i = 0; i < f->n_channels; i++)
                 if (fzd_addr_eq(&f->channels[i].peer, from)) {
                         size_t total = 4 + len;
-                        fzd_channel_data_header(tmp, f->channels[i].number, (uint16_t) len);
+                        fzd_channel_data_header(tmp, f->channels[i].number, (uint16_t)len);
                         memcpy(tmp + 4, buf, len);
                         if (f->pad_channel_data)
                                 while (total % 4)
@@ -230,5 +236,5 @@ unsigned fake_turn_from_peer(FakeTurn *f, const FzdAddr *from, const uint8_t *bu
         fzd_stun_begin(&r.b, r.buf, sizeof(r.buf), FZD_STUN_DATA, FZD_STUN_INDICATION, txid);
         fzd_stun_put_xor_addr(&r.b, FZD_STUN_ATTR_XOR_PEER_ADDRESS, from);
         fzd_stun_put(&r.b, FZD_STUN_ATTR_DATA, buf, len);
-        return put(out, 0, &f->server, &f->client, r.buf, (size_t) fzd_stun_finish(&r.b));
+        return put(out, 0, &f->server, &f->client, r.buf, (size_t)fzd_stun_finish(&r.b));
 }

@@ -51,11 +51,14 @@ typedef struct FakeTurn {
         unsigned nonce_counter;
 } FakeTurn;
 
-void fake_turn_init(FakeTurn *f, const char *server, const char *relayed, const char *username, const char *password);
+void fake_turn_init(FakeTurn *f, const char *server, const char *relayed, const char *username,
+                    const char *password);
 /* A datagram from a client to f->server; answers (and relayed data to peers) go to out[].
  * Returns how many. */
-unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len, Datagram *out);
+unsigned fake_turn_from_client(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len,
+                               Datagram *out);
 /* A datagram from a peer to f->relayed; what reaches the client goes to out[]. */
-unsigned fake_turn_from_peer(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len, Datagram *out);
+unsigned fake_turn_from_peer(FakeTurn *f, const FzdAddr *from, const uint8_t *buf, size_t len,
+                             Datagram *out);
 /* Make the current nonce stale: the next authenticated request gets 438. */
 void fake_turn_new_nonce(FakeTurn *f);

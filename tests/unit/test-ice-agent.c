@@ -46,8 +46,8 @@ typedef struct Net {
         Packet q[MAX_PKT];
         size_t n;
         uint64_t latency;
-        bool down;          /* drop everything */
-        bool auto_trickle;  /* hand candidates to the other side as they come */
+        bool down;         /* drop everything */
+        bool auto_trickle; /* hand candidates to the other side as they come */
         uint64_t trickle_delay;
         unsigned delivered;
 } Net;
@@ -56,8 +56,8 @@ static Peer *other(Net *n, Peer *p) {
         return p == &n->p[0] ? &n->p[1] : &n->p[0];
 }
 
-static void new_agent(Net *n, int i, bool controlling, const char *lu, const char *lp, const char *ru, const char *rp,
-                      uint64_t ta) {
+static void new_agent(Net *n, int i, bool controlling, const char *lu, const char *lp, const char *ru,
+                      const char *rp, uint64_t ta) {
         FzdIceAgentConfig c = {
                 .controlling = controlling,
                 .local_ufrag = lu,
@@ -65,7 +65,7 @@ static void new_agent(Net *n, int i, bool controlling, const char *lu, const cha
                 .remote_ufrag = ru,
                 .remote_pwd = rp,
                 .ta = ta,
-                .tie_breaker = controlling ? 1000 + (uint64_t) i : 2000 + (uint64_t) i,
+                .tie_breaker = controlling ? 1000 + (uint64_t)i : 2000 + (uint64_t)i,
         };
         ck_assert_int_eq(fzd_ice_agent_new(&c, n->now, &n->p[i].a), 0);
 }
@@ -87,7 +87,8 @@ static void teardown(Net *n) {
 static void add_host(Net *n, int i, const char *addr) {
         Peer *p = &n->p[i];
         ck_assert_int_eq(fzd_addr_parse(addr, &p->hosts[p->n_hosts]), 0);
-        ck_assert_int_eq(fzd_ice_agent_add_local(p->a, FZD_ICE_CANDIDATE_HOST, &p->hosts[p->n_hosts], NULL, NULL, -1, n->now),
+        ck_assert_int_eq(fzd_ice_agent_add_local(p->a, FZD_ICE_CANDIDATE_HOST, &p->hosts[p->n_hosts], NULL,
+                                                 NULL, -1, n->now),
                          1);
         p->n_hosts++;
 }
@@ -142,11 +143,14 @@ static void drain(Net *n) {
                                 }
                         } else if (e.type == FZD_ICE_AGENT_EVENT_CANDIDATE) {
                                 if (p->n_candidates < 16)
-                                        snprintf(p->candidates[p->n_candidates++], FZD_ICE_CANDIDATE_MAX, "%s",
-                                                 e.candidate);
+                                        snprintf(p->candidates[p->n_candidates++], FZD_ICE_CANDIDATE_MAX,
+                                                 "%s", e.candidate);
                                 if (n->auto_trickle) {
                                         const char *reason = NULL;
-                                        ck_assert_int_eq(fzd_ice_agent_add_remote(other(n, p)->a, e.candidate, n->now, &reason), 0);
+                                        ck_assert_int_eq(fzd_ice_agent_add_remote(other(n, p)->a,
+                                                                                  e.candidate, n->now,
+                                                                                  &reason),
+                                                         0);
                                 }
                         }
                 }
@@ -259,7 +263,8 @@ END_TEST
  * 16.5 s after the first, the agent says disconnected then, and failed 2 s later. */
 START_TEST(test_ice_timeout_unanswered) {
         Net n;
-        const uint64_t expect[] = { 0, 250, 750, 1750, 3250, 4750, 6250, 7750, 9250, 10750, 12250, 13750, 15250 };
+        const uint64_t expect[] = {0,    250,  750,   1750,  3250,  4750, 6250,
+                                   7750, 9250, 10750, 12250, 13750, 15250};
 
         setup(&n, 0);
         n.down = true;
@@ -297,8 +302,10 @@ START_TEST(test_ice_timeout_after_connected) {
         run_until(&n, cut + FZD_SEC(30));
         d = n.p[0].state_at[FZD_ICE_STATE_DISCONNECTED] - cut;
         /* 16.5 s from the first unanswered check, which is at most one interval (1.5 s) after the cut. */
-        ck_assert_msg(d >= FZD_USEC(16500) && d <= FZD_USEC(18000), "disconnected after %lu us", (unsigned long) d);
-        ck_assert_uint_eq(n.p[0].state_at[FZD_ICE_STATE_FAILED] - n.p[0].state_at[FZD_ICE_STATE_DISCONNECTED],
+        ck_assert_msg(d >= FZD_USEC(16500) && d <= FZD_USEC(18000), "disconnected after %lu us",
+                      (unsigned long)d);
+        ck_assert_uint_eq(n.p[0].state_at[FZD_ICE_STATE_FAILED] -
+                                  n.p[0].state_at[FZD_ICE_STATE_DISCONNECTED],
                           FZD_SEC(2));
         teardown(&n);
 }
@@ -354,7 +361,7 @@ START_TEST(test_idle_loss_takes_100s) {
         cut = n.now;
         run_until(&n, cut + FZD_SEC(200));
         d = n.p[0].state_at[FZD_ICE_STATE_DISCONNECTED] - cut;
-        ck_assert_msg(d >= FZD_SEC(100) && d <= FZD_SEC(125), "disconnected after %lu us", (unsigned long) d);
+        ck_assert_msg(d >= FZD_SEC(100) && d <= FZD_SEC(125), "disconnected after %lu us", (unsigned long)d);
         teardown(&n);
 }
 END_TEST
@@ -407,7 +414,7 @@ START_TEST(test_better_pair_later_changes_path) {
         FzdIceSelected s;
         FzdAddr b2;
         char sdp[FZD_ICE_CANDIDATE_MAX];
-        FzdIceCandidate c = { .type = FZD_ICE_CANDIDATE_SRFLX, .priority = 100u << 24, .component = 1 };
+        FzdIceCandidate c = {.type = FZD_ICE_CANDIDATE_SRFLX, .priority = 100u << 24, .component = 1};
 
         setup(&n, FZD_ICE_DEFAULT_TA);
         n.auto_trickle = false;
@@ -416,7 +423,7 @@ START_TEST(test_better_pair_later_changes_path) {
         drain(&n);
         /* A learns B's address as a low-priority server-reflexive candidate first. */
         snprintf(c.foundation, sizeof(c.foundation), "f1");
-        (void) fzd_addr_parse("10.0.0.2:2000", &c.addr);
+        (void)fzd_addr_parse("10.0.0.2:2000", &c.addr);
         ck_assert_int_ge(fzd_ice_candidate_format(&c, NULL, sdp, sizeof(sdp)), 0);
         ck_assert_int_eq(fzd_ice_agent_add_remote(n.p[0].a, sdp, n.now, NULL), 0);
         ck_assert_int_eq(fzd_ice_agent_add_remote(n.p[1].a, n.p[0].candidates[0], n.now, NULL), 0);
@@ -427,7 +434,7 @@ START_TEST(test_better_pair_later_changes_path) {
         /* Then a host candidate on a second address: a better pair succeeds, the path moves. */
         add_host(&n, 1, "10.0.1.2:2001");
         drain(&n);
-        (void) fzd_addr_parse("10.0.1.2:2001", &b2);
+        (void)fzd_addr_parse("10.0.1.2:2001", &b2);
         ck_assert_int_eq(fzd_ice_agent_add_remote(n.p[0].a, n.p[1].candidates[1], n.now, NULL), 0);
         run_until(&n, T0 + FZD_SEC(2));
         selected(&n, 0, &s);
@@ -457,15 +464,18 @@ static void role_conflict(bool a_controlling, bool b_controlling) {
         n.now = T0;
         n.latency = FZD_USEC(10);
         n.auto_trickle = true;
-        new_agent(&n, 0, a_controlling, "ufragA", "passwordA-0123456789", "ufragB", "passwordB-0123456789", 0);
-        new_agent(&n, 1, b_controlling, "ufragB", "passwordB-0123456789", "ufragA", "passwordA-0123456789", 0);
+        new_agent(&n, 0, a_controlling, "ufragA", "passwordA-0123456789", "ufragB", "passwordB-0123456789",
+                  0);
+        new_agent(&n, 1, b_controlling, "ufragB", "passwordB-0123456789", "ufragA", "passwordA-0123456789",
+                  0);
         add_host(&n, 0, "10.0.0.1:1000");
         add_host(&n, 1, "10.0.0.2:2000");
         run_until(&n, T0 + FZD_SEC(2));
         ck_assert_int_eq(fzd_ice_agent_get_state(n.p[0].a), FZD_ICE_STATE_CONNECTED);
         ck_assert_int_eq(fzd_ice_agent_get_state(n.p[1].a), FZD_ICE_STATE_CONNECTED);
         ck_assert(fzd_ice_agent_is_controlling(n.p[0].a) != fzd_ice_agent_is_controlling(n.p[1].a));
-        ck_assert_uint_ge(fzd_ice_agent_get_stats(n.p[0].a)->role_conflicts + fzd_ice_agent_get_stats(n.p[1].a)->role_conflicts,
+        ck_assert_uint_ge(fzd_ice_agent_get_stats(n.p[0].a)->role_conflicts +
+                                  fzd_ice_agent_get_stats(n.p[1].a)->role_conflicts,
                           1);
         teardown(&n);
 }
@@ -564,7 +574,7 @@ START_TEST(test_unknown_attribute_420) {
         Net n;
         uint8_t buf[256];
         FzdStunBuilder b;
-        uint8_t txid[12] = { 7 };
+        uint8_t txid[12] = {7};
         FzdStunMsg m, r;
         FzdAddr from, local;
         FzdIceAgentTransmit t;
@@ -573,17 +583,17 @@ START_TEST(test_unknown_attribute_420) {
         setup(&n, FZD_ICE_DEFAULT_TA);
         add_host(&n, 1, "10.0.0.2:2000");
         drain(&n);
-        (void) fzd_addr_parse("10.0.0.1:1000", &from);
+        (void)fzd_addr_parse("10.0.0.1:1000", &from);
         local = n.p[1].hosts[0];
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
         fzd_stun_put_str(&b, FZD_STUN_ATTR_USERNAME, "ufragB:ufragA");
         fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, 12345);
         fzd_stun_put_u64(&b, FZD_STUN_ATTR_ICE_CONTROLLING, 5);
         fzd_stun_put_u32(&b, 0x0042, 0);
-        fzd_stun_put_integrity(&b, (const uint8_t *) "passwordB-0123456789", 20);
+        fzd_stun_put_integrity(&b, (const uint8_t *)"passwordB-0123456789", 20);
         fzd_stun_put_fingerprint(&b);
         len = fzd_stun_finish(&b);
-        ck_assert_int_eq(fzd_stun_parse(buf, (size_t) len, &m), 0);
+        ck_assert_int_eq(fzd_stun_parse(buf, (size_t)len, &m), 0);
         ck_assert(fzd_ice_agent_owns(n.p[1].a, &m));
         fzd_ice_agent_handle_stun(n.p[1].a, n.now, &m, &local, &from, -1);
         ck_assert(fzd_ice_agent_poll_transmit(n.p[1].a, &t));
@@ -592,7 +602,7 @@ START_TEST(test_unknown_attribute_420) {
         ck_assert_int_eq(fzd_stun_get_error(&r, &code, NULL, NULL), 0);
         ck_assert_int_eq(code, 420);
         ck_assert(fzd_stun_has(&r, FZD_STUN_ATTR_UNKNOWN_ATTRIBUTES));
-        ck_assert(fzd_stun_check_integrity(&r, (const uint8_t *) "passwordB-0123456789", 20));
+        ck_assert(fzd_stun_check_integrity(&r, (const uint8_t *)"passwordB-0123456789", 20));
         /* Not the answer to a check of ours: nobody's. */
         ck_assert(!fzd_ice_agent_owns(n.p[0].a, &r));
         teardown(&n);
@@ -608,7 +618,8 @@ START_TEST(test_limits) {
         setup(&n, FZD_ICE_DEFAULT_TA);
         add_host(&n, 0, "10.0.0.1:1000");
         for (int i = 0; i < FZD_ICE_MAX_REMOTE_CANDIDATES + 5; i++) {
-                snprintf(sdp, sizeof(sdp), "candidate:f%d 1 udp %d 10.9.%d.%d 3000 typ host", i, 1000 + i, i / 200, i % 200 + 1);
+                snprintf(sdp, sizeof(sdp), "candidate:f%d 1 udp %d 10.9.%d.%d 3000 typ host", i, 1000 + i,
+                         i / 200, i % 200 + 1);
                 r = fzd_ice_agent_add_remote(n.p[0].a, sdp, n.now, &reason);
                 if (r < 0)
                         break;
@@ -616,7 +627,9 @@ START_TEST(test_limits) {
         ck_assert_int_eq(r, -ENOSPC);
         ck_assert_str_eq(reason, "too many remote candidates");
         /* Candidates of another session (ufrag) are refused. */
-        ck_assert_int_eq(fzd_ice_agent_add_remote(n.p[1].a, "candidate:x 1 udp 5 10.1.1.1 5 typ host ufrag other", n.now, &reason),
+        ck_assert_int_eq(fzd_ice_agent_add_remote(n.p[1].a,
+                                                  "candidate:x 1 udp 5 10.1.1.1 5 typ host ufrag other",
+                                                  n.now, &reason),
                          -EINVAL);
         teardown(&n);
 }
@@ -631,34 +644,40 @@ START_TEST(test_candidate_parse_firezone_forms) {
         FzdAddr want;
 
         /* str0m's host, srflx and relay forms, with the ufrag extension. */
-        ck_assert_int_eq(fzd_ice_candidate_parse("candidate:7e1c3bbaa5ccf2f1 1 udp 2130706175 172.28.0.100 52625 typ host ufrag abcd",
-                                                 &c, &reason),
-                         0);
+        ck_assert_int_eq(
+                fzd_ice_candidate_parse(
+                        "candidate:7e1c3bbaa5ccf2f1 1 udp 2130706175 172.28.0.100 52625 typ host ufrag abcd",
+                        &c, &reason),
+                0);
         ck_assert_int_eq(c.type, FZD_ICE_CANDIDATE_HOST);
         ck_assert_uint_eq(c.priority, 2130706175);
         ck_assert_str_eq(c.ufrag, "abcd");
-        (void) fzd_addr_parse("172.28.0.100:52625", &want);
+        (void)fzd_addr_parse("172.28.0.100:52625", &want);
         ck_assert(fzd_addr_eq(&c.addr, &want));
-        ck_assert_int_eq(fzd_ice_candidate_parse("candidate:d15f1a9 1 udp 1694498559 203.0.113.7 41234 typ srflx raddr 0.0.0.0 rport 0",
+        ck_assert_int_eq(fzd_ice_candidate_parse("candidate:d15f1a9 1 udp 1694498559 203.0.113.7 41234 typ "
+                                                 "srflx raddr 0.0.0.0 rport 0",
                                                  &c, &reason),
                          0);
         ck_assert_int_eq(c.type, FZD_ICE_CANDIDATE_SRFLX);
         ck_assert_int_eq(c.related.family, AF_INET);
-        ck_assert_int_eq(fzd_ice_candidate_parse("candidate:1 1 UDP 16777215 2001:db8::7 49152 typ relay raddr :: rport 0 generation 0 network-id 1",
+        ck_assert_int_eq(fzd_ice_candidate_parse("candidate:1 1 UDP 16777215 2001:db8::7 49152 typ relay "
+                                                 "raddr :: rport 0 generation 0 network-id 1",
                                                  &c, &reason),
                          0);
         ck_assert_int_eq(c.type, FZD_ICE_CANDIDATE_RELAY);
         ck_assert_int_eq(c.addr.family, AF_INET6);
         /* aioice's form with the prefix added */
-        ck_assert_int_eq(fzd_ice_candidate_parse("candidate:fc49c7e8ef4b3c2c9d8c1a3f2a6e0b57 1 udp 2130706431 10.0.0.5 47825 typ host",
+        ck_assert_int_eq(fzd_ice_candidate_parse("candidate:fc49c7e8ef4b3c2c9d8c1a3f2a6e0b57 1 udp "
+                                                 "2130706431 10.0.0.5 47825 typ host",
                                                  &c, &reason),
                          0);
         /* Round trip of what we emit. */
-        c = (FzdIceCandidate){ .type = FZD_ICE_CANDIDATE_RELAY, .priority = 16777215, .component = 1 };
+        c = (FzdIceCandidate){.type = FZD_ICE_CANDIDATE_RELAY, .priority = 16777215, .component = 1};
         snprintf(c.foundation, sizeof(c.foundation), "abc123");
-        (void) fzd_addr_parse("198.51.100.1:49152", &c.addr);
+        (void)fzd_addr_parse("198.51.100.1:49152", &c.addr);
         ck_assert_int_gt(fzd_ice_candidate_format(&c, "ufragX", out, sizeof(out)), 0);
-        ck_assert_str_eq(out, "candidate:abc123 1 udp 16777215 198.51.100.1 49152 typ relay raddr 0.0.0.0 rport 0 ufrag ufragX");
+        ck_assert_str_eq(out, "candidate:abc123 1 udp 16777215 198.51.100.1 49152 typ relay raddr 0.0.0.0 "
+                              "rport 0 ufrag ufragX");
         ck_assert_int_eq(fzd_ice_candidate_parse(out, &c, &reason), 0);
         ck_assert_str_eq(c.ufrag, "ufragX");
 }
@@ -669,37 +688,42 @@ START_TEST(test_candidate_refusals) {
                 const char *s;
                 const char *why;
         } bad[] = {
-                { "7e1c 1 udp 2130706175 1.2.3.4 5 typ host", "does not start with \"candidate:\"" },
-                { "candidate:f 1 tcp 5 1.2.3.4 5 typ host", "transport is not UDP" },
-                { "candidate:f 2 udp 5 1.2.3.4 5 typ host", "only component 1 is supported" },
-                { "candidate:f 1 udp 0 1.2.3.4 5 typ host", "priority is not a number in 1-4294967295" },
-                { "candidate:f 1 udp 4294967296 1.2.3.4 5 typ host", "priority is not a number in 1-4294967295" },
-                { "candidate:f 1 udp 5 gateway.local 5 typ host",
-                  "connection address is not an IP address (host names and mDNS are not supported)" },
-                { "candidate:f 1 udp 5 0.0.0.0 5 typ host",
-                  "connection address is unspecified, multicast, broadcast or IPv6 link-local" },
-                { "candidate:f 1 udp 5 224.0.0.1 5 typ host",
-                  "connection address is unspecified, multicast, broadcast or IPv6 link-local" },
-                { "candidate:f 1 udp 5 fe80::1 5 typ host",
-                  "connection address is unspecified, multicast, broadcast or IPv6 link-local" },
-                { "candidate:f 1 udp 5 1.2.3.4 0 typ host", "port is not a number in 1-65535" },
-                { "candidate:f 1 udp 5 1.2.3.4 70000 typ host", "port is not a number in 1-65535" },
-                { "candidate:f 1 udp 5 1.2.3.4 5 type host", "\"typ\" expected after the port" },
-                { "candidate:f 1 udp 5 1.2.3.4 5 typ magic", "type is not host, srflx, prflx or relay" },
-                { "candidate:f 1 udp 5 1.2.3.4 5 typ host raddr", "an extension has no value" },
-                { "candidate:f 1 udp 5 1.2.3.4 5 typ srflx raddr 1.2.3.4", "raddr and rport must come together" },
-                { "candidate:f 1 udp 5 1.2.3.4 5 typ srflx raddr x rport 1", "raddr is not an IP address" },
-                { "candidate:f;oo 1 udp 5 1.2.3.4 5 typ host", "foundation is not 1-32 ice-chars" },
-                { "candidate:f 1 udp 5 1.2.3.4 5 typ host\x01", "contains a control or non-ASCII character" },
-                { "candidate:f 1 udp 5 1.2.3.4", "too few fields (need foundation, component, transport, priority, address, port, typ, type)" },
-                { "candidate:", "too few fields (need foundation, component, transport, priority, address, port, typ, type)" },
+                {"7e1c 1 udp 2130706175 1.2.3.4 5 typ host", "does not start with \"candidate:\""},
+                {"candidate:f 1 tcp 5 1.2.3.4 5 typ host", "transport is not UDP"},
+                {"candidate:f 2 udp 5 1.2.3.4 5 typ host", "only component 1 is supported"},
+                {"candidate:f 1 udp 0 1.2.3.4 5 typ host", "priority is not a number in 1-4294967295"},
+                {"candidate:f 1 udp 4294967296 1.2.3.4 5 typ host",
+                 "priority is not a number in 1-4294967295"},
+                {"candidate:f 1 udp 5 gateway.local 5 typ host",
+                 "connection address is not an IP address (host names and mDNS are not supported)"},
+                {"candidate:f 1 udp 5 0.0.0.0 5 typ host",
+                 "connection address is unspecified, multicast, broadcast or IPv6 link-local"},
+                {"candidate:f 1 udp 5 224.0.0.1 5 typ host",
+                 "connection address is unspecified, multicast, broadcast or IPv6 link-local"},
+                {"candidate:f 1 udp 5 fe80::1 5 typ host",
+                 "connection address is unspecified, multicast, broadcast or IPv6 link-local"},
+                {"candidate:f 1 udp 5 1.2.3.4 0 typ host", "port is not a number in 1-65535"},
+                {"candidate:f 1 udp 5 1.2.3.4 70000 typ host", "port is not a number in 1-65535"},
+                {"candidate:f 1 udp 5 1.2.3.4 5 type host", "\"typ\" expected after the port"},
+                {"candidate:f 1 udp 5 1.2.3.4 5 typ magic", "type is not host, srflx, prflx or relay"},
+                {"candidate:f 1 udp 5 1.2.3.4 5 typ host raddr", "an extension has no value"},
+                {"candidate:f 1 udp 5 1.2.3.4 5 typ srflx raddr 1.2.3.4",
+                 "raddr and rport must come together"},
+                {"candidate:f 1 udp 5 1.2.3.4 5 typ srflx raddr x rport 1", "raddr is not an IP address"},
+                {"candidate:f;oo 1 udp 5 1.2.3.4 5 typ host", "foundation is not 1-32 ice-chars"},
+                {"candidate:f 1 udp 5 1.2.3.4 5 typ host\x01", "contains a control or non-ASCII character"},
+                {"candidate:f 1 udp 5 1.2.3.4", "too few fields (need foundation, component, transport, "
+                                                "priority, address, port, typ, type)"},
+                {"candidate:", "too few fields (need foundation, component, transport, priority, address, "
+                               "port, typ, type)"},
         };
         FzdIceCandidate c;
         char huge[2048];
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 const char *reason = NULL;
-                ck_assert_msg(fzd_ice_candidate_parse(bad[i].s, &c, &reason) == -EINVAL, "accepted: %s", bad[i].s);
+                ck_assert_msg(fzd_ice_candidate_parse(bad[i].s, &c, &reason) == -EINVAL, "accepted: %s",
+                              bad[i].s);
                 ck_assert_msg(reason && strcmp(reason, bad[i].why) == 0, "%s: %s", bad[i].s, reason);
         }
         memset(huge, 'a', sizeof(huge) - 1);
@@ -722,10 +746,10 @@ START_TEST(test_priorities_and_foundations) {
         ck_assert_uint_eq(fzd_ice_candidate_priority(FZD_ICE_CANDIDATE_SRFLX, 65535, 1), 1694498815u);
         ck_assert_uint_eq(fzd_ice_candidate_priority(FZD_ICE_CANDIDATE_RELAY, 65535, 1), 16777215u);
         ck_assert_uint_eq(fzd_ice_candidate_priority(FZD_ICE_CANDIDATE_PRFLX, 65535, 1), 1862270975u);
-        (void) fzd_addr_parse("10.0.0.1:1", &a);
-        (void) fzd_addr_parse("10.0.0.1:2", &b);
-        (void) fzd_addr_parse("198.51.100.1:3478", &s1);
-        (void) fzd_addr_parse("198.51.100.2:3478", &s2);
+        (void)fzd_addr_parse("10.0.0.1:1", &a);
+        (void)fzd_addr_parse("10.0.0.1:2", &b);
+        (void)fzd_addr_parse("198.51.100.1:3478", &s1);
+        (void)fzd_addr_parse("198.51.100.2:3478", &s2);
         /* Same type and base IP (ports differ): same foundation; another server: another. */
         fzd_ice_candidate_foundation(FZD_ICE_CANDIDATE_SRFLX, &a, &s1, f1);
         fzd_ice_candidate_foundation(FZD_ICE_CANDIDATE_SRFLX, &b, &s1, f2);

@@ -51,7 +51,8 @@ static void collect(World *w, Node *x) {
         FzdIceEvent e;
 
         while (fzd_ice_poll_transmit(x->ice, &t)) {
-                FzdAddr src = fzd_addr_is_unspecified(&t.source) || !fzd_addr_is_set(&t.source) ? x->host : t.source;
+                FzdAddr src = fzd_addr_is_unspecified(&t.source) || !fzd_addr_is_set(&t.source) ? x->host
+                                                                                                : t.source;
                 ck_assert_int_eq(t.source.family, t.dest.family);
                 queue(w, &src, &t.dest, t.data, t.len);
         }
@@ -70,7 +71,7 @@ static void node_input(World *w, Node *x, const Datagram *d) {
                 x->wg_in++;
                 x->wg_unwrapped = in == FZD_ICE_INPUT_UNWRAPPED;
                 x->wg_from = in == FZD_ICE_INPUT_UNWRAPPED ? u.peer : d->src;
-                snprintf(x->wg_last, sizeof(x->wg_last), "%.*s", (int) n, (const char *) p);
+                snprintf(x->wg_last, sizeof(x->wg_last), "%.*s", (int)n, (const char *)p);
         }
         collect(w, x);
 }
@@ -80,8 +81,9 @@ static void deliver_all(World *w) {
                 Datagram d = w->q[0];
                 memmove(&w->q[0], &w->q[1], (w->n - 1) * sizeof(Datagram));
                 w->n--;
-                if (w->block_direct && ((fzd_addr_eq(&d.src, &w->a.host) && fzd_addr_eq(&d.dst, &w->b.host)) ||
-                                        (fzd_addr_eq(&d.src, &w->b.host) && fzd_addr_eq(&d.dst, &w->a.host))))
+                if (w->block_direct &&
+                    ((fzd_addr_eq(&d.src, &w->a.host) && fzd_addr_eq(&d.dst, &w->b.host)) ||
+                     (fzd_addr_eq(&d.src, &w->b.host) && fzd_addr_eq(&d.dst, &w->a.host))))
                         continue;
                 if (fzd_addr_eq(&d.dst, &w->relay.server)) {
                         Datagram out[FAKE_TURN_MAX_OUT];
@@ -109,11 +111,13 @@ static void exchange(World *w) {
                         FzdIceEvent *e = &x->ev[i];
                         const char *reason = NULL;
                         if (e->type == FZD_ICE_EVENT_CANDIDATE && e->agent && y->agent) {
-                                ck_assert_msg(fzd_ice_add_remote_candidate(y->ice, y->agent, e->candidate, w->now, &reason) == 0,
+                                ck_assert_msg(fzd_ice_add_remote_candidate(y->ice, y->agent, e->candidate,
+                                                                           w->now, &reason) == 0,
                                               "%s: %s", e->candidate, reason);
                                 e->type = _FZD_ICE_EVENT_MAX; /* consumed */
                         } else if (e->type == FZD_ICE_EVENT_CANDIDATE_INVALIDATED && e->agent && y->agent) {
-                                (void) fzd_ice_remove_remote_candidate(y->ice, y->agent, e->candidate, w->now, &reason);
+                                (void)fzd_ice_remove_remote_candidate(y->ice, y->agent, e->candidate, w->now,
+                                                                      &reason);
                                 e->type = _FZD_ICE_EVENT_MAX;
                         }
                 }
@@ -163,19 +167,19 @@ static size_t count_events(const Node *x, FzdIceEventType type) {
 }
 
 static void setup(World *w) {
-        FzdIceConfig c = { .learn_host_candidates = true };
+        FzdIceConfig c = {.learn_host_candidates = true};
 
         memset(w, 0, sizeof(*w));
         w->now = T0;
         fake_turn_init(&w->relay, "198.51.100.1:3478", "198.51.100.1:49152", "1700000000:x", "relay-pw");
-        (void) fzd_addr_parse("10.0.0.1:52625", &w->a.host);
-        (void) fzd_addr_parse("192.0.2.20:51820", &w->b.host);
+        (void)fzd_addr_parse("10.0.0.1:52625", &w->a.host);
+        (void)fzd_addr_parse("192.0.2.20:51820", &w->b.host);
         ck_assert_int_eq(fzd_ice_new(&c, &w->a.ice), 0);
         ck_assert_int_eq(fzd_ice_new(&c, &w->b.ice), 0);
 }
 
 static void add_relay(World *w) {
-        FzdIceRelay r = { .id = "relay-1", .username = "1700000000:x", .password = "relay-pw" };
+        FzdIceRelay r = {.id = "relay-1", .username = "1700000000:x", .password = "relay-pw"};
 
         r.addr = w->relay.server;
         ck_assert_int_eq(fzd_ice_upsert_relay(w->a.ice, &r, w->now), 1);
@@ -186,13 +190,17 @@ static void add_relay(World *w) {
 static void add_agents(World *w) {
         FzdIceAgentConfig ca = {
                 .controlling = true,
-                .local_ufrag = "cli", .local_pwd = "client-password-0123",
-                .remote_ufrag = "gw", .remote_pwd = "gateway-password-0123",
+                .local_ufrag = "cli",
+                .local_pwd = "client-password-0123",
+                .remote_ufrag = "gw",
+                .remote_pwd = "gateway-password-0123",
         };
         FzdIceAgentConfig cb = {
                 .controlling = false,
-                .local_ufrag = "gw", .local_pwd = "gateway-password-0123",
-                .remote_ufrag = "cli", .remote_pwd = "client-password-0123",
+                .local_ufrag = "gw",
+                .local_pwd = "gateway-password-0123",
+                .remote_ufrag = "cli",
+                .remote_pwd = "client-password-0123",
         };
 
         ck_assert_int_eq(fzd_ice_add_agent(w->a.ice, &ca, &w->a, w->now, &w->a.agent), 0);
@@ -214,12 +222,12 @@ static void send_on_path(World *w, Node *x, const char *payload) {
 
         ck_assert_int_eq(fzd_ice_get_path(x->ice, x->agent, &p), 0);
         if (p.channel) {
-                fzd_channel_data_header(buf, p.channel, (uint16_t) n);
+                fzd_channel_data_header(buf, p.channel, (uint16_t)n);
                 off = 4;
         }
         memcpy(buf + off, payload, n);
-        queue(w, fzd_addr_is_set(&p.source) && !fzd_addr_is_unspecified(&p.source) ? &p.source : &x->host, &p.dest,
-              buf, off + n);
+        queue(w, fzd_addr_is_set(&p.source) && !fzd_addr_is_unspecified(&p.source) ? &p.source : &x->host,
+              &p.dest, buf, off + n);
         deliver_all(w);
 }
 
@@ -343,25 +351,27 @@ END_TEST
 START_TEST(test_demux) {
         World w;
         FzdIceUnwrapped u;
-        uint8_t wg[148] = { 1, 0, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
+        uint8_t wg[148] = {1, 0, 0, 0, 0x21, 0x12, 0xa4, 0x42};
         uint8_t stun[64];
         FzdStunBuilder b;
-        uint8_t txid[12] = { 5 };
+        uint8_t txid[12] = {5};
         FzdAddr stranger;
         int n;
 
         setup(&w);
         add_relay(&w);
-        (void) fzd_addr_parse("192.0.2.99:51820", &stranger);
+        (void)fzd_addr_parse("192.0.2.99:51820", &stranger);
         /* WireGuard (even with a cookie-like word) is not ICE. */
-        ck_assert_int_eq(fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &stranger, wg, sizeof(wg), &u), FZD_ICE_INPUT_NOT_ICE);
-        ck_assert_int_eq(fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &w.relay.server, wg, sizeof(wg), &u),
+        ck_assert_int_eq(fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &stranger, wg, sizeof(wg), &u),
                          FZD_ICE_INPUT_NOT_ICE);
+        ck_assert_int_eq(
+                fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &w.relay.server, wg, sizeof(wg), &u),
+                FZD_ICE_INPUT_NOT_ICE);
         /* A check for no connection of ours: consumed, dropped. */
         fzd_stun_begin(&b, stun, sizeof(stun), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
         fzd_stun_put_str(&b, FZD_STUN_ATTR_USERNAME, "nobody:x");
         n = fzd_stun_finish(&b);
-        ck_assert_int_eq(fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &stranger, stun, (size_t) n, &u),
+        ck_assert_int_eq(fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &stranger, stun, (size_t)n, &u),
                          FZD_ICE_INPUT_CONSUMED);
         ck_assert(fzd_ice_is_relay(w.a.ice, &w.relay.server));
         ck_assert(!fzd_ice_is_relay(w.a.ice, &stranger));
@@ -369,9 +379,10 @@ START_TEST(test_demux) {
         ck_assert_int_eq(fzd_ice_remove_relay(w.a.ice, "relay-1", w.now), 0);
         ck_assert_int_eq(fzd_ice_remove_relay(w.a.ice, "relay-1", w.now), -ENOENT);
         {
-                uint8_t cd[] = { 0x40, 0x00, 0x00, 0x01, 0x42 };
-                ck_assert_int_eq(fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &w.relay.server, cd, sizeof(cd), &u),
-                                 FZD_ICE_INPUT_CONSUMED);
+                uint8_t cd[] = {0x40, 0x00, 0x00, 0x01, 0x42};
+                ck_assert_int_eq(
+                        fzd_ice_handle_input(w.a.ice, w.now, &w.a.host, &w.relay.server, cd, sizeof(cd), &u),
+                        FZD_ICE_INPUT_CONSUMED);
         }
         ck_assert(fzd_ice_is_relay(w.a.ice, &w.relay.server));
         teardown(&w);
@@ -398,7 +409,7 @@ END_TEST
 
 START_TEST(test_relay_upsert_and_credentials) {
         World w;
-        FzdIceRelay r = { .id = "relay-1", .username = "1700000000:x", .password = "relay-pw" };
+        FzdIceRelay r = {.id = "relay-1", .username = "1700000000:x", .password = "relay-pw"};
 
         setup(&w);
         r.addr = w.relay.server;
@@ -422,8 +433,8 @@ START_TEST(test_host_candidates_change) {
 
         setup(&w);
         add_agents(&w);
-        (void) fzd_addr_parse("10.0.0.1:52625", &hosts[0]);
-        (void) fzd_addr_parse("10.0.5.1:52625", &hosts[1]);
+        (void)fzd_addr_parse("10.0.0.1:52625", &hosts[0]);
+        (void)fzd_addr_parse("10.0.5.1:52625", &hosts[1]);
         ck_assert_int_eq(fzd_ice_set_host_candidates(w.a.ice, hosts, 2, w.now), 0);
         collect(&w, &w.a);
         ck_assert_uint_eq(count_events(&w.a, FZD_ICE_EVENT_CANDIDATE), 2);
@@ -442,8 +453,10 @@ START_TEST(test_host_candidates_change) {
         {
                 FzdIceAgentConfig c = {
                         .controlling = true,
-                        .local_ufrag = "cli", .local_pwd = "p1",
-                        .remote_ufrag = "x", .remote_pwd = "p2",
+                        .local_ufrag = "cli",
+                        .local_pwd = "p1",
+                        .remote_ufrag = "x",
+                        .remote_pwd = "p2",
                 };
                 FzdIceAgent *dup;
                 ck_assert_int_eq(fzd_ice_add_agent(w.a.ice, &c, NULL, w.now, &dup), -EEXIST);

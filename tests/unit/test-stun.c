@@ -42,14 +42,13 @@ static const uint8_t sample_response_v6[] = {
 /* §2.4: long-term credentials; username "マトリックス", realm "example.org", password
  * "The<U+00AD>M<U+00AA>tr<U+2168>", which SASLprep makes "TheMatrIX". */
 static const uint8_t sample_long_term[] = {
-        0x00, 0x01, 0x00, 0x60, 0x21, 0x12, 0xa4, 0x42, 0x78, 0xad, 0x34, 0x33, 0xc6, 0xad, 0x72, 0xc0,
-        0x29, 0xda, 0x41, 0x2e, 0x00, 0x06, 0x00, 0x12, 0xe3, 0x83, 0x9e, 0xe3, 0x83, 0x88, 0xe3, 0x83,
-        0xaa, 0xe3, 0x83, 0x83, 0xe3, 0x82, 0xaf, 0xe3, 0x82, 0xb9, 0x00, 0x00, 0x00, 0x15, 0x00, 0x1c,
-        0x66, 0x2f, 0x2f, 0x34, 0x39, 0x39, 0x6b, 0x39, 0x35, 0x34, 0x64, 0x36, 0x4f, 0x4c, 0x33, 0x34,
-        0x6f, 0x4c, 0x39, 0x46, 0x53, 0x54, 0x76, 0x79, 0x36, 0x34, 0x73, 0x41, 0x00, 0x14, 0x00, 0x0b,
-        0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e, 0x6f, 0x72, 0x67, 0x00, 0x00, 0x08, 0x00, 0x14,
-        0xf6, 0x70, 0x24, 0x65, 0x6d, 0xd6, 0x4a, 0x3e, 0x02, 0xb8, 0xe0, 0x71, 0x2e, 0x85, 0xc9, 0xa2,
-        0x8c, 0xa8, 0x96, 0x66,
+        0x00, 0x01, 0x00, 0x60, 0x21, 0x12, 0xa4, 0x42, 0x78, 0xad, 0x34, 0x33, 0xc6, 0xad, 0x72, 0xc0, 0x29,
+        0xda, 0x41, 0x2e, 0x00, 0x06, 0x00, 0x12, 0xe3, 0x83, 0x9e, 0xe3, 0x83, 0x88, 0xe3, 0x83, 0xaa, 0xe3,
+        0x83, 0x83, 0xe3, 0x82, 0xaf, 0xe3, 0x82, 0xb9, 0x00, 0x00, 0x00, 0x15, 0x00, 0x1c, 0x66, 0x2f, 0x2f,
+        0x34, 0x39, 0x39, 0x6b, 0x39, 0x35, 0x34, 0x64, 0x36, 0x4f, 0x4c, 0x33, 0x34, 0x6f, 0x4c, 0x39, 0x46,
+        0x53, 0x54, 0x76, 0x79, 0x36, 0x34, 0x73, 0x41, 0x00, 0x14, 0x00, 0x0b, 0x65, 0x78, 0x61, 0x6d, 0x70,
+        0x6c, 0x65, 0x2e, 0x6f, 0x72, 0x67, 0x00, 0x00, 0x08, 0x00, 0x14, 0xf6, 0x70, 0x24, 0x65, 0x6d, 0xd6,
+        0x4a, 0x3e, 0x02, 0xb8, 0xe0, 0x71, 0x2e, 0x85, 0xc9, 0xa2, 0x8c, 0xa8, 0x96, 0x66,
 };
 
 static const char short_term_pwd[] = "VOkJxbRl1RmTxUk/WvJxBt";
@@ -65,8 +64,8 @@ START_TEST(test_rfc5769_request) {
         ck_assert_uint_eq(m.method, FZD_STUN_BINDING);
         ck_assert_uint_eq(m.cls, FZD_STUN_REQUEST);
         ck_assert_int_ge(m.fingerprint, 0);
-        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *) short_term_pwd, strlen(short_term_pwd)));
-        ck_assert(!fzd_stun_check_integrity(&m, (const uint8_t *) "VOkJxbRl1RmTxUk/WvJxBT", 22));
+        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *)short_term_pwd, strlen(short_term_pwd)));
+        ck_assert(!fzd_stun_check_integrity(&m, (const uint8_t *)"VOkJxbRl1RmTxUk/WvJxBT", 22));
         ck_assert_int_eq(fzd_stun_get_bytes(&m, FZD_STUN_ATTR_USERNAME, &v, &n), 0);
         ck_assert_uint_eq(n, 9);
         ck_assert(memcmp(v, "evtj:h6vY", 9) == 0);
@@ -90,9 +89,9 @@ START_TEST(test_rfc5769_request_built) {
         fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, 0x6e0001ff);
         fzd_stun_put_u64(&b, FZD_STUN_ATTR_ICE_CONTROLLED, 0x932ff9b151263b36ULL);
         fzd_stun_put_str(&b, FZD_STUN_ATTR_USERNAME, "evtj:h6vY");
-        fzd_stun_put_integrity(&b, (const uint8_t *) short_term_pwd, strlen(short_term_pwd));
+        fzd_stun_put_integrity(&b, (const uint8_t *)short_term_pwd, strlen(short_term_pwd));
         fzd_stun_put_fingerprint(&b);
-        ck_assert_int_eq(fzd_stun_finish(&b), (int) sizeof(sample_request));
+        ck_assert_int_eq(fzd_stun_finish(&b), (int)sizeof(sample_request));
         ck_assert(memcmp(buf, sample_request, sizeof(sample_request)) == 0);
 }
 END_TEST
@@ -104,13 +103,13 @@ START_TEST(test_rfc5769_responses) {
 
         ck_assert_int_eq(fzd_stun_parse(sample_response_v4, sizeof(sample_response_v4), &m), 0);
         ck_assert_uint_eq(m.cls, FZD_STUN_SUCCESS);
-        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *) short_term_pwd, strlen(short_term_pwd)));
+        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *)short_term_pwd, strlen(short_term_pwd)));
         ck_assert_int_eq(fzd_stun_get_xor_addr(&m, FZD_STUN_ATTR_XOR_MAPPED_ADDRESS, &a), 0);
         ck_assert_int_eq(fzd_addr_parse("192.0.2.1:32853", &want), 0);
         ck_assert_msg(fzd_addr_eq(&a, &want), "got %s", fzd_addr_format(&a, s));
 
         ck_assert_int_eq(fzd_stun_parse(sample_response_v6, sizeof(sample_response_v6), &m), 0);
-        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *) short_term_pwd, strlen(short_term_pwd)));
+        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *)short_term_pwd, strlen(short_term_pwd)));
         ck_assert_int_eq(fzd_stun_get_xor_addr(&m, FZD_STUN_ATTR_XOR_MAPPED_ADDRESS, &a), 0);
         ck_assert_int_eq(fzd_addr_parse("[2001:db8:1234:5678:11:2233:4455:6677]:32853", &want), 0);
         ck_assert_msg(fzd_addr_eq(&a, &want), "got %s", fzd_addr_format(&a, s));
@@ -141,16 +140,17 @@ START_TEST(test_bit_flips_detected) {
         for (size_t i = fp_value * 8; i < sizeof(buf) * 8; i++) {
                 FzdStunMsg m;
                 memcpy(buf, sample_request, sizeof(buf));
-                buf[i / 8] ^= (uint8_t) (1u << (i % 8));
+                buf[i / 8] ^= (uint8_t)(1u << (i % 8));
                 ck_assert_int_lt(fzd_stun_parse(buf, sizeof(buf), &m), 0);
         }
         for (size_t i = 0; i < (fp_value - 4) * 8; i++) {
                 FzdStunMsg m;
                 memcpy(buf, sample_request, sizeof(buf));
-                buf[i / 8] ^= (uint8_t) (1u << (i % 8));
+                buf[i / 8] ^= (uint8_t)(1u << (i % 8));
                 if (fzd_stun_parse(buf, sizeof(buf), &m) < 0)
                         continue;
-                ck_assert_msg(!fzd_stun_check_integrity(&m, (const uint8_t *) short_term_pwd, strlen(short_term_pwd)),
+                ck_assert_msg(!fzd_stun_check_integrity(&m, (const uint8_t *)short_term_pwd,
+                                                        strlen(short_term_pwd)),
                               "bit %zu flipped and still verified", i);
         }
 }
@@ -160,7 +160,7 @@ START_TEST(test_malformed_refused) {
         uint8_t buf[64];
         FzdStunMsg m;
         FzdStunBuilder b;
-        uint8_t txid[12] = { 1 };
+        uint8_t txid[12] = {1};
         int n;
 
         /* Truncated, wrong cookie, length not matching, top bits set. */
@@ -179,63 +179,63 @@ START_TEST(test_malformed_refused) {
         n = fzd_stun_finish(&b);
         ck_assert_int_eq(n, 28);
         buf[23] = 8; /* PRIORITY says 8 bytes */
-        ck_assert_int_lt(fzd_stun_parse(buf, (size_t) n, &m), 0);
+        ck_assert_int_lt(fzd_stun_parse(buf, (size_t)n, &m), 0);
 
         /* Something after FINGERPRINT. */
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
         fzd_stun_put_fingerprint(&b);
         fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, 1);
         n = fzd_stun_finish(&b);
-        ck_assert_int_lt(fzd_stun_parse(buf, (size_t) n, &m), 0);
+        ck_assert_int_lt(fzd_stun_parse(buf, (size_t)n, &m), 0);
 
         /* A wrong FINGERPRINT. */
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
         fzd_stun_put_fingerprint(&b);
         n = fzd_stun_finish(&b);
-        ck_assert_int_eq(fzd_stun_parse(buf, (size_t) n, &m), 0);
+        ck_assert_int_eq(fzd_stun_parse(buf, (size_t)n, &m), 0);
         buf[n - 1] ^= 1;
-        ck_assert_int_lt(fzd_stun_parse(buf, (size_t) n, &m), 0);
+        ck_assert_int_lt(fzd_stun_parse(buf, (size_t)n, &m), 0);
 }
 END_TEST
 
 START_TEST(test_attribute_count_bounded) {
         uint8_t buf[4096];
         FzdStunBuilder b;
-        uint8_t txid[12] = { 2 };
+        uint8_t txid[12] = {2};
         FzdStunMsg m;
         int n;
 
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
         for (int i = 0; i < FZD_STUN_MAX_ATTRS; i++)
-                fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, (uint32_t) i);
+                fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, (uint32_t)i);
         n = fzd_stun_finish(&b);
-        ck_assert_int_eq(fzd_stun_parse(buf, (size_t) n, &m), 0);
+        ck_assert_int_eq(fzd_stun_parse(buf, (size_t)n, &m), 0);
         fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, 99);
         n = fzd_stun_finish(&b);
-        ck_assert_int_eq(fzd_stun_parse(buf, (size_t) n, &m), -EBADMSG);
+        ck_assert_int_eq(fzd_stun_parse(buf, (size_t)n, &m), -EBADMSG);
 }
 END_TEST
 
 START_TEST(test_unknown_and_after_integrity) {
         uint8_t buf[256];
         FzdStunBuilder b;
-        uint8_t txid[12] = { 3 };
+        uint8_t txid[12] = {3};
         FzdStunMsg m;
         int n;
 
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
-        fzd_stun_put_u32(&b, 0x7777, 1);  /* comprehension-required, unknown */
-        fzd_stun_put_u32(&b, 0xC001, 1);  /* comprehension-optional */
-        fzd_stun_put_integrity(&b, (const uint8_t *) "k", 1);
+        fzd_stun_put_u32(&b, 0x7777, 1); /* comprehension-required, unknown */
+        fzd_stun_put_u32(&b, 0xC001, 1); /* comprehension-optional */
+        fzd_stun_put_integrity(&b, (const uint8_t *)"k", 1);
         fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, 5); /* after MESSAGE-INTEGRITY: ignored */
         fzd_stun_put_fingerprint(&b);
         n = fzd_stun_finish(&b);
         ck_assert_int_gt(n, 0);
-        ck_assert_int_eq(fzd_stun_parse(buf, (size_t) n, &m), 0);
+        ck_assert_int_eq(fzd_stun_parse(buf, (size_t)n, &m), 0);
         ck_assert_uint_eq(m.n_unknown, 1);
         ck_assert_uint_eq(m.unknown[0], 0x7777);
         ck_assert(!fzd_stun_has(&m, FZD_STUN_ATTR_PRIORITY));
-        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *) "k", 1));
+        ck_assert(fzd_stun_check_integrity(&m, (const uint8_t *)"k", 1));
         ck_assert_int_ge(m.fingerprint, 0);
 }
 END_TEST
@@ -256,7 +256,7 @@ START_TEST(test_error_code_and_addresses) {
         fzd_stun_put_error(&b, 438, "Stale Nonce");
         fzd_stun_put_xor_addr(&b, FZD_STUN_ATTR_XOR_PEER_ADDRESS, &a);
         n = fzd_stun_finish(&b);
-        ck_assert_int_eq(fzd_stun_parse(buf, (size_t) n, &m), 0);
+        ck_assert_int_eq(fzd_stun_parse(buf, (size_t)n, &m), 0);
         ck_assert_uint_eq(m.method, FZD_STUN_ALLOCATE);
         ck_assert_uint_eq(m.cls, FZD_STUN_ERROR);
         ck_assert_int_eq(fzd_stun_get_error(&m, &code, &reason, &rlen), 0);
@@ -270,7 +270,7 @@ START_TEST(test_error_code_and_addresses) {
                 for (uint8_t cls = 0; cls < 4; cls++) {
                         fzd_stun_begin(&b, buf, sizeof(buf), meth, cls, txid);
                         n = fzd_stun_finish(&b);
-                        ck_assert_int_eq(fzd_stun_parse(buf, (size_t) n, &m), 0);
+                        ck_assert_int_eq(fzd_stun_parse(buf, (size_t)n, &m), 0);
                         ck_assert_uint_eq(m.method, meth);
                         ck_assert_uint_eq(m.cls, cls);
                 }
@@ -280,7 +280,7 @@ END_TEST
 START_TEST(test_builder_overflow) {
         uint8_t buf[30];
         FzdStunBuilder b;
-        uint8_t txid[12] = { 0 };
+        uint8_t txid[12] = {0};
 
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_BINDING, FZD_STUN_REQUEST, txid);
         fzd_stun_put_u32(&b, FZD_STUN_ATTR_PRIORITY, 1);
@@ -299,7 +299,7 @@ START_TEST(test_txids_random) {
 END_TEST
 
 START_TEST(test_channel_data) {
-        uint8_t buf[16] = { 0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0 };
+        uint8_t buf[16] = {0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0};
         uint16_t ch;
         const uint8_t *p;
         size_t n;
@@ -324,11 +324,12 @@ START_TEST(test_channel_data) {
 END_TEST
 
 START_TEST(test_demux_order) {
-        uint8_t cd[] = { 0x40, 0x01, 0x00, 0x01, 0xaa };
-        uint8_t wg_init[148] = { 0x01, 0x00, 0x00, 0x00 };
-        uint8_t wg_data[32] = { 0x04 };
+        uint8_t cd[] = {0x40, 0x01, 0x00, 0x01, 0xaa};
+        uint8_t wg_init[148] = {0x01, 0x00, 0x00, 0x00};
+        uint8_t wg_data[32] = {0x04};
 
-        ck_assert_int_eq(fzd_demux_classify(sample_response_v4, sizeof(sample_response_v4), true), FZD_DEMUX_RELAY_STUN);
+        ck_assert_int_eq(fzd_demux_classify(sample_response_v4, sizeof(sample_response_v4), true),
+                         FZD_DEMUX_RELAY_STUN);
         ck_assert_int_eq(fzd_demux_classify(sample_request, sizeof(sample_request), false), FZD_DEMUX_STUN);
         ck_assert_int_eq(fzd_demux_classify(cd, sizeof(cd), true), FZD_DEMUX_RELAY_CHANNEL_DATA);
         /* ChannelData framing from a non-relay is WireGuard's business. */

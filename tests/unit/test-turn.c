@@ -23,8 +23,8 @@ typedef struct Harness {
         size_t n_ev;
         Datagram to_peer[64];
         size_t n_to_peer;
-        unsigned sent;        /* datagrams the client sent to the relay */
-        unsigned data_in;     /* DATA inputs returned */
+        unsigned sent;    /* datagrams the client sent to the relay */
+        unsigned data_in; /* DATA inputs returned */
         uint8_t last_data[64];
         size_t last_data_len;
         FzdAddr last_peer;
@@ -111,8 +111,8 @@ static void setup(Harness *h, uint32_t lifetime, uint64_t creds_expire) {
 
         memset(h, 0, sizeof(*h));
         fake_turn_init(&h->f, "198.51.100.1:3478", "198.51.100.1:49152", "1700000000:salt", "s3cret");
-        (void) fzd_addr_parse("203.0.113.2:40000", &h->f.mapped);
-        (void) fzd_addr_parse("10.0.0.2:52625", &h->local);
+        (void)fzd_addr_parse("203.0.113.2:40000", &h->f.mapped);
+        (void)fzd_addr_parse("10.0.0.2:52625", &h->local);
         p.server = h->f.server;
         h->now = T0;
         ck_assert_int_eq(fzd_turn_new(&p, h->now, &h->t), 0);
@@ -148,7 +148,7 @@ START_TEST(test_allocate_flow) {
         ck_assert(fzd_addr_eq(&e->addr, &h.f.relayed));
         ck_assert(fzd_addr_eq(fzd_turn_get_relayed(h.t), &h.f.relayed));
         ck_assert_uint_eq(fzd_turn_get_lifetime(h.t), 600);
-        (void) fzd_addr_parse("198.51.100.1:49152", &want);
+        (void)fzd_addr_parse("198.51.100.1:49152", &want);
         ck_assert(fzd_addr_eq(fzd_turn_get_relayed(h.t), &want));
         teardown(&h);
 }
@@ -215,11 +215,11 @@ END_TEST
 START_TEST(test_wrong_credentials) {
         Harness h;
         const FzdTurnEvent *e;
-        FzdTurnParams p = { .username = "1700000000:salt", .password = "wrong" };
+        FzdTurnParams p = {.username = "1700000000:salt", .password = "wrong"};
 
         memset(&h, 0, sizeof(h));
         fake_turn_init(&h.f, "198.51.100.1:3478", "198.51.100.1:49152", "1700000000:salt", "s3cret");
-        (void) fzd_addr_parse("10.0.0.2:52625", &h.local);
+        (void)fzd_addr_parse("10.0.0.2:52625", &h.local);
         p.server = h.f.server;
         h.now = T0;
         ck_assert_int_eq(fzd_turn_new(&p, h.now, &h.t), 0);
@@ -241,10 +241,10 @@ START_TEST(test_other_realm_refused) {
 
         memset(&h, 0, sizeof(h));
         {
-                FzdTurnParams p = { .username = "u", .password = "p" };
+                FzdTurnParams p = {.username = "u", .password = "p"};
                 fake_turn_init(&h.f, "198.51.100.1:3478", "198.51.100.1:49152", "u", "p");
                 snprintf(h.f.realm, sizeof(h.f.realm), "evil.example");
-                (void) fzd_addr_parse("10.0.0.2:52625", &h.local);
+                (void)fzd_addr_parse("10.0.0.2:52625", &h.local);
                 p.server = h.f.server;
                 h.now = T0;
                 ck_assert_int_eq(fzd_turn_new(&p, h.now, &h.t), 0);
@@ -260,13 +260,13 @@ END_TEST
 /* 1 s, ×1.5, given up after 8 s: sends at 0, 1, 2.5, 4.75; failure at 8. */
 START_TEST(test_retransmit_schedule) {
         Harness h;
-        const uint64_t at[] = { FZD_SEC(1), FZD_USEC(2500), FZD_USEC(4750) };
-        FzdTurnParams p = { .username = "u", .password = "p" };
+        const uint64_t at[] = {FZD_SEC(1), FZD_USEC(2500), FZD_USEC(4750)};
+        FzdTurnParams p = {.username = "u", .password = "p"};
 
         memset(&h, 0, sizeof(h));
         fake_turn_init(&h.f, "198.51.100.1:3478", "198.51.100.1:49152", "u", "p");
         h.f.silent = true;
-        (void) fzd_addr_parse("10.0.0.2:52625", &h.local);
+        (void)fzd_addr_parse("10.0.0.2:52625", &h.local);
         p.server = h.f.server;
         h.now = T0;
         ck_assert_int_eq(fzd_turn_new(&p, h.now, &h.t), 0);
@@ -327,7 +327,7 @@ START_TEST(test_channel_bind_and_data) {
         const FzdTurnEvent *e;
 
         setup(&h, 0, 0);
-        (void) fzd_addr_parse("192.0.2.50:51820", &peer);
+        (void)fzd_addr_parse("192.0.2.50:51820", &peer);
         ck_assert_int_eq(fzd_turn_add_peer(h.t, &peer, h.now), 0x4000);
         pump(&h);
         ck_assert_uint_eq(h.f.requests[FZD_STUN_CHANNEL_BIND], 1);
@@ -338,16 +338,16 @@ START_TEST(test_channel_bind_and_data) {
         ck_assert_uint_eq(e->channel, 0x4000);
 
         /* Out: unpadded ChannelData. */
-        n = fzd_turn_encapsulate(h.t, &peer, (const uint8_t *) "hello", 5, h.now, out, sizeof(out), &ch);
+        n = fzd_turn_encapsulate(h.t, &peer, (const uint8_t *)"hello", 5, h.now, out, sizeof(out), &ch);
         ck_assert_int_eq(n, 9);
         ck_assert_uint_eq(ch, 0x4000);
-        k = fake_turn_from_client(&h.f, &h.local, out, (size_t) n, d);
+        k = fake_turn_from_client(&h.f, &h.local, out, (size_t)n, d);
         ck_assert_uint_eq(k, 1);
         ck_assert(fzd_addr_eq(&d[0].dst, &peer));
         ck_assert_uint_eq(d[0].len, 5);
 
         /* In: unpadded, as coturn sends it, then padded. */
-        k = fake_turn_from_peer(&h.f, &peer, (const uint8_t *) "world", 5, d);
+        k = fake_turn_from_peer(&h.f, &peer, (const uint8_t *)"world", 5, d);
         ck_assert_uint_eq(k, 1);
         ck_assert_uint_eq(d[0].len, 9);
         deliver(&h, &d[0]);
@@ -356,7 +356,7 @@ START_TEST(test_channel_bind_and_data) {
         ck_assert_uint_eq(h.last_data_len, 5);
         ck_assert(memcmp(h.last_data, "world", 5) == 0);
         h.f.pad_channel_data = true;
-        k = fake_turn_from_peer(&h.f, &peer, (const uint8_t *) "world", 5, d);
+        k = fake_turn_from_peer(&h.f, &peer, (const uint8_t *)"world", 5, d);
         ck_assert_uint_eq(d[0].len, 12);
         deliver(&h, &d[0]);
         ck_assert_uint_eq(h.data_in, 2);
@@ -366,13 +366,15 @@ START_TEST(test_channel_bind_and_data) {
                 FzdAddr other, p2;
                 const uint8_t *pp;
                 size_t pl;
-                uint8_t cd[] = { 0x40, 0x07, 0x00, 0x01, 0x55 };
-                (void) fzd_addr_parse("198.51.100.9:3478", &other);
-                ck_assert_int_eq(fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, cd, sizeof(cd), &p2, &pp, &pl),
+                uint8_t cd[] = {0x40, 0x07, 0x00, 0x01, 0x55};
+                (void)fzd_addr_parse("198.51.100.9:3478", &other);
+                ck_assert_int_eq(fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, cd, sizeof(cd),
+                                                       &p2, &pp, &pl),
                                  FZD_TURN_INPUT_CONSUMED);
                 cd[1] = 0x00;
-                ck_assert_int_eq(fzd_turn_handle_input(h.t, h.now, &h.local, &other, cd, sizeof(cd), &p2, &pp, &pl),
-                                 FZD_TURN_INPUT_NOT_MINE);
+                ck_assert_int_eq(
+                        fzd_turn_handle_input(h.t, h.now, &h.local, &other, cd, sizeof(cd), &p2, &pp, &pl),
+                        FZD_TURN_INPUT_NOT_MINE);
         }
         teardown(&h);
 }
@@ -386,15 +388,15 @@ START_TEST(test_optimistic_channel_data) {
         int n;
 
         setup(&h, 0, 0);
-        (void) fzd_addr_parse("192.0.2.51:51820", &peer);
+        (void)fzd_addr_parse("192.0.2.51:51820", &peer);
         /* No channel yet: it is bound, and the data goes out on it at once (as Firezone does). */
-        n = fzd_turn_encapsulate(h.t, &peer, (const uint8_t *) "x", 1, h.now, out, sizeof(out), &ch);
+        n = fzd_turn_encapsulate(h.t, &peer, (const uint8_t *)"x", 1, h.now, out, sizeof(out), &ch);
         ck_assert_int_eq(n, 5);
         ck_assert_uint_eq(ch, 0x4000);
         pump(&h);
         ck_assert_uint_eq(h.f.requests[FZD_STUN_CHANNEL_BIND], 1);
         /* Numbers advance and wrap within 0x4000-0x4FFF. */
-        (void) fzd_addr_parse("192.0.2.52:51820", &peer);
+        (void)fzd_addr_parse("192.0.2.52:51820", &peer);
         ck_assert_int_eq(fzd_turn_add_peer(h.t, &peer, h.now), 0x4001);
         teardown(&h);
 }
@@ -406,7 +408,7 @@ START_TEST(test_permission_and_channel_refresh) {
 
         setup(&h, 0, 0);
         h.f.lifetime = 3600;
-        (void) fzd_addr_parse("192.0.2.50:51820", &peer);
+        (void)fzd_addr_parse("192.0.2.50:51820", &peer);
         ck_assert_int_eq(fzd_turn_add_peer(h.t, &peer, h.now), 0x4000);
         pump(&h);
         ck_assert_uint_eq(h.f.requests[FZD_STUN_CHANNEL_BIND], 1);
@@ -438,17 +440,17 @@ START_TEST(test_data_indication) {
         Datagram d[FAKE_TURN_MAX_OUT];
         uint8_t buf[256];
         FzdStunBuilder b;
-        uint8_t txid[12] = { 4 };
+        uint8_t txid[12] = {4};
         int n;
 
         setup(&h, 0, 0);
-        (void) fzd_addr_parse("192.0.2.60:1000", &peer);
-        (void) fzd_addr_parse("192.0.2.61:1000", &stranger);
+        (void)fzd_addr_parse("192.0.2.60:1000", &peer);
+        (void)fzd_addr_parse("192.0.2.61:1000", &stranger);
         ck_assert_int_eq(fzd_turn_add_peer(h.t, &peer, h.now), 0x4000);
         pump(&h);
         /* The fake relays as a Data indication when it knows no channel for the peer (port differs). */
         peer.port = 2000;
-        ck_assert_uint_eq(fake_turn_from_peer(&h.f, &peer, (const uint8_t *) "via-data", 8, d), 1);
+        ck_assert_uint_eq(fake_turn_from_peer(&h.f, &peer, (const uint8_t *)"via-data", 8, d), 1);
         deliver(&h, &d[0]);
         ck_assert_uint_eq(h.data_in, 1);
         ck_assert_uint_eq(h.last_data_len, 8);
@@ -463,7 +465,8 @@ START_TEST(test_data_indication) {
                 FzdAddr p2;
                 const uint8_t *pp;
                 size_t pl;
-                ck_assert_int_eq(fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, buf, (size_t) n, &p2, &pp, &pl),
+                ck_assert_int_eq(fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, buf, (size_t)n,
+                                                       &p2, &pp, &pl),
                                  FZD_TURN_INPUT_CONSUMED);
         }
         ck_assert_uint_eq(h.data_in, 1);
@@ -478,7 +481,7 @@ START_TEST(test_forged_response_ignored) {
         uint8_t req[512], buf[256];
         size_t len;
         FzdStunBuilder b;
-        uint8_t wrong_key[16] = { 1 };
+        uint8_t wrong_key[16] = {1};
         FzdAddr relayed, p2;
         const uint8_t *pp;
         size_t pl;
@@ -495,13 +498,14 @@ START_TEST(test_forged_response_ignored) {
         ck_assert_uint_eq(m.method, FZD_STUN_REFRESH);
 
         /* A success with a made-up relayed address and the wrong key: not taken. */
-        (void) fzd_addr_parse("6.6.6.6:6666", &relayed);
+        (void)fzd_addr_parse("6.6.6.6:6666", &relayed);
         fzd_stun_begin(&b, buf, sizeof(buf), FZD_STUN_REFRESH, FZD_STUN_SUCCESS, m.txid);
         fzd_stun_put_u32(&b, FZD_STUN_ATTR_LIFETIME, 0);
         fzd_stun_put_integrity(&b, wrong_key, sizeof(wrong_key));
         n = fzd_stun_finish(&b);
-        ck_assert_int_eq(fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, buf, (size_t) n, &p2, &pp, &pl),
-                         FZD_TURN_INPUT_CONSUMED);
+        ck_assert_int_eq(
+                fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, buf, (size_t)n, &p2, &pp, &pl),
+                FZD_TURN_INPUT_CONSUMED);
         ck_assert_uint_eq(fzd_turn_get_stats(h.t)->bad_integrity, 1);
         ck_assert_int_eq(fzd_turn_get_state(h.t), FZD_TURN_READY);
         /* The real answer still counts. */
@@ -513,8 +517,9 @@ START_TEST(test_forged_response_ignored) {
         collect_events(&h);
         ck_assert_uint_eq(count_events(&h, FZD_TURN_EVENT_REFRESHED), 1);
         /* A response to a transaction nobody sent is not ours. */
-        ck_assert_int_eq(fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, buf, (size_t) n, &p2, &pp, &pl),
-                         FZD_TURN_INPUT_NOT_MINE);
+        ck_assert_int_eq(
+                fzd_turn_handle_input(h.t, h.now, &h.local, &h.f.server, buf, (size_t)n, &p2, &pp, &pl),
+                FZD_TURN_INPUT_NOT_MINE);
         teardown(&h);
 }
 END_TEST
@@ -524,7 +529,7 @@ START_TEST(test_credentials_expire_and_renew) {
         FzdAddr peer;
 
         setup(&h, 0, T0 + FZD_SEC(100));
-        (void) fzd_addr_parse("192.0.2.50:51820", &peer);
+        (void)fzd_addr_parse("192.0.2.50:51820", &peer);
         ck_assert_int_eq(fzd_turn_add_peer(h.t, &peer, h.now), 0x4000);
         pump(&h);
         advance(&h, T0 + FZD_SEC(100) - 1);
@@ -538,8 +543,10 @@ START_TEST(test_credentials_expire_and_renew) {
         snprintf(h.f.username, sizeof(h.f.username), "1800000000:salt2");
         snprintf(h.f.password, sizeof(h.f.password), "n3w");
         /* (the fake checks the username it knows; the delete is signed with the old one) */
-        ck_assert_int_eq(fzd_turn_update_credentials(h.t, "1800000000:salt2", "n3w", T0 + FZD_SEC(9999), h.now), 1);
-        ck_assert_int_eq(fzd_turn_update_credentials(h.t, "1800000000:salt2", "n3w", T0 + FZD_SEC(9999), h.now), 0);
+        ck_assert_int_eq(
+                fzd_turn_update_credentials(h.t, "1800000000:salt2", "n3w", T0 + FZD_SEC(9999), h.now), 1);
+        ck_assert_int_eq(
+                fzd_turn_update_credentials(h.t, "1800000000:salt2", "n3w", T0 + FZD_SEC(9999), h.now), 0);
         pump(&h);
         ck_assert_uint_ge(count_events(&h, FZD_TURN_EVENT_RELAYED_LOST), 1);
         ck_assert_int_eq(fzd_turn_get_state(h.t), FZD_TURN_READY);
@@ -623,7 +630,7 @@ START_TEST(test_channel_bind_error) {
         setup(&h, 0, 0);
         h.f.inject_method = FZD_STUN_CHANNEL_BIND;
         h.f.inject_error = 403;
-        (void) fzd_addr_parse("192.0.2.50:51820", &peer);
+        (void)fzd_addr_parse("192.0.2.50:51820", &peer);
         ck_assert_int_eq(fzd_turn_add_peer(h.t, &peer, h.now), 0x4000);
         pump(&h);
         e = last_event(&h, FZD_TURN_EVENT_CHANNEL_FAILED);
@@ -637,7 +644,7 @@ START_TEST(test_channel_bind_error) {
 END_TEST
 
 START_TEST(test_ipv6_relay_asks_for_ipv6) {
-        FzdTurnParams p = { .username = "u", .password = "p" };
+        FzdTurnParams p = {.username = "u", .password = "p"};
         FzdTurn *t;
         FzdIceTransmit tx;
         FakeTurn f;
@@ -648,7 +655,7 @@ START_TEST(test_ipv6_relay_asks_for_ipv6) {
         uint8_t copy[512];
 
         fake_turn_init(&f, "[2001:db8::1]:3478", "[2001:db8::1]:49152", "u", "p");
-        (void) fzd_addr_parse("[2001:db8::2]:52625", &local);
+        (void)fzd_addr_parse("[2001:db8::2]:52625", &local);
         p.server = f.server;
         ck_assert_int_eq(fzd_turn_new(&p, T0, &t), 0);
         for (int round = 0; round < 4 && fzd_turn_poll_transmit(t, &tx); round++) {
@@ -656,13 +663,15 @@ START_TEST(test_ipv6_relay_asks_for_ipv6) {
                 memcpy(copy, tx.data, tx.len);
                 ck_assert_int_eq(fzd_stun_parse(copy, tx.len, &m), 0);
                 if (m.method == FZD_STUN_ALLOCATE)
-                        ck_assert_int_eq(fzd_stun_get_u32(&m, FZD_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam), 0);
+                        ck_assert_int_eq(fzd_stun_get_u32(&m, FZD_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam),
+                                         0);
                 n = fake_turn_from_client(&f, &local, copy, tx.len, d);
                 for (unsigned i = 0; i < n; i++) {
                         FzdAddr p2;
                         const uint8_t *pp;
                         size_t pl;
-                        (void) fzd_turn_handle_input(t, T0, &local, &d[i].src, d[i].data, d[i].len, &p2, &pp, &pl);
+                        (void)fzd_turn_handle_input(t, T0, &local, &d[i].src, d[i].data, d[i].len, &p2, &pp,
+                                                    &pl);
                 }
         }
         ck_assert_uint_eq(fam, 0x02000000);
@@ -672,11 +681,11 @@ START_TEST(test_ipv6_relay_asks_for_ipv6) {
 END_TEST
 
 START_TEST(test_bad_params) {
-        FzdTurnParams p = { .username = "u", .password = "p" };
+        FzdTurnParams p = {.username = "u", .password = "p"};
         FzdTurn *t;
 
         ck_assert_int_eq(fzd_turn_new(&p, 0, &t), -EINVAL); /* no server */
-        (void) fzd_addr_parse("198.51.100.1:3478", &p.server);
+        (void)fzd_addr_parse("198.51.100.1:3478", &p.server);
         p.username = "";
         ck_assert_int_eq(fzd_turn_new(&p, 0, &t), -EINVAL);
         p.username = "u";

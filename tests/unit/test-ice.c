@@ -348,6 +348,33 @@ START_TEST(test_path_moves_to_relay_when_direct_dies) {
 }
 END_TEST
 
+/* Reconnect() / roaming: every allocation starts again from the Binding with the same
+ * credentials; the relay still holds the old one (437), which is deleted and made again. The
+ * relayed candidate is withdrawn and announced anew; learned host candidates go. */
+START_TEST(test_reset_reallocates) {
+        World w;
+        size_t ready_before, invalidated = 0;
+
+        setup(&w);
+        add_relay(&w);
+        add_agents(&w);
+        collect(&w, &w.a);
+        ready_before = count_events(&w.a, FZD_ICE_EVENT_RELAY_READY);
+        ck_assert_uint_eq(ready_before, 1);
+        fzd_ice_reset(w.a.ice, w.now);
+        collect(&w, &w.a);
+        deliver_all(&w);
+        collect(&w, &w.a);
+        ck_assert_uint_eq(count_events(&w.a, FZD_ICE_EVENT_RELAY_READY), 2);
+        for (size_t i = 0; i < w.a.n_ev; i++)
+                if (w.a.ev[i].type == FZD_ICE_EVENT_CANDIDATE_INVALIDATED)
+                        invalidated++;
+        ck_assert_uint_ge(invalidated, 2); /* the relayed and the learned host candidate */
+        ck_assert_uint_eq(w.relay.requests[FZD_STUN_REFRESH], 1); /* the delete after 437 */
+        teardown(&w);
+}
+END_TEST
+
 START_TEST(test_demux) {
         World w;
         FzdIceUnwrapped u;
@@ -493,6 +520,7 @@ static Suite *ice_suite(void) {
         tcase_add_test(tc, test_relayed_only_path);
         tcase_add_test(tc, test_direct_path_preferred);
         tcase_add_test(tc, test_path_moves_to_relay_when_direct_dies);
+        tcase_add_test(tc, test_reset_reallocates);
         tcase_add_test(tc, test_demux);
         tcase_add_test(tc, test_relay_failure_events);
         tcase_add_test(tc, test_relay_upsert_and_credentials);

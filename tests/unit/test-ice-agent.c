@@ -38,6 +38,7 @@ typedef struct Peer {
         size_t n_candidates;
         uint64_t check_times[256];
         size_t n_checks;
+        FzdAddr check_from[256];
 } Peer;
 
 typedef struct Net {
@@ -96,6 +97,7 @@ static void add_host(Net *n, int i, const char *addr) {
 static void send_packet(Net *n, Peer *from, const FzdIceAgentTransmit *t) {
         Packet *pk;
 
+        from->check_from[from->n_checks < 256 ? from->n_checks : 255] = t->source;
         from->check_times[from->n_checks < 256 ? from->n_checks++ : 255] = n->now;
         if (n->down || n->n >= MAX_PKT || t->len > sizeof(pk->data))
                 return;
@@ -344,6 +346,39 @@ START_TEST(test_keepalive_active_then_idle) {
         ck_assert(!fzd_ice_agent_is_idle(n.p[0].a));
         run_until(&n, n.now + FZD_USEC(1500));
         ck_assert_uint_ge(n.p[0].n_checks - before, 1);
+        teardown(&n);
+}
+END_TEST
+
+/* The selected pair is checked every 1.5 s while traffic flows; another valid pair, kept for
+ * failover, every 25 s (str0m checks it every 1.5 s too). */
+START_TEST(test_standby_pair_cadence) {
+        Net n;
+        FzdIceSelected s;
+        unsigned on_selected = 0, on_standby = 0;
+        size_t before;
+
+        setup(&n, FZD_ICE_DEFAULT_TA);
+        add_host(&n, 0, "10.0.0.1:1000");
+        add_host(&n, 0, "10.0.1.1:1001");
+        add_host(&n, 1, "10.0.0.2:2000");
+        run_until(&n, T0 + FZD_SEC(1));
+        selected(&n, 0, &s);
+        before = n.p[0].n_checks;
+        for (unsigned t = 1; t <= 100; t++) {
+                fzd_ice_agent_note_traffic(n.p[0].a, n.now);
+                run_until(&n, T0 + FZD_SEC(1 + t));
+        }
+        for (size_t i = before; i < n.p[0].n_checks && i < 256; i++) {
+                if (fzd_addr_eq(&n.p[0].check_from[i], &s.base))
+                        on_selected++;
+                else
+                        on_standby++;
+        }
+        ck_assert_msg(on_selected >= 64 && on_selected <= 68, "selected pair checked %u times in 100 s",
+                      on_selected);
+        ck_assert_msg(on_standby >= 3 && on_standby <= 5, "standby pair checked %u times in 100 s",
+                      on_standby);
         teardown(&n);
 }
 END_TEST
@@ -771,6 +806,7 @@ static Suite *agent_suite(void) {
         tcase_add_test(tc, test_ice_timeout_unanswered);
         tcase_add_test(tc, test_ice_timeout_after_connected);
         tcase_add_test(tc, test_keepalive_active_then_idle);
+        tcase_add_test(tc, test_standby_pair_cadence);
         tcase_add_test(tc, test_idle_loss_takes_100s);
         tcase_add_test(tc, test_candidate_timeout);
         tcase_add_test(tc, test_late_trickle);

@@ -6,8 +6,11 @@ and takes orders as JSON lines on stdin (passed to python with -c, like agent.py
 are JSON lines: {"ok": …} or {"error": "…"}.
 
 A node is matched by a dict with any of:
-  app       the application's accessible name (e.g. "firezone-gui", "lxqt-panel")
-  role      AT-SPI role name ("push button", "label", "toggle button", "menu item", …)
+  app       the application's accessible name (e.g. "firezone-gui", "xfce4-panel"), or a
+            list of names
+  role      AT-SPI role name ("push button", "label", "toggle button", "menu item", …);
+            roles: any of a list
+  named     true: only nodes with a name
   name      accessible name, exactly;  name_prefix / name_contains: part of it
   showing   true: only nodes that are visible, and so are their ancestors up to the
             window (GTK 4.8 sets "showing" on windows only, so "visible" is what counts)
@@ -21,6 +24,10 @@ Orders:
   {"op": "action", "match": {…}, "action": "click"|index}
                                                  run an action of the first match
   {"op": "focused", "app": …}                    the node that has the keyboard focus
+  {"op": "forget_focus"}                         forget the focus and events seen so far
+  {"op": "wait_focus", "match": {…}}             wait for a focus event on a node that matches
+  {"op": "wait_event", "type", "role", "detail1"}
+                                                 wait for an event (e.g. a menu shown)
   {"op": "set_text", "match": {…}, "text": "…"}  type into an editable text
   {"op": "tree", "app": …}                       the whole tree, for debugging
 A record: {"role", "name", "description", "states": [...], "text", "extents": [x, y, w, h],
@@ -71,7 +78,7 @@ def extents_of(acc):
         if c is None:
             return None
         # GTK 4 has no screen coordinates on X11 (and warns when asked): window ones.
-        gtk4 = acc.get_toolkit_name() == 'GTK' and acc.get_toolkit_version().startswith('4.')
+        gtk4 = acc.get_toolkit_name() == 'GTK' and (acc.get_toolkit_version() or '').startswith('4.')
         r = c.get_extents(Atspi.CoordType.WINDOW if gtk4 else Atspi.CoordType.SCREEN)
         return [r.x, r.y, r.width, r.height]
     except GLib.Error:
@@ -85,12 +92,18 @@ class A11y:
         self.loop = GLib.MainLoop()
         self.dirty = False
         self.focused = None
+        self.events = []
         self.listener = Atspi.EventListener.new(self.on_event)
         for e in EVENTS:
             self.listener.register(e)
 
     def on_event(self, event):
         self.dirty = True
+        try:
+            self.events.append((event.type, event.detail1, event.source.get_role_name(), event.source.get_name()))
+        except GLib.Error:
+            pass
+        del self.events[:-200]
         if event.type.startswith('object:state-changed:focused') and event.detail1 == 1:
             # Popup menus of some toolkits are not children of their application's node
             # (GTK 3 exposes unattached menus only through events): remember the source.
@@ -111,10 +124,12 @@ class A11y:
                 name = a.get_name()
             except GLib.Error:
                 continue
-            if app is None or name == app:
-                # A long-lived client would otherwise miss subtrees a toolkit adds without
-                # telling (seen with GTK 4.8: the content of a new window).
-                a.clear_cache()
+            if app is None or name == app or (isinstance(app, list) and name in app):
+                # A long-lived client would otherwise miss subtrees GTK 4.8 adds without
+                # telling (the content of a new window). GTK 3 keeps libatspi's cache up to
+                # date itself, and clearing it there loses children added later.
+                if a.get_toolkit_name() == 'GTK':
+                    a.clear_cache()
                 out.append(a)
         return out
 
@@ -161,7 +176,11 @@ class A11y:
         try:
             if 'role' in m and acc.get_role_name() != m['role']:
                 return False
+            if 'roles' in m and acc.get_role_name() not in m['roles']:
+                return False
             name = acc.get_name() or ''
+            if m.get('named') and not name:
+                return False
             if 'name' in m and name != m['name']:
                 return False
             if 'name_prefix' in m and not name.startswith(m['name_prefix']):
@@ -260,7 +279,7 @@ class A11y:
                                 siblings.append(self.record(c, f'{parent.get_role_name()}/{c.get_role_name()}'))
                     return {'ok': {'focused': self.record(acc, acc.get_role_name()), 'siblings': siblings}}
                 if timed_out:
-                    return {'error': f'timed out waiting for focus on {o.get("match")}'}
+                    return {'error': f'timed out waiting for focus on {o.get("match")}; saw {self.events[-10:]}'}
                 self.loop.run()
         finally:
             if not timed_out:
@@ -268,7 +287,37 @@ class A11y:
 
     def op_forget_focus(self, o):
         self.focused = None
+        self.events = []
         return {'ok': True}
+
+    def op_wait_event(self, o):
+        """Wait until an event since the last forget_focus has a type starting with
+        o["type"], o["detail1"] (if given) and a source of role o["role"] (if given)."""
+        timed_out = []
+
+        def expire():
+            timed_out.append(True)
+            self.loop.quit()
+            return False
+
+        def seen():
+            for t, d1, role, name in self.events:
+                if t.startswith(o['type']) and o.get('detail1', d1) == d1 and o.get('role', role) == role:
+                    return [t, d1, role, name]
+            return None
+
+        timer = GLib.timeout_add(int(o.get('timeout', 20) * 1000), expire)
+        try:
+            while True:
+                found = seen()
+                if found:
+                    return {'ok': found}
+                if timed_out:
+                    return {'error': f'timed out waiting for an event {o}; saw {self.events[-20:]}'}
+                self.loop.run()
+        finally:
+            if not timed_out:
+                GLib.source_remove(timer)
 
     def op_focused(self, o):
         for app in self.apps(o.get('app')):

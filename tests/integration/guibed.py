@@ -258,6 +258,15 @@ class Desktop:
         self.a11y_launcher = self._spawn_user('at-spi-bus-launcher',
                                               ['/usr/libexec/at-spi-bus-launcher', '--launch-immediately'])
         self.wait_for_name('org.a11y.Bus', self.a11y_launcher)
+        # The registry is activated on the accessibility bus by its first client. Have it
+        # running before any application registers (the tray host, the GUI): seen with
+        # xfce4-panel, an application that races its activation may keep a subtree out of it.
+        code = "import gi; gi.require_version('Atspi', '2.0'); from gi.repository import Atspi; " \
+               "Atspi.get_desktop(0).get_child_count()"
+        r = subprocess.run(self.bed.as_user_argv(self.user, ['/usr/bin/python3', '-c', code]), env=self.env(),
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise fzbed.BedError(f'the accessibility registry did not start: {r.stderr}')
 
     def _start_xfce_panel(self):
         """Xfce's panel with one plugin, the system tray, which hosts StatusNotifierItems
@@ -510,6 +519,29 @@ class Desktop:
         finally:
             d.close()
 
+    def wait_window_mapped(self, title, timeout=20):
+        """Wait (on the X server's MapNotify events) until a window titled @title is viewable."""
+        import select
+        import time
+        from Xlib import X
+        d = self._xdisplay()
+        try:
+            root = d.screen().root
+            root.change_attributes(event_mask=X.SubstructureNotifyMask)
+            d.sync()
+            deadline = time.monotonic() + timeout
+            while not any(mapped for _w, mapped in self._windows(d, title)):
+                while d.pending_events():
+                    d.next_event()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise fzbed.BedError(f'no window titled {title!r} was mapped')
+                r, _, _ = select.select([d.fileno()], [], [], left)
+                if r:
+                    d.next_event()
+        finally:
+            d.close()
+
     def close_window(self, title='Firezone'):
         """What a window manager does when the user clicks the close button: send
         WM_DELETE_WINDOW to the window."""
@@ -597,28 +629,87 @@ class Desktop:
     # ---- the tray: the host's side (what a user sees and clicks) ------------------------------
 
     def tray_button(self, timeout=30):
-        """The GUI's icon in the panel's system tray, as the panel exposes it."""
-        return self.wait_shown(app='xfce4-panel', role='push button', states=['has-tooltip'], timeout=timeout)[0]
+        """Where the GUI's icon is in the panel: {'extents': [x, y, w, h]} on the screen.
+
+        The system tray runs in a plugin process (wrapper-2.0) whose window is plugged into
+        the panel's; its accessibility subtree joins the panel's only when the plugin's
+        AT-SPI bridge is ready in time (seen missing under load), so the icon is found on
+        the X server instead: the plug window, once the host has made room for an icon in
+        it (it is 1 pixel wide while the tray is empty). The menu it opens is read through
+        AT-SPI events, which do not depend on that embedding."""
+        import select
+        import time
+        from Xlib import X
+        d = self._xdisplay()
+        try:
+            root = d.screen().root
+            deadline = time.monotonic() + timeout
+            watched = set()
+            while True:
+                for w, mapped in self._windows(d, 'wrapper-2.0'):
+                    geo = w.get_geometry()
+                    parent = w.query_tree().parent
+                    if not mapped or parent == root or geo.width <= 1:
+                        if w.id not in watched:
+                            w.change_attributes(event_mask=X.StructureNotifyMask)
+                            watched.add(w.id)
+                        continue
+                    pos = w.translate_coords(root, 0, 0)
+                    return {'extents': [-pos.x, -pos.y, geo.width, geo.height]}
+                d.sync()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise fzbed.BedError('no tray icon in the panel')
+                # ConfigureNotify/MapNotify of the plug: the host resized it for an icon.
+                r, _, _ = select.select([d.fileno()], [], [], left)
+                while d.pending_events():
+                    d.next_event()
+        finally:
+            d.close()
+
+    # GTK 3 exposes an item with a submenu as a "menu"; the menu itself is an unnamed one.
+    MENU_ITEM = {'roles': ['menu item', 'check menu item', 'menu'], 'named': True}
 
     def open_tray_menu(self):
         """Right-click the tray icon, then press Down: the host opens the menu it read over
         DBusMenu and puts the focus on its first item. Returns the menu's items as the host
         shows them (records of role "menu item")."""
+        button = self.tray_button()
         self.a11y(op='forget_focus')
-        self.click_node(self.tray_button(), button=3)
+        self.click_node(button, button=3)
+        # The host builds the menu (reading the layout over DBusMenu) and pops it up: keys
+        # typed before it holds the keyboard would be lost.
+        self.a11y(op='wait_event', type='object:state-changed:showing', detail1=1, role='menu item', timeout=20)
         self.keys('Down')
-        return self.a11y(op='wait_focus', match={'role': 'menu item'}, timeout=20)['siblings']
+        return self.a11y(op='wait_focus', match=self.MENU_ITEM, timeout=20)['siblings']
+
+    def _move_in_tray_menu(self, label):
+        seen = []
+        for _ in range(40):
+            try:
+                focused = self.a11y(op='wait_focus', match=self.MENU_ITEM, timeout=10)['focused']
+            except fzbed.BedError as e:
+                raise fzbed.BedError(f'the tray menu stopped moving after {seen}: {e}')
+            if focused['name'] == label:
+                return
+            seen.append(focused['name'])
+            self.a11y(op='forget_focus')
+            self.keys('Down')
+        raise fzbed.BedError(f'no item {label!r} in the tray menu (went through {seen})')
 
     def choose_in_tray_menu(self, label):
         """With the tray menu open: move down to @label with the keyboard, press Return."""
-        for _ in range(30):
-            focused = self.a11y(op='wait_focus', match={'role': 'menu item'}, timeout=10)['focused']
-            if focused['name'] == label:
-                self.keys('Return')
-                return
+        self._move_in_tray_menu(label)
+        self.keys('Return')
+
+    def choose_in_tray_menu_path(self, labels):
+        """With the tray menu open: down to each label of @labels in turn, Right into its
+        submenu, Return on the last."""
+        for label in labels[:-1]:
+            self._move_in_tray_menu(label)
             self.a11y(op='forget_focus')
-            self.keys('Down')
-        raise fzbed.BedError(f'no item {label!r} in the tray menu')
+            self.keys('Right')
+        self.choose_in_tray_menu(labels[-1])
 
     # ---- the tray: the D-Bus side (what the GUI serves) -----------------------------------------
 
@@ -785,22 +876,29 @@ class Desktop:
 
     # ---- screenshots -------------------------------------------------------------------------
 
-    def _grab(self):
+    def _grab(self, window=None):
         env = dict(self.bed.env(), DISPLAY=self.display)
-        return subprocess.run(['xwd', '-root', '-silent'], env=env, check=True, timeout=30,
+        target = ['-name', window] if window is not None else ['-root']
+        return subprocess.run(['xwd', *target, '-silent'], env=env, check=True, timeout=30,
                               capture_output=True).stdout
 
-    def screenshot(self, name, directory=SCREENSHOT_DIR, crop=None):
-        """Save the screen as DIRECTORY/NAME.png once it is still (two grabs in a row the
+    def screenshot(self, name, directory=SCREENSHOT_DIR, crop=None, window=None):
+        """Save the screen as DIRECTORY/NAME.png once it is still (three grabs in a row the
         same), and return (path, deviation): a blank or black screen has none. Call it
-        after the state to show was read from the accessibility tree. @crop: (w, h, x, y)."""
+        after the state to show was read from the accessibility tree (which a toolkit
+        updates before it paints). @window: grab that window alone, once it is mapped (a new
+        one is in the tree before it is on screen; and without a window manager, nothing
+        keeps a dialog above its parent). @crop: (w, h, x, y)."""
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, f'{name}.png')
-        previous = None
-        for _ in range(100):
-            raw = self._grab()
+        if window is not None:
+            self.wait_window_mapped(window)
+        previous, same = None, 0
+        for _ in range(200):
+            raw = self._grab(window)
             digest = hashlib.sha256(raw).digest()
-            if digest == previous:
+            same = same + 1 if digest == previous else 0
+            if same == 2:
                 break
             previous = digest
         else:

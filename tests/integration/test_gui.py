@@ -30,8 +30,8 @@ class _Gui(BedTestCase):
         super().setUp()
         self.desktop = Desktop(self.bed, user=self.USER, settings=self.SETTINGS, **self.DESKTOP)
 
-    def shot(self, name):
-        path, deviation = self.desktop.screenshot(name)
+    def shot(self, name, window=None):
+        path, deviation = self.desktop.screenshot(name, window=window)
         # A blank (or all-black) screen has no variance; a drawn window has plenty.
         self.assertGreater(deviation, 0.02, f'{path} looks blank (deviation {deviation})')
         return path
@@ -261,7 +261,7 @@ class Preferences(_Gui):
         # Every switch is named: assistive technology says which setting it changes.
         for name in ('Connect on start', 'Start minimized', 'Start at log-in'):
             self.desktop.wait_shown(role='check box', name=name)
-        self.shot('settings')
+        self.shot('settings', window='Settings')
         # Flipping a switch changes the setting.
         self.desktop.press('Start minimized', role='check box')
         self.desktop.wait_setting('start-minimized', 'b', True)

@@ -12,6 +12,7 @@ struct _FzSignedOutPage {
         FzPage parent_instance;
 
         GSettings *settings;
+        GtkWidget *error_label;
         GtkWidget *account_label;
         GtkWidget *sign_in_button;
         GtkWidget *admin_box;
@@ -31,6 +32,10 @@ static void sync_page(FzSignedOutPage *self) {
         if (model == NULL)
                 return;
         managed = fz_model_get_managed(model);
+        /* The session ended on its own: say why (an expired session has the banner). */
+        gtk_label_set_text(GTK_LABEL(self->error_label), fz_model_get_last_error(model));
+        gtk_widget_set_visible(self->error_label,
+                               *fz_model_get_last_error(model) != '\0' && !fz_model_get_requires_sign_in(model));
         gtk_label_set_text(GTK_LABEL(self->account_label), account != NULL ? account : "");
         gtk_widget_set_visible(self->account_label, account != NULL && !managed);
         gtk_widget_set_visible(self->admin_box, fz_model_get_sign_in_needs_admin(model) && !managed);
@@ -51,6 +56,8 @@ static void bind(FzPage *page, FzModel *model) {
 
         g_signal_connect_object(model, "notify::managed", G_CALLBACK(on_model_notify), self, 0);
         g_signal_connect_object(model, "notify::sign-in-needs-admin", G_CALLBACK(on_model_notify), self, 0);
+        g_signal_connect_object(model, "notify::last-error", G_CALLBACK(on_model_notify), self, 0);
+        g_signal_connect_object(model, "notify::requires-sign-in", G_CALLBACK(on_model_notify), self, 0);
         sync_page(self);
 }
 
@@ -70,6 +77,7 @@ static void fz_signed_out_page_class_init(FzSignedOutPageClass *klass) {
         FZ_PAGE_CLASS(klass)->bind = bind;
         gtk_widget_class_set_template_from_resource(widget_class,
                                                     FZ_APP_RESOURCE_PATH "/ui/fz-page-signed-out.ui");
+        gtk_widget_class_bind_template_child(widget_class, FzSignedOutPage, error_label);
         gtk_widget_class_bind_template_child(widget_class, FzSignedOutPage, account_label);
         gtk_widget_class_bind_template_child(widget_class, FzSignedOutPage, sign_in_button);
         gtk_widget_class_bind_template_child(widget_class, FzSignedOutPage, admin_box);

@@ -55,6 +55,19 @@ static void on_favorites(GObject *model, GParamSpec *pspec, gpointer user_data) 
         sync_favorite(user_data);
 }
 
+static void sync_internet(FzResourceRow *self) {
+        /* Honest about a switch that cannot work here. */
+        gtk_widget_set_tooltip_text(self->internet_switch,
+                                    fz_model_get_internet_resource_supported(self->model)
+                                            ? _("Send all other internet traffic through Firezone")
+                                            : _("This version of Firezone cannot turn the Internet resource on "
+                                                "or off."));
+}
+
+static void on_internet(GObject *model, GParamSpec *pspec, gpointer user_data) {
+        sync_internet(user_data);
+}
+
 static void fill(FzResourceRow *self) {
         FzResource *r = self->resource;
         g_autofree gchar *name = fz_resource_display_name(r);
@@ -123,7 +136,9 @@ GtkWidget *fz_resource_row_new(FzModel *model, FzResource *resource) {
         self->model = g_object_ref(model);
         self->resource = g_object_ref(resource);
         g_signal_connect_object(model, "notify::favorites", G_CALLBACK(on_favorites), self, 0);
+        g_signal_connect_object(model, "notify::internet-resource-supported", G_CALLBACK(on_internet), self, 0);
         fill(self);
+        sync_internet(self);
         return GTK_WIDGET(self);
 }
 

@@ -478,6 +478,18 @@ class Desktop:
         self.wait_in_dir(lambda: self.setting(key, type_string) == value, f'setting {key}={value!r}',
                          os.path.dirname(self.settings_path), timeout)
 
+    def set_color_scheme(self, dark):
+        """What the desktop's appearance settings do: switch org.gnome.desktop.interface
+        color-scheme (libadwaita follows it while it runs)."""
+        from gi.repository import GLib
+        kf = GLib.KeyFile()
+        kf.load_from_file(self.settings_path, GLib.KeyFileFlags.KEEP_COMMENTS)
+        kf.set_string('org/gnome/desktop/interface', 'color-scheme', "'prefer-dark'" if dark else "'default'")
+        tmp = self.settings_path + '.new'
+        kf.save_to_file(tmp)
+        os.chown(tmp, self.pw.pw_uid, self.pw.pw_gid)
+        os.rename(tmp, self.settings_path)
+
     def settings(self):
         """The GUI's GSettings as the keyfile backend stored them: {key: GVariant text}."""
         out, section = {}, None
@@ -876,9 +888,20 @@ class Desktop:
 
     # ---- screenshots -------------------------------------------------------------------------
 
+    def _window_id(self, title):
+        """The X id of the mapped window @title (GTK also names its 1×1 leader window)."""
+        d = self._xdisplay()
+        try:
+            for w, mapped in self._windows(d, title):
+                if mapped and w.get_geometry().width > 1:
+                    return w.id
+            raise fzbed.BedError(f'no mapped window {title!r}')
+        finally:
+            d.close()
+
     def _grab(self, window=None):
         env = dict(self.bed.env(), DISPLAY=self.display)
-        target = ['-name', window] if window is not None else ['-root']
+        target = ['-id', str(self._window_id(window))] if window is not None else ['-root']
         return subprocess.run(['xwd', *target, '-silent'], env=env, check=True, timeout=30,
                               capture_output=True).stdout
 
@@ -910,6 +933,34 @@ class Desktop:
         r = subprocess.run(['/usr/bin/convert', path, '-colorspace', 'Gray', '-format', '%[fx:standard_deviation]',
                             'info:'], capture_output=True, text=True, check=True, timeout=30)
         return path, float(r.stdout.strip())
+
+    def window_geometry(self, title='Firezone'):
+        """(w, h, x, y) of the mapped window @title on the screen (for a crop)."""
+        d = self._xdisplay()
+        try:
+            for w, mapped in self._windows(d, title):
+                geo = w.get_geometry()
+                if mapped and geo.width > 1:
+                    pos = w.translate_coords(d.screen().root, 0, 0)
+                    return (geo.width, geo.height, -pos.x, -pos.y)
+            raise fzbed.BedError(f'no mapped window {title!r}')
+        finally:
+            d.close()
+
+    def wait_window_brightness(self, dark, title='Firezone', timeout=20):
+        """Wait until the window @title is drawn dark (mean grey < 0.35) or light (> 0.65):
+        grab it until it is — what the eye sees is the event."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = self._grab(title)
+            r = subprocess.run(['/usr/bin/convert', 'xwd:-', '-colorspace', 'Gray', '-format', '%[fx:mean]', 'info:'],
+                               input=raw, capture_output=True, check=True, timeout=30)
+            mean = float(r.stdout.decode().strip())
+            if (mean < 0.35) if dark else (mean > 0.65):
+                return mean
+            if time.monotonic() > deadline:
+                raise fzbed.BedError(f'the window stayed {"light" if dark else "dark"} (mean grey {mean:.2f})')
 
     def mean_brightness(self, path):
         r = subprocess.run(['/usr/bin/convert', path, '-colorspace', 'Gray', '-format', '%[fx:mean]', 'info:'],

@@ -273,6 +273,21 @@ class Preferences(_Gui):
         self.desktop.wait_in_dir(lambda: os.path.exists(autostart), 'the autostart file', os.path.dirname(autostart))
 
 
+class DarkStyle(_Gui):
+    """libadwaita's dark style follows the desktop's preference, at start and live."""
+    DESKTOP = {'dark': True}
+
+    def test_follows_the_desktop(self):
+        self.desktop.start_gui(status='Signed out')
+        self.desktop.wait_shown(role='push button', name='Sign In')
+        self.desktop.wait_window_brightness(dark=True)
+        self.desktop.screenshot('signed-out-dark', window='Firezone')
+        self.desktop.set_color_scheme(dark=False)
+        self.desktop.wait_window_brightness(dark=False)
+        self.desktop.set_color_scheme(dark=True)
+        self.desktop.wait_window_brightness(dark=True)
+
+
 class ConnectOnStart(_Gui):
     def test_stored_token_is_sent_at_start(self):
         token = self.secret('stored-token-' + '5' * 40)

@@ -133,6 +133,24 @@ class PortalE2E(_Portal):
         self.assertTrue(st['requires-sign-in'])
 
 
+class PortalRefuses(_Portal):
+    def test_why_the_session_ended_is_shown(self):
+        # The portal refuses the client's connection: the daemon ends the session with a
+        # sentence that says what to do; the window, back on the sign-in page, shows it.
+        self.portal.control(op='fail_next', status=404, count=1)
+        self.desktop.start_gui(status='Signed out')
+        _url, nonce, state = self.start_sign_in()
+        self.secret(nonce + FRAGMENT)
+        self.feed(callback(state))
+        self.desktop.wait_log('The daemon accepted the sign-in')
+        error = self.desktop.wait_shown(role='label', name_prefix='The Firezone portal at ')[0]['name']
+        self.assertIn('refused the client connection (HTTP 404)', error)
+        self.desktop.wait_status('Signed out')
+        _summary, body = self.desktop.wait_notification('Signed out')
+        self.assertIn('refused the client connection (HTTP 404)', body)
+        self.shot('session-refused')
+
+
 class HostileText(_Portal):
     """Texts from the portal and from a sign-in link are shown as text: never markup, never
     reordered by bidi controls, bounded, cut between characters (#15, #18)."""

@@ -123,6 +123,8 @@ class Desktop:
         os.lchown(self.root, self.pw.pw_uid, self.pw.pw_gid)
 
         self._private_tmp()
+        if language:
+            sandbox.bind(*self._catalogue_mount)
         self._start_xvfb()
         self._start_session_bus()
         self._start_accessibility_bus()
@@ -178,7 +180,9 @@ class Desktop:
 
     def _compile_locale(self, language):
         """A locale for the GUI without touching the system's: compiled into the bed and
-        found through LOCPATH."""
+        found through LOCPATH; and the GUI's catalogue from the build tree where the
+        package installs it, /usr/share/locale/LANG/LC_MESSAGES — a copy of that directory
+        with it added, bound over it in the bed's mount namespace only."""
         locpath = os.path.join(self.root, 'locale')
         os.makedirs(locpath, exist_ok=True)
         name, _, charset = language.partition('.')
@@ -186,8 +190,13 @@ class Desktop:
                            capture_output=True, text=True)
         if r.returncode not in (0, 1):  # 1: compiled, with warnings
             raise fzbed.BedError(f'localedef {language} failed: {r.stderr}')
-        self.locale_env = {'LOCPATH': locpath, 'LANG': language, 'LANGUAGE': name.split('_')[0],
-                           'LC_ALL': language}
+        lang = name.split('_')[0]
+        self.locale_env = {'LOCPATH': locpath, 'LANG': language, 'LANGUAGE': lang, 'LC_ALL': language}
+        system = f'/usr/share/locale/{lang}/LC_MESSAGES'
+        catalogue = os.path.join(self.root, f'messages-{lang}')
+        shutil.copytree(system, catalogue)
+        shutil.copy(os.path.join(fzbed.BUILD_ROOT, 'po', lang, 'LC_MESSAGES', 'firezone-gui.mo'), catalogue)
+        self._catalogue_mount = (catalogue, system)
 
     def env(self, **extra):
         e = self.bed.env(

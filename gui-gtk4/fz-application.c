@@ -129,6 +129,7 @@ static void set_enabled(FzApplication *self, const gchar *name, gboolean enabled
 static void sync_actions(FzApplication *self) {
         FzPhase phase = fz_model_get_phase(self->model);
         GAction *internet = g_action_map_lookup_action(G_ACTION_MAP(self), "internet-resource");
+        g_autoptr(GVariant) state = g_action_get_state(internet);
         gboolean enabled = fz_model_get_internet_resource_enabled(self->model);
 
         set_enabled(self, "sign-in", fz_model_get_can_sign_in(self->model));
@@ -139,7 +140,7 @@ static void sync_actions(FzApplication *self) {
                     fz_model_get_internet_resource_supported(self->model) && fz_phase_has_session(phase) &&
                             !fz_model_get_busy(self->model));
         /* The state is the daemon's, as the library reports it: never set ahead of it. */
-        if (g_variant_get_boolean(g_action_get_state(internet)) != enabled)
+        if (g_variant_get_boolean(state) != enabled)
                 g_simple_action_set_state(G_SIMPLE_ACTION(internet), g_variant_new_boolean(enabled));
 }
 
@@ -229,18 +230,22 @@ static void action_toggle_favorite(GSimpleAction *action, GVariant *param, gpoin
 static void internet_resource_set(GObject *source, GAsyncResult *res, gpointer user_data) {
         g_autoptr(FzApplication) self = user_data;
         g_autoptr(GError) error = NULL;
+        gboolean ok = fz_adapter_set_internet_resource_enabled_finish(FZ_CLIENT(source), res, &error);
+        g_autofree gchar *why = NULL;
 
+        if (self->model == NULL)
+                return; /* shut down meanwhile */
         fz_model_release_busy(self->model);
-        if (!fz_adapter_set_internet_resource_enabled_finish(FZ_CLIENT(source), res, &error)) {
-                if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-                        return;
-                g_info("Could not change the Internet resource: %s", error->message);
-                fz_model_set_notice(self->model, FZ_NOTICE_ERROR, error->message);
-                fz_notifier_failed(self->notifier, _("Could not change the Internet resource"),
-                                   error->message);
+        if (ok) {
+                g_info("The daemon changed the Internet resource");
                 return;
         }
-        g_info("The daemon changed the Internet resource");
+        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                return;
+        why = fz_text_sanitize(error->message, FZ_TEXT_MESSAGE_MAX);
+        g_info("Could not change the Internet resource: %s", why);
+        fz_model_set_notice(self->model, FZ_NOTICE_ERROR, error->message);
+        fz_notifier_failed(self->notifier, _("Could not change the Internet resource"), error->message);
 }
 
 static void action_internet_resource(GSimpleAction *action, GVariant *state, gpointer user_data) {

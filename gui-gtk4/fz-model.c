@@ -296,7 +296,9 @@ static void status_read(GObject *source, GAsyncResult *res, gpointer user_data) 
         if (status == NULL) {
                 if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                         return;
-                g_info("Could not read the daemon's status: %s", error->message);
+                g_autofree gchar *why = fz_text_sanitize(error->message, FZ_TEXT_MESSAGE_MAX);
+
+                g_info("Could not read the daemon's status: %s", why);
                 if (g_error_matches(error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_PERMISSION_DENIED))
                         self->access = ACCESS_DENIED;
                 else if (!g_error_matches(error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_DAEMON_NOT_RUNNING))
@@ -469,17 +471,6 @@ const gchar *fz_model_get_no_daemon_detail(FzModel *self) {
 
 GListModel *fz_model_get_resources(FzModel *self) {
         return G_LIST_MODEL(self->resources);
-}
-
-FzResource *fz_model_lookup_resource(FzModel *self, const gchar *id) {
-        guint n = g_list_model_get_n_items(G_LIST_MODEL(self->resources));
-
-        for (guint i = 0; i < n; i++) {
-                g_autoptr(FzResource) r = g_list_model_get_item(G_LIST_MODEL(self->resources), i);
-                if (g_strcmp0(fz_resource_get_id(r), id) == 0)
-                        return r;
-        }
-        return NULL;
 }
 
 gboolean fz_model_get_internet_resource_supported(FzModel *self) {

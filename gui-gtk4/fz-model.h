@@ -54,7 +54,6 @@ const gchar *fz_model_get_no_daemon_detail(FzModel *self);
 /* (element-type FzResource): the resources as the daemon lists them; items are replaced
  * in place when one changes. */
 GListModel *fz_model_get_resources(FzModel *self);
-FzResource *fz_model_lookup_resource(FzModel *self, const gchar *id);
 gboolean fz_model_get_internet_resource_supported(FzModel *self);
 gboolean fz_model_get_internet_resource_enabled(FzModel *self);
 

@@ -142,10 +142,6 @@ GtkWidget *fz_resource_row_new(FzModel *model, FzResource *resource) {
         return GTK_WIDGET(self);
 }
 
-FzResource *fz_resource_row_get_resource(FzResourceRow *self) {
-        return self->resource;
-}
-
 static void fz_resource_row_dispose(GObject *object) {
         FzResourceRow *self = FZ_RESOURCE_ROW(object);
 

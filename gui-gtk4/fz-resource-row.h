@@ -14,6 +14,5 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(FzResourceRow, fz_resource_row, FZ, RESOURCE_ROW, AdwExpanderRow)
 
 GtkWidget *fz_resource_row_new(FzModel *model, FzResource *resource);
-FzResource *fz_resource_row_get_resource(FzResourceRow *self);
 
 G_END_DECLS

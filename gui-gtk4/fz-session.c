@@ -6,6 +6,7 @@
 
 #include "fz-keyring.h"
 #include "fz-sign-in.h"
+#include "fz-text.h"
 
 /* How long the sign-in waits for the keyring before it goes on without it (the keyring
  * may be showing an unlock prompt, or hang): a sign-in never gets stuck on it. */
@@ -120,7 +121,10 @@ static void signed_in(GObject *source, GAsyncResult *res, gpointer user_data) {
         if (fz_client_sign_in_finish(FZ_CLIENT(source), res, &error)) {
                 g_info("The daemon accepted the sign-in");
         } else if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-                g_info("Sign-in refused: %s", error->message);
+                g_autofree gchar *why = fz_text_sanitize(error->message, FZ_TEXT_MESSAGE_MAX);
+
+                /* The daemon's words may carry the portal's: one line in the log. */
+                g_info("Sign-in refused: %s", why);
                 if (g_error_matches(error, FZ_CLIENT_ERROR, FZ_CLIENT_ERROR_INVALID_TOKEN))
                         fz_keyring_clear_async(NULL, invalid_token_cleared, g_object_ref(self));
                 if (!job->from_keyring)

@@ -158,10 +158,6 @@ FzTrayMenu *fz_tray_menu_new(FzModel *model, GActionGroup *actions) {
         return self;
 }
 
-GMenuModel *fz_tray_menu_get_menu(FzTrayMenu *self) {
-        return self->menu;
-}
-
 static void fz_tray_menu_dispose(GObject *object) {
         FzTrayMenu *self = FZ_TRAY_MENU(object);
 

@@ -17,6 +17,5 @@ G_DECLARE_FINAL_TYPE(FzTrayMenu, fz_tray_menu, FZ, TRAY_MENU, GObject)
 
 /* @actions: the application; items use its "app." actions. */
 FzTrayMenu *fz_tray_menu_new(FzModel *model, GActionGroup *actions);
-GMenuModel *fz_tray_menu_get_menu(FzTrayMenu *self);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
 #include "fz-autostart.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
 gchar *fz_autostart_path(void) {
@@ -14,8 +15,8 @@ gboolean fz_autostart_register(const gchar *contents, GError **error) {
 
         if (g_mkdir_with_parents(dir, 0700) < 0) {
                 int e = errno;
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "Could not create %s: %s", dir,
-                            g_strerror(e));
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), _("Could not create %s: %s"),
+                            dir, g_strerror(e));
                 return FALSE;
         }
         return g_file_set_contents_full(path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
@@ -26,8 +27,8 @@ gboolean fz_autostart_unregister(GError **error) {
 
         if (g_unlink(path) < 0 && errno != ENOENT) {
                 int e = errno;
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "Could not remove %s: %s", path,
-                            g_strerror(e));
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), _("Could not remove %s: %s"),
+                            path, g_strerror(e));
                 return FALSE;
         }
         return TRUE;

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include <gio/gio.h>
+#include <glib/gi18n.h>
 
 G_DEFINE_QUARK(fz - sign - in - error - quark, fz_sign_in_error)
 
@@ -21,7 +22,8 @@ static gboolean random_hex(gchar out[FZ_SIGN_IN_SECRET_HEX_LEN + 1], GError **er
                         if (errno == EINTR)
                                 continue;
                         g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_RANDOM,
-                                    "Could not get random numbers from the kernel: %s", g_strerror(errno));
+                                    _("Could not get random numbers from the kernel: %s"),
+                                    g_strerror(errno));
                         return FALSE;
                 }
                 done += (gsize)n;
@@ -96,14 +98,14 @@ gchar *fz_sign_in_build_url(const gchar *auth_url, const gchar *account_slug, co
 
         if (auth_url == NULL || *auth_url == '\0') {
                 g_set_error_literal(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                                    "No sign-in address is set. Set one in the settings.");
+                                    _("No sign-in address is set. Set one in the settings."));
                 return NULL;
         }
         /* GLib's ENCODED parsing lets spaces and the like through: refuse them first. */
         uri = printable_ascii(auth_url) ? g_uri_parse(auth_url, G_URI_FLAGS_ENCODED, &local_error) : NULL;
         if (uri == NULL) {
                 g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                            "The sign-in address “%s” is not a valid URL. Correct it in the settings.",
+                            _("The sign-in address “%s” is not a valid URL. Correct it in the settings."),
                             auth_url);
                 return NULL;
         }
@@ -113,25 +115,25 @@ gchar *fz_sign_in_build_url(const gchar *auth_url, const gchar *account_slug, co
               (g_ascii_strcasecmp(scheme, "http") == 0 && host_is_loopback(g_uri_get_host(uri))))) {
                 g_set_error(
                         error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                        "The sign-in address “%s” must start with https:// (plain http:// is allowed only "
-                        "for this computer). Correct it in the settings.",
+                        _("The sign-in address “%s” must start with https:// (plain http:// is allowed only "
+                          "for this computer). Correct it in the settings."),
                         auth_url);
                 return NULL;
         }
         if (g_uri_get_query(uri) != NULL || g_uri_get_fragment(uri) != NULL ||
             g_uri_get_userinfo(uri) != NULL) {
-                g_set_error(
-                        error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                        "The sign-in address “%s” must not carry a query, fragment or user name. Correct it "
-                        "in the settings.",
-                        auth_url);
+                g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
+                            _("The sign-in address “%s” must not carry a query, fragment or user name. "
+                              "Correct it "
+                              "in the settings."),
+                            auth_url);
                 return NULL;
         }
         if (!fz_sign_in_slug_is_valid(account_slug)) {
                 g_set_error_literal(
                         error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_SETTINGS,
-                        "The account ID in the settings may only contain letters, digits, “_” and "
-                        "“-”. Correct it in the settings.");
+                        _("The account ID in the settings may only contain letters, digits, “_” and "
+                          "“-”. Correct it in the settings."));
                 return NULL;
         }
 
@@ -156,7 +158,7 @@ gboolean fz_sign_in_is_callback_uri(const gchar *uri) {
 
 static gboolean bad(GError **error, const gchar *why) {
         g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_CALLBACK,
-                    "The sign-in link is not valid (%s). Sign in again.", why);
+                    _("The sign-in link is not valid (%s). Sign in again."), why);
         return FALSE;
 }
 
@@ -173,7 +175,7 @@ static gboolean display_text(const gchar *s) {
 static gboolean take_param(gchar **slot, gchar **value, const gchar *name, GError **error) {
         if (*slot != NULL) {
                 g_set_error(error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_BAD_CALLBACK,
-                            "The sign-in link is not valid (“%s” given twice). Sign in again.", name);
+                            _("The sign-in link is not valid (“%s” given twice). Sign in again."), name);
                 return FALSE;
         }
         *slot = g_steal_pointer(value);
@@ -192,22 +194,22 @@ gboolean fz_sign_in_callback_parse(const gchar *uri_string, FzSignInCallback *re
         memset(ret, 0, sizeof(*ret));
 
         if (uri_string == NULL || strlen(uri_string) > FZ_SIGN_IN_MAX_URI_LEN)
-                return bad(error, "too long");
+                return bad(error, _("too long"));
         if (!fz_sign_in_is_callback_uri(uri_string))
-                return bad(error, "wrong scheme");
+                return bad(error, _("wrong scheme"));
         /* NON_DNS: the "host" is a fixed word with underscores, not a DNS name. */
         uri = g_uri_parse(uri_string, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS, NULL);
         if (uri == NULL)
-                return bad(error, "malformed");
+                return bad(error, _("malformed"));
         if (g_strcmp0(g_uri_get_host(uri), FZ_SIGN_IN_CALLBACK_HOST) != 0 ||
             g_uri_get_userinfo(uri) != NULL || g_uri_get_port(uri) != -1)
-                return bad(error, "wrong destination");
+                return bad(error, _("wrong destination"));
         path = g_uri_get_path(uri);
         if (*path != '\0' && strcmp(path, "/") != 0)
-                return bad(error, "wrong path");
+                return bad(error, _("wrong path"));
         query = g_uri_get_query(uri);
         if (query == NULL)
-                return bad(error, "no parameters");
+                return bad(error, _("no parameters"));
 
         g_uri_params_iter_init(&iter, query, -1, "&", G_URI_PARAMS_WWW_FORM);
         while (g_uri_params_iter_next(&iter, &attr, &value, &iter_error)) {
@@ -237,29 +239,29 @@ gboolean fz_sign_in_callback_parse(const gchar *uri_string, FzSignInCallback *re
         if (iter_error != NULL) {
                 g_error_free(iter_error);
                 fz_sign_in_callback_clear(&cb);
-                return bad(error, "badly encoded parameters");
+                return bad(error, _("badly encoded parameters"));
         }
 
         /* Percent-decoding can yield NULs: the lengths above would then lie, so reject. */
         if (cb.account_slug == NULL || !fz_sign_in_slug_is_valid(cb.account_slug) ||
             *cb.account_slug == '\0') {
                 fz_sign_in_callback_clear(&cb);
-                return bad(error, "missing or invalid account_slug");
+                return bad(error, _("missing or invalid account_slug"));
         }
         if (cb.actor_name == NULL || strlen(cb.actor_name) > FZ_SIGN_IN_MAX_NAME_LEN ||
             !display_text(cb.actor_name)) {
                 fz_sign_in_callback_clear(&cb);
-                return bad(error, "missing or invalid actor_name");
+                return bad(error, _("missing or invalid actor_name"));
         }
         if (cb.fragment == NULL || *cb.fragment == '\0' ||
             strlen(cb.fragment) > FZ_SIGN_IN_MAX_FRAGMENT_LEN || !printable_ascii(cb.fragment)) {
                 fz_sign_in_callback_clear(&cb);
-                return bad(error, "missing or invalid fragment");
+                return bad(error, _("missing or invalid fragment"));
         }
         if (cb.state == NULL || *cb.state == '\0' || strlen(cb.state) > FZ_SIGN_IN_MAX_NAME_LEN ||
             !printable_ascii(cb.state)) {
                 fz_sign_in_callback_clear(&cb);
-                return bad(error, "missing or invalid state");
+                return bad(error, _("missing or invalid state"));
         }
         *ret = cb;
         return TRUE;
@@ -294,15 +296,16 @@ gboolean fz_sign_in_callback_check(const FzSignInRequest *req, const FzSignInCal
         if (req == NULL) {
                 g_set_error_literal(
                         error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE,
-                        "A sign-in link arrived, but no sign-in was started here. If you started one, "
-                        "click Sign In again.");
+                        _("A sign-in link arrived, but no sign-in was started here. If you started one, "
+                          "click Sign In again."));
                 return FALSE;
         }
         if (!fz_sign_in_secret_equal(req->state, cb->state)) {
                 g_set_error_literal(
                         error, FZ_SIGN_IN_ERROR, FZ_SIGN_IN_ERROR_WRONG_STATE,
-                        "The sign-in link does not belong to the sign-in started here, so it was "
-                        "ignored. Finish the sign-in in the browser tab Firezone opened, or start again.");
+                        _("The sign-in link does not belong to the sign-in started here, so it was "
+                          "ignored. Finish the sign-in in the browser tab Firezone opened, or start "
+                          "again."));
                 return FALSE;
         }
         return TRUE;

@@ -1,171 +1,183 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fz-tray-menu.h"
 
-#include <libdbusmenu-glib/client.h>
-#include <libdbusmenu-glib/menuitem.h>
-#include <libdbusmenu-glib/server.h>
+#include <glib/gi18n.h>
+#include <gtk/gtk.h>
+
+#include "fz-app-id.h"
+#include "fz-dbusmenu.h"
+#include "fz-library-adapter.h"
+#include "fz-text.h"
 
 struct _FzTrayMenu {
-        DbusmenuServer *server;
-        DbusmenuMenuitem *root;
+        GObject parent_instance;
+
+        FzModel *model;
         GActionGroup *actions;
-        /* What the menu shows now: rebuilt only when this changes, so that the item ids a
-         * host holds stay valid as long as possible. */
-        gchar *signature;
+        GMenuModel *menu;
+        GMenu *status_section;
+        GMenu *resources_section;
+        FzDBusMenu *dbusmenu;
+        guint refill_id;
 };
 
-typedef struct {
-        gchar *action;
-        GVariant *target;
-} ItemAction;
+G_DEFINE_FINAL_TYPE(FzTrayMenu, fz_tray_menu, G_TYPE_OBJECT)
 
-static void item_action_free(gpointer data) {
-        ItemAction *a = data;
+/* A line that only informs (no action: the bridge shows it greyed). @text is outside text. */
+static void append_info(GMenu *menu, const gchar *text) {
+        g_autofree gchar *label = fz_text_mnemonic_safe(text, FZ_TEXT_NAME_MAX);
 
-        g_free(a->action);
-        g_clear_pointer(&a->target, g_variant_unref);
-        g_free(a);
+        g_menu_append(menu, label, NULL);
 }
 
-static void item_activated(DbusmenuMenuitem *item, guint timestamp, gpointer user_data) {
+static GMenuModel *resource_menu(FzTrayMenu *self, FzResource *r) {
+        GMenu *menu = g_menu_new();
+        g_autoptr(GMenu) info = g_menu_new();
+        g_autoptr(GMenu) acts = g_menu_new();
+        const gchar *address = fz_resource_get_address(r);
+        const gchar *id = fz_resource_get_id(r);
+        gboolean internet = fz_resource_get_resource_type(r) == FZ_RESOURCE_TYPE_INTERNET;
+        GPtrArray *sites = fz_resource_get_sites(r);
+        g_autofree gchar *status = g_strdup_printf(
+                /* Translators: %s is "Online", "Offline" or "Status unknown". */
+                _("Status: %s"), fz_resource_status_get_title(fz_resource_get_status(r)));
+
+        if (*address != '\0')
+                append_info(info, address);
+        else if (internet)
+                append_info(info, _("All other internet traffic"));
+        append_info(info, status);
+        for (guint i = 0; sites != NULL && i < sites->len; i++) {
+                const FzResourceSite *site = g_ptr_array_index(sites, i);
+                g_autofree gchar *name = fz_text_sanitize(fz_resource_site_get_name(site), FZ_TEXT_NAME_MAX);
+                /* Translators: a site's name, then "Online", "Offline" or "Status unknown". */
+                g_autofree gchar *line =
+                        g_strdup_printf(_("Site: %s (%s)"), name,
+                                        fz_resource_status_get_title(fz_adapter_site_get_status(site)));
+                append_info(info, line);
+        }
+        g_menu_append_section(menu, NULL, G_MENU_MODEL(info));
+
+        if (*address != '\0') {
+                g_autoptr(GMenuItem) copy = g_menu_item_new(_("Copy Address"), NULL);
+                g_menu_item_set_action_and_target_value(copy, "app.copy-address",
+                                                        g_variant_new_string(address));
+                g_menu_append_item(acts, copy);
+        }
+        if (internet)
+                g_menu_append(acts, _("Use the Internet Resource"), "app.internet-resource");
+        {
+                gboolean favorite = fz_model_is_favorite(self->model, id);
+                g_autoptr(GMenuItem) fav =
+                        g_menu_item_new(favorite ? _("Remove from Favorites") : _("Add to Favorites"), NULL);
+                g_menu_item_set_action_and_target_value(fav, "app.toggle-favorite",
+                                                        g_variant_new_string(id));
+                g_menu_append_item(acts, fav);
+        }
+        g_menu_append_section(menu, NULL, G_MENU_MODEL(acts));
+        return G_MENU_MODEL(menu);
+}
+
+static void append_resource(FzTrayMenu *self, GMenu *to, FzResource *r) {
+        g_autofree gchar *name = fz_resource_display_name(r);
+        g_autofree gchar *label = fz_text_mnemonic_safe(name, FZ_TEXT_NAME_MAX);
+        g_autoptr(GMenuModel) sub = resource_menu(self, r);
+
+        g_menu_append_submenu(to, label, sub);
+}
+
+static gboolean refill(gpointer user_data) {
         FzTrayMenu *self = user_data;
-        ItemAction *a = g_object_get_data(G_OBJECT(item), "fz-action");
+        FzPhase phase = fz_model_get_phase(self->model);
+        const gchar *identity = fz_model_get_identity(self->model);
+        GListModel *resources = fz_model_get_resources(self->model);
+        guint n = g_list_model_get_n_items(resources);
+        g_autoptr(GMenu) favorites = g_menu_new();
+        g_autoptr(GMenu) others = g_menu_new();
 
-        if (a == NULL)
-                return;
-        g_debug("Tray menu: %s", a->action);
-        g_action_group_activate_action(self->actions, a->action, a->target);
-}
+        self->refill_id = 0;
+        g_menu_remove_all(self->status_section);
+        append_info(self->status_section, fz_phase_get_title(phase));
+        if (*identity != '\0')
+                append_info(self->status_section, identity);
 
-static DbusmenuMenuitem *add_item(FzTrayMenu *self, DbusmenuMenuitem *parent, const gchar *label,
-                                  const gchar *action, GVariant *target) {
-        DbusmenuMenuitem *item = dbusmenu_menuitem_new();
-
-        dbusmenu_menuitem_property_set(item, DBUSMENU_MENUITEM_PROP_LABEL, label);
-        if (action != NULL) {
-                ItemAction *a = g_new0(ItemAction, 1);
-                a->action = g_strdup(action);
-                a->target = target != NULL ? g_variant_ref_sink(target) : NULL;
-                g_object_set_data_full(G_OBJECT(item), "fz-action", a, item_action_free);
-                g_signal_connect(item, DBUSMENU_MENUITEM_SIGNAL_ITEM_ACTIVATED, G_CALLBACK(item_activated),
-                                 self);
-        } else {
-                dbusmenu_menuitem_property_set_bool(item, DBUSMENU_MENUITEM_PROP_ENABLED, FALSE);
+        g_menu_remove_all(self->resources_section);
+        if (!fz_phase_has_session(phase) || n == 0)
+                return G_SOURCE_REMOVE;
+        for (guint i = 0; i < n; i++) {
+                g_autoptr(FzResource) r = g_list_model_get_item(resources, i);
+                append_resource(
+                        self, fz_model_is_favorite(self->model, fz_resource_get_id(r)) ? favorites : others,
+                        r);
         }
-        dbusmenu_menuitem_child_append(parent, item);
-        g_object_unref(item);
-        return item;
-}
-
-static void add_separator(DbusmenuMenuitem *parent) {
-        DbusmenuMenuitem *item = dbusmenu_menuitem_new();
-
-        dbusmenu_menuitem_property_set(item, DBUSMENU_MENUITEM_PROP_TYPE, DBUSMENU_CLIENT_TYPES_SEPARATOR);
-        dbusmenu_menuitem_child_append(parent, item);
-        g_object_unref(item);
-}
-
-static const gchar *status_label(FzResourceStatus status) {
-        switch (status) {
-        case FZ_RESOURCE_STATUS_ONLINE:
-                return "Status: online";
-        case FZ_RESOURCE_STATUS_OFFLINE:
-                return "Status: offline";
-        case FZ_RESOURCE_STATUS_UNKNOWN:
-        default:
-                return "Status: unknown";
-        }
-}
-
-static void add_resources(FzTrayMenu *self, DbusmenuMenuitem *parent, GPtrArray *resources) {
-        DbusmenuMenuitem *sub = add_item(self, parent, "Resources", NULL, NULL);
-
-        dbusmenu_menuitem_property_set_bool(sub, DBUSMENU_MENUITEM_PROP_ENABLED, TRUE);
-        dbusmenu_menuitem_property_set(sub, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY,
-                                       DBUSMENU_MENUITEM_CHILD_DISPLAY_SUBMENU);
-        for (guint i = 0; i < resources->len; i++) {
-                FzResource *r = g_ptr_array_index(resources, i);
-                const gchar *address = fz_resource_get_address(r);
-                DbusmenuMenuitem *res = add_item(self, sub, fz_resource_get_name(r), NULL, NULL);
-                GPtrArray *sites = fz_resource_get_sites(r);
-                g_autofree gchar *copy = g_strdup_printf("Copy address: %s", address);
-
-                dbusmenu_menuitem_property_set_bool(res, DBUSMENU_MENUITEM_PROP_ENABLED, TRUE);
-                dbusmenu_menuitem_property_set(res, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY,
-                                               DBUSMENU_MENUITEM_CHILD_DISPLAY_SUBMENU);
-                if (*address != '\0')
-                        add_item(self, res, copy, "copy-address", g_variant_new_string(address));
-                add_item(self, res, status_label(fz_resource_get_status(r)), NULL, NULL);
-                for (guint j = 0; sites != NULL && j < sites->len; j++) {
-                        g_autofree gchar *site = g_strdup_printf(
-                                "Site: %s", fz_resource_site_get_name(g_ptr_array_index(sites, j)));
-                        add_item(self, res, site, NULL, NULL);
+        if (g_menu_model_get_n_items(G_MENU_MODEL(favorites)) > 0) {
+                g_menu_append_section(self->resources_section, _("Favorite Resources"),
+                                      G_MENU_MODEL(favorites));
+                if (g_menu_model_get_n_items(G_MENU_MODEL(others)) > 0) {
+                        g_autoptr(GMenu) rest = g_menu_new();
+                        g_menu_append_submenu(rest, _("Other Resources"), G_MENU_MODEL(others));
+                        g_menu_append_section(self->resources_section, NULL, G_MENU_MODEL(rest));
                 }
+        } else {
+                g_menu_append_section(self->resources_section, _("Resources"), G_MENU_MODEL(others));
         }
+        return G_SOURCE_REMOVE;
 }
 
-FzTrayMenu *fz_tray_menu_new(GActionGroup *actions) {
-        FzTrayMenu *self = g_new0(FzTrayMenu, 1);
+static void schedule_refill(FzTrayMenu *self) {
+        if (self->refill_id == 0)
+                self->refill_id = g_idle_add_full(G_PRIORITY_DEFAULT, refill, self, NULL);
+}
 
+static void on_model_notify(GObject *model, GParamSpec *pspec, gpointer user_data) {
+        schedule_refill(user_data);
+}
+
+static void on_resources_changed(GListModel *list, guint position, guint removed, guint added,
+                                 gpointer user_data) {
+        schedule_refill(user_data);
+}
+
+FzTrayMenu *fz_tray_menu_new(FzModel *model, GActionGroup *actions) {
+        FzTrayMenu *self = g_object_new(FZ_TYPE_TRAY_MENU, NULL);
+        g_autoptr(GtkBuilder) builder =
+                gtk_builder_new_from_resource(FZ_APP_RESOURCE_PATH "/ui/fz-tray-menu.ui");
+        static const gchar *const watched[] = {"notify::phase", "notify::identity", "notify::favorites"};
+
+        self->model = g_object_ref(model);
         self->actions = g_object_ref(actions);
-        self->server = dbusmenu_server_new(FZ_TRAY_MENU_PATH);
-        self->root = dbusmenu_menuitem_new();
-        dbusmenu_server_set_root(self->server, self->root);
+        self->menu = g_object_ref(G_MENU_MODEL(gtk_builder_get_object(builder, "menu")));
+        self->status_section = g_object_ref(G_MENU(gtk_builder_get_object(builder, "status_section")));
+        self->resources_section = g_object_ref(G_MENU(gtk_builder_get_object(builder, "resources_section")));
+        for (gsize i = 0; i < G_N_ELEMENTS(watched); i++)
+                g_signal_connect(model, watched[i], G_CALLBACK(on_model_notify), self);
+        g_signal_connect(fz_model_get_resources(model), "items-changed", G_CALLBACK(on_resources_changed),
+                         self);
+        refill(self);
+        self->dbusmenu = fz_dbusmenu_new(FZ_TRAY_MENU_PATH, self->menu, actions);
         return self;
 }
 
-static gchar *state_signature(const FzTrayMenuState *state) {
-        GString *s = g_string_new(NULL);
+static void fz_tray_menu_dispose(GObject *object) {
+        FzTrayMenu *self = FZ_TRAY_MENU(object);
 
-        g_string_append_printf(s, "%s\x1f%s\x1f%d%d\x1e", state->status,
-                               state->signed_in_as ? state->signed_in_as : "", state->can_sign_in,
-                               state->can_sign_out);
-        for (guint i = 0; state->resources != NULL && i < state->resources->len; i++) {
-                FzResource *r = g_ptr_array_index(state->resources, i);
-                GPtrArray *sites = fz_resource_get_sites(r);
-
-                g_string_append_printf(s, "%s\x1f%s\x1f%d", fz_resource_get_name(r),
-                                       fz_resource_get_address(r), (int)fz_resource_get_status(r));
-                for (guint j = 0; sites != NULL && j < sites->len; j++)
-                        g_string_append_printf(s, "\x1f%s",
-                                               fz_resource_site_get_name(g_ptr_array_index(sites, j)));
-                g_string_append_c(s, '\x1e');
+        g_clear_handle_id(&self->refill_id, g_source_remove);
+        g_clear_pointer(&self->dbusmenu, fz_dbusmenu_free);
+        if (self->model != NULL) {
+                g_signal_handlers_disconnect_by_data(fz_model_get_resources(self->model), self);
+                g_signal_handlers_disconnect_by_data(self->model, self);
         }
-        return g_string_free(s, FALSE);
-}
-
-void fz_tray_menu_update(FzTrayMenu *self, const FzTrayMenuState *state) {
-        g_autofree gchar *signature = state_signature(state);
-        GList *old;
-
-        if (g_strcmp0(signature, self->signature) == 0)
-                return;
-        g_free(self->signature);
-        self->signature = g_steal_pointer(&signature);
-        old = dbusmenu_menuitem_take_children(self->root);
-        g_list_free_full(old, g_object_unref);
-        add_item(self, self->root, state->status, NULL, NULL);
-        if (state->signed_in_as != NULL)
-                add_item(self, self->root, state->signed_in_as, NULL, NULL);
-        if (state->can_sign_in)
-                add_item(self, self->root, "Sign In", "sign-in", NULL);
-        if (state->resources != NULL && state->resources->len > 0) {
-                add_separator(self->root);
-                add_resources(self, self->root, state->resources);
-        }
-        add_separator(self->root);
-        if (state->can_sign_out)
-                add_item(self, self->root, "Sign Out", "sign-out", NULL);
-        add_item(self, self->root, "Open Firezone", "show-window", NULL);
-        add_item(self, self->root, "Quit", "quit", NULL);
-}
-
-void fz_tray_menu_free(FzTrayMenu *self) {
-        if (self == NULL)
-                return;
-        g_clear_object(&self->server);
-        g_clear_object(&self->root);
+        g_clear_object(&self->model);
         g_clear_object(&self->actions);
-        g_free(self->signature);
-        g_free(self);
+        g_clear_object(&self->status_section);
+        g_clear_object(&self->resources_section);
+        g_clear_object(&self->menu);
+        G_OBJECT_CLASS(fz_tray_menu_parent_class)->dispose(object);
+}
+
+static void fz_tray_menu_class_init(FzTrayMenuClass *klass) {
+        G_OBJECT_CLASS(klass)->dispose = fz_tray_menu_dispose;
+}
+
+static void fz_tray_menu_init(FzTrayMenu *self) {
 }

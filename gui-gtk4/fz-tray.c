@@ -25,7 +25,10 @@ static const gchar item_xml[] = "<node>"
                                 "  <property name='IconThemePath' type='s' access='read'/>"
                                 "  <property name='IconPixmap' type='a(iiay)' access='read'/>"
                                 "  <property name='OverlayIconName' type='s' access='read'/>"
+                                "  <property name='OverlayIconPixmap' type='a(iiay)' access='read'/>"
                                 "  <property name='AttentionIconName' type='s' access='read'/>"
+                                "  <property name='AttentionIconPixmap' type='a(iiay)' access='read'/>"
+                                "  <property name='AttentionMovieName' type='s' access='read'/>"
                                 "  <property name='ToolTip' type='(sa(iiay)ss)' access='read'/>"
                                 "  <property name='ItemIsMenu' type='b' access='read'/>"
                                 "  <property name='Menu' type='o' access='read'/>"
@@ -114,9 +117,13 @@ static GVariant *get_property(GDBusConnection *connection, const gchar *sender, 
                 return g_variant_new_string(self->icon_name);
         if (g_str_equal(name, "IconThemePath"))
                 return g_variant_new_string(FZ_GUI_ICON_DIR);
-        if (g_str_equal(name, "IconPixmap"))
+        /* Hosts read every property of the specification (seen: xfce4-panel, lxqt-panel):
+         * the ones without a value are empty, not missing. */
+        if (g_str_equal(name, "IconPixmap") || g_str_equal(name, "OverlayIconPixmap") ||
+            g_str_equal(name, "AttentionIconPixmap"))
                 return g_variant_new_array(G_VARIANT_TYPE("(iiay)"), NULL, 0);
-        if (g_str_equal(name, "OverlayIconName") || g_str_equal(name, "AttentionIconName"))
+        if (g_str_equal(name, "OverlayIconName") || g_str_equal(name, "AttentionIconName") ||
+            g_str_equal(name, "AttentionMovieName"))
                 return g_variant_new_string("");
         if (g_str_equal(name, "ToolTip"))
                 return g_variant_new("(s@a(iiay)ss)", self->icon_name,

@@ -91,6 +91,7 @@ GUI_FILES = {
     '/usr/share/metainfo/dev.firezone.Client.metainfo.xml': 0o644,
     '/usr/share/glib-2.0/schemas/dev.firezone.Client.gschema.xml': 0o644,
     '/usr/share/man/man1/firezone-gui.1.gz': 0o644,
+    '/usr/share/locale/de/LC_MESSAGES/firezone-gui.mo': 0o644,
 }
 
 # apt runs dpkg with PATH=/usr/sbin:/usr/bin:/sbin:/bin (DPkg::Path); the real one is

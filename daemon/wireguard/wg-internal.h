@@ -85,6 +85,7 @@ struct FzdWgPeer {
         uint32_t hs_index; /* our sender index, in the index table while hs != HS_NONE */
         uint64_t last_initiation_sent;
         uint64_t attempt_started; /* 0: no attempt */
+        uint64_t last_attempt_started; /* of the attempt that completed last */
         uint64_t retransmit_at;
 
         /* As responder. */

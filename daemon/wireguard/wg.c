@@ -428,6 +428,7 @@ void fzd_wg_peer_get_stats(FzdWgPeer *peer, FzdWgPeerStats *ret) {
                 .initiations_sent = atomic_load(&peer->initiations_sent),
                 .last_handshake = atomic_load(&peer->last_handshake),
                 .handshake_started = peer->attempt_started,
+                .last_attempt_started = peer->last_attempt_started,
                 .first_data_after_handshake = first,
         };
         pthread_mutex_lock(&peer->lock);
@@ -777,6 +778,7 @@ static int consume_response(FzdWg *wg, const uint8_t *msg, const void *src, size
         peer->hs = HS_NONE;
         fzd_noise_wipe(&peer->noise);
         fzd_wg_wipe(peer->e_priv, sizeof peer->e_priv);
+        peer->last_attempt_started = peer->attempt_started;
         peer->attempt_started = 0;
         peer->retransmit_at = 0;
 

@@ -147,7 +147,8 @@ typedef struct FzdWgPeerStats {
         uint64_t handshakes;             /* sessions established */
         uint64_t initiations_sent;
         uint64_t last_handshake;         /* caller's clock, 0 = never */
-        uint64_t handshake_started;      /* first initiation of the current attempt, 0 = none */
+        uint64_t handshake_started;      /* first initiation of the attempt in progress, 0 = none */
+        uint64_t last_attempt_started;   /* first initiation of the attempt that completed last */
         uint64_t first_data_after_handshake; /* first data packet received on the latest session */
         bool has_session;
 } FzdWgPeerStats;

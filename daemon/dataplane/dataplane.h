@@ -167,6 +167,9 @@ int fzd_dataplane_send_datagram(FzdDataplane *dp, int family, const FzdDpAddr *t
 /* Writes one IP packet into the TUN (e.g. an ICMP error for a filtered packet). */
 int fzd_dataplane_write_tun(FzdDataplane *dp, const uint8_t *packet, size_t len);
 
+/* The data plane's clock (CLOCK_BOOTTIME, ns): the `now` of the WireGuard core. */
+uint64_t fzd_dp_now(void);
+
 /* ---- statistics -------------------------------------------------------------------------- */
 
 typedef struct FzdDpStats {

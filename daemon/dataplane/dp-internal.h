@@ -87,7 +87,6 @@ int fzd_dp_workers_start(FzdDataplane *dp);
 void fzd_dp_workers_stop(FzdDataplane *dp);
 
 /* dataplane.c, for the workers */
-uint64_t fzd_dp_now(void);
 bool fzd_dp_path_equal(const FzdDpPath *a, const FzdDpPath *b);
 /* Copies the peer's path; false if it has none. */
 bool fzd_dp_peer_path(FzdDpPeer *p, FzdDpPath *ret);

@@ -273,7 +273,8 @@ int fzd_wg_aead_open(FzdWgAead *a, const uint8_t key[FZD_WG_KEY_LEN], uint64_t c
         if (plen > 0 && !EVP_DecryptUpdate(a->dec, out, &n, in, (int) plen))
                 goto fail;
         m = 0;
-        if (EVP_DecryptFinal_ex(a->dec, out + n, &m) <= 0)
+        /* out may be NULL for an empty payload (no pointer arithmetic on it then). */
+        if (EVP_DecryptFinal_ex(a->dec, n > 0 ? out + n : out, &m) <= 0)
                 return -EBADMSG;
         return (size_t) (n + m) == plen ? 0 : -EBADMSG;
 fail:

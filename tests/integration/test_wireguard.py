@@ -5,8 +5,6 @@ another, a veth pair between them (see wgbed.py). Handshakes started by either s
 and TCP transfers with checksums both ways over IPv4 and IPv6, rekeying under load
 (shortened timers), roaming, replayed and bit-flipped packets, wrong keys and PSKs."""
 
-import os
-
 from fzbed import BedTestCase
 import wgbed
 from wgbed import (A_IF, A_NS, A_PORT, A_TUN4, A_TUN6, A_UDP, B_IF, B_NS, B_PORT, B_TUN4, B_TUN6, B_UDP, Keys,

@@ -16,6 +16,7 @@
  *   stats              counters of the data plane and the first peer, main-loop latency
  *   initiate           start a handshake with the first peer now
  *   endpoint IP:PORT   set the first peer's path
+ *   loop-reset         forget the main-loop latency samples so far
  *   quit
  * Events: {"event":"ready","port":N,"public_key":"…","ifindex":N}
  *         {"event":"peer","what":"handshake-complete"|"handshake-failed"|"keys-expired"|"path-changed"}

@@ -332,6 +332,7 @@ static void handle_item(FzdDataplane *dp, FzdDpItem *it, uint64_t now) {
                                                               .from = h->from,
                                                               .channel = h->channel,
                                                               .from_relay = h->from_relay,
+                                                              .local = h->local,
                                                               .data = it->data,
                                                               .len = h->len,
                                                       });

@@ -65,6 +65,9 @@ typedef struct FzdDpDatagram {
         FzdDpAddr from;   /* the sender (the relay, for ChannelData) */
         uint16_t channel; /* the ChannelData channel it came through, or 0 */
         bool from_relay;  /* from an address registered with fzd_dataplane_relay_add() */
+        /* The local address it was sent to (IP_PKTINFO; port 0), for ICE host candidates on
+         * multi-homed hosts; family AF_UNSPEC if the socket does not report it. */
+        FzdDpAddr local;
         const uint8_t *data;
         size_t len;
 } FzdDpDatagram;

@@ -27,6 +27,7 @@ typedef struct FzdDpItemHeader {
         FzdDpItemKind kind;
         int family;
         FzdDpAddr from;
+        FzdDpAddr local; /* IP_PKTINFO, DATAGRAM only */
         uint16_t channel;
         bool from_relay;
         bool handshake;   /* WireGuard handshake message (counts towards "under load") */

@@ -534,7 +534,8 @@ static void refresh_relays(FzdDpWorker *w) {
         w->relay_gen = gen;
 }
 
-static void rx_segment(FzdDpWorker *w, uint8_t *p, size_t len, int family, const FzdDpAddr *from, bool from_relay) {
+static void rx_segment(FzdDpWorker *w, uint8_t *p, size_t len, int family, const FzdDpAddr *from, bool from_relay,
+                       const FzdDpAddr *local) {
         FzdDpRelayView view = { .from_relay = from_relay, .channel_bound = channel_bound, .userdata = w->cur_relay };
         FzdDpClassified c = fzd_dp_classify(p, len, &view);
 
@@ -551,6 +552,7 @@ static void rx_segment(FzdDpWorker *w, uint8_t *p, size_t len, int family, const
                         .kind = FZD_DP_ITEM_DATAGRAM,
                         .family = family,
                         .from = *from,
+                        .local = *local,
                         .channel = c.channel,
                         .from_relay = from_relay,
                         .handshake = c.class == FZD_DP_WG_HANDSHAKE,
@@ -588,7 +590,7 @@ static bool rx_batch(FzdDpWorker *w, int fam) {
                 struct msghdr *m = &w->rmsgs[i].msg_hdr;
                 uint8_t *data = w->riovs[i].iov_base;
                 size_t len = w->rmsgs[i].msg_len, seg = len;
-                FzdDpAddr *from = &w->rnames[i];
+                FzdDpAddr *from = &w->rnames[i], local = {};
                 bool from_relay = false;
 
                 if (m->msg_flags & MSG_TRUNC) {
@@ -601,6 +603,14 @@ static bool rx_batch(FzdDpWorker *w, int fam) {
                                 memcpy(&gso, CMSG_DATA(c), sizeof gso);
                                 if (gso > 0)
                                         seg = (size_t) gso;
+                        } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                                struct in_pktinfo pi;
+                                memcpy(&pi, CMSG_DATA(c), sizeof pi);
+                                local.in = (struct sockaddr_in) { .sin_family = AF_INET, .sin_addr = pi.ipi_addr };
+                        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                                struct in6_pktinfo pi;
+                                memcpy(&pi, CMSG_DATA(c), sizeof pi);
+                                local.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_addr = pi.ipi6_addr };
                         }
                 w->cur_relay = NULL;
                 for (unsigned r = 0; r < w->n_relays; r++)
@@ -610,7 +620,7 @@ static bool rx_batch(FzdDpWorker *w, int fam) {
                                 break;
                         }
                 for (size_t off = 0; off < len; off += seg)
-                        rx_segment(w, data + off, len - off < seg ? len - off : seg, family, from, from_relay);
+                        rx_segment(w, data + off, len - off < seg ? len - off : seg, family, from, from_relay, &local);
         }
         fzd_dp_gro_flush(&w->gro);
         rx_release(w);

@@ -3,7 +3,8 @@
 (fzd-wg-tool, static keys, a TUN) in one network namespace, Debian's wireguard-go + wg in
 another, a veth pair between them (see wgbed.py). Handshakes started by either side, ping
 and TCP transfers with checksums both ways over IPv4 and IPv6, rekeying under load
-(shortened timers), roaming, replayed and bit-flipped packets, wrong keys and PSKs."""
+(shortened timers), roaming, replayed and bit-flipped packets, cookies under load, wrong
+keys and PSKs."""
 
 from fzbed import BedTestCase
 import wgbed
@@ -203,6 +204,20 @@ class WireGuardInterop(BedTestCase):
         # wireguard-go got its share of replays and flips and still answered everything.
         self.assertGreater(injected['to_up']['replayed'], 10)
         self.assertGreater(go.latest_handshake(), 0)
+
+    def test_cookie_under_load(self):
+        """Forced under load, we answer wireguard-go's initiation with a cookie reply (sealed
+        with XChaCha20-Poly1305 from libsodium); wireguard-go must accept it and retry with
+        mac2, which we then accept: the handshake completes."""
+        self.start_go()
+        ours = self.start_ours('--under-load', endpoint=None)
+        r = ping(B_NS, A_TUN4, count=1, wait=15)  # its retransmission comes after REKEY_TIMEOUT
+        self.assertIn(' 0% packet loss', r.stdout)
+        ours.wait_log('with a cookie')
+        ours.wait_event('peer', 'handshake-complete')
+        s = ours.stats()
+        self.assertGreaterEqual(s['dp']['handshakes_under_load'], 2)  # the first, and the one with mac2
+        self.assertEqual(s['handshakes'], 1)
 
     def test_wrong_psk(self):
         """Different PSKs: the initiation gets through (the PSK only enters the response),

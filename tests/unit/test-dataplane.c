@@ -182,6 +182,9 @@ static void on_packet(void *userdata, FzdDpPeer *peer, uint64_t cookie, const ui
 static void on_datagram(void *userdata, const FzdDpDatagram *d) {
         W.datagrams_cb++;
         W.last_channel = d->channel;
+        /* IP_PKTINFO: the remote sends to 127.0.0.1. */
+        ck_assert_int_eq(d->local.sa.sa_family, AF_INET);
+        ck_assert_uint_eq(ntohl(d->local.in.sin_addr.s_addr), INADDR_LOOPBACK);
         memcpy(W.last_datagram, d->data, d->len < sizeof W.last_datagram ? d->len : sizeof W.last_datagram);
 }
 

@@ -20,6 +20,7 @@
 typedef struct Msg {
         uint8_t data[2048];
         size_t len;
+        FzdWgPeer *to;
 } Msg;
 
 typedef struct Side {
@@ -44,10 +45,12 @@ static Side A, B;
 static void on_send(void *userdata, FzdWgPeer *peer, const uint8_t *data, size_t len) {
         Side *s = userdata;
 
-        ck_assert_ptr_eq(peer, s->peer);
+        if (s->peer)
+                ck_assert_ptr_eq(peer, s->peer);
         ck_assert_uint_lt(s->n_out, ELEMENTSOF(s->out));
         ck_assert_uint_le(len, sizeof s->out[0].data);
         memcpy(s->out[s->n_out].data, data, len);
+        s->out[s->n_out].to = peer;
         s->out[s->n_out++].len = len;
 }
 
@@ -759,6 +762,67 @@ START_TEST(test_remove_peer_with_session_in_use) {
 }
 END_TEST
 
+/* B serves many peers: each initiation is matched to its peer by the static key it
+ * carries, the index table grows well past its first size, and data from each peer
+ * decrypts as that peer's. */
+START_TEST(test_many_peers) {
+        enum { N = 150 };
+        static Side spokes[N];
+        static FzdWgPeer *hub_peers[N];
+        FzdWgTimers t = timers();
+        FzdWgPeer *saved = B.peer;
+        uint8_t psk[32], plain[256];
+        int hub_freed = 0;
+
+        memset(psk, 0x5a, sizeof psk);
+        B.peer = NULL; /* B sends to many: on_send records where each message goes */
+        for (unsigned i = 0; i < N; i++) {
+                side_init(&spokes[i], "M", (uint8_t) (10 + i), &t);
+                pair_with(&spokes[i], &B, psk);
+                ck_assert_int_eq(fzd_wg_peer_new(B.wg, fzd_wg_public_key(spokes[i].wg), psk, &hub_freed, &hub_peers[i]),
+                                 0);
+        }
+        for (unsigned round = 0; round < 2; round++)
+                for (unsigned i = 0; i < N; i++) {
+                        FzdWgPeer *from = NULL;
+                        FzdWgInput in;
+                        int r;
+                        packet[0] = (uint8_t) i;
+                        packet[1] = (uint8_t) round;
+                        r = fzd_wg_peer_send(spokes[i].wg, spokes[i].peer, packet, sizeof packet, T0 + round);
+                        ck_assert_int_eq(r, round == 0 ? 0 : 1);
+                        if (round == 0) {
+                                /* initiation → B → response → spoke → staged packet out */
+                                ck_assert_int_eq(fzd_wg_handle_handshake(B.wg, spokes[i].out[0].data, spokes[i].out[0].len,
+                                                                         spokes[i].src, 6, T0, false, &in),
+                                                 0);
+                                ck_assert_ptr_eq(in.peer, hub_peers[i]);
+                                ck_assert_uint_eq(B.n_out, 1);
+                                ck_assert_ptr_eq(B.out[0].to, hub_peers[i]);
+                                ck_assert_int_eq(fzd_wg_handle_handshake(spokes[i].wg, B.out[0].data, B.out[0].len, B.src,
+                                                                         6, T0, false, &in),
+                                                 0);
+                                B.n_out = 0;
+                                memmove(spokes[i].out, spokes[i].out + 1, sizeof(Msg));
+                        }
+                        ck_assert_int_eq(fzd_wg_decrypt(B.wg, spokes[i].out[0].data, spokes[i].out[0].len, T0 + round,
+                                                        plain, &from),
+                                         112);
+                        ck_assert_ptr_eq(from, hub_peers[i]);
+                        ck_assert_uint_eq(plain[0], i);
+                        ck_assert_uint_eq(plain[1], round);
+                        fzd_wg_peer_unref(from);
+                        spokes[i].n_out = 0;
+                }
+        for (unsigned i = 0; i < N; i++) {
+                fzd_wg_peer_remove(hub_peers[i]);
+                fzd_wg_free(spokes[i].wg);
+        }
+        ck_assert_int_eq(hub_freed, N);
+        B.peer = saved;
+}
+END_TEST
+
 START_TEST(test_duplicate_and_own_key) {
         ck_assert_int_eq(fzd_wg_peer_new(A.wg, fzd_wg_public_key(B.wg), (uint8_t[32]) {}, NULL, NULL), -EEXIST);
         ck_assert_int_eq(fzd_wg_peer_new(A.wg, fzd_wg_public_key(A.wg), (uint8_t[32]) {}, NULL, NULL), -EINVAL);
@@ -790,6 +854,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_staging_is_bounded);
         tcase_add_test(tc, test_sleep_and_wake);
         tcase_add_test(tc, test_remove_peer_with_session_in_use);
+        tcase_add_test(tc, test_many_peers);
         tcase_add_test(tc, test_duplicate_and_own_key);
         suite_add_tcase(s, tc);
         return s;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -49,7 +50,7 @@ typedef struct World {
         unsigned remote_raw_n;
         uint8_t remote_raw[2048];
         size_t remote_raw_len;
-        bool filter_block;
+        atomic_bool filter_block;
         bool strip_channel; /* the remote is "the relay": unwrap ChannelData first */
 } World;
 

@@ -6,7 +6,9 @@ bed: namespace ↔ veth ↔ namespace (tests/integration/wgbed.py), side by side
     (+ ours ↔ ours with one worker thread instead of two, and without offloads: the
      evidence for the default threading and for the offload work)
 
-  - iperf3 TCP, 10 s each way (FZ_BENCH_SECONDS), FZ_BENCH_REPEAT rounds (median, range);
+  - iperf3 TCP, 10 s each way (FZ_BENCH_SECONDS), and both ways at once (--bidir), with
+    pings through the full tunnel (latency under load); FZ_BENCH_REPEAT rounds (median,
+    range);
   - CPU: the tunnel processes' own time (utime + stime of every thread, /proc/PID/stat)
     and the whole machine's busy time (/proc/stat), each per Gbit/s carried;
   - handshake latency: from a fresh start, the first ping's round trip (initiation,
@@ -115,7 +117,7 @@ class Pair:
                 return float(line.split('time=')[1].split()[0])
         return float('nan')
 
-    def iperf(self, reverse=False, udp=False):
+    def iperf(self, reverse=False, udp=False, bidir=False, ping=False):
         # Line-buffered, so that "Server listening" (the readiness event) is not held back.
         srv = subprocess.Popen(['ip', 'netns', 'exec', B_NS, 'stdbuf', '-oL', 'iperf3', '-s', '-1', '-B', self.addrs[1]],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -126,10 +128,24 @@ class Pair:
             args = ['iperf3', '-c', self.addrs[1], '-t', str(SECONDS), '-J']
             if reverse:
                 args.append('-R')
+            if bidir:
+                args.append('--bidir')
             if udp:
                 args += ['-u', '-l', '64', '-b', '0']
+            pinger = None
+            if ping:
+                # Latency under load: pings through the same tunnel while it is full.
+                count = max(5, SECONDS * 4 - 4)
+                pinger = subprocess.Popen(['ip', 'netns', 'exec', A_NS, 'ping', '-n', '-q', '-c', str(count), '-i', '0.25',
+                                           self.addrs[1]], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             r = run(*args, ns=A_NS, check=False, timeout=SECONDS + 60)
             cpu1, busy1, t1 = cpu_of(self.pids), machine_busy(), time.monotonic()
+            rtt = None
+            if pinger:
+                out, _ = pinger.communicate(timeout=60)
+                for line in out.splitlines():
+                    if line.startswith('rtt'):
+                        rtt = float(line.split('=')[1].split('/')[1])
         finally:
             try:
                 srv.communicate(timeout=30)
@@ -148,9 +164,12 @@ class Pair:
             s = end['sum']
             res['pps'] = (s['packets'] - s['lost_packets']) / s['seconds']
             res['loss'] = s['lost_percent']
+        elif bidir:
+            res['mbps'] = (end['sum_received']['bits_per_second'] + end['sum_received_bidir_reverse']['bits_per_second']) / 1e6
         else:
             res['mbps'] = end['sum_received']['bits_per_second'] / 1e6
             res['retr'] = end['sum_sent'].get('retransmits', 0)
+        res['rtt'] = rtt
         return res
 
 
@@ -174,7 +193,8 @@ CONFIGS = [
 
 
 def throughput(bed):
-    results = {name: {'ab': [], 'ba': [], 'cpu': [], 'busy': [], 'retr': []} for name, *_ in CONFIGS}
+    results = {name: {'ab': [], 'ba': [], 'bidir': [], 'rtt': [], 'cpu': [], 'busy': [], 'retr': []}
+               for name, *_ in CONFIGS}
     loop = {}
     for rnd in range(REPEAT):
         for name, ka, kb, threading in CONFIGS:
@@ -189,7 +209,7 @@ def throughput(bed):
                 for t in pair.tools:
                     t.cmd('loop-reset')
                 for reverse in (False, True):
-                    r = pair.iperf(reverse=reverse)
+                    r = pair.iperf(reverse=reverse, ping=not reverse)
                     if 'error' in r:
                         print(f'  {name}: iperf3 failed: {r["error"]}')
                         continue
@@ -201,6 +221,12 @@ def throughput(bed):
                     if gbps > 0:
                         res['busy'].append(r['busy'] / r['wall'] / (r['mbps'] / 1000))
                     res['retr'].append(r['retr'])
+                    if r['rtt'] is not None:
+                        res['rtt'].append(r['rtt'])
+                if ka != 'veth':
+                    r = pair.iperf(bidir=True)
+                    if 'mbps' in r:
+                        results[name]['bidir'].append(r['mbps'])
                 if pair.tools:
                     lp = pair.tools[0].stats()['loop']
                     loop.setdefault(name, []).append(lp)
@@ -266,11 +292,12 @@ def main(bed, build_root):
           f'MTU 1280 ==')
     print(f'load average before: {load()} (2 cores; other jobs on this machine add noise)')
     res, loop = throughput(bed)
-    print(f'{"":30} {"A→B Mbit/s":>22} {"B→A Mbit/s":>22} {"tunnel CPU s/Gbit":>18} {"machine CPU s/Gbit":>19}')
+    print(f'{"":30} {"A→B Mbit/s":>20} {"B→A Mbit/s":>20} {"both ways Mbit/s":>20} {"ping ms, loaded":>18} '
+          f'{"tunnel CPU s/Gbit":>18} {"machine CPU s/Gbit":>19}')
     for name, *_ in CONFIGS:
         r = res[name]
-        print(f'{name:30} {fmt_range(r["ab"]):>22} {fmt_range(r["ba"]):>22} '
-              f'{fmt_range(r["cpu"], "{:.2f}"):>18} {fmt_range(r["busy"], "{:.2f}"):>19}')
+        print(f'{name:30} {fmt_range(r["ab"]):>20} {fmt_range(r["ba"]):>20} {fmt_range(r["bidir"]):>20} '
+              f'{fmt_range(r["rtt"], "{:.2f}"):>18} {fmt_range(r["cpu"], "{:.2f}"):>18} {fmt_range(r["busy"], "{:.2f}"):>19}')
     ref = res['wireguard-go ↔ wireguard-go']
     for name in ('ours ↔ ours', 'ours ↔ wireguard-go'):
         mine = res[name]

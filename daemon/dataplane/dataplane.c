@@ -339,7 +339,7 @@ static void handle_item(FzdDataplane *dp, FzdDpItem *it, uint64_t now) {
                 return;
         case FZD_DP_ITEM_PACKET:
                 if (dp->cb.packet)
-                        dp->cb.packet(dp->userdata, p, h->cookie, it->data, h->len);
+                        dp->cb.packet(dp->userdata, p, h->cookie, h->reason, it->data, h->len);
                 return;
         case FZD_DP_ITEM_ROAMED:
                 if (p)
@@ -387,7 +387,7 @@ int fzd_dataplane_new(sd_event *event, const FzdDataplaneConfig *config, const F
         struct timespec rt;
         int r, zero = 0;
 
-        if (config->tun_fd < 0 || (config->udp4_fd < 0 && config->udp6_fd < 0) || config->mtu < 576 ||
+        if (!event || config->tun_fd < 0 || (config->udp4_fd < 0 && config->udp6_fd < 0) || config->mtu < 576 ||
             config->mtu > 9000)
                 return -EINVAL;
         r = fzd_wg_crypto_init();

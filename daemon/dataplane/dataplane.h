@@ -79,13 +79,21 @@ typedef enum FzdDpPeerEvent {
         FZD_DP_PEER_PATH_CHANGED,       /* learned a new endpoint (roaming) */
 } FzdDpPeerEvent;
 
+/* Why a TUN packet was handed to the control side. */
+typedef enum FzdDpPacketReason {
+        FZD_DP_PACKET_NO_ROUTE,   /* no route: peer is NULL (authorization, #13) */
+        FZD_DP_PACKET_NO_SESSION, /* the route's peer has no usable session or no path yet */
+        FZD_DP_PACKET_FILTERED,   /* the filter refused it (answer with ICMP, never send it) */
+} FzdDpPacketReason;
+
 typedef struct FzdDpCallbacks {
         /* Main loop. Not WireGuard: STUN, TURN, ChannelData on unbound channels. */
         void (*datagram)(void *userdata, const FzdDpDatagram *d);
-        /* Main loop. A packet read from the TUN that the fast path could not send: no route
-         * (peer NULL), or the route's peer has no session yet or its path is unset. Pass it
-         * to fzd_dataplane_peer_send() to stage it and start a handshake, or drop it. */
-        void (*packet)(void *userdata, FzdDpPeer *peer, uint64_t cookie, const uint8_t *packet, size_t len);
+        /* Main loop. A packet read from the TUN that the fast path did not send, and why.
+         * NO_SESSION: pass it to fzd_dataplane_peer_send() to stage it and start a
+         * handshake, or drop it. */
+        void (*packet)(void *userdata, FzdDpPeer *peer, uint64_t cookie, FzdDpPacketReason reason,
+                       const uint8_t *packet, size_t len);
         /* Main loop. */
         void (*peer_event)(void *userdata, FzdDpPeer *peer, FzdDpPeerEvent event);
         /* Worker threads (thread-safe, fast, no blocking): may this packet, routed with
@@ -110,9 +118,9 @@ typedef struct FzdDataplaneConfig {
         bool disable_offloads;
 } FzdDataplaneConfig;
 
-/* Creates the data plane and attaches its control side to `event` (an io source on the
- * queue's eventfd, a CLOCK_BOOTTIME timer for the WireGuard timers). Workers start with
- * fzd_dataplane_start(). */
+/* Creates the data plane and attaches its control side to `event` (required: an io source
+ * on the queue's eventfd, a CLOCK_BOOTTIME timer for the WireGuard timers). Workers start
+ * with fzd_dataplane_start(). */
 int fzd_dataplane_new(sd_event *event, const FzdDataplaneConfig *config, const FzdDpCallbacks *callbacks,
                       void *userdata, FzdDataplane **ret);
 int fzd_dataplane_start(FzdDataplane *dp);

@@ -33,6 +33,7 @@ typedef struct FzdDpItemHeader {
         bool handshake;   /* WireGuard handshake message (counts towards "under load") */
         FzdWgPeer *peer;  /* referenced: PACKET with a route, ROAMED */
         uint64_t cookie;
+        FzdDpPacketReason reason; /* PACKET */
         uint16_t len;
 } FzdDpItemHeader;
 

@@ -19,7 +19,8 @@ static void set_buffer(int fd, int force_opt, int opt, int size) {
         (void) setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }
 
-int fzd_dp_udp_open(int family, uint16_t port, bool fallback, uint32_t mark, int *ret_fd, uint16_t *ret_port) {
+int fzd_dp_udp_open(int family, uint16_t port, bool fallback, uint32_t mark, int buffer, int *ret_fd,
+                    uint16_t *ret_port) {
         _cleanup_(closep) int fd = -EBADF;
         union {
                 struct sockaddr sa;
@@ -42,8 +43,10 @@ int fzd_dp_udp_open(int family, uint16_t port, bool fallback, uint32_t mark, int
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
         } else
                 (void) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
-        set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, FZD_DP_SOCKET_BUFFER);
-        set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, FZD_DP_SOCKET_BUFFER);
+        if (buffer <= 0)
+                buffer = FZD_DP_SOCKET_BUFFER;
+        set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, buffer);
+        set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, buffer);
         /* Coalesced receives (Linux 5.0+); without it we get one datagram per slot. */
         (void) setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one);
 

@@ -10,15 +10,21 @@
 
 /* Firezone's port for the WireGuard/ICE socket (DESIGN §7.3). */
 #define FZD_DP_DEFAULT_PORT 52625
-/* Socket buffers for throughput: a few ms of line rate at several Gbit/s. */
-#define FZD_DP_SOCKET_BUFFER (7 * 1024 * 1024)
+/* Socket buffers: enough to ride out a descheduled worker (≈8 ms at 1 Gbit/s), not more.
+ * Measured ours ↔ ours on 2 shared cores, 3 interleaved rounds: 7 MiB (wireguard-go's and
+ * Firezone's choice) gave no more throughput (1.2–1.4 Gbit/s for all of 0.5, 1, 2 and
+ * 7 MiB) but a standing queue: ping through the full tunnel 12.6–14.6 ms with 7 MiB,
+ * 7.6–11.2 ms with 1 MiB, 2.7–9.7 ms with 0.5 MiB. The receive side is where the queue
+ * forms when the decrypting worker falls behind. */
+#define FZD_DP_SOCKET_BUFFER (1024 * 1024)
 
 /* Opens a non-blocking UDP socket of family (AF_INET/AF_INET6; IPv6 only for AF_INET6),
  * bound to port — falling back to an ephemeral port if it is taken and fallback is set —
- * with SO_MARK = mark (if non-zero), buffers of FZD_DP_SOCKET_BUFFER (forced where
- * permitted), packet info for the local address, and UDP GRO if the kernel has it.
- * *ret_port gets the port bound. */
-int fzd_dp_udp_open(int family, uint16_t port, bool fallback, uint32_t mark, int *ret_fd, uint16_t *ret_port);
+ * with SO_MARK = mark (if non-zero), send and receive buffers of `buffer` bytes (0:
+ * FZD_DP_SOCKET_BUFFER; forced where permitted), packet info for the local address, and UDP
+ * GRO if the kernel has it. *ret_port gets the port bound. */
+int fzd_dp_udp_open(int family, uint16_t port, bool fallback, uint32_t mark, int buffer, int *ret_fd,
+                    uint16_t *ret_port);
 
 /* Whether UDP_SEGMENT (GSO) is accepted on fd. */
 bool fzd_dp_udp_gso_supported(int fd);

@@ -177,11 +177,12 @@ static unsigned path_index(FzdDpWorker *w, const FzdDpPath *p) {
         return w->n_paths++;
 }
 
-static void to_control(FzdDpWorker *w, const uint8_t *p, size_t len) {
+static void to_control(FzdDpWorker *w, FzdDpPacketReason reason, const uint8_t *p, size_t len) {
         FzdDpItemHeader h = {
                 .kind = FZD_DP_ITEM_PACKET,
                 .peer = fzd_wg_peer_ref(w->target.peer),
                 .cookie = w->target.cookie,
+                .reason = reason,
         };
         (void) fzd_dp_queue_push(&w->dp->queue, &h, p, len);
 }
@@ -212,17 +213,17 @@ static void tx_done(void *userdata, uint8_t *buf, size_t len) {
         COUNT(dp, tun_packets, 1);
         if (!t->peer) {
                 COUNT(dp, no_route, 1);
-                to_control(w, buf, len);
+                to_control(w, FZD_DP_PACKET_NO_ROUTE, buf, len);
                 return;
         }
         if (dp->cb.filter && !dp->cb.filter(dp->userdata, t->cookie, buf, len)) {
                 COUNT(dp, filtered, 1);
-                to_control(w, buf, len);
+                to_control(w, FZD_DP_PACKET_FILTERED, buf, len);
                 return;
         }
         if (!t->kp || !t->has_path) {
                 COUNT(dp, no_session, 1);
-                to_control(w, buf, len);
+                to_control(w, FZD_DP_PACKET_NO_SESSION, buf, len);
                 return;
         }
         n = fzd_wg_keypair_seal(t->kp, w->aead, w->now, buf, len, msg);
@@ -231,7 +232,7 @@ static void tx_done(void *userdata, uint8_t *buf, size_t len) {
                 target_note(w, t);
                 t->kp = fzd_wg_keypair_unref(t->kp);
                 COUNT(dp, no_session, 1);
-                to_control(w, buf, len);
+                to_control(w, FZD_DP_PACKET_NO_SESSION, buf, len);
                 return;
         }
         if (t->path.channel != 0) {

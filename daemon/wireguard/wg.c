@@ -37,6 +37,11 @@ void fzd_wg_timers_default(FzdWgTimers *ret) {
         };
 }
 
+void fzd_wg_timers_firezone(FzdWgTimers *ret) {
+        fzd_wg_timers_default(ret);
+        ret->rekey_attempt_time = 20 * FZD_WG_NSEC_PER_SEC;
+}
+
 static void limits_from_timers(FzdWgLimits *l, const FzdWgTimers *t, size_t mtu) {
         uint64_t margin = t->keepalive_timeout + t->rekey_timeout;
 

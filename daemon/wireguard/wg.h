@@ -56,6 +56,8 @@ typedef struct FzdWgTimers {
 } FzdWgTimers;
 
 void fzd_wg_timers_default(FzdWgTimers *ret);
+/* The same with Firezone's REKEY_ATTEMPT_TIME (20 s, DESIGN §7.3). */
+void fzd_wg_timers_firezone(FzdWgTimers *ret);
 
 typedef struct FzdWg FzdWg;
 typedef struct FzdWgPeer FzdWgPeer;

@@ -111,6 +111,9 @@ class WireGuardInterop(BedTestCase):
         self.assertGreater(d['tun_offloads'], 0)
         self.assertGreater(d['tun_packets'], d['tun_reads'])
         self.assertGreater(d['udp_datagrams'], d['udp_sends'])
+        # Its sockets carry the daemon's firewall mark (so its own traffic skips the tunnel).
+        sockets = run('ss', '-uaneH', f'sport = :{A_PORT}', ns=A_NS).stdout
+        self.assertEqual(sockets.count('fwmark:0x1f0a'), 2, sockets)  # IPv4 and IPv6
 
     def test_peer_initiates(self):
         """wireguard-go starts the handshake; we answer and confirm; traffic both ways."""

@@ -8,11 +8,12 @@
  *               [--under-load] [--log-level debug]
  *               [--rekey-after-time S] [--reject-after-time S] [--rekey-attempt-time S]
  *               [--rekey-timeout S] [--keepalive-timeout S] [--rekey-after-messages N]
+ *               [--socket-buffer BYTES]
  *               --peer PUBKEY [--psk FILE] [--endpoint IP:PORT] [--allowed-ip CIDR]...
  *               [--peer ...]...
  *
  * It creates the TUN (non-persistent, MTU set, link up; addresses are the caller's
- * business), answers commands on stdin with one JSON line each, and prints events:
+ * business) and its UDP sockets with the daemon's firewall mark, answers commands on stdin with one JSON line each, and prints events:
  *   stats              counters of the data plane and the first peer, main-loop latency
  *   initiate           start a handshake with the first peer now
  *   endpoint IP:PORT   set the first peer's path
@@ -42,6 +43,7 @@
 #include "tun.h"
 
 #define MAX_PEERS   8
+#define MARK        0x1f0a /* the daemon's FZD_FIREWALL_MARK: its own traffic skips the tunnel */
 #define MAX_ALLOWED 16
 #define LINE_MAX_LEN 4096
 #define LOOP_PERIOD_USEC (10 * USEC_PER_MSEC)
@@ -153,11 +155,12 @@ static void emit_peer_event(void *userdata, FzdDpPeer *peer, FzdDpPeerEvent even
         fflush(stdout);
 }
 
-static void on_packet(void *userdata, FzdDpPeer *peer, uint64_t cookie, const uint8_t *packet, size_t len) {
+static void on_packet(void *userdata, FzdDpPeer *peer, uint64_t cookie, FzdDpPacketReason reason,
+                      const uint8_t *packet, size_t len) {
         Tool *t = userdata;
 
         /* Plain WireGuard: stage it and start a handshake; no route: drop. */
-        if (peer)
+        if (reason == FZD_DP_PACKET_NO_SESSION)
                 (void) fzd_dataplane_peer_send(t->dp, peer, packet, len);
 }
 
@@ -316,6 +319,7 @@ int main(int argc, char **argv) {
                 { "rekey-timeout", required_argument, NULL, 4 },
                 { "keepalive-timeout", required_argument, NULL, 5 },
                 { "rekey-after-messages", required_argument, NULL, 6 },
+                { "socket-buffer", required_argument, NULL, 7 },
                 { "peer", required_argument, NULL, 'p' },
                 { "psk", required_argument, NULL, 's' },
                 { "endpoint", required_argument, NULL, 'e' },
@@ -328,7 +332,7 @@ int main(int argc, char **argv) {
         const char *tun = NULL, *key_file = NULL;
         _cleanup_(closep) int tun_fd = -EBADF, fd4 = -EBADF, fd6 = -EBADF;
         uint16_t port = 0, bound = 0;
-        int ifindex = 0, c, r;
+        int ifindex = 0, c, r, sockbuf = 0;
         PeerConfig *cur = NULL;
 
         fzd_log_open();
@@ -387,6 +391,9 @@ int main(int argc, char **argv) {
                 case 6:
                         cfg.timers.rekey_after_messages = strtoull(optarg, NULL, 10);
                         break;
+                case 7:
+                        sockbuf = atoi(optarg);
+                        break;
                 case 'p':
                         if (t->n_peers == MAX_PEERS)
                                 return log_error_errno(E2BIG, "Too many peers."), 2;
@@ -423,10 +430,10 @@ int main(int argc, char **argv) {
         r = link_setup(tun, cfg.mtu);
         if (r < 0)
                 return 1;
-        r = fzd_dp_udp_open(AF_INET, port, false, 0, &fd4, &bound);
+        r = fzd_dp_udp_open(AF_INET, port, false, MARK, sockbuf, &fd4, &bound);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the IPv4 socket: %m"), 1;
-        if (fzd_dp_udp_open(AF_INET6, bound, false, 0, &fd6, NULL) < 0)
+        if (fzd_dp_udp_open(AF_INET6, bound, false, MARK, sockbuf, &fd6, NULL) < 0)
                 log_info("No IPv6 socket: IPv4 only.");
         cfg.tun_fd = tun_fd;
         cfg.udp4_fd = fd4;

@@ -42,6 +42,7 @@ typedef struct World {
         /* what happened */
         unsigned packets_cb, unrouted, datagrams_cb, path_changes, handshakes;
         uint64_t last_cookie;
+        FzdDpPacketReason last_reason;
         uint16_t last_channel;
         uint8_t last_datagram[64];
         unsigned remote_plain_n;
@@ -168,15 +169,18 @@ static void pump_until(bool (*cond)(void), const char *what) {
 
 /* ---- callbacks ---------------------------------------------------------------------------------------- */
 
-static void on_packet(void *userdata, FzdDpPeer *peer, uint64_t cookie, const uint8_t *packet, size_t len) {
+static void on_packet(void *userdata, FzdDpPeer *peer, uint64_t cookie, FzdDpPacketReason reason,
+                      const uint8_t *packet, size_t len) {
         /* Only routed ones: the kernel sends its own (IPv6 neighbour discovery) too. */
         if (!peer) {
+                ck_assert_int_eq(reason, FZD_DP_PACKET_NO_ROUTE);
                 W.unrouted++;
                 return;
         }
         W.packets_cb++;
         W.last_cookie = cookie;
-        if (peer && !W.filter_block)
+        W.last_reason = reason;
+        if (reason == FZD_DP_PACKET_NO_SESSION)
                 (void) fzd_dataplane_peer_send(W.dp, peer, packet, len);
 }
 
@@ -217,7 +221,7 @@ static void world_start(FzdDpThreading threading, bool offloads) {
         ifup("lo", NULL);
         check_errno(fzd_tun_create_with(TUN_NAME, FZD_TUN_VNET_HDR, &W.tun_fd, &ifindex), "TUN");
         ifup(TUN_NAME, LOCAL_IP);
-        check_errno(fzd_dp_udp_open(AF_INET, 0, false, 0x1f0a, &W.udp_fd, &W.dp_port), "UDP socket");
+        check_errno(fzd_dp_udp_open(AF_INET, 0, false, 0x1f0a, 0, &W.udp_fd, &W.dp_port), "UDP socket");
         W.app_fd = udp_socket(LOCAL_IP, APP_PORT, NULL);
         W.remote_fd = udp_socket("127.0.0.1", 0, &W.remote_port);
         W.remote_fd2 = udp_socket("127.0.0.1", 0, &W.remote_port2);
@@ -340,6 +344,7 @@ static void basic_exchange(void) {
         app_send("hello");
         pump_until(remote_got_one, "the first packet at the remote");
         ck_assert_uint_eq(W.packets_cb, 1); /* no session yet: handed to the control side */
+        ck_assert_int_eq(W.last_reason, FZD_DP_PACKET_NO_SESSION);
         ck_assert_uint_eq(W.handshakes, 1);
         ck_assert_mem_eq(udp_payload(W.remote_plain[0]), "hello", 5);
 
@@ -480,6 +485,7 @@ START_TEST(test_filter_hook) {
         app_send("blocked");
         pump_until(packet_cb_seen2, "the filtered packet at the control side");
         ck_assert_uint_eq(W.last_cookie, 7);
+        ck_assert_int_eq(W.last_reason, FZD_DP_PACKET_FILTERED);
         ck_assert_uint_eq(stats().filtered, 1);
         ck_assert_uint_eq(W.remote_plain_n, 8); /* it did not go out */
         world_stop();

@@ -93,8 +93,8 @@ static void key_of(uint8_t key[32], uint8_t seed) {
 
 static FzdWgTimers timers(void) {
         FzdWgTimers t;
-        fzd_wg_timers_default(&t);
-        t.rekey_attempt_time = 20 * SEC; /* Firezone's */
+        fzd_wg_timers_firezone(&t);
+        ck_assert_uint_eq(t.rekey_attempt_time, 20 * SEC);
         return t;
 }
 

@@ -13,6 +13,10 @@
 #include "tun.h"
 
 int fzd_tun_create(const char *ifname, int *ret_fd, int *ret_ifindex) {
+        return fzd_tun_create_with(ifname, 0, ret_fd, ret_ifindex);
+}
+
+int fzd_tun_create_with(const char *ifname, unsigned flags, int *ret_fd, int *ret_ifindex) {
         _cleanup_(closep) int fd = -EBADF;
         struct ifreq ifr = {};
         unsigned ifindex;
@@ -31,7 +35,7 @@ int fzd_tun_create(const char *ifname, int *ret_fd, int *ret_ifindex) {
                 return log_error_errno(errno, "Failed to open /dev/net/tun: %m");
 
         memcpy(ifr.ifr_name, ifname, len);
-        ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+        ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (flags & FZD_TUN_VNET_HDR ? IFF_VNET_HDR : 0);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
                 return log_error_errno(errno, "Failed to create TUN device %s: %m", ifname);
         /* The kernel may not rename it, but a name it chose itself would not be ours. */

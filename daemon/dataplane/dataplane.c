@@ -345,6 +345,10 @@ static void handle_item(FzdDataplane *dp, FzdDpItem *it, uint64_t now) {
                 if (p)
                         path_changed(dp, p);
                 return;
+        case FZD_DP_ITEM_P2P:
+                if (p && dp->cb.p2p_control)
+                        dp->cb.p2p_control(dp->userdata, p, it->data, h->len);
+                return;
         }
 }
 
@@ -487,6 +491,7 @@ FzdDataplane *fzd_dataplane_free(FzdDataplane *dp) {
                 dp->routes = fzd_dp_routes_free_values(dp->routes, unref_route_value);
         fzd_dp_queue_done(&dp->queue);
         dp->wg = fzd_wg_free(dp->wg);
+        fzd_wg_aead_free(dp->control_aead);
         pthread_rwlock_destroy(&dp->routes_lock);
         pthread_rwlock_destroy(&dp->relay_lock);
         free(dp);
@@ -707,6 +712,80 @@ int fzd_dataplane_send_datagram(FzdDataplane *dp, int family, const FzdDpAddr *t
         if (sendto(fd, data, len, MSG_DONTWAIT, &to->sa, addr_len(family)) < 0)
                 return -errno;
         return 0;
+}
+
+bool fzd_dp_is_p2p_control(const uint8_t *p, size_t len) {
+        static const uint8_t zero[16] = {};
+
+        return len >= 40 && (p[0] >> 4) == 6 && p[6] == 0xff && p[7] == 0 && memcmp(p + 8, zero, 16) == 0 &&
+               memcmp(p + 24, zero, 16) == 0;
+}
+
+int fzd_dataplane_input(FzdDataplane *dp, int family, const FzdDpAddr *from, uint16_t channel, const uint8_t *data,
+                        size_t len) {
+        uint64_t now = fzd_dp_now();
+        FzdDpIpInfo ip;
+        FzdWgKeypair *kp;
+        FzdDpPeer *p;
+        void *value = NULL;
+        ssize_t n;
+        int r = 0;
+
+        if (len < 4 || len > FZD_DP_ITEM_DATA_MAX)
+                return -EBADMSG;
+        if (data[0] >= FZD_WG_MSG_INITIATION && data[0] <= FZD_WG_MSG_COOKIE_REPLY) {
+                FzdDpItem *it = malloc(sizeof *it);
+                if (!it)
+                        return -ENOMEM;
+                it->h = (FzdDpItemHeader) { .kind = FZD_DP_ITEM_DATAGRAM, .family = family, .from = *from,
+                                            .channel = channel, .handshake = true, .len = (uint16_t) len };
+                memcpy(it->data, data, len);
+                handle_handshake(dp, it, now);
+                free(it);
+                (void) fzd_wg_tick(dp->wg, now);
+                rearm(dp);
+                return 0;
+        }
+        if (data[0] != FZD_WG_MSG_DATA || len < FZD_WG_DATA_HEADER_LEN + FZD_WG_TAG_LEN)
+                return -EBADMSG;
+        kp = fzd_wg_lookup_keypair(dp->wg, fzd_wg_le32(data + FZD_WG_DATA_RECEIVER));
+        if (!kp)
+                return -ENOKEY;
+        if (!dp->control_aead) {
+                dp->control_aead = fzd_wg_aead_new();
+                if (!dp->control_aead) {
+                        fzd_wg_keypair_unref(kp);
+                        return -ENOMEM;
+                }
+        }
+        {
+                uint8_t buf[FZD_DP_ITEM_DATA_MAX];
+                n = fzd_wg_keypair_open(kp, dp->control_aead, now, data, len, buf);
+                if (n < 0)
+                        r = (int) n;
+                else if (n > 0) {
+                        (void) fzd_wg_keypair_note_rx(kp, now, 1, 0, len);
+                        p = fzd_wg_peer_userdata(fzd_wg_keypair_peer(kp));
+                        if (fzd_dp_is_p2p_control(buf, (size_t) n)) {
+                                if (dp->cb.p2p_control)
+                                        dp->cb.p2p_control(dp->userdata, p, buf, (size_t) n);
+                        } else if (fzd_dp_ip_info(buf, (size_t) n, &ip) < 0)
+                                r = -EBADMSG;
+                        else {
+                                pthread_rwlock_rdlock(&dp->routes_lock);
+                                if (!fzd_dp_routes_lookup(dp->routes, ip.family, ip.src, &value, NULL))
+                                        value = NULL;
+                                pthread_rwlock_unlock(&dp->routes_lock);
+                                r = value == fzd_wg_keypair_peer(kp) ? fzd_dataplane_write_tun(dp, buf, ip.total_len)
+                                                                       : -EPERM;
+                        }
+                } else
+                        (void) fzd_wg_keypair_note_rx(kp, now, 0, 1, len);
+        }
+        fzd_wg_keypair_unref(kp);
+        (void) fzd_wg_tick(dp->wg, now);
+        rearm(dp);
+        return r;
 }
 
 int fzd_dataplane_write_tun(FzdDataplane *dp, const uint8_t *packet, size_t len) {

@@ -99,6 +99,9 @@ typedef struct FzdDpCallbacks {
         /* Worker threads (thread-safe, fast, no blocking): may this packet, routed with
          * this cookie, go out? false: it is handed to packet() instead. NULL: all may. */
         bool (*filter)(void *userdata, uint64_t cookie, const uint8_t *packet, size_t len);
+        /* Main loop. A decrypted packet of Firezone's in-tunnel control protocol from a peer
+         * (fzd_dp_is_p2p_control(): DESIGN §7.4). It never reaches the TUN. NULL: dropped. */
+        void (*p2p_control)(void *userdata, FzdDpPeer *peer, const uint8_t *packet, size_t len);
 } FzdDpCallbacks;
 
 typedef struct FzdDataplaneConfig {
@@ -177,6 +180,16 @@ int fzd_dataplane_channel_bind(FzdDataplane *dp, const FzdDpAddr *relay, uint16_
 int fzd_dataplane_send_datagram(FzdDataplane *dp, int family, const FzdDpAddr *to, const uint8_t *data, size_t len);
 /* Writes one IP packet into the TUN (e.g. an ICMP error for a filtered packet). */
 int fzd_dataplane_write_tun(FzdDataplane *dp, const uint8_t *packet, size_t len);
+/* A WireGuard datagram that reached the main loop another way — unwrapped from a relay by
+ * ICE before the channel was bound here — handled as if a socket had delivered it:
+ * handshake messages by the state machine, transport data decrypted, checked against the
+ * routes and written into the TUN (or to p2p_control). `from`/`channel` are where it came
+ * from (the relay and channel when relayed). Returns 0, or a negative errno if dropped. */
+int fzd_dataplane_input(FzdDataplane *dp, int family, const FzdDpAddr *from, uint16_t channel, const uint8_t *data,
+                        size_t len);
+
+/* Firezone's in-tunnel control packet: IPv6 from :: to ::, next header 0xFF, hop limit 0. */
+bool fzd_dp_is_p2p_control(const uint8_t *packet, size_t len);
 
 /* The data plane's clock (CLOCK_BOOTTIME, ns): the `now` of the WireGuard core. */
 uint64_t fzd_dp_now(void);

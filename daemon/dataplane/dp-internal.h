@@ -73,6 +73,7 @@ struct FzdDataplane {
         bool started;
 
         uint64_t under_load_until;
+        FzdWgAead *control_aead; /* transport data handled on the main loop (fzd_dataplane_input) */
         /* The source of the handshake message being handled (for roaming). */
         const FzdDpItem *current_input;
 

@@ -21,6 +21,7 @@ typedef enum FzdDpItemKind {
         FZD_DP_ITEM_DATAGRAM,  /* from a socket: STUN, TURN, ChannelData, WG handshake */
         FZD_DP_ITEM_PACKET,    /* from the TUN: no route or no session */
         FZD_DP_ITEM_ROAMED,    /* a peer's path was learned on the fast path */
+        FZD_DP_ITEM_P2P,       /* a decrypted in-tunnel control packet from a peer */
 } FzdDpItemKind;
 
 typedef struct FzdDpItemHeader {
@@ -31,7 +32,7 @@ typedef struct FzdDpItemHeader {
         uint16_t channel;
         bool from_relay;
         bool handshake;   /* WireGuard handshake message (counts towards "under load") */
-        FzdWgPeer *peer;  /* referenced: PACKET with a route, ROAMED */
+        FzdWgPeer *peer;  /* referenced: PACKET with a route, ROAMED, P2P */
         uint64_t cookie;
         FzdDpPacketReason reason; /* PACKET */
         uint16_t len;

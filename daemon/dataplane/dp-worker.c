@@ -480,6 +480,12 @@ static void rx_data(FzdDpWorker *w, uint8_t *msg, size_t len, int family, const 
                 w->rx_keepalives++;
         } else {
                 w->rx_data++;
+                if (fzd_dp_is_p2p_control(msg + FZD_WG_DATA_HEADER_LEN, (size_t) n)) {
+                        FzdDpItemHeader h = { .kind = FZD_DP_ITEM_P2P,
+                                              .peer = fzd_wg_peer_ref(fzd_wg_keypair_peer(w->rx_kp)) };
+                        (void) fzd_dp_queue_push(&dp->queue, &h, msg + FZD_WG_DATA_HEADER_LEN, (size_t) n);
+                        return;
+                }
                 if (fzd_dp_ip_info(msg + FZD_WG_DATA_HEADER_LEN, (size_t) n, &ip) < 0) {
                         COUNT(dp, malformed, 1);
                         return;

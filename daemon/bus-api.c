@@ -395,6 +395,13 @@ static int append_status(sd_bus_message *reply, FzdBusApi *api) {
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", FZ_STATUS_KEY_INTERNET_RESOURCE_ENABLED, "b",
                                           api->internet_resource_enabled);
+        if (r >= 0) {
+                FzdConnStats s;
+                (void) fzd_manager_connection_stats(api->m, &s);
+                r = sd_bus_message_append(reply, "{sv}{sv}{sv}", FZ_STATUS_KEY_GATEWAYS, "u", s.gateways,
+                                          FZ_STATUS_KEY_RX_BYTES, "t", s.rx_bytes, FZ_STATUS_KEY_TX_BYTES, "t",
+                                          s.tx_bytes);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r;

@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "error.h"
+#include "gateway-messages.h"
 #include "interface-config.h"
 #include "resource.h"
 #include "secret.h"
@@ -41,6 +42,16 @@ typedef struct FzdEngineEvents {
          * configuration): the engine has wiped its token and stopped. The token will never
          * work again if fzd_error_kind(error->code) is FZD_ERROR_KIND_NEEDS_SIGN_IN. */
         void (*session_ended)(void *userdata, const FzdError *error);
+
+        /* Connections to gateways (DESIGN §7.2). Relays: with replace_all (init) the list is
+         * the whole set; otherwise (relays_presence) the removed ids go and the given ones are
+         * added or updated. Every callback may be NULL. */
+        void (*relays)(void *userdata, const FzdRelay *relays, size_t n, const char *const *removed, size_t n_removed,
+                       bool replace_all);
+        void (*authorization_created)(void *userdata, const FzdAuthorization *a);
+        void (*authorization_failed)(void *userdata, const char *resource_id, const char *reason);
+        void (*ice_candidates)(void *userdata, const char *gateway_id, const char *const *candidates, size_t n,
+                               bool invalidate);
 } FzdEngineEvents;
 
 typedef struct FzdEngine FzdEngine;
@@ -59,6 +70,16 @@ int fzd_engine_reconnect(FzdEngine *e);
 /* Replace the token of a running session and reconnect (SIGHUP re-read the token file). */
 int fzd_engine_replace_token(FzdEngine *e, FzdSecret **token);
 bool fzd_engine_is_running(const FzdEngine *e);
+/* Messages about connections to gateways (DESIGN §7.2). -ENOTCONN while not joined: the
+ * caller asks again later (a resource asks again on its next packet). */
+int fzd_engine_request_authorization(FzdEngine *e, const char *resource_id, const char *const *connected_gateway_ids,
+                                     size_t n);
+int fzd_engine_send_candidates(FzdEngine *e, const char *gateway_id, const char *const *candidates, size_t n,
+                               bool invalidate);
+int fzd_engine_no_relays(FzdEngine *e);
+/* The session's X25519 private key (its public half is what the portal and the gateways
+ * know): -ENOKEY before the first connection attempt of the session. */
+int fzd_engine_private_key(FzdEngine *e, uint8_t ret[32]);
 
 /* The engine as the manager uses it: an operation table, so tests pass in a fake. */
 typedef struct FzdEngineOps {
@@ -67,6 +88,12 @@ typedef struct FzdEngineOps {
         int (*reconnect)(FzdEngine *e);
         int (*replace_token)(FzdEngine *e, FzdSecret **token);
         FzdEngine *(*free)(FzdEngine *e);
+        int (*private_key)(FzdEngine *e, uint8_t ret[32]);
+        int (*request_authorization)(FzdEngine *e, const char *resource_id, const char *const *connected_gateway_ids,
+                                     size_t n);
+        int (*send_candidates)(FzdEngine *e, const char *gateway_id, const char *const *candidates, size_t n,
+                               bool invalidate);
+        int (*no_relays)(FzdEngine *e);
 } FzdEngineOps;
 
 extern const FzdEngineOps fzd_engine_ops;

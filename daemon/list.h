@@ -32,5 +32,5 @@
 
 /* Safe against removing i inside the loop. */
 #define LIST_FOREACH(name, i, head)                                                            \
-        for (__typeof__(head) i = (head), _next_##i = i ? i->name##_next : NULL; i;              \
+        for (__typeof__(*(head)) *i = (head), *_next_##i = i ? i->name##_next : NULL; i;       \
              i = _next_##i, _next_##i = i ? i->name##_next : NULL)

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "connections/connections.h"
 #include "dnsstub/dns-stub.h"
 #include "fz-names.h"
 #include "log.h"
@@ -54,6 +55,12 @@ struct FzdManager {
         const FzdOsOps *os_ops;
         FzdOs *os;            /* NULL: no tunnel (tests, portal only) */
         FzdDnsStub *dns_stub; /* NULL: no DNS stub (tests) */
+
+        /* Connections to gateways (DESIGN §7.2–7.4): while the tunnel is up in a session. */
+        FzdConnections *conns;
+        int udp_fd[2];
+        FzdRelay relays[16]; /* the portal's current set */
+        size_t n_relays;
 
         Observer observers[FZD_MANAGER_MAX_OBSERVERS];
         size_t n_observers;
@@ -192,6 +199,9 @@ static FzdChange diff_views(const FzdManagerView *a, const FzdManagerView *b) {
 }
 
 static void dns_stub_sync_all(FzdManager *m);
+static void connections_start(FzdManager *m);
+static void connections_stop(FzdManager *m);
+static void connections_load_resources(FzdManager *m);
 static void dns_stub_resource_changed(FzdManager *m, const char *id, const FzdResource *r);
 
 /* ---- the commit step ---------------------------------------------------------------------- */
@@ -376,6 +386,7 @@ static void replace_resources(FzdManager *m, FzdResource *const *resources, size
                 fzd_resource_free(old);
         }
         dns_stub_sync_all(m);
+        connections_load_resources(m);
         resources_changed(m);
 
         if (m->os && collect_routes(m, &new_routes, &n_new) >= 0) {
@@ -407,6 +418,7 @@ static void tunnel_up(FzdManager *m) {
         }
         m->tunnel = TUNNEL_UP;
         m->tunnel_error = FZD_ERROR_NULL;
+        connections_start(m);
         if (r > 0) /* DNS is being applied: on_os_dns_applied() follows */
                 m->dns = DNS_APPLYING;
         else {
@@ -555,6 +567,8 @@ static void on_engine_resource_upserted(void *userdata, FzdResource *r) {
                             "ones until some are deleted.",
                             FZD_RESOURCE_TABLE_MAX);
         dns_stub_resource_changed(m, r->id, r);
+        if (m->conns && fzd_connections_resource_upsert(m->conns, r) < 0)
+                log_oom();
         update_resource_routes(m, old, r);
         resources_changed(m);
 }
@@ -568,6 +582,8 @@ static void on_engine_resource_deleted(void *userdata, const char *id) {
                 return;
         }
         dns_stub_resource_changed(m, id, NULL);
+        if (m->conns)
+                fzd_connections_resource_remove(m->conns, id);
         update_resource_routes(m, r, NULL);
         resources_changed(m);
 }
@@ -585,6 +601,9 @@ static void on_engine_reconnecting(void *userdata, const FzdError *error) {
 
 /* Forget the session's connection facts and take the tunnel down. */
 static void clear_connection(FzdManager *m) {
+        connections_stop(m); /* before the TUN goes */
+        m->n_relays = 0;
+        explicit_bzero(m->relays, sizeof m->relays);
         if (m->session)
                 m->engine_ops->stop(m->engine);
         if (m->os)
@@ -624,6 +643,211 @@ static void on_engine_session_ended(void *userdata, const FzdError *error) {
         commit(m, needs_sign_in ? "token-expired" : "session-ended");
 }
 
+/* ---- connections to gateways (DESIGN §7.2–7.4) --------------------------------------------- */
+
+/* The status of every resource from the connections' view of sites and gateways. */
+static void sync_resource_status(FzdManager *m) {
+        _cleanup_(freep) const FzdResource **v = NULL;
+        bool changed = false;
+        size_t n = 0;
+
+        if (!m->conns || fzd_resource_table_sorted(m->resources, &v, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                FzdResourceStatus s = fzd_connections_resource_status(m->conns, v[i]->id);
+                if (v[i]->status != s) {
+                        ((FzdResource *) v[i])->status = s;
+                        changed = true;
+                }
+        }
+        if (changed)
+                resources_changed(m);
+}
+
+static void portal_sent(const char *what, int r) {
+        if (r < 0)
+                log_debug_errno(r, "Could not send %s to the portal (it is asked again later): %m", what);
+}
+
+static void on_conn_request_authorization(void *userdata, const char *resource_id, const char *const *gateways,
+                                          size_t n) {
+        FzdManager *m = userdata;
+
+        if (m->engine_ops->request_authorization)
+                portal_sent("request_authorization",
+                            m->engine_ops->request_authorization(m->engine, resource_id, gateways, n));
+}
+
+static void on_conn_candidates(void *userdata, const char *gateway_id, const char *const *candidates, size_t n,
+                               bool invalidate) {
+        FzdManager *m = userdata;
+
+        if (m->engine_ops->send_candidates)
+                portal_sent("candidates", m->engine_ops->send_candidates(m->engine, gateway_id, candidates, n, invalidate));
+}
+
+static void on_conn_no_relays(void *userdata) {
+        FzdManager *m = userdata;
+
+        if (m->engine_ops->no_relays)
+                portal_sent("no_relays", m->engine_ops->no_relays(m->engine));
+}
+
+static void on_conn_status_changed(void *userdata) {
+        sync_resource_status(userdata);
+}
+
+static bool resource_known(void *userdata, const char *id) {
+        FzdManager *m = userdata;
+        return fzd_resource_table_get(m->resources, id) != NULL;
+}
+
+/* Hand the connections the whole resource table (after init, or when they start). */
+static void connections_load_resources(FzdManager *m) {
+        _cleanup_(freep) const FzdResource **v = NULL;
+        size_t n = 0;
+
+        if (!m->conns)
+                return;
+        fzd_connections_resources_retain(m->conns, resource_known, m);
+        if (fzd_resource_table_sorted(m->resources, &v, &n) < 0) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (fzd_connections_resource_upsert(m->conns, v[i]) < 0)
+                        log_oom();
+        sync_resource_status(m);
+}
+
+/* Starts the data plane once the tunnel is up (and the engine has the session's key). */
+static void connections_start(FzdManager *m) {
+        static const FzdConnEvents events = {
+                .request_authorization = on_conn_request_authorization,
+                .candidates = on_conn_candidates,
+                .no_relays = on_conn_no_relays,
+                .status_changed = on_conn_status_changed,
+        };
+        uint8_t key[32];
+        FzdConnParams p = {
+                .tun_vnet_hdr = true,
+                .udp4_fd = -EBADF,
+                .udp6_fd = -EBADF,
+                .private_key = key,
+                .proxy_ips = m->dns_stub ? fzd_dns_stub_proxy_ips(m->dns_stub) : NULL,
+                .tun_name = FZD_TUN_NAME,
+        };
+        int r;
+
+        if (m->conns) {
+                fzd_connections_set_interface(m->conns, &m->config);
+                return;
+        }
+        if (!m->os || !m->os_ops->tun_fd || (p.tun_fd = m->os_ops->tun_fd(m->os)) < 0)
+                return; /* no TUN of ours (tests): no data plane */
+        if (!m->engine_ops->private_key || m->engine_ops->private_key(m->engine, key) < 0) {
+                log_warning("The session has no key yet; the data plane starts with the next configuration.");
+                return;
+        }
+        for (int f = 0; f < 2; f++) {
+                int family = f ? AF_INET6 : AF_INET;
+                if (!(f ? m->config.has_ipv6 : m->config.has_ipv4))
+                        continue;
+                if (m->os_ops->open_udp(m->os, family, &m->udp_fd[f]) < 0)
+                        m->udp_fd[f] = -EBADF;
+        }
+        p.udp4_fd = m->udp_fd[0];
+        p.udp6_fd = m->udp_fd[1];
+        r = p.udp4_fd >= 0 || p.udp6_fd >= 0 ? fzd_connections_new(m->event, &p, &events, m, &m->conns) : -ENETDOWN;
+        explicit_bzero(key, sizeof key);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start the connections to gateways; resources are unreachable: %m");
+                connections_stop(m);
+                return;
+        }
+        fzd_connections_set_interface(m->conns, &m->config);
+        fzd_connections_set_internet_enabled(m->conns, m->internet_enabled);
+        for (size_t i = 0; i < m->n_relays; i++)
+                fzd_connections_relay_upsert(m->conns, &m->relays[i]);
+        connections_load_resources(m);
+}
+
+static void connections_stop(FzdManager *m) {
+        m->conns = fzd_connections_free(m->conns);
+        for (int f = 0; f < 2; f++)
+                m->udp_fd[f] = safe_close(m->udp_fd[f]);
+}
+
+static void on_engine_relays(void *userdata, const FzdRelay *relays, size_t n, const char *const *removed,
+                             size_t n_removed, bool replace_all) {
+        FzdManager *m = userdata;
+
+        /* Keep the set: connections made later (the tunnel comes up after init) need it. */
+        for (size_t i = 0; i < m->n_relays; i++) {
+                bool gone = replace_all;
+                for (size_t k = 0; k < n_removed; k++)
+                        gone = gone || streq(m->relays[i].id, removed[k]);
+                for (size_t k = 0; k < n && replace_all; k++)
+                        if (streq(relays[k].id, m->relays[i].id))
+                                gone = false;
+                if (!gone)
+                        continue;
+                if (m->conns)
+                        fzd_connections_relay_remove(m->conns, m->relays[i].id);
+                m->relays[i] = m->relays[--m->n_relays];
+                i--;
+        }
+        for (size_t k = 0; k < n; k++) {
+                size_t i;
+                for (i = 0; i < m->n_relays; i++)
+                        if (streq(m->relays[i].id, relays[k].id) &&
+                            m->relays[i].addr.ss_family == relays[k].addr.ss_family)
+                                break;
+                if (i == m->n_relays) {
+                        if (m->n_relays == ELEMENTSOF(m->relays))
+                                continue;
+                        m->n_relays++;
+                }
+                m->relays[i] = relays[k];
+                if (m->conns)
+                        fzd_connections_relay_upsert(m->conns, &relays[k]);
+        }
+}
+
+static void on_engine_authorization_created(void *userdata, const FzdAuthorization *a) {
+        FzdManager *m = userdata;
+
+        if (!m->conns) {
+                log_notice("An authorization arrived while there is no tunnel; ignoring it.");
+                return;
+        }
+        (void) fzd_connections_authorization_created(m->conns, a);
+}
+
+static void on_engine_authorization_failed(void *userdata, const char *resource_id, const char *reason) {
+        FzdManager *m = userdata;
+
+        if (m->conns)
+                fzd_connections_authorization_failed(m->conns, resource_id, reason);
+}
+
+static void on_engine_ice_candidates(void *userdata, const char *gateway_id, const char *const *candidates, size_t n,
+                                     bool invalidate) {
+        FzdManager *m = userdata;
+
+        if (m->conns)
+                fzd_connections_remote_candidates(m->conns, gateway_id, candidates, n, invalidate);
+}
+
+int fzd_manager_connection_stats(const FzdManager *m, FzdConnStats *ret) {
+        if (!m->conns) {
+                *ret = (FzdConnStats) {};
+                return -ENOTCONN;
+        }
+        fzd_connections_get_stats(m->conns, ret);
+        return 0;
+}
+
 static const FzdEngineEvents engine_events = {
         .init = on_engine_init,
         .config_changed = on_engine_config_changed,
@@ -631,6 +855,10 @@ static const FzdEngineEvents engine_events = {
         .resource_deleted = on_engine_resource_deleted,
         .reconnecting = on_engine_reconnecting,
         .session_ended = on_engine_session_ended,
+        .relays = on_engine_relays,
+        .authorization_created = on_engine_authorization_created,
+        .authorization_failed = on_engine_authorization_failed,
+        .ice_candidates = on_engine_ice_candidates,
 };
 
 const FzdEngineEvents *fzd_manager_engine_events(void) {
@@ -725,7 +953,10 @@ int fzd_manager_reconnect(FzdManager *m, const char *reason) {
         r = m->engine_ops->reconnect(m->engine);
         if (r < 0)
                 return r;
-        /* The tunnel stays; the portal connection starts over. */
+        /* The tunnel stays; the portal connection starts over, and the connections to gateways
+         * look for paths again (new host candidates, new relay allocations). */
+        if (m->conns)
+                fzd_connections_network_changed(m->conns);
         m->portal = PORTAL_CONNECTING;
         m->portal_error = FZD_ERROR_NULL;
         commit(m, reason);
@@ -775,6 +1006,8 @@ int fzd_manager_set_internet_resource_enabled(FzdManager *m, bool enabled) {
                 log_info("The Internet resource is switched %s.", enabled ? "on" : "off");
         m->internet_enabled = enabled;
         sync_internet_route(m);
+        if (m->conns)
+                fzd_connections_set_internet_enabled(m->conns, enabled);
         commit(m, enabled ? "internet-resource-on" : "internet-resource-off");
         return 0;
 }
@@ -854,6 +1087,7 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
         m->options = options;
         m->mode = FZD_MODE_INTERACTIVE;
         m->tunnel_retry_usec = FZD_MANAGER_TUNNEL_RETRY_USEC;
+        m->udp_fd[0] = m->udp_fd[1] = -EBADF;
         m->internet_enabled = options->activate_internet_resource;
         m->end_error = m->portal_error = m->tunnel_error = m->dns_error = FZD_ERROR_NULL;
         m->api_url = strdup(options->api_url ?: FZ_DEFAULT_API_URL);
@@ -886,6 +1120,7 @@ FzdManager *fzd_manager_free(FzdManager *m) {
                 return NULL;
         if (m->engine)
                 m->engine_ops->free(m->engine); /* wipes the token */
+        connections_stop(m);            /* before the OS layer: it owns the TUN */
         fzd_dns_stub_free(m->dns_stub); /* before the OS layer: it made the stub's sockets */
         if (m->os)
                 m->os_ops->free(m->os); /* reverts DNS, removes the tunnel */

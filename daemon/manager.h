@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "connections/connections.h"
 #include "engine.h"
 #include "error.h"
 #include "options.h"
@@ -134,3 +135,6 @@ const FzdManagerView *fzd_manager_view(const FzdManager *m);
 const FzdResourceTable *fzd_manager_resources(const FzdManager *m);
 /* The DNS control mode in use ("systemd-resolved", …; "" if not decided yet). */
 const char *fzd_manager_dns_control(const FzdManager *m);
+/* The data plane's figures (Status: gateways, rx-bytes, tx-bytes); -ENOTCONN (zeros) while
+ * there is none. */
+int fzd_manager_connection_stats(const FzdManager *m, FzdConnStats *ret);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "os.h"
 #include "os-sentinels.h"
+#include "dataplane/dp-socket.h"
 #include "tunnel/tunnel.h"
 
 struct FzdOs {
@@ -355,6 +356,22 @@ const char *fzd_os_dns_control(const FzdOs *os) {
         return fzd_dns_mode_in_use(os->dns);
 }
 
+int fzd_os_tun_fd(const FzdOs *os) {
+        return fzd_tunnel_fd(os->tunnel);
+}
+
+int fzd_os_open_udp(FzdOs *os, int family, int *ret_fd) {
+        uint16_t port;
+        int r;
+
+        r = fzd_dp_udp_open(family, 52625, true, FZD_FIREWALL_MARK, 0, ret_fd, &port);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to open the data plane's %s socket: %m",
+                                         family == AF_INET ? "IPv4" : "IPv6");
+        log_debug("Data plane %s socket on port %u.", family == AF_INET ? "IPv4" : "IPv6", port);
+        return 0;
+}
+
 const char *fzd_os_interface_name(const FzdOs *os) {
         return fzd_tunnel_interface_name(os->tunnel);
 }
@@ -372,5 +389,7 @@ const FzdOsOps fzd_os_ops = {
         .set_internet_resource = fzd_os_set_internet_resource,
         .dns_control = fzd_os_dns_control,
         .interface_name = fzd_os_interface_name,
+        .tun_fd = fzd_os_tun_fd,
+        .open_udp = fzd_os_open_udp,
         .free = fzd_os_free,
 };

@@ -80,6 +80,12 @@ const FzdDnsSocketFactory *fzd_os_dns_socket_factory(FzdOs *os);
 const char *fzd_os_dns_control(const FzdOs *os);
 const char *fzd_os_interface_name(const FzdOs *os); /* NULL while down */
 
+/* The TUN fd while up (opened with IFF_VNET_HDR), or -EBADF. Owned by the OS layer. */
+int fzd_os_tun_fd(const FzdOs *os);
+/* A UDP socket of the data plane (DESIGN §7.3): port 52625 (else ephemeral), the daemon's
+ * firewall mark, IP_PKTINFO, large buffers, GRO. The caller owns the fd. */
+int fzd_os_open_udp(FzdOs *os, int family, int *ret_fd);
+
 /* The OS layer as the manager uses it: an operation table, so tests pass in a fake. */
 typedef struct FzdOsOps {
         /* As fzd_os_tunnel_up() without the fd. */
@@ -91,6 +97,8 @@ typedef struct FzdOsOps {
         int (*set_internet_resource)(FzdOs *os, bool enabled);
         const char *(*dns_control)(const FzdOs *os);
         const char *(*interface_name)(const FzdOs *os);
+        int (*tun_fd)(const FzdOs *os);
+        int (*open_udp)(FzdOs *os, int family, int *ret_fd);
         FzdOs *(*free)(FzdOs *os);
 } FzdOsOps;
 

@@ -65,6 +65,7 @@ FzdResource *fzd_resource_free(FzdResource *r) {
                 free(r->sites[i].name);
         }
         free(r->sites);
+        free(r->filters);
         free(r->id);
         free(r->name);
         free(r->address);
@@ -103,6 +104,13 @@ int fzd_resource_dup(const FzdResource *r, FzdResource **ret) {
                         if (dup_str(r->sites[i].id, &c->sites[i].id) < 0 ||
                             dup_str(r->sites[i].name, &c->sites[i].name) < 0)
                                 return -ENOMEM;
+        }
+        if (r->n_filters > 0) {
+                c->filters = calloc(r->n_filters, sizeof *c->filters);
+                if (!c->filters)
+                        return -ENOMEM;
+                memcpy(c->filters, r->filters, r->n_filters * sizeof *c->filters);
+                c->n_filters = r->n_filters;
         }
         *ret = TAKE_PTR(c);
         return 0;

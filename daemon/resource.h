@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macro.h"
 
@@ -35,6 +36,15 @@ typedef struct FzdSite {
         char *name;
 } FzdSite;
 
+/* One filter of a resource (the portal's "filters"): TCP or UDP with a port range, or ICMP.
+ * A resource without filters allows everything. */
+typedef struct FzdResourceFilter {
+        uint8_t protocol; /* 6 TCP, 17 UDP, 1 ICMP (ICMPv6 too) */
+        uint16_t port_start, port_end;
+} FzdResourceFilter;
+
+#define FZD_RESOURCE_MAX_FILTERS 64
+
 typedef struct FzdResource {
         char *id;
         FzdResourceType type;
@@ -45,6 +55,8 @@ typedef struct FzdResource {
         FzdSite *sites;
         size_t n_sites;
         FzdResourceIpStack ip_stack; /* dns only */
+        FzdResourceFilter *filters;
+        size_t n_filters;
 } FzdResource;
 
 FzdResource *fzd_resource_free(FzdResource *r);

@@ -815,6 +815,8 @@ void fzd_dataplane_get_stats(FzdDataplane *dp, FzdDpStats *ret) {
                 .udp_rx_datagrams = atomic_load(&c->udp_rx_datagrams),
                 .tun_writes = atomic_load(&c->tun_writes),
                 .tun_rx_packets = atomic_load(&c->tun_rx_packets),
+                .tun_tx_bytes = atomic_load(&c->tx_bytes),
+                .tun_rx_bytes = atomic_load(&c->rx_bytes),
                 .decrypt_failed = atomic_load(&c->decrypt_failed),
                 .replayed = atomic_load(&c->replayed),
                 .stale = atomic_load(&c->stale),

@@ -201,6 +201,7 @@ typedef struct FzdDpStats {
         uint64_t udp_sends, udp_datagrams;   /* sendmmsg calls, datagrams sent */
         uint64_t udp_recvs, udp_rx_datagrams; /* recvmmsg calls, datagrams (GRO segments) received */
         uint64_t tun_writes, tun_rx_packets; /* TUN writes, packets they carried */
+        uint64_t tun_tx_bytes, tun_rx_bytes; /* plaintext bytes sent to peers, written to the TUN */
         uint64_t decrypt_failed, replayed, stale, unknown_index, not_allowed, malformed;
         uint64_t no_route, no_session, filtered, queue_overflow, send_errors;
         uint64_t control_items;              /* items the main loop handled */

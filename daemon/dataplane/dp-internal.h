@@ -37,6 +37,7 @@ typedef struct FzdDpRelay {
 typedef struct FzdDpCounters {
         _Atomic uint64_t tun_reads, tun_packets, udp_sends, udp_datagrams, udp_recvs, udp_rx_datagrams;
         _Atomic uint64_t tun_writes, tun_rx_packets;
+        _Atomic uint64_t tx_bytes, rx_bytes; /* plaintext through the tunnel */
         _Atomic uint64_t decrypt_failed, replayed, stale, unknown_index, not_allowed, malformed;
         _Atomic uint64_t no_route, no_session, filtered, send_errors;
 } FzdDpCounters;

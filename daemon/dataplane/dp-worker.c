@@ -235,6 +235,7 @@ static void tx_done(void *userdata, uint8_t *buf, size_t len) {
                 to_control(w, FZD_DP_PACKET_NO_SESSION, buf, len);
                 return;
         }
+        COUNT(dp, tx_bytes, len);
         if (t->path.channel != 0) {
                 msg -= 4;
                 msg[0] = (uint8_t) (t->path.channel >> 8);
@@ -508,6 +509,7 @@ static void rx_data(FzdDpWorker *w, uint8_t *msg, size_t len, int family, const 
         }
         if (n > 0) {
                 COUNT(dp, tun_rx_packets, 1);
+                COUNT(dp, rx_bytes, ip.total_len);
                 fzd_dp_gro_add(&w->gro, msg + FZD_WG_DATA_HEADER_LEN, ip.total_len);
         }
 }

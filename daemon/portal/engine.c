@@ -23,6 +23,7 @@
 #include "error.h"
 #include "log.h"
 #include "phoenix.h"
+#include "portal-gateway.h"
 #include "portal-json.h"
 #include "portal-url.h"
 #include "resolve.h"
@@ -94,10 +95,6 @@ static void drop_connection(FzdEngine *e) {
         e->generation++;
         e->ws = fzd_ws_free(e->ws);
         e->resolve = fzd_resolve_cancel(e->resolve);
-        if (e->key) {
-                EVP_PKEY_free(e->key);
-                e->key = NULL;
-        }
         (void) sd_event_source_set_enabled(e->heartbeat_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(e->retry_timer, SD_EVENT_OFF);
@@ -108,6 +105,10 @@ static void drop_connection(FzdEngine *e) {
 static void stop_session(FzdEngine *e) {
         drop_connection(e);
         e->token = fzd_secret_free(e->token);
+        if (e->key) {
+                EVP_PKEY_free(e->key);
+                e->key = NULL;
+        }
         e->running = false;
 }
 
@@ -173,13 +174,15 @@ static void ws_open(void *userdata);
 static int ws_message(void *userdata, const char *data, size_t len);
 static void ws_closed(void *userdata, const FzdWsError *error);
 
-static int new_key(FzdEngine *e, char ret_b64[45]) {
+/* The session's X25519 key: made when the session starts, the same across reconnects (the
+ * gateways know us by it: a new key would break every WireGuard session), wiped when the
+ * session ends. */
+static int session_key(FzdEngine *e, char ret_b64[45]) {
         unsigned char pub[32];
         size_t len = sizeof(pub);
 
-        if (e->key)
-                EVP_PKEY_free(e->key);
-        e->key = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+        if (!e->key)
+                e->key = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
         if (!e->key)
                 return -EIO;
         if (EVP_PKEY_get_raw_public_key(e->key, pub, &len) != 1 || len != 32)
@@ -207,7 +210,7 @@ static void open_websocket(FzdEngine *e) {
                                 return;
                         }
 
-        r = new_key(e, public_key);
+        r = session_key(e, public_key);
         if (r >= 0)
                 r = fzd_portal_url_request_target(&e->url, e->device_id, e->device_name, public_key, &target);
         if (r < 0) {
@@ -382,11 +385,72 @@ static int handle_init(FzdEngine *e, json_object *payload) {
         if (e->ev.init)
                 e->ev.init(e->userdata, &config, resources, n);
         fzd_resources_free(resources, n);
+        if (gen == e->generation && e->ev.relays) {
+                json_object *list = NULL;
+                FzdRelay relays[FZD_PORTAL_MAX_RELAYS];
+                size_t k = json_object_object_get_ex(payload, "relays", &list)
+                                   ? fzd_portal_relays_parse(list, relays, ELEMENTSOF(relays), NULL)
+                                   : 0;
+                e->ev.relays(e->userdata, relays, k, NULL, 0, true);
+                explicit_bzero(relays, sizeof relays);
+        }
         /* A large init leaves megabytes of freed small blocks (the JSON tree, wslay's message
          * buffer) in the heap. Hand them back once all of it is freed, i.e. from the loop. */
         if (n >= 256)
                 (void) sd_event_source_set_enabled(e->trim_event, SD_EVENT_ONESHOT);
         return gen == e->generation ? 0 : -ECANCELED;
+}
+
+/* Messages about connections to gateways (DESIGN §7.2). A message that cannot be used is
+ * dropped with a log line: the connection stays (the resource asks again on its next packet).
+ * -ENOENT: not one of these. */
+static int handle_gateway_event(FzdEngine *e, const FzdPortalFrame *f) {
+        if (streq(f->event, "authorization_created")) {
+                FzdAuthorization a;
+                char err[200] = "";
+
+                if (fzd_portal_authorization_parse(f->payload, &a, err, sizeof err) < 0) {
+                        log_warning("Dropping an authorization from the portal: %s.", err);
+                        return 0;
+                }
+                if (e->ev.authorization_created)
+                        e->ev.authorization_created(e->userdata, &a);
+                explicit_bzero(&a, sizeof a); /* the preshared key, the ICE passwords */
+                return 0;
+        }
+        if (streq(f->event, "authorization_creation_failed")) {
+                const char *id, *reason;
+
+                if (fzd_portal_authorization_failed_parse(f->payload, &id, &reason) < 0)
+                        log_warning("Dropping a malformed authorization_creation_failed from the portal.");
+                else if (e->ev.authorization_failed)
+                        e->ev.authorization_failed(e->userdata, id, reason);
+                return 0;
+        }
+        if (streq(f->event, "ice_candidates") || streq(f->event, "invalidate_ice_candidates")) {
+                const char *id, *cands[FZD_PORTAL_MAX_CANDIDATES];
+                size_t n;
+
+                if (fzd_portal_candidates_parse(f->payload, &id, cands, ELEMENTSOF(cands), &n) < 0)
+                        log_warning("Dropping malformed %s from the portal.", f->event);
+                else if (e->ev.ice_candidates)
+                        e->ev.ice_candidates(e->userdata, id, cands, n, f->event[0] == 'i' && f->event[1] == 'n');
+                return 0;
+        }
+        if (streq(f->event, "relays_presence")) {
+                FzdRelay relays[FZD_PORTAL_MAX_RELAYS];
+                const char *gone[FZD_PORTAL_MAX_RELAYS];
+                size_t n = 0, n_gone = 0;
+
+                if (fzd_portal_relays_presence_parse(f->payload, relays, ELEMENTSOF(relays), &n, gone, ELEMENTSOF(gone),
+                                                     &n_gone, NULL) < 0)
+                        log_warning("Dropping a malformed relays_presence from the portal.");
+                else if (e->ev.relays)
+                        e->ev.relays(e->userdata, relays, n, gone, n_gone, false);
+                explicit_bzero(relays, sizeof relays);
+                return 0;
+        }
+        return -ENOENT;
 }
 
 static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
@@ -410,6 +474,9 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
                 }
                 e->joined = true;
                 log_debug("Joined the portal's client channel.");
+                /* This client does ICE only (DESIGN §7.2). */
+                (void) send_frame(e, FZD_PHOENIX_TOPIC_CLIENT, "set_snownet_capabilities", "{\"iceless\":false}",
+                                  NULL);
                 return 0;
         }
         if (streq(f->event, "init"))
@@ -454,6 +521,9 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
                         e->ev.resource_deleted(e->userdata, id);
                 return gen == e->generation ? 0 : -ECANCELED;
         }
+        r = handle_gateway_event(e, f);
+        if (r != -ENOENT)
+                return r == 0 && gen != e->generation ? -ECANCELED : r;
         if (streq(f->event, "config_changed")) {
                 FzdInterfaceConfig config;
 
@@ -812,6 +882,44 @@ int fzd_engine_replace_token(FzdEngine *e, FzdSecret **token) {
         return fzd_engine_reconnect(e);
 }
 
+static int send_event(FzdEngine *e, const char *event, const char *payload) {
+        if (!e || !e->running || !e->ws || !e->joined)
+                return -ENOTCONN;
+        return send_frame(e, FZD_PHOENIX_TOPIC_CLIENT, event, payload, NULL);
+}
+
+int fzd_engine_request_authorization(FzdEngine *e, const char *resource_id, const char *const *connected_gateway_ids,
+                                     size_t n) {
+        _cleanup_(freep) char *payload = NULL;
+        int r = fzd_portal_request_authorization_build(resource_id, connected_gateway_ids, n, &payload);
+
+        return r < 0 ? r : send_event(e, "request_authorization", payload);
+}
+
+int fzd_engine_send_candidates(FzdEngine *e, const char *gateway_id, const char *const *candidates, size_t n,
+                               bool invalidate) {
+        _cleanup_(freep) char *payload = NULL;
+        int r = fzd_portal_candidates_build(gateway_id, candidates, n, &payload);
+
+        return r < 0 ? r
+                     : send_event(e, invalidate ? "invalidate_gateway_ice_candidates" : "new_gateway_ice_candidates",
+                                  payload);
+}
+
+int fzd_engine_no_relays(FzdEngine *e) {
+        return send_event(e, "no_relays", "{}");
+}
+
+int fzd_engine_private_key(FzdEngine *e, uint8_t ret[32]) {
+        size_t len = 32;
+
+        if (!e || !e->key)
+                return -ENOKEY;
+        if (EVP_PKEY_get_raw_private_key(e->key, ret, &len) != 1 || len != 32)
+                return -EIO;
+        return 0;
+}
+
 bool fzd_engine_is_running(const FzdEngine *e) {
         return e && e->running;
 }
@@ -822,4 +930,8 @@ const FzdEngineOps fzd_engine_ops = {
         .reconnect = fzd_engine_reconnect,
         .replace_token = fzd_engine_replace_token,
         .free = fzd_engine_free,
+        .private_key = fzd_engine_private_key,
+        .request_authorization = fzd_engine_request_authorization,
+        .send_candidates = fzd_engine_send_candidates,
+        .no_relays = fzd_engine_no_relays,
 };

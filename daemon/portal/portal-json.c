@@ -523,6 +523,80 @@ static int parse_sites(json_object *o, FzdResource *r, char *err, size_t err_siz
         return 0;
 }
 
+static int filter_port(json_object *f, const char *key, uint16_t dflt, uint16_t *ret) {
+        json_object *v;
+        int64_t p;
+
+        if (!json_object_object_get_ex(f, key, &v) || json_object_is_type(v, json_type_null)) {
+                *ret = dflt;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_int))
+                return -EINVAL;
+        p = json_object_get_int64(v);
+        if (p < 0 || p > 65535)
+                return -EINVAL;
+        *ret = (uint16_t) p;
+        return 0;
+}
+
+/* "filters": [{protocol tcp|udp, port_range_start, port_range_end} | {protocol icmp}]; empty or
+ * absent allows everything. Filters only ever narrow what may go out, so an entry this client
+ * cannot read is left out of the list — unless that would leave a non-empty list empty (which
+ * would allow everything): then the resource is unusable (-EDOM). */
+static int parse_filters(json_object *o, FzdResource *r, char *err, size_t err_size) {
+        json_object *list;
+        size_t n, bad = 0;
+
+        if (!json_object_object_get_ex(o, "filters", &list) || json_object_is_type(list, json_type_null))
+                return 0;
+        if (!json_object_is_type(list, json_type_array)) {
+                set_err(err, err_size, "resource \"filters\" is not a list");
+                return -EDOM;
+        }
+        n = json_object_array_length(list);
+        if (n == 0)
+                return 0;
+        if (n > FZD_RESOURCE_MAX_FILTERS) {
+                set_err(err, err_size, "resource \"filters\" has more entries than this client takes");
+                return -EDOM;
+        }
+        r->filters = calloc(n, sizeof *r->filters);
+        if (!r->filters)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *f = json_object_array_get_idx(list, i);
+                FzdResourceFilter x = {};
+                const char *proto = NULL;
+
+                if (!json_object_is_type(f, json_type_object) || get_string(f, "protocol", 16, &proto) < 0 || !proto) {
+                        bad++;
+                        continue;
+                }
+                if (streq(proto, "icmp"))
+                        x.protocol = 1;
+                else if (streq(proto, "tcp") || streq(proto, "udp")) {
+                        x.protocol = streq(proto, "tcp") ? 6 : 17;
+                        if (filter_port(f, "port_range_start", 0, &x.port_start) < 0 ||
+                            filter_port(f, "port_range_end", 65535, &x.port_end) < 0 || x.port_start > x.port_end) {
+                                bad++;
+                                continue;
+                        }
+                } else {
+                        bad++;
+                        continue;
+                }
+                r->filters[r->n_filters++] = x;
+        }
+        if (r->n_filters == 0) {
+                set_err(err, err_size, "no entry of resource \"filters\" is usable");
+                return -EDOM;
+        }
+        if (bad > 0)
+                log_notice("Resource %s: left out %zu filter entries this client cannot read.", r->id, bad);
+        return 0;
+}
+
 int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size_t err_size) {
         _cleanup_(fzd_resource_freep) FzdResource *r = NULL;
         const char *type = NULL, *status = NULL;
@@ -598,6 +672,9 @@ int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size
         k = parse_sites(o, r, err, err_size);
         if (k < 0)
                 return k;
+        k = parse_filters(o, r, err, err_size);
+        if (k < 0)
+                goto fail;
 
         *ret = TAKE_PTR(r);
         return 0;

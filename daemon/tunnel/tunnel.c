@@ -265,7 +265,8 @@ int fzd_tunnel_up(FzdTunnel *t, const FzdInterfaceConfig *config, int *ret_fd) {
                                        FZD_TUN_NAME);
 
         if (t->fd < 0) {
-                r = fzd_tun_create(FZD_TUN_NAME, &t->fd, &t->ifindex);
+                /* With a virtio-net header: the data plane reads TSO super-packets from it. */
+                r = fzd_tun_create_with(FZD_TUN_NAME, FZD_TUN_VNET_HDR, &t->fd, &t->ifindex);
                 if (r == -EEXIST)
                         return log_error_errno(r,
                                                "Failed to create %s: an interface of that name already exists. Is "

@@ -82,7 +82,7 @@ int fzd_tunnel_set_sentinels(FzdTunnel *t, const FzdCidr *addrs, size_t n);
 bool fzd_tunnel_is_up(const FzdTunnel *t);
 const char *fzd_tunnel_interface_name(const FzdTunnel *t); /* NULL while down */
 int fzd_tunnel_ifindex(const FzdTunnel *t);                /* 0 while down */
-int fzd_tunnel_fd(const FzdTunnel *t);                     /* -EBADF while down */
+int fzd_tunnel_fd(const FzdTunnel *t);                     /* -EBADF while down; IFF_VNET_HDR */
 void fzd_tunnel_get_stats(const FzdTunnel *t, FzdTunnelStats *ret);
 /* Debounce of network change reports (default FZD_NET_MONITOR_DEBOUNCE_USEC). */
 void fzd_tunnel_set_debounce(FzdTunnel *t, uint64_t usec);

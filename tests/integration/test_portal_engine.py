@@ -127,13 +127,17 @@ class Connect(_PortalCase):
             self.assertFalse(ev['running'])
         self.assertEqual(self.portal.control(op='status')['connects'], 0)
 
-    def test_fresh_key_per_connection(self):
+    def test_one_key_per_session(self):
+        # Gateways know the client by its key: reconnecting keeps it, a new session has a new one.
         d, _ = self.connected_driver()
         first = self.portal.control(op='status')['last_query']['public_key']
         d.call('reconnect')
         d.wait('init')
-        second = self.portal.control(op='status')['last_query']['public_key']
-        self.assertNotEqual(first, second)
+        self.assertEqual(self.portal.control(op='status')['last_query']['public_key'], first)
+        d.call('stop')
+        d.start(self.portal.ws_url, TOKEN)
+        d.wait('init')
+        self.assertNotEqual(self.portal.control(op='status')['last_query']['public_key'], first)
 
     def test_stop_disconnects_and_stays_down(self):
         d, _ = self.connected_driver()

@@ -1,0 +1,1358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The client's connections to gateways (connections.h). All of it runs on the main loop;
+ * the data plane's workers call filter_packet() only, which reads immutable filter sets.
+ *
+ * A packet the fast path could not send (no route, or no session yet) comes here:
+ *   route_packet() → which resource (the gateway's own address, a proxy IP of a DNS
+ *   resource, a CIDR resource by longest prefix, the Internet resource) → its filters →
+ *   no gateway yet: buffered (ring of 128) and request_authorization (at once, then at most
+ *   every 2 s while packets keep coming) → a gateway: a DNS resource's name first needs the
+ *   gateway's NAT (event 0 out, event 1 "Active" back, packets held meanwhile); then the
+ *   packet goes to the peer, staged by the data plane until WireGuard has a session.
+ * authorization_created makes (or reuses) the gateway: a WireGuard peer and an ICE agent;
+ * the ICE path becomes the peer's path, WireGuard handshakes, and the site is online. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <json-c/json.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "conn-packet.h"
+#include "connections.h"
+#include "dataplane.h"
+#include "dp-routes.h"
+#include "ice.h"
+#include "list.h"
+#include "log.h"
+#include "proxy-ips.h"
+#include "strmap.h"
+
+#define TICK_USEC (500 * USEC_PER_MSEC)
+
+static inline void json_object_putp(json_object **o) {
+        if (*o)
+                json_object_put(*o);
+}
+
+/* ---- packet rings --------------------------------------------------------------------------- */
+
+typedef struct Ring {
+        uint8_t **pkts;
+        uint16_t *lens;
+        unsigned cap, head, count;
+} Ring;
+
+static void ring_clear(Ring *r) {
+        for (unsigned i = 0; i < r->count; i++)
+                free(r->pkts[(r->head + i) % r->cap]);
+        r->head = r->count = 0;
+}
+
+static void ring_done(Ring *r) {
+        ring_clear(r);
+        free(r->pkts);
+        free(r->lens);
+        *r = (Ring) {};
+}
+
+/* Keeps the newest cap packets; an exact duplicate of one held is dropped (a retransmission
+ * while we wait is no news). */
+static void ring_push(Ring *r, unsigned cap, const uint8_t *p, size_t len) {
+        uint8_t *copy;
+
+        if (len > UINT16_MAX)
+                return;
+        if (!r->pkts) {
+                r->pkts = calloc(cap, sizeof *r->pkts);
+                r->lens = calloc(cap, sizeof *r->lens);
+                if (!r->pkts || !r->lens) {
+                        ring_done(r);
+                        return;
+                }
+                r->cap = cap;
+        }
+        for (unsigned i = 0; i < r->count; i++) {
+                unsigned k = (r->head + i) % r->cap;
+                if (r->lens[k] == len && memcmp(r->pkts[k], p, len) == 0)
+                        return;
+        }
+        copy = malloc(len);
+        if (!copy)
+                return;
+        memcpy(copy, p, len);
+        if (r->count == r->cap) {
+                free(r->pkts[r->head]);
+                r->head = (r->head + 1) % r->cap;
+                r->count--;
+        }
+        r->pkts[(r->head + r->count) % r->cap] = copy;
+        r->lens[(r->head + r->count) % r->cap] = (uint16_t) len;
+        r->count++;
+}
+
+/* Takes the packets out (oldest first) for fn; the ring is empty afterwards. */
+static void ring_drain(Ring *r, void (*fn)(void *userdata, const uint8_t *p, size_t len), void *userdata) {
+        unsigned n = r->count, head = r->head, cap = r->cap;
+        uint8_t **pkts = r->pkts;
+        uint16_t *lens = r->lens;
+
+        *r = (Ring) {};
+        for (unsigned i = 0; i < n; i++) {
+                unsigned k = (head + i) % cap;
+                fn(userdata, pkts[k], lens[k]);
+                free(pkts[k]);
+        }
+        free(pkts);
+        free(lens);
+}
+
+/* ---- state ------------------------------------------------------------------------------------ */
+
+/* A resource's filters: immutable once routes point at them, so the workers read them
+ * without locks; replaced ones are kept until the connections are freed. */
+typedef struct Filters {
+        LIST_FIELDS(struct Filters, retired);
+        size_t n;
+        FzdResourceFilter f[];
+} Filters;
+
+typedef struct Gateway Gateway;
+
+typedef struct Res {
+        char id[FZD_CONN_ID_MAX + 1];
+        FzdResourceType type;
+        FzdCidr cidr;
+        bool has_cidr;
+        FzdResourceIpStack ip_stack;
+        char **sites;
+        size_t n_sites;
+        Filters *filters; /* NULL: everything allowed */
+        Gateway *gateway; /* authorized through it */
+        bool routed;      /* its CIDR (or the default routes) point at the gateway's peer */
+        Ring pending;
+        uint64_t last_request;
+} Res;
+
+typedef enum NatState {
+        NAT_PENDING,
+        NAT_ACTIVE,
+        NAT_INACTIVE,
+} NatState;
+
+/* The gateway's NAT for one name of a DNS resource (DESIGN §7.4). */
+typedef struct Nat {
+        LIST_FIELDS(struct Nat, nats);
+        char name[256];
+        char resource_id[FZD_CONN_ID_MAX + 1];
+        FzdProxyAddresses addrs;
+        bool v4, v6;
+        NatState state;
+        uint64_t last_sent;
+        bool routed;
+        Ring held;
+} Nat;
+
+struct Gateway {
+        LIST_FIELDS(Gateway, gateways);
+        FzdConnections *c;
+        char id[FZD_CONN_ID_MAX + 1];
+        char site_id[FZD_CONN_ID_MAX + 1];
+        uint8_t public_key[32];
+        FzdDpPeer *peer;
+        FzdIceAgent *agent;
+        bool has_path, wg_up;
+        bool has_v4, has_v6;
+        struct in_addr v4;
+        struct in6_addr v6;
+        Nat *nats;
+};
+
+typedef struct Site {
+        char id[FZD_CONN_ID_MAX + 1];
+        uint64_t offline_until; /* monotonic µs */
+} Site;
+
+typedef struct RelayAddr {
+        char id[FZD_CONN_ID_MAX + 1];
+        FzdDpAddr addr[2]; /* by family: v4, v6 */
+        bool has[2];
+} RelayAddr;
+
+struct FzdConnections {
+        sd_event *event;
+        FzdConnEvents ev;
+        void *userdata;
+        FzdDataplane *dp;
+        FzdIce *ice;
+        FzdIceLog ice_log;
+        sd_event_source *ice_timer, *tick_timer;
+        FzdProxyIps *proxy_ips;
+        char *tun_name;
+        int udp_fd[2];
+
+        FzdStrMap *resources; /* id → Res */
+        FzdStrMap *sites;     /* id → Site */
+        FzdStrMap *relays;    /* id → RelayAddr */
+        FzdDpRoutes *lpm;     /* CIDR resources: prefix → Res */
+        Res *internet;
+        bool internet_enabled;
+        Gateway *gateways;
+        Filters *retired;
+        FzdInterfaceConfig iface;
+
+        uint64_t icmp_prohibited, dropped_unknown;
+        unsigned status_dirty;
+        uint64_t log_window;
+        unsigned log_lines;
+};
+
+static uint64_t now_usec(FzdConnections *c) {
+        uint64_t now = 0;
+
+        if (sd_event_now(c->event, CLOCK_MONOTONIC, &now) < 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+        }
+        return now;
+}
+
+/* Per-packet log lines: at most 10 per 10 s. */
+static bool log_allowed(FzdConnections *c) {
+        uint64_t now = now_usec(c);
+
+        if (now - c->log_window > 10 * USEC_PER_SEC) {
+                c->log_window = now;
+                c->log_lines = 0;
+        }
+        return c->log_lines++ < 10;
+}
+
+static int family_index(int family) {
+        return family == AF_INET6;
+}
+
+static void mark_status_changed(FzdConnections *c) {
+        c->status_dirty++;
+}
+
+static void flush_status(FzdConnections *c) {
+        if (c->status_dirty == 0)
+                return;
+        c->status_dirty = 0;
+        if (c->ev.status_changed)
+                c->ev.status_changed(c->userdata);
+}
+
+/* ---- filters ---------------------------------------------------------------------------------- */
+
+static bool filters_allow(const Filters *fs, const FzdPacketInfo *pi) {
+        if (!fs || fs->n == 0)
+                return true;
+        for (size_t i = 0; i < fs->n; i++) {
+                const FzdResourceFilter *f = &fs->f[i];
+                if (f->protocol == FZD_PROTO_ICMP) {
+                        if (pi->proto == FZD_PROTO_ICMP || pi->proto == FZD_PROTO_ICMPV6)
+                                return true;
+                } else if (f->protocol == pi->proto) {
+                        /* A later fragment carries no ports: its first fragment was checked. */
+                        if (!pi->has_ports || (pi->dport >= f->port_start && pi->dport <= f->port_end))
+                                return true;
+                }
+        }
+        return false;
+}
+
+/* Worker threads. */
+static bool filter_packet(void *userdata, uint64_t cookie, const uint8_t *packet, size_t len) {
+        const Filters *fs = (const Filters *) (uintptr_t) cookie;
+        FzdPacketInfo pi;
+
+        if (!fs)
+                return true;
+        if (fzd_packet_parse(packet, len, &pi) < 0)
+                return false;
+        return filters_allow(fs, &pi);
+}
+
+static uint64_t cookie_of(const Res *r) {
+        return (uint64_t) (uintptr_t) r->filters;
+}
+
+static void answer_prohibited(FzdConnections *c, const uint8_t *p, size_t len) {
+        uint8_t out[1280];
+        ssize_t n = fzd_packet_icmp_prohibited(p, len, out, sizeof out);
+
+        c->icmp_prohibited++;
+        if (n > 0)
+                (void) fzd_dataplane_write_tun(c->dp, out, (size_t) n);
+}
+
+/* ---- routes ----------------------------------------------------------------------------------- */
+
+static void route_res(FzdConnections *c, Res *r, bool on) {
+        Gateway *g = r->gateway;
+
+        if (!g || r->routed == on)
+                return;
+        if (r->type == FZD_RESOURCE_CIDR && r->has_cidr) {
+                if (on)
+                        (void) fzd_dataplane_route_add(c->dp, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, g->peer,
+                                                       cookie_of(r));
+                else
+                        (void) fzd_dataplane_route_remove(c->dp, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen);
+        } else if (r->type == FZD_RESOURCE_INTERNET) {
+                static const uint8_t any[16] = {};
+                if (on && !c->internet_enabled)
+                        return;
+                if (on) {
+                        (void) fzd_dataplane_route_add(c->dp, AF_INET, any, 0, g->peer, cookie_of(r));
+                        (void) fzd_dataplane_route_add(c->dp, AF_INET6, any, 0, g->peer, cookie_of(r));
+                } else {
+                        (void) fzd_dataplane_route_remove(c->dp, AF_INET, any, 0);
+                        (void) fzd_dataplane_route_remove(c->dp, AF_INET6, any, 0);
+                }
+        } else
+                return; /* DNS resources are routed per name, once the NAT is active */
+        r->routed = on;
+}
+
+static void route_nat(FzdConnections *c, Gateway *g, Nat *n, bool on) {
+        Res *r = fzd_strmap_get(c->resources, n->resource_id);
+
+        if (n->routed == on)
+                return;
+        for (unsigned i = 0; i < FZD_PROXY_IPS_PER_FAMILY; i++) {
+                if (n->v4) {
+                        if (on)
+                                (void) fzd_dataplane_route_add(c->dp, AF_INET, &n->addrs.v4[i], 32, g->peer,
+                                                               r ? cookie_of(r) : 0);
+                        else
+                                (void) fzd_dataplane_route_remove(c->dp, AF_INET, &n->addrs.v4[i], 32);
+                }
+                if (n->v6) {
+                        if (on)
+                                (void) fzd_dataplane_route_add(c->dp, AF_INET6, &n->addrs.v6[i], 128, g->peer,
+                                                               r ? cookie_of(r) : 0);
+                        else
+                                (void) fzd_dataplane_route_remove(c->dp, AF_INET6, &n->addrs.v6[i], 128);
+                }
+        }
+        n->routed = on;
+}
+
+/* ---- gateways --------------------------------------------------------------------------------- */
+
+static void nat_free(FzdConnections *c, Gateway *g, Nat *n) {
+        route_nat(c, g, n, false);
+        LIST_REMOVE(nats, g->nats, n);
+        ring_done(&n->held);
+        free(n);
+}
+
+static void gateway_free(FzdConnections *c, Gateway *g) {
+        size_t i = 0;
+        const char *key;
+        void *value;
+
+        while (fzd_strmap_next(c->resources, &i, &key, &value)) {
+                Res *r = value;
+                if (r->gateway == g) {
+                        route_res(c, r, false);
+                        r->gateway = NULL;
+                }
+        }
+        while (g->nats)
+                nat_free(c, g, g->nats);
+        if (g->agent)
+                fzd_ice_remove_agent(c->ice, g->agent);
+        if (g->peer)
+                fzd_dataplane_peer_remove(c->dp, g->peer); /* its routes go with it */
+        LIST_REMOVE(gateways, c->gateways, g);
+        free(g);
+        mark_status_changed(c);
+}
+
+static Gateway *gateway_find(FzdConnections *c, const char *id) {
+        LIST_FOREACH(gateways, g, c->gateways)
+                if (streq(g->id, id))
+                        return g;
+        return NULL;
+}
+
+static Gateway *gateway_by_peer(FzdConnections *c, const FzdDpPeer *peer) {
+        LIST_FOREACH(gateways, g, c->gateways)
+                if (g->peer == peer)
+                        return g;
+        return NULL;
+}
+
+static Gateway *gateway_by_address(FzdConnections *c, const FzdPacketInfo *pi) {
+        LIST_FOREACH(gateways, g, c->gateways)
+                if ((pi->family == AF_INET && g->has_v4 && memcmp(&g->v4, pi->dst, 4) == 0) ||
+                    (pi->family == AF_INET6 && g->has_v6 && memcmp(&g->v6, pi->dst, 16) == 0))
+                        return g;
+        return NULL;
+}
+
+/* ---- sites and status ------------------------------------------------------------------------- */
+
+static Site *site_get(FzdConnections *c, const char *id, bool create) {
+        Site *s = fzd_strmap_get(c->sites, id);
+
+        if (s || !create)
+                return s;
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return NULL;
+        (void) snprintf(s->id, sizeof s->id, "%s", id);
+        if (fzd_strmap_put(c->sites, s->id, s) < 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+FzdResourceStatus fzd_connections_site_status(const FzdConnections *c, const char *site_id) {
+        Site *s;
+
+        LIST_FOREACH(gateways, g, c->gateways)
+                if (g->wg_up && streq(g->site_id, site_id))
+                        return FZD_RESOURCE_STATUS_ONLINE;
+        s = fzd_strmap_get(c->sites, site_id);
+        if (s && s->offline_until > now_usec((FzdConnections *) c))
+                return FZD_RESOURCE_STATUS_OFFLINE;
+        return FZD_RESOURCE_STATUS_UNKNOWN;
+}
+
+FzdResourceStatus fzd_connections_resource_status(const FzdConnections *c, const char *resource_id) {
+        Res *r = fzd_strmap_get(c->resources, resource_id);
+        size_t offline = 0;
+
+        if (!r)
+                return FZD_RESOURCE_STATUS_UNKNOWN;
+        if (r->gateway && r->gateway->wg_up)
+                return FZD_RESOURCE_STATUS_ONLINE;
+        for (size_t i = 0; i < r->n_sites; i++) {
+                FzdResourceStatus s = fzd_connections_site_status(c, r->sites[i]);
+                if (s == FZD_RESOURCE_STATUS_ONLINE)
+                        return s;
+                offline += s == FZD_RESOURCE_STATUS_OFFLINE;
+        }
+        return r->n_sites > 0 && offline == r->n_sites ? FZD_RESOURCE_STATUS_OFFLINE : FZD_RESOURCE_STATUS_UNKNOWN;
+}
+
+/* ---- authorization requests ------------------------------------------------------------------ */
+
+static void request_authorization(FzdConnections *c, Res *r) {
+        const char *connected[16];
+        size_t n = 0;
+        uint64_t now = now_usec(c);
+
+        if (r->last_request && now - r->last_request < FZD_CONN_REQUEST_INTERVAL_USEC)
+                return;
+        r->last_request = now;
+        /* Prefer gateways we are connected to already (the portal picks among them). */
+        LIST_FOREACH(gateways, g, c->gateways)
+                if (g->wg_up && n < ELEMENTSOF(connected))
+                        connected[n++] = g->id;
+        log_debug("Requesting authorization for resource %s.", r->id);
+        if (c->ev.request_authorization)
+                c->ev.request_authorization(c->userdata, r->id, connected, n);
+}
+
+/* ---- the DNS-resource NAT -------------------------------------------------------------------- */
+
+static void send_assigned_ips(FzdConnections *c, Gateway *g, Nat *n) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *ips = json_object_new_array();
+        uint8_t pkt[FZD_P2P_HEADER_LEN + FZD_P2P_PAYLOAD_MAX];
+        char buf[INET6_ADDRSTRLEN];
+        const char *text;
+        size_t len;
+        ssize_t k;
+
+        if (!o || !ips)
+                return;
+        for (unsigned i = 0; i < FZD_PROXY_IPS_PER_FAMILY; i++) {
+                if (n->v4 && inet_ntop(AF_INET, &n->addrs.v4[i], buf, sizeof buf))
+                        json_object_array_add(ips, json_object_new_string(buf));
+        }
+        for (unsigned i = 0; i < FZD_PROXY_IPS_PER_FAMILY; i++) {
+                if (n->v6 && inet_ntop(AF_INET6, &n->addrs.v6[i], buf, sizeof buf))
+                        json_object_array_add(ips, json_object_new_string(buf));
+        }
+        json_object_object_add(o, "resource", json_object_new_string(n->resource_id));
+        json_object_object_add(o, "domain", json_object_new_string(n->name));
+        json_object_object_add(o, "proxy_ips", json_object_get(ips));
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        len = strlen(text);
+        k = fzd_p2p_build(FZD_P2P_ASSIGNED_IPS, text, len, pkt, sizeof pkt);
+        json_object_put(ips);
+        if (k < 0)
+                return;
+        n->last_sent = now_usec(c);
+        (void) fzd_dataplane_peer_send(c->dp, g->peer, pkt, (size_t) k);
+}
+
+static Nat *nat_get(FzdConnections *c, Gateway *g, const char *name, Res *r) {
+        Nat *n;
+
+        LIST_FOREACH(nats, i, g->nats)
+                if (streq(i->name, name))
+                        return i;
+        n = calloc(1, sizeof *n);
+        if (!n)
+                return NULL;
+        (void) snprintf(n->name, sizeof n->name, "%s", name);
+        (void) snprintf(n->resource_id, sizeof n->resource_id, "%s", r->id);
+        if (!c->proxy_ips || fzd_proxy_ips_get(c->proxy_ips, name, &n->addrs) < 0) {
+                free(n);
+                return NULL;
+        }
+        n->v4 = r->ip_stack != FZD_RESOURCE_IP_STACK_IPV6_ONLY;
+        n->v6 = r->ip_stack != FZD_RESOURCE_IP_STACK_IPV4_ONLY;
+        LIST_PREPEND(nats, g->nats, n);
+        return n;
+}
+
+typedef struct SendCtx {
+        FzdConnections *c;
+        FzdDpPeer *peer;
+} SendCtx;
+
+static void send_held(void *userdata, const uint8_t *p, size_t len) {
+        SendCtx *s = userdata;
+        (void) fzd_dataplane_peer_send(s->c->dp, s->peer, p, len);
+}
+
+static void on_domain_status(FzdConnections *c, Gateway *g, const uint8_t *payload, size_t len) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_tokener *tok = json_tokener_new_ex(4);
+        json_object *v;
+        const char *domain, *status;
+
+        if (!tok)
+                return;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, (const char *) payload, (int) len);
+        json_tokener_free(tok);
+        if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "domain", &v) ||
+            !json_object_is_type(v, json_type_string) || !(domain = json_object_get_string(v)) ||
+            !json_object_object_get_ex(o, "status", &v) || !json_object_is_type(v, json_type_string) ||
+            !(status = json_object_get_string(v))) {
+                if (log_allowed(c))
+                        log_notice("Gateway %s sent a malformed domain status, ignoring it.", g->id);
+                return;
+        }
+        LIST_FOREACH(nats, n, g->nats) {
+                if (!streq(n->name, domain))
+                        continue;
+                if (streq(status, "Active")) {
+                        SendCtx s = { c, g->peer };
+                        if (n->state != NAT_ACTIVE)
+                                log_debug("Gateway %s: the NAT for %s is active.", g->id, n->name);
+                        n->state = NAT_ACTIVE;
+                        route_nat(c, g, n, true);
+                        ring_drain(&n->held, send_held, &s);
+                } else {
+                        /* The name does not resolve there (or the gateway gave up on it). */
+                        if (n->state != NAT_INACTIVE && log_allowed(c))
+                                log_notice("Gateway %s cannot resolve %s; its packets are dropped.", g->id, n->name);
+                        n->state = NAT_INACTIVE;
+                        route_nat(c, g, n, false);
+                        ring_clear(&n->held);
+                }
+                return;
+        }
+}
+
+static void on_p2p_control(void *userdata, FzdDpPeer *peer, const uint8_t *packet, size_t len) {
+        FzdConnections *c = userdata;
+        Gateway *g = gateway_by_peer(c, peer);
+        const uint8_t *payload;
+        size_t plen;
+        uint8_t event;
+
+        if (!g || fzd_p2p_parse(packet, len, &event, &payload, &plen) < 0)
+                return;
+        if (event == FZD_P2P_DOMAIN_STATUS)
+                on_domain_status(c, g, payload, plen);
+        else if (event == FZD_P2P_GOODBYE) {
+                log_info("Gateway %s said goodbye; its connection is closed.", g->id);
+                gateway_free(c, g);
+                flush_status(c);
+        }
+}
+
+/* ---- packets from the TUN --------------------------------------------------------------------- */
+
+static Res *resource_for(FzdConnections *c, const FzdPacketInfo *pi, char ret_name[static 256]) {
+        void *value = NULL;
+
+        ret_name[0] = 0;
+        if (c->proxy_ips && fzd_proxy_ips_in_range(pi->family, pi->dst)) {
+                char name[256], rid[FZD_PROXY_IPS_ID_MAX + 1];
+                Res *r;
+                if (fzd_proxy_ips_lookup(c->proxy_ips, pi->family, pi->dst, name, rid) < 0 || !rid[0])
+                        return NULL;
+                r = fzd_strmap_get(c->resources, rid);
+                if (!r || r->type != FZD_RESOURCE_DNS)
+                        return NULL;
+                (void) snprintf(ret_name, 256, "%s", name);
+                return r;
+        }
+        if (fzd_dp_routes_lookup(c->lpm, pi->family, pi->dst, &value, NULL))
+                return value;
+        if (c->internet && c->internet_enabled)
+                return c->internet;
+        return NULL;
+}
+
+static void route_packet(void *userdata, const uint8_t *p, size_t len) {
+        FzdConnections *c = userdata;
+        FzdPacketInfo pi;
+        char name[256];
+        Gateway *g;
+        Res *r;
+
+        if (fzd_packet_parse(p, len, &pi) < 0)
+                return;
+        if ((pi.family == AF_INET && pi.dst[0] >= 224) || (pi.family == AF_INET6 && pi.dst[0] == 0xff))
+                return; /* multicast never leaves through the tunnel */
+        g = gateway_by_address(c, &pi);
+        if (g) {
+                (void) fzd_dataplane_peer_send(c->dp, g->peer, p, pi.total_len);
+                return;
+        }
+        r = resource_for(c, &pi, name);
+        if (!r) {
+                c->dropped_unknown++;
+                return;
+        }
+        if (!filters_allow(r->filters, &pi)) {
+                answer_prohibited(c, p, pi.total_len);
+                return;
+        }
+        g = r->gateway;
+        if (!g) {
+                ring_push(&r->pending, FZD_CONN_PENDING_PACKETS, p, pi.total_len);
+                request_authorization(c, r);
+                return;
+        }
+        if (r->type == FZD_RESOURCE_DNS) {
+                Nat *n = nat_get(c, g, name, r);
+                if (!n)
+                        return;
+                if (n->state == NAT_ACTIVE) {
+                        route_nat(c, g, n, true);
+                        (void) fzd_dataplane_peer_send(c->dp, g->peer, p, pi.total_len);
+                        return;
+                }
+                ring_push(&n->held, FZD_CONN_HELD_PACKETS, p, pi.total_len);
+                if (!n->last_sent || now_usec(c) - n->last_sent >= FZD_CONN_NAT_RESEND_USEC)
+                        send_assigned_ips(c, g, n);
+                return;
+        }
+        route_res(c, r, true);
+        (void) fzd_dataplane_peer_send(c->dp, g->peer, p, pi.total_len);
+}
+
+static void on_packet(void *userdata, FzdDpPeer *peer, uint64_t cookie, FzdDpPacketReason reason,
+                      const uint8_t *packet, size_t len) {
+        FzdConnections *c = userdata;
+
+        switch (reason) {
+        case FZD_DP_PACKET_FILTERED:
+                answer_prohibited(c, packet, len);
+                return;
+        case FZD_DP_PACKET_NO_SESSION:
+                /* Staged by the data plane until WireGuard has a session. */
+                (void) fzd_dataplane_peer_send(c->dp, peer, packet, len);
+                return;
+        case FZD_DP_PACKET_NO_ROUTE:
+        default:
+                route_packet(c, packet, len);
+                flush_status(c);
+                return;
+        }
+}
+
+/* ---- ICE ---------------------------------------------------------------------------------------- */
+
+static void dp_addr_from(const FzdAddr *a, FzdDpAddr *ret) {
+        struct sockaddr_storage ss;
+        socklen_t n = fzd_addr_to_sockaddr(a, &ss);
+
+        memset(ret, 0, sizeof *ret);
+        memcpy(ret, &ss, n < sizeof *ret ? n : sizeof *ret);
+}
+
+static void ice_flush(FzdConnections *c);
+
+static void set_path(FzdConnections *c, Gateway *g, const FzdIcePath *p) {
+        FzdDpPath path = { .family = p->dest.family, .channel = p->channel };
+
+        dp_addr_from(&p->dest, &path.dst);
+        if (p->channel != 0)
+                (void) fzd_dataplane_channel_bind(c->dp, &path.dst, p->channel, true);
+        (void) fzd_dataplane_peer_set_path(c->dp, g->peer, &path);
+        if (!g->has_path) {
+                g->has_path = true;
+                fzd_dataplane_peer_initiate(c->dp, g->peer);
+        }
+}
+
+static void handle_ice_event(FzdConnections *c, const FzdIceEvent *e) {
+        Gateway *g = e->userdata;
+
+        switch (e->type) {
+        case FZD_ICE_EVENT_CANDIDATE:
+        case FZD_ICE_EVENT_CANDIDATE_INVALIDATED: {
+                const char *cand = e->candidate;
+                if (g && c->ev.candidates)
+                        c->ev.candidates(c->userdata, g->id, &cand, 1, e->type == FZD_ICE_EVENT_CANDIDATE_INVALIDATED);
+                return;
+        }
+        case FZD_ICE_EVENT_CONNECTED:
+        case FZD_ICE_EVENT_PATH_CHANGED: {
+                char buf[FZD_ADDR_STRLEN];
+                if (!g)
+                        return;
+                log_info("Gateway %s: %s path to %s%s.", g->id, e->type == FZD_ICE_EVENT_CONNECTED ? "a" : "a new",
+                         fzd_addr_format(&e->path.dest, buf), e->path.channel ? " (through a relay)" : "");
+                set_path(c, g, &e->path);
+                return;
+        }
+        case FZD_ICE_EVENT_DISCONNECTED:
+                if (g)
+                        log_info("Gateway %s: no path at the moment; ICE keeps trying.", g->id);
+                return;
+        case FZD_ICE_EVENT_FAILED:
+                if (!g)
+                        return;
+                log_warning("Gateway %s: ICE found no path; the connection is closed (the next packet asks again).",
+                            g->id);
+                g->agent = NULL; /* the node frees it */
+                fzd_ice_remove_agent(c->ice, e->agent);
+                gateway_free(c, g);
+                return;
+        case FZD_ICE_EVENT_NO_RELAYS:
+                if (c->ev.no_relays)
+                        c->ev.no_relays(c->userdata);
+                return;
+        case FZD_ICE_EVENT_RELAY_FAILED:
+                log_notice("Relay %s failed (%s).", e->relay_id, strerror(e->error ? e->error : EIO));
+                return;
+        default:
+                return;
+        }
+}
+
+static void ice_flush(FzdConnections *c) {
+        FzdIceTransmit t;
+        FzdIceEvent e;
+        uint64_t next;
+
+        while (fzd_ice_poll_transmit(c->ice, &t)) {
+                FzdDpAddr to;
+                dp_addr_from(&t.dest, &to);
+                (void) fzd_dataplane_send_datagram(c->dp, t.dest.family, &to, t.data, t.len);
+        }
+        while (fzd_ice_poll_event(c->ice, &e))
+                handle_ice_event(c, &e);
+        /* Events may have queued more. */
+        while (fzd_ice_poll_transmit(c->ice, &t)) {
+                FzdDpAddr to;
+                dp_addr_from(&t.dest, &to);
+                (void) fzd_dataplane_send_datagram(c->dp, t.dest.family, &to, t.data, t.len);
+        }
+        next = fzd_ice_poll_timeout(c->ice);
+        if (next == UINT64_MAX)
+                (void) sd_event_source_set_enabled(c->ice_timer, SD_EVENT_OFF);
+        else {
+                (void) sd_event_source_set_time(c->ice_timer, next);
+                (void) sd_event_source_set_enabled(c->ice_timer, SD_EVENT_ONESHOT);
+        }
+        flush_status(c);
+}
+
+static int on_ice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        FzdConnections *c = userdata;
+
+        fzd_ice_handle_timeout(c->ice, now_usec(c));
+        ice_flush(c);
+        return 0;
+}
+
+static void on_datagram(void *userdata, const FzdDpDatagram *d) {
+        FzdConnections *c = userdata;
+        uint8_t buf[FZD_P2P_HEADER_LEN + 2048 + 4];
+        const uint8_t *data = d->data;
+        size_t len = d->len;
+        FzdAddr from, local;
+        FzdIceUnwrapped u;
+
+        if (fzd_addr_from_sockaddr(&d->from.sa, sizeof d->from, &from) < 0)
+                return;
+        if (fzd_addr_from_sockaddr(&d->local.sa, sizeof d->local, &local) < 0)
+                local = (FzdAddr) { .family = from.family };
+        /* STUN that came through a bound channel arrives without its ChannelData header: the
+         * ICE node wants the datagram as the relay sent it. */
+        if (d->channel != 0 && len > 0 && (data[0] < 64 || data[0] > 79) && len + 4 <= sizeof buf) {
+                buf[0] = (uint8_t) (d->channel >> 8);
+                buf[1] = (uint8_t) d->channel;
+                buf[2] = (uint8_t) (len >> 8);
+                buf[3] = (uint8_t) len;
+                memcpy(buf + 4, data, len);
+                data = buf;
+                len += 4;
+        }
+        switch (fzd_ice_handle_input(c->ice, now_usec(c), &local, &from, data, len, &u)) {
+        case FZD_ICE_INPUT_UNWRAPPED:
+                (void) fzd_dataplane_input(c->dp, d->family, &d->from, u.channel, u.data, u.len);
+                break;
+        default:
+                break;
+        }
+        ice_flush(c);
+}
+
+static void on_peer_event(void *userdata, FzdDpPeer *peer, FzdDpPeerEvent event) {
+        FzdConnections *c = userdata;
+        Gateway *g = gateway_by_peer(c, peer);
+
+        if (!g)
+                return;
+        switch (event) {
+        case FZD_DP_PEER_HANDSHAKE_COMPLETE:
+                if (!g->wg_up)
+                        log_info("Gateway %s (site %s) is connected.", g->id, g->site_id);
+                g->wg_up = true;
+                if (g->agent)
+                        fzd_ice_agent_note_traffic(g->agent, now_usec(c));
+                mark_status_changed(c);
+                break;
+        case FZD_DP_PEER_KEYS_EXPIRED:
+        case FZD_DP_PEER_HANDSHAKE_FAILED:
+                if (g->wg_up)
+                        log_info("Gateway %s: the WireGuard session ended.", g->id);
+                g->wg_up = false;
+                mark_status_changed(c);
+                break;
+        default:
+                break;
+        }
+        flush_status(c);
+}
+
+/* ---- the tick: resends and expiries ------------------------------------------------------------ */
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        FzdConnections *c = userdata;
+        uint64_t now = now_usec(c);
+        size_t i = 0;
+        const char *key;
+        void *value;
+
+        LIST_FOREACH(gateways, g, c->gateways) {
+                LIST_FOREACH(nats, n, g->nats)
+                        if (n->state == NAT_PENDING && n->held.count > 0 && now - n->last_sent >= FZD_CONN_NAT_RESEND_USEC)
+                                send_assigned_ips(c, g, n);
+                if (g->wg_up && g->agent)
+                        fzd_ice_agent_note_traffic(g->agent, now); /* coarse, as ICE wants it */
+        }
+        /* An offline site comes back to "unknown" after 5 minutes. */
+        while (fzd_strmap_next(c->sites, &i, &key, &value)) {
+                Site *site = value;
+                if (site->offline_until && site->offline_until <= now) {
+                        site->offline_until = 0;
+                        mark_status_changed(c);
+                }
+        }
+        flush_status(c);
+        (void) sd_event_source_set_time_relative(s, TICK_USEC);
+        return 0;
+}
+
+/* ---- host candidates --------------------------------------------------------------------------- */
+
+static void set_host_candidates(FzdConnections *c) {
+        FzdAddr addrs[FZD_ICE_MAX_HOSTS];
+        struct ifaddrs *ifa = NULL;
+        uint16_t port[2] = {};
+        size_t n = 0;
+
+        for (int f = 0; f < 2; f++) {
+                struct sockaddr_storage ss;
+                socklen_t sl = sizeof ss;
+                if (c->udp_fd[f] >= 0 && getsockname(c->udp_fd[f], (struct sockaddr *) &ss, &sl) == 0)
+                        port[f] = ntohs(f ? ((struct sockaddr_in6 *) &ss)->sin6_port : ((struct sockaddr_in *) &ss)->sin_port);
+        }
+        if (getifaddrs(&ifa) < 0)
+                return;
+        for (struct ifaddrs *i = ifa; i && n < ELEMENTSOF(addrs); i = i->ifa_next) {
+                FzdAddr a;
+                int f;
+                if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP) ||
+                    (c->tun_name && streq(i->ifa_name, c->tun_name)))
+                        continue;
+                if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)
+                        continue;
+                f = family_index(i->ifa_addr->sa_family);
+                if (c->udp_fd[f] < 0 || fzd_addr_from_sockaddr(i->ifa_addr, f ? sizeof(struct sockaddr_in6)
+                                                                                 : sizeof(struct sockaddr_in),
+                                                               &a) < 0)
+                        continue;
+                if (f && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *) a.ip))
+                        continue;
+                a.port = port[f];
+                addrs[n++] = a;
+        }
+        freeifaddrs(ifa);
+        (void) fzd_ice_set_host_candidates(c->ice, addrs, n, now_usec(c));
+}
+
+/* ---- the portal's messages ---------------------------------------------------------------------- */
+
+static void flush_pending(void *userdata, const uint8_t *p, size_t len) {
+        route_packet(userdata, p, len);
+}
+
+int fzd_connections_authorization_created(FzdConnections *c, const FzdAuthorization *a) {
+        Res *r = fzd_strmap_get(c->resources, a->resource_id);
+        Gateway *g = gateway_find(c, a->gateway_id);
+        int k;
+
+        if (!r) {
+                log_notice("The portal authorized resource %s, which this client does not have; ignoring it.",
+                           a->resource_id);
+                return -ENOENT;
+        }
+        if (g && memcmp(g->public_key, a->gateway_public_key, 32) != 0) {
+                /* The gateway restarted with a new key: a new connection. */
+                gateway_free(c, g);
+                g = NULL;
+        }
+        if (!g) {
+                FzdIceAgentConfig ac = {
+                        .controlling = true,
+                        .local_ufrag = a->client_ice.username,
+                        .local_pwd = a->client_ice.password,
+                        .remote_ufrag = a->gateway_ice.username,
+                        .remote_pwd = a->gateway_ice.password,
+                };
+
+                g = calloc(1, sizeof *g);
+                if (!g)
+                        return log_oom();
+                g->c = c;
+                (void) snprintf(g->id, sizeof g->id, "%s", a->gateway_id);
+                (void) snprintf(g->site_id, sizeof g->site_id, "%s", a->site_id);
+                memcpy(g->public_key, a->gateway_public_key, 32);
+                LIST_PREPEND(gateways, c->gateways, g);
+                k = fzd_dataplane_peer_add(c->dp, a->gateway_public_key, a->preshared_key, false, g, &g->peer);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to add gateway %s as a WireGuard peer: %m", g->id);
+                        gateway_free(c, g);
+                        return k;
+                }
+                k = fzd_ice_add_agent(c->ice, &ac, g, now_usec(c), &g->agent);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to start ICE with gateway %s: %m", g->id);
+                        gateway_free(c, g);
+                        return k;
+                }
+                g->has_v4 = a->has_gateway_ipv4;
+                g->has_v6 = a->has_gateway_ipv6;
+                g->v4 = a->gateway_ipv4;
+                g->v6 = a->gateway_ipv6;
+                if (g->has_v4)
+                        (void) fzd_dataplane_route_add(c->dp, AF_INET, &g->v4, 32, g->peer, 0);
+                if (g->has_v6)
+                        (void) fzd_dataplane_route_add(c->dp, AF_INET6, &g->v6, 128, g->peer, 0);
+                log_info("Resource %s is authorized through gateway %s (site %s); connecting.", r->id, g->id,
+                         g->site_id);
+        } else
+                log_debug("Resource %s is authorized through gateway %s, connected already.", r->id, g->id);
+
+        if (r->gateway && r->gateway != g)
+                route_res(c, r, false);
+        r->gateway = g;
+        r->last_request = 0;
+        {
+                Site *s = site_get(c, a->site_id, false);
+                if (s)
+                        s->offline_until = 0;
+        }
+        route_res(c, r, true);
+        ring_drain(&r->pending, flush_pending, c);
+        ice_flush(c);
+        mark_status_changed(c);
+        flush_status(c);
+        return 0;
+}
+
+void fzd_connections_authorization_failed(FzdConnections *c, const char *resource_id, const char *reason) {
+        Res *r = fzd_strmap_get(c->resources, resource_id);
+
+        if (!r)
+                return;
+        ring_clear(&r->pending);
+        if (streq_ptr(reason, "offline")) {
+                uint64_t until = now_usec(c) + FZD_CONN_OFFLINE_USEC;
+                log_info("No gateway of resource %s is online; its sites count as offline for 5 minutes.", r->id);
+                for (size_t i = 0; i < r->n_sites; i++) {
+                        Site *s = site_get(c, r->sites[i], true);
+                        if (s)
+                                s->offline_until = until;
+                }
+                mark_status_changed(c);
+        } else
+                log_notice("The portal did not authorize resource %s (%s).", r->id, strempty(reason));
+        flush_status(c);
+}
+
+void fzd_connections_remote_candidates(FzdConnections *c, const char *gateway_id, const char *const *candidates,
+                                       size_t n, bool invalidate) {
+        Gateway *g = gateway_find(c, gateway_id);
+
+        if (!g || !g->agent) {
+                log_debug("Candidates for gateway %s, which we are not connecting to; ignoring them.", gateway_id);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *why = NULL;
+                int k = invalidate ? fzd_ice_remove_remote_candidate(c->ice, g->agent, candidates[i], now_usec(c), &why)
+                                   : fzd_ice_add_remote_candidate(c->ice, g->agent, candidates[i], now_usec(c), &why);
+                if (k < 0 && log_allowed(c))
+                        log_notice("Skipping a candidate of gateway %s: %s.", g->id, strempty(why));
+        }
+        ice_flush(c);
+}
+
+void fzd_connections_relay_upsert(FzdConnections *c, const FzdRelay *relay) {
+        FzdIceRelay ir = {
+                .id = relay->id,
+                .username = relay->username,
+                .password = relay->password,
+        };
+        RelayAddr *ra;
+        struct timespec ts;
+        uint64_t now = now_usec(c), real;
+        int f;
+
+        if (fzd_addr_from_sockaddr((const struct sockaddr *) &relay->addr, sizeof relay->addr, &ir.addr) < 0)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        real = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+        ir.expires_at = relay->expires_at ? fzd_ice_unix_to_monotonic(relay->expires_at, now, real) : 0;
+        f = family_index(relay->addr.ss_family);
+        if (c->udp_fd[f] < 0)
+                return; /* no socket of that family */
+        ra = fzd_strmap_get(c->relays, relay->id);
+        if (!ra) {
+                ra = calloc(1, sizeof *ra);
+                if (!ra)
+                        return;
+                (void) snprintf(ra->id, sizeof ra->id, "%s", relay->id);
+                if (fzd_strmap_put(c->relays, ra->id, ra) < 0) {
+                        free(ra);
+                        return;
+                }
+        }
+        dp_addr_from(&ir.addr, &ra->addr[f]);
+        ra->has[f] = true;
+        (void) fzd_dataplane_relay_add(c->dp, &ra->addr[f]);
+        if (fzd_ice_upsert_relay(c->ice, &ir, now) < 0)
+                log_notice("Relay %s has an unusable address or credentials; skipping it.", relay->id);
+        ice_flush(c);
+}
+
+void fzd_connections_relay_remove(FzdConnections *c, const char *id) {
+        RelayAddr *ra = fzd_strmap_remove(c->relays, id);
+
+        (void) fzd_ice_remove_relay(c->ice, id, now_usec(c));
+        if (ra) {
+                for (int f = 0; f < 2; f++)
+                        if (ra->has[f])
+                                (void) fzd_dataplane_relay_remove(c->dp, &ra->addr[f]);
+                free(ra);
+        }
+        ice_flush(c);
+}
+
+void fzd_connections_network_changed(FzdConnections *c) {
+        uint64_t now = now_usec(c);
+
+        set_host_candidates(c);
+        fzd_ice_reset(c->ice, now);
+        ice_flush(c);
+}
+
+/* ---- resources ---------------------------------------------------------------------------------- */
+
+static void res_free(FzdConnections *c, Res *r) {
+        if (!r)
+                return;
+        route_res(c, r, false);
+        if (r->has_cidr)
+                (void) fzd_dp_routes_remove(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, NULL);
+        if (c->internet == r)
+                c->internet = NULL;
+        for (size_t i = 0; i < r->n_sites; i++)
+                free(r->sites[i]);
+        free(r->sites);
+        ring_done(&r->pending);
+        /* Routes may still carry the old filters' pointer in a worker: keep them. */
+        if (r->filters)
+                LIST_PREPEND(retired, c->retired, r->filters);
+        free(r);
+}
+
+int fzd_connections_resource_upsert(FzdConnections *c, const FzdResource *src) {
+        Res *old = fzd_strmap_get(c->resources, src->id), *r;
+        Gateway *keep = old ? old->gateway : NULL;
+
+        if (strlen(src->id) > FZD_CONN_ID_MAX)
+                return -EINVAL;
+        r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        (void) snprintf(r->id, sizeof r->id, "%s", src->id);
+        r->type = src->type;
+        r->ip_stack = src->ip_stack;
+        if (src->type == FZD_RESOURCE_CIDR && fzd_cidr_parse(strempty(src->address), false, &r->cidr) >= 0)
+                r->has_cidr = true;
+        if (src->n_filters > 0) {
+                r->filters = calloc(1, sizeof *r->filters + src->n_filters * sizeof(FzdResourceFilter));
+                if (!r->filters) {
+                        free(r);
+                        return -ENOMEM;
+                }
+                r->filters->n = src->n_filters;
+                memcpy(r->filters->f, src->filters, src->n_filters * sizeof(FzdResourceFilter));
+        }
+        r->sites = calloc(src->n_sites ? src->n_sites : 1, sizeof *r->sites);
+        if (!r->sites) {
+                free(r->filters);
+                free(r);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < src->n_sites; i++)
+                if ((r->sites[r->n_sites] = strdup(strempty(src->sites[i].id))))
+                        r->n_sites++;
+
+        if (old) {
+                /* Keep what the portal granted and what waits for it. */
+                r->pending = old->pending;
+                old->pending = (Ring) {};
+                r->last_request = old->last_request;
+                (void) fzd_strmap_remove(c->resources, old->id);
+                res_free(c, old);
+        }
+        if (fzd_strmap_put(c->resources, r->id, r) < 0) {
+                r->gateway = NULL;
+                res_free(c, r);
+                return -ENOMEM;
+        }
+        if (r->has_cidr)
+                (void) fzd_dp_routes_add(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, r, 0, NULL);
+        if (r->type == FZD_RESOURCE_INTERNET)
+                c->internet = r;
+        /* Same gateway, new routes and filters. (If the site changed, the gateway's routes
+         * are still right until the portal says otherwise: reject_access on its side.) */
+        r->gateway = keep;
+        route_res(c, r, true);
+        mark_status_changed(c);
+        return 0;
+}
+
+void fzd_connections_resource_remove(FzdConnections *c, const char *id) {
+        Res *r = fzd_strmap_remove(c->resources, id);
+
+        if (!r)
+                return;
+        res_free(c, r);
+        mark_status_changed(c);
+}
+
+void fzd_connections_resources_clear(FzdConnections *c) {
+        size_t i = 0;
+        const char *key;
+        void *value;
+
+        while (fzd_strmap_next(c->resources, &i, &key, &value)) {
+                (void) fzd_strmap_remove(c->resources, key);
+                res_free(c, value);
+                i = 0;
+        }
+        mark_status_changed(c);
+}
+
+void fzd_connections_resources_retain(FzdConnections *c, bool (*keep)(void *userdata, const char *id),
+                                      void *userdata) {
+        size_t i = 0;
+        const char *key;
+        void *value;
+
+        while (fzd_strmap_next(c->resources, &i, &key, &value)) {
+                if (keep(userdata, key))
+                        continue;
+                (void) fzd_strmap_remove(c->resources, key);
+                res_free(c, value);
+                i = 0; /* the map moved entries: start over */
+                mark_status_changed(c);
+        }
+}
+
+void fzd_connections_set_internet_enabled(FzdConnections *c, bool enabled) {
+        if (c->internet_enabled == enabled)
+                return;
+        c->internet_enabled = enabled;
+        if (c->internet)
+                route_res(c, c->internet, enabled);
+}
+
+void fzd_connections_set_interface(FzdConnections *c, const FzdInterfaceConfig *config) {
+        c->iface = *config;
+}
+
+void fzd_connections_get_stats(FzdConnections *c, FzdConnStats *ret) {
+        FzdDpStats s;
+
+        *ret = (FzdConnStats) { .icmp_prohibited = c->icmp_prohibited, .dropped_unknown = c->dropped_unknown };
+        LIST_FOREACH(gateways, g, c->gateways)
+                ret->gateways += g->wg_up;
+        fzd_dataplane_get_stats(c->dp, &s);
+        ret->rx_bytes = s.tun_rx_bytes;
+        ret->tx_bytes = s.tun_tx_bytes;
+}
+
+/* ---- life cycle --------------------------------------------------------------------------------- */
+
+static void ice_log(void *userdata, int level, const char *message) {
+        log_full(level, "ICE: %s", message);
+}
+
+int fzd_connections_new(sd_event *event, const FzdConnParams *params, const FzdConnEvents *events, void *userdata,
+                        FzdConnections **ret) {
+        static const FzdDpCallbacks callbacks = {
+                .datagram = on_datagram,
+                .packet = on_packet,
+                .peer_event = on_peer_event,
+                .filter = filter_packet,
+                .p2p_control = on_p2p_control,
+        };
+        _cleanup_(fzd_connections_freep) FzdConnections *c = NULL;
+        FzdDataplaneConfig dc = {
+                .tun_fd = params->tun_fd,
+                .tun_vnet_hdr = params->tun_vnet_hdr,
+                .udp4_fd = params->udp4_fd,
+                .udp6_fd = params->udp6_fd,
+                .mtu = 1280,
+                .threading = FZD_DP_THREADS_SPLIT,
+        };
+        FzdIceConfig ic = {
+                .log = ice_log,
+                .software = "firezone-client-tunnel",
+                .learn_host_candidates = true,
+        };
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(event);
+        c->ev = *events;
+        c->userdata = userdata;
+        c->proxy_ips = params->proxy_ips;
+        c->udp_fd[0] = params->udp4_fd;
+        c->udp_fd[1] = params->udp6_fd;
+        if (params->tun_name && !(c->tun_name = strdup(params->tun_name)))
+                return -ENOMEM;
+        if (fzd_strmap_new(&c->resources) < 0 || fzd_strmap_new(&c->sites) < 0 || fzd_strmap_new(&c->relays) < 0 ||
+            fzd_dp_routes_new(&c->lpm) < 0)
+                return -ENOMEM;
+
+        memcpy(dc.private_key, params->private_key, FZD_WG_KEY_LEN);
+        fzd_wg_timers_default(&dc.timers);
+        dc.timers.rekey_attempt_time = 20 * FZD_WG_NSEC_PER_SEC; /* Firezone's */
+        r = fzd_dataplane_new(event, &dc, &callbacks, c, &c->dp);
+        explicit_bzero(dc.private_key, sizeof dc.private_key);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the data plane: %m");
+        r = fzd_ice_new(&ic, &c->ice);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up ICE: %m");
+
+        r = sd_event_add_time(event, &c->ice_timer, CLOCK_MONOTONIC, 0, 1, on_ice_timer, c);
+        if (r >= 0)
+                r = sd_event_add_time_relative(event, &c->tick_timer, CLOCK_MONOTONIC, TICK_USEC, 0, on_tick, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(c->ice_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(c->tick_timer, SD_EVENT_ON);
+        (void) sd_event_source_set_description(c->ice_timer, "ice");
+        (void) sd_event_source_set_description(c->tick_timer, "connections-tick");
+
+        r = fzd_dataplane_start(c->dp);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the data plane's workers: %m");
+        set_host_candidates(c);
+        ice_flush(c);
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+FzdConnections *fzd_connections_free(FzdConnections *c) {
+        size_t i = 0;
+        const char *key;
+        void *value;
+
+        if (!c)
+                return NULL;
+        /* Workers first: after this nothing reads filters or routes any more. */
+        if (c->dp) {
+                while (c->gateways)
+                        gateway_free(c, c->gateways);
+                c->dp = fzd_dataplane_free(c->dp);
+        }
+        if (c->resources) {
+                while (fzd_strmap_next(c->resources, &i, &key, &value)) {
+                        (void) fzd_strmap_remove(c->resources, key);
+                        res_free(c, value);
+                        i = 0;
+                }
+                fzd_strmap_free(c->resources);
+        }
+        if (c->sites) {
+                i = 0;
+                while (fzd_strmap_next(c->sites, &i, &key, &value))
+                        free(value);
+                fzd_strmap_free(c->sites);
+        }
+        if (c->relays) {
+                i = 0;
+                while (fzd_strmap_next(c->relays, &i, &key, &value))
+                        free(value);
+                fzd_strmap_free(c->relays);
+        }
+        while (c->retired) {
+                Filters *f = c->retired;
+                LIST_REMOVE(retired, c->retired, f);
+                free(f);
+        }
+        fzd_dp_routes_free(c->lpm);
+        fzd_ice_free(c->ice);
+        sd_event_source_disable_unref(c->ice_timer);
+        sd_event_source_disable_unref(c->tick_timer);
+        sd_event_unref(c->event);
+        free(c->tun_name);
+        free(c);
+        return NULL;
+}

@@ -46,7 +46,8 @@ typedef union FzdDpAddr {
 
 /* How to reach a peer: through the socket of `family` to `dst`; with a TURN channel
  * (0x4000–0x4FFF, 0 = none) each datagram gets a 4-byte ChannelData header and `dst` is
- * the relay. */
+ * the relay. What comes back through a channel is only unwrapped on the fast path if the
+ * relay was added and the channel bound (fzd_dataplane_relay_add(), _channel_bind()). */
 typedef struct FzdDpPath {
         int family;
         FzdDpAddr dst;

@@ -15,6 +15,9 @@ void fzctl_status_fill(FzctlNode *o, FzClientStatus *s) {
                                    fz_client_status_get_connected_since(s));
         fzctl_object_add_uint(o, "resource-count", "Resources", fz_client_status_get_resource_count(s));
         fzctl_internet_resource_fill(o, fz_client_status_get_internet_resource_enabled(s));
+        fzctl_object_add_uint(o, "gateways", "Gateways", fz_client_status_get_gateways(s));
+        fzctl_object_add_uint(o, "rx-bytes", "Received", fz_client_status_get_rx_bytes(s));
+        fzctl_object_add_uint(o, "tx-bytes", "Sent", fz_client_status_get_tx_bytes(s));
         fzctl_object_add_bool(o, "requires-sign-in", "Needs sign-in",
                               fz_client_status_get_requires_sign_in(s));
         fzctl_object_add_string(o, "last-error", "Last error", fz_client_status_get_last_error(s));

@@ -25,6 +25,8 @@ struct _FzClientStatus {
         guint resource_count;
         gchar *version;
         gboolean internet_resource_enabled;
+        guint32 gateways;
+        guint64 rx_bytes, tx_bytes;
 };
 
 G_DEFINE_FINAL_TYPE(FzClientStatus, fz_client_status, G_TYPE_OBJECT)
@@ -193,6 +195,15 @@ FzClientStatus *fz_client_status_new_from_variant(GVariant *dict) {
                 } else if (g_str_equal(key, FZ_STATUS_KEY_INTERNET_RESOURCE_ENABLED)) {
                         if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
                                 self->internet_resource_enabled = g_variant_get_boolean(value);
+                } else if (g_str_equal(key, FZ_STATUS_KEY_GATEWAYS)) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
+                                self->gateways = g_variant_get_uint32(value);
+                } else if (g_str_equal(key, FZ_STATUS_KEY_RX_BYTES)) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT64))
+                                self->rx_bytes = g_variant_get_uint64(value);
+                } else if (g_str_equal(key, FZ_STATUS_KEY_TX_BYTES)) {
+                        if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT64))
+                                self->tx_bytes = g_variant_get_uint64(value);
                 }
                 /* Unknown keys are for newer clients: ignored. */
         }
@@ -389,4 +400,49 @@ const gchar *fz_client_status_get_version(FzClientStatus *self) {
 gboolean fz_client_status_get_internet_resource_enabled(FzClientStatus *self) {
         g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), FALSE);
         return self->internet_resource_enabled;
+}
+
+/**
+ * fz_client_status_get_gateways:
+ * @self: a status
+ *
+ * How many gateways the daemon has a WireGuard session with now.
+ *
+ * Returns: the number of connected gateways
+ *
+ * Since: 0.2
+ */
+guint fz_client_status_get_gateways(FzClientStatus *self) {
+        g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), 0);
+        return self->gateways;
+}
+
+/**
+ * fz_client_status_get_rx_bytes:
+ * @self: a status
+ *
+ * Bytes received through the tunnel (from resources) in this session.
+ *
+ * Returns: the byte count
+ *
+ * Since: 0.2
+ */
+guint64 fz_client_status_get_rx_bytes(FzClientStatus *self) {
+        g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), 0);
+        return self->rx_bytes;
+}
+
+/**
+ * fz_client_status_get_tx_bytes:
+ * @self: a status
+ *
+ * Bytes sent through the tunnel (to resources) in this session.
+ *
+ * Returns: the byte count
+ *
+ * Since: 0.2
+ */
+guint64 fz_client_status_get_tx_bytes(FzClientStatus *self) {
+        g_return_val_if_fail(FZ_IS_CLIENT_STATUS(self), 0);
+        return self->tx_bytes;
 }

@@ -68,5 +68,8 @@ FZ_CLIENT_EXPORT guint64 fz_client_status_get_connected_since(FzClientStatus *se
 FZ_CLIENT_EXPORT guint fz_client_status_get_resource_count(FzClientStatus *self);
 FZ_CLIENT_EXPORT const gchar *fz_client_status_get_version(FzClientStatus *self);
 FZ_CLIENT_EXPORT gboolean fz_client_status_get_internet_resource_enabled(FzClientStatus *self);
+FZ_CLIENT_EXPORT guint fz_client_status_get_gateways(FzClientStatus *self);
+FZ_CLIENT_EXPORT guint64 fz_client_status_get_rx_bytes(FzClientStatus *self);
+FZ_CLIENT_EXPORT guint64 fz_client_status_get_tx_bytes(FzClientStatus *self);
 
 G_END_DECLS

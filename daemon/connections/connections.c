@@ -1280,8 +1280,7 @@ int fzd_connections_new(sd_event *event, const FzdConnParams *params, const FzdC
                 return -ENOMEM;
 
         memcpy(dc.private_key, params->private_key, FZD_WG_KEY_LEN);
-        fzd_wg_timers_default(&dc.timers);
-        dc.timers.rekey_attempt_time = 20 * FZD_WG_NSEC_PER_SEC; /* Firezone's */
+        fzd_wg_timers_firezone(&dc.timers); /* WireGuard's, with REKEY_ATTEMPT_TIME at 20 s */
         r = fzd_dataplane_new(event, &dc, &callbacks, c, &c->dp);
         explicit_bzero(dc.private_key, sizeof dc.private_key);
         if (r < 0)

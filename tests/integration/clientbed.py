@@ -26,7 +26,8 @@ EXIT_SUCCESS, EXIT_FAILURE, EXIT_USAGE, EXIT_PERMISSION_DENIED, EXIT_NOT_RUNNING
 STATUS_TYPES = {
     'state': str, 'mode': str, 'account-slug': str, 'actor-name': str, 'interface': str, 'ipv4': str,
     'ipv6': str, 'dns-control': str, 'last-error': str, 'requires-sign-in': bool, 'connected-since': int,
-    'resource-count': int, 'version': str, 'internet-resource-enabled': bool,
+    'resource-count': int, 'version': str, 'internet-resource-enabled': bool, 'gateways': int, 'rx-bytes': int,
+    'tx-bytes': int,
 }
 RESOURCE_TYPES = {'name': str, 'id': str, 'type': str, 'address': str, 'status': str, 'description': str,
                   'sites': list}

@@ -58,6 +58,7 @@ def status_json(s):
         'requires-sign-in': s.get_requires_sign_in(), 'connected-since': s.get_connected_since(),
         'resource-count': s.get_resource_count(), 'version': s.get_version(),
         'internet-resource-enabled': s.get_internet_resource_enabled(),
+        'gateways': s.get_gateways(), 'rx-bytes': s.get_rx_bytes(), 'tx-bytes': s.get_tx_bytes(),
     }
 
 

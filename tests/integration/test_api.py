@@ -10,7 +10,8 @@ TOKEN = 'fz-test-token.SFMyNTY.g2gDaANtAAAAJGFiY2RlZmdo'
 STATUS_TYPES = {
     'state': str, 'mode': str, 'account-slug': str, 'actor-name': str, 'interface': str, 'ipv4': str,
     'ipv6': str, 'dns-control': str, 'last-error': str, 'requires-sign-in': bool, 'connected-since': int,
-    'resource-count': int, 'version': str, 'internet-resource-enabled': bool,
+    'resource-count': int, 'version': str, 'internet-resource-enabled': bool, 'gateways': int, 'rx-bytes': int,
+    'tx-bytes': int,
 }
 LEGAL_STATES = {'signed-out', 'connecting', 'connected', 'reconnecting'}
 

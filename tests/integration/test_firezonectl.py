@@ -14,10 +14,11 @@ from clientbed import (EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_PERMISSION_DENIED, E
 
 # Text labels of `status`, in order, for the JSON keys (the codec's one table).
 STATUS_LABELS = ['State', 'Mode', 'Account', 'Signed in as', 'Interface', 'IPv4', 'IPv6', 'DNS control',
-                 'Connected since', 'Resources', 'Internet resource', 'Needs sign-in', 'Last error', 'Service version']
+                 'Connected since', 'Resources', 'Internet resource', 'Gateways', 'Received', 'Sent', 'Needs sign-in',
+                 'Last error', 'Service version']
 STATUS_KEYS = ['state', 'mode', 'account-slug', 'actor-name', 'interface', 'ipv4', 'ipv6', 'dns-control',
-               'connected-since', 'resource-count', 'internet-resource-enabled', 'requires-sign-in', 'last-error',
-               'version']
+               'connected-since', 'resource-count', 'internet-resource-enabled', 'gateways', 'rx-bytes', 'tx-bytes',
+               'requires-sign-in', 'last-error', 'version']
 
 
 def parse_text_block(text):

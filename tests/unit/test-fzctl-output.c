@@ -71,7 +71,8 @@ START_TEST(test_status_text_and_json) {
                 G_VARIANT_TYPE("a{sv}"),
                 "{'state': <'connecting'>, 'mode': <'interactive'>, 'account-slug': <'acme'>,"
                 " 'requires-sign-in': <false>, 'resource-count': <uint32 2>, 'version': <'0.1.0'>,"
-                " 'internet-resource-enabled': <true>}",
+                " 'internet-resource-enabled': <true>, 'gateways': <uint32 1>, 'rx-bytes': <uint64 2048>,"
+                " 'tx-bytes': <uint64 512>}",
                 NULL, NULL, NULL));
         g_autoptr(FzClientStatus) status = fz_client_status_new_from_variant(v);
         g_autoptr(FzctlNode) node = fzctl_status_node(status);
@@ -83,7 +84,8 @@ START_TEST(test_status_text_and_json) {
                 "{\"state\": \"connecting\", \"mode\": \"interactive\", \"account-slug\": \"acme\", "
                 "\"actor-name\": \"\", \"interface\": \"\", \"ipv4\": \"\", \"ipv6\": \"\", "
                 "\"dns-control\": \"\", \"connected-since\": 0, \"resource-count\": 2, "
-                "\"internet-resource-enabled\": true, \"requires-sign-in\": false, \"last-error\": \"\", "
+                "\"internet-resource-enabled\": true, \"gateways\": 1, \"rx-bytes\": 2048, \"tx-bytes\": 512, "
+                "\"requires-sign-in\": false, \"last-error\": \"\", "
                 "\"version\": \"0.1.0\"}\n");
         ck_assert_str_eq(text, "State:             connecting\n"
                                "Mode:              interactive\n"
@@ -96,6 +98,9 @@ START_TEST(test_status_text_and_json) {
                                "Connected since:   never\n"
                                "Resources:         2\n"
                                "Internet resource: yes\n"
+                               "Gateways:          1\n"
+                               "Received:          2048\n"
+                               "Sent:              512\n"
                                "Needs sign-in:     no\n"
                                "Last error:        -\n"
                                "Service version:   0.1.0\n");

@@ -38,7 +38,7 @@ typedef struct FzdDpCounters {
         _Atomic uint64_t tun_reads, tun_packets, udp_sends, udp_datagrams, udp_recvs, udp_rx_datagrams;
         _Atomic uint64_t tun_writes, tun_rx_packets;
         _Atomic uint64_t decrypt_failed, replayed, stale, unknown_index, not_allowed, malformed;
-        _Atomic uint64_t no_route, no_session, filtered, send_errors;
+        _Atomic uint64_t no_route, no_session, filtered, send_errors, inbound_refused;
 } FzdDpCounters;
 
 #define COUNT(dp, field, n) atomic_fetch_add_explicit(&(dp)->counters.field, (n), memory_order_relaxed)

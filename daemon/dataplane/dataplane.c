@@ -349,6 +349,10 @@ static void handle_item(FzdDataplane *dp, FzdDpItem *it, uint64_t now) {
                 if (p && dp->cb.p2p_control)
                         dp->cb.p2p_control(dp->userdata, p, it->data, h->len);
                 return;
+        case FZD_DP_ITEM_REFUSED:
+                if (p && dp->cb.inbound_refused)
+                        dp->cb.inbound_refused(dp->userdata, p, h->cookie, it->data, h->len);
+                return;
         }
 }
 
@@ -702,6 +706,32 @@ int fzd_dataplane_channel_bind(FzdDataplane *dp, const FzdDpAddr *relay, uint16_
 /* ---- control-side I/O -------------------------------------------------------------------------------- */
 
 int fzd_dataplane_send_datagram(FzdDataplane *dp, int family, const FzdDpAddr *to, const uint8_t *data, size_t len) {
+        return fzd_dataplane_send_datagram_from(dp, family, NULL, to, data, len);
+}
+
+static bool addr_is_unspecified(const FzdDpAddr *a) {
+        static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+        if (a->sa.sa_family == AF_INET)
+                return a->in.sin_addr.s_addr == htonl(INADDR_ANY);
+        if (a->sa.sa_family == AF_INET6)
+                return memcmp(&a->in6.sin6_addr, &any6, sizeof any6) == 0;
+        return true;
+}
+
+int fzd_dataplane_send_datagram_from(FzdDataplane *dp, int family, const FzdDpAddr *from, const FzdDpAddr *to,
+                                     const uint8_t *data, size_t len) {
+        union {
+                char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+                struct cmsghdr align;
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+        struct msghdr m = {
+                .msg_name = (void *) &to->sa,
+                .msg_namelen = addr_len(family),
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+        };
         int fd;
 
         if (family != AF_INET && family != AF_INET6)
@@ -709,7 +739,27 @@ int fzd_dataplane_send_datagram(FzdDataplane *dp, int family, const FzdDpAddr *t
         fd = dp->udp_fd[FZD_DP_FAM(family)];
         if (fd < 0 || to->sa.sa_family != family)
                 return -EAFNOSUPPORT;
-        if (sendto(fd, data, len, MSG_DONTWAIT, &to->sa, addr_len(family)) < 0)
+        if (from && from->sa.sa_family == family && !addr_is_unspecified(from)) {
+                struct cmsghdr *c;
+
+                m.msg_control = control.buf;
+                if (family == AF_INET) {
+                        struct in_pktinfo pi = { .ipi_spec_dst = from->in.sin_addr };
+                        m.msg_controllen = CMSG_SPACE(sizeof pi);
+                        c = CMSG_FIRSTHDR(&m);
+                        *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IP,
+                                                .cmsg_type = IP_PKTINFO };
+                        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+                } else {
+                        struct in6_pktinfo pi = { .ipi6_addr = from->in6.sin6_addr };
+                        m.msg_controllen = CMSG_SPACE(sizeof pi);
+                        c = CMSG_FIRSTHDR(&m);
+                        *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IPV6,
+                                                .cmsg_type = IPV6_PKTINFO };
+                        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+                }
+        }
+        if (sendmsg(fd, &m, MSG_DONTWAIT) < 0)
                 return -errno;
         return 0;
 }
@@ -772,12 +822,20 @@ int fzd_dataplane_input(FzdDataplane *dp, int family, const FzdDpAddr *from, uin
                         } else if (fzd_dp_ip_info(buf, (size_t) n, &ip) < 0)
                                 r = -EBADMSG;
                         else {
+                                uint64_t cookie = 0;
+
                                 pthread_rwlock_rdlock(&dp->routes_lock);
-                                if (!fzd_dp_routes_lookup(dp->routes, ip.family, ip.src, &value, NULL))
+                                if (!fzd_dp_routes_lookup(dp->routes, ip.family, ip.src, &value, &cookie))
                                         value = NULL;
                                 pthread_rwlock_unlock(&dp->routes_lock);
-                                r = value == fzd_wg_keypair_peer(kp) ? fzd_dataplane_write_tun(dp, buf, ip.total_len)
-                                                                       : -EPERM;
+                                if (value != fzd_wg_keypair_peer(kp))
+                                        r = -EPERM;
+                                else if (dp->cb.inbound && !dp->cb.inbound(dp->userdata, p, cookie, buf, ip.total_len)) {
+                                        if (dp->cb.inbound_refused)
+                                                dp->cb.inbound_refused(dp->userdata, p, cookie, buf, ip.total_len);
+                                        r = -EPERM;
+                                } else
+                                        r = fzd_dataplane_write_tun(dp, buf, ip.total_len);
                         }
                 } else
                         (void) fzd_wg_keypair_note_rx(kp, now, 0, 1, len);
@@ -826,6 +884,7 @@ void fzd_dataplane_get_stats(FzdDataplane *dp, FzdDpStats *ret) {
                 .no_route = atomic_load(&c->no_route),
                 .no_session = atomic_load(&c->no_session),
                 .filtered = atomic_load(&c->filtered),
+                .inbound_refused = atomic_load(&c->inbound_refused),
                 .queue_overflow = atomic_load(&dp->queue.overflow),
                 .send_errors = atomic_load(&c->send_errors) + dp->control_send_errors,
                 .control_items = dp->control_items,

@@ -103,6 +103,19 @@ typedef struct FzdDpCallbacks {
         /* Main loop. A decrypted packet of Firezone's in-tunnel control protocol from a peer
          * (fzd_dp_is_p2p_control(): DESIGN §7.4). It never reaches the TUN. NULL: dropped. */
         void (*p2p_control)(void *userdata, FzdDpPeer *peer, const uint8_t *packet, size_t len);
+        /* Worker threads (same rules as filter), optional: a TUN packet routed with this
+         * cookie that filter() let through, before it is encrypted (or handed to packet() as
+         * NO_SESSION). It may be rewritten in place without changing its length (a gateway's
+         * NAT; the callee fixes checksums). Not called for fzd_dataplane_peer_send(). */
+        void (*outbound)(void *userdata, uint64_t cookie, uint8_t *packet, size_t len);
+        /* Worker threads (same rules), optional: a packet decrypted from peer whose source
+         * routes back to it (cookie: of that route), before it is written to the TUN. It may
+         * be rewritten in place without changing its length. false: refused, never written;
+         * it goes to inbound_refused() instead (a gateway's authorization and filters). */
+        bool (*inbound)(void *userdata, FzdDpPeer *peer, uint64_t cookie, uint8_t *packet, size_t len);
+        /* Main loop. A packet inbound() refused (e.g. to answer it with an ICMP error). */
+        void (*inbound_refused)(void *userdata, FzdDpPeer *peer, uint64_t cookie, const uint8_t *packet,
+                                size_t len);
 } FzdDpCallbacks;
 
 typedef struct FzdDataplaneConfig {
@@ -179,6 +192,11 @@ int fzd_dataplane_channel_bind(FzdDataplane *dp, const FzdDpAddr *relay, uint16_
 /* Sends one datagram on the socket of `family` (STUN, TURN, ICE). -EAGAIN if the socket's
  * buffer is full (dropped). */
 int fzd_dataplane_send_datagram(FzdDataplane *dp, int family, const FzdDpAddr *to, const uint8_t *data, size_t len);
+/* The same from a given local address (IP_PKTINFO / IPV6_PKTINFO; port ignored), as ICE asks
+ * for its host candidates on multi-homed hosts; from NULL or an unspecified address: the
+ * kernel's choice. */
+int fzd_dataplane_send_datagram_from(FzdDataplane *dp, int family, const FzdDpAddr *from, const FzdDpAddr *to,
+                                     const uint8_t *data, size_t len);
 /* Writes one IP packet into the TUN (e.g. an ICMP error for a filtered packet). */
 int fzd_dataplane_write_tun(FzdDataplane *dp, const uint8_t *packet, size_t len);
 /* A WireGuard datagram that reached the main loop another way — unwrapped from a relay by
@@ -205,6 +223,7 @@ typedef struct FzdDpStats {
         uint64_t tun_tx_bytes, tun_rx_bytes; /* plaintext bytes sent to peers, written to the TUN */
         uint64_t decrypt_failed, replayed, stale, unknown_index, not_allowed, malformed;
         uint64_t no_route, no_session, filtered, queue_overflow, send_errors;
+        uint64_t inbound_refused;            /* decrypted packets the inbound callback refused */
         uint64_t control_items;              /* items the main loop handled */
         uint64_t handshakes_under_load;      /* handshake messages seen while under load */
         unsigned tun_offloads;               /* TUN_F_* enabled */

@@ -39,7 +39,7 @@ typedef struct FzdDpCounters {
         _Atomic uint64_t tun_writes, tun_rx_packets;
         _Atomic uint64_t tx_bytes, rx_bytes; /* plaintext through the tunnel */
         _Atomic uint64_t decrypt_failed, replayed, stale, unknown_index, not_allowed, malformed;
-        _Atomic uint64_t no_route, no_session, filtered, send_errors;
+        _Atomic uint64_t no_route, no_session, filtered, send_errors, inbound_refused;
 } FzdDpCounters;
 
 #define COUNT(dp, field, n) atomic_fetch_add_explicit(&(dp)->counters.field, (n), memory_order_relaxed)

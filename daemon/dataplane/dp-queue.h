@@ -22,6 +22,7 @@ typedef enum FzdDpItemKind {
         FZD_DP_ITEM_PACKET,    /* from the TUN: no route or no session */
         FZD_DP_ITEM_ROAMED,    /* a peer's path was learned on the fast path */
         FZD_DP_ITEM_P2P,       /* a decrypted in-tunnel control packet from a peer */
+        FZD_DP_ITEM_REFUSED,   /* a decrypted packet the inbound callback refused */
 } FzdDpItemKind;
 
 typedef struct FzdDpItemHeader {
@@ -32,8 +33,8 @@ typedef struct FzdDpItemHeader {
         uint16_t channel;
         bool from_relay;
         bool handshake;   /* WireGuard handshake message (counts towards "under load") */
-        FzdWgPeer *peer;  /* referenced: PACKET with a route, ROAMED, P2P */
-        uint64_t cookie;
+        FzdWgPeer *peer;  /* referenced: PACKET with a route, ROAMED, P2P, REFUSED */
+        uint64_t cookie;  /* PACKET, REFUSED */
         FzdDpPacketReason reason; /* PACKET */
         uint16_t len;
 } FzdDpItemHeader;

@@ -107,6 +107,7 @@ struct FzdDpWorker {
         int allowed_family; /* cache of the last source checked against the routes */
         uint8_t allowed_src[16];
         FzdWgPeer *allowed_peer;
+        uint64_t allowed_cookie; /* of the route that allowed_src matched */
         FzdDpRelay relays[FZD_DP_MAX_RELAYS]; /* private copy, refreshed by generation */
         unsigned n_relays;
         unsigned relay_gen;
@@ -221,6 +222,8 @@ static void tx_done(void *userdata, uint8_t *buf, size_t len) {
                 to_control(w, FZD_DP_PACKET_FILTERED, buf, len);
                 return;
         }
+        if (dp->cb.outbound)
+                dp->cb.outbound(dp->userdata, t->cookie, buf, len);
         if (!t->kp || !t->has_path) {
                 COUNT(dp, no_session, 1);
                 to_control(w, FZD_DP_PACKET_NO_SESSION, buf, len);
@@ -437,15 +440,17 @@ static bool allowed_source(FzdDpWorker *w, int family, const uint8_t *src, FzdWg
         FzdDataplane *dp = w->dp;
         size_t alen = family == AF_INET ? 4 : 16;
         void *value = NULL;
+        uint64_t cookie = 0;
 
         if (w->allowed_family != family || memcmp(w->allowed_src, src, alen) != 0) {
                 pthread_rwlock_rdlock(&dp->routes_lock);
-                if (!fzd_dp_routes_lookup(dp->routes, family, src, &value, NULL))
+                if (!fzd_dp_routes_lookup(dp->routes, family, src, &value, &cookie))
                         value = NULL;
                 pthread_rwlock_unlock(&dp->routes_lock);
                 w->allowed_family = family;
                 memcpy(w->allowed_src, src, alen);
                 w->allowed_peer = value; /* compared, never dereferenced */
+                w->allowed_cookie = cookie;
         }
         return w->allowed_peer == peer;
 }
@@ -508,9 +513,20 @@ static void rx_data(FzdDpWorker *w, uint8_t *msg, size_t len, int family, const 
                 }
         }
         if (n > 0) {
+                uint8_t *packet = msg + FZD_WG_DATA_HEADER_LEN;
+
+                if (dp->cb.inbound &&
+                    !dp->cb.inbound(dp->userdata, dpp, w->allowed_cookie, packet, ip.total_len)) {
+                        FzdDpItemHeader h = { .kind = FZD_DP_ITEM_REFUSED,
+                                              .peer = fzd_wg_peer_ref(fzd_wg_keypair_peer(w->rx_kp)),
+                                              .cookie = w->allowed_cookie };
+                        COUNT(dp, inbound_refused, 1);
+                        (void) fzd_dp_queue_push(&dp->queue, &h, packet, ip.total_len);
+                        return;
+                }
                 COUNT(dp, tun_rx_packets, 1);
                 COUNT(dp, rx_bytes, ip.total_len);
-                fzd_dp_gro_add(&w->gro, msg + FZD_WG_DATA_HEADER_LEN, ip.total_len);
+                fzd_dp_gro_add(&w->gro, packet, ip.total_len);
         }
 }
 

@@ -666,6 +666,12 @@ int fzd_ice_remove_relay(FzdIce *ice, const char *id, uint64_t now) {
         return 0;
 }
 
+void fzd_ice_release(FzdIce *ice, uint64_t now) {
+        for (size_t i = 0; i < ice->n_relays; i++)
+                fzd_turn_release(ice->relays[i].turn, now);
+        pump(ice, now);
+}
+
 void fzd_ice_reset(FzdIce *ice, uint64_t now) {
         for (size_t i = 0; i < ice->n_hosts;) {
                 if (ice->hosts[i].learned) {

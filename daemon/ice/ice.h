@@ -140,6 +140,9 @@ int fzd_ice_remove_relay(FzdIce *ice, const char *id, uint64_t now);
  * the Binding, keeping the credentials (as Firezone's Node::reset). Agents are left alone;
  * the caller replaces them. */
 void fzd_ice_reset(FzdIce *ice, uint64_t now);
+/* Shutdown: deletes every TURN allocation (Refresh with LIFETIME 0; fzd_turn_release()). Send
+ * what fzd_ice_poll_transmit() then has, and free the node; nothing else is sent. */
+void fzd_ice_release(FzdIce *ice, uint64_t now);
 
 /* The addresses (IP and port) of the local sockets, as host candidates. Replaces the previous
  * set: gone ones are withdrawn from every agent, new ones announced. -EINVAL for an unspecified

@@ -1257,6 +1257,18 @@ int fzd_turn_update_credentials(FzdTurn *t, const char *username, const char *pa
         return 1;
 }
 
+void fzd_turn_release(FzdTurn *t, uint64_t now) {
+        bool held = t->state == FZD_TURN_READY;
+
+        clear_tx(t, NULL);
+        if (held)
+                (void)start_tx(t, now, FZD_STUN_REFRESH, NULL, 0, 0, 0);
+        t->relayed = (FzdAddr){};
+        /* Terminal without a failure: no timers, answers change nothing. */
+        t->state = FZD_TURN_FAILED;
+        t->failure = FZD_TURN_FAILURE_NONE;
+}
+
 void fzd_turn_restart(FzdTurn *t, uint64_t now) {
         t->mismatch_deleted = false;
         t->allocate_retry_at = 0;

@@ -150,6 +150,9 @@ int fzd_turn_update_credentials(FzdTurn *t, const char *username, const char *pa
                                 uint64_t credentials_expire, uint64_t now);
 /* Forget the allocation and start again from the Binding (after the local socket changed). */
 void fzd_turn_restart(FzdTurn *t, uint64_t now);
+/* Shutdown: deletes the allocation (one Refresh with LIFETIME 0, queued now; its answer is not
+ * awaited) and stops for good — no timers, nothing more sent. Free it after sending. */
+void fzd_turn_release(FzdTurn *t, uint64_t now);
 
 FzdTurnState fzd_turn_get_state(const FzdTurn *t);
 FzdTurnFailure fzd_turn_get_failure(const FzdTurn *t);

@@ -680,6 +680,30 @@ START_TEST(test_ipv6_relay_asks_for_ipv6) {
 }
 END_TEST
 
+START_TEST(test_release_deletes_and_stops) {
+        Harness h;
+
+        setup(&h, 0, 0);
+        ck_assert(h.f.allocated);
+        fzd_turn_release(h.t, h.now);
+        pump(&h);
+        /* One authenticated Refresh with LIFETIME 0 went out and the relay let go. */
+        ck_assert_uint_eq(h.f.requests[FZD_STUN_REFRESH], 1);
+        ck_assert_uint_eq(h.f.last_requested_lifetime, 0);
+        ck_assert(!h.f.allocated);
+        ck_assert(!fzd_addr_is_set(fzd_turn_get_relayed(h.t)));
+        /* Nothing scheduled, nothing sent any more, not even keepalives or refreshes. */
+        ck_assert_uint_eq(fzd_turn_poll_timeout(h.t), UINT64_MAX);
+        h.sent = 0;
+        h.now += FZD_SEC(3600);
+        fzd_turn_handle_timeout(h.t, h.now);
+        pump(&h);
+        ck_assert_uint_eq(h.sent, 0);
+        ck_assert_int_eq(fzd_turn_get_failure(h.t), FZD_TURN_FAILURE_NONE);
+        teardown(&h);
+}
+END_TEST
+
 START_TEST(test_bad_params) {
         FzdTurnParams p = {.username = "u", .password = "p"};
         FzdTurn *t;
@@ -719,6 +743,7 @@ static Suite *turn_suite(void) {
         tcase_add_test(tc, test_allocation_expires_without_refresh);
         tcase_add_test(tc, test_channel_bind_error);
         tcase_add_test(tc, test_ipv6_relay_asks_for_ipv6);
+        tcase_add_test(tc, test_release_deletes_and_stops);
         tcase_add_test(tc, test_bad_params);
         suite_add_tcase(s, tc);
         return s;

@@ -701,10 +701,11 @@ static void set_path(FzdConnections *c, Gateway *g, const FzdIcePath *p) {
         if (p->channel != 0)
                 (void) fzd_dataplane_channel_bind(c->dp, &path.dst, p->channel, true);
         (void) fzd_dataplane_peer_set_path(c->dp, g->peer, &path);
-        if (!g->has_path) {
-                g->has_path = true;
-                fzd_dataplane_peer_initiate(c->dp, g->peer);
-        }
+        g->has_path = true;
+        /* Once the gateway uses the pair too (nominated) it can answer: an initiation that went
+         * nowhere, or whose answer had no way back, goes again now instead of in 5 s. */
+        if (p->nominated)
+                fzd_dataplane_peer_path_ready(c->dp, g->peer);
 }
 
 static void handle_ice_event(FzdConnections *c, const FzdIceEvent *e) {

@@ -586,6 +586,11 @@ void fzd_dataplane_peer_initiate(FzdDataplane *dp, FzdDpPeer *p) {
         rearm(dp);
 }
 
+void fzd_dataplane_peer_path_ready(FzdDataplane *dp, FzdDpPeer *p) {
+        fzd_wg_peer_path_ready(dp->wg, p->wg, fzd_dp_now());
+        rearm(dp);
+}
+
 int fzd_dataplane_peer_send(FzdDataplane *dp, FzdDpPeer *p, const uint8_t *packet, size_t len) {
         int r = fzd_wg_peer_send(dp->wg, p->wg, packet, len, fzd_dp_now());
         rearm(dp);

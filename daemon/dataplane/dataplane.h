@@ -164,6 +164,8 @@ int fzd_dataplane_peer_set_path(FzdDataplane *dp, FzdDpPeer *peer, const FzdDpPa
 bool fzd_dataplane_peer_get_path(FzdDataplane *dp, FzdDpPeer *peer, FzdDpPath *ret);
 /* Starts a handshake now (e.g. once ICE nominated a pair). */
 void fzd_dataplane_peer_initiate(FzdDataplane *dp, FzdDpPeer *peer);
+/* The peer has a new path: a handshake that went nowhere is resent now (fzd_wg_peer_path_ready). */
+void fzd_dataplane_peer_path_ready(FzdDataplane *dp, FzdDpPeer *peer);
 /* Sends a packet to the peer from the main loop: at once if it has a session, else
  * staged (128 at most) while a handshake runs. Returns 1 sent, 0 staged, < 0 error. */
 int fzd_dataplane_peer_send(FzdDataplane *dp, FzdDpPeer *peer, const uint8_t *packet, size_t len);

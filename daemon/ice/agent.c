@@ -959,8 +959,12 @@ static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, c
                 if (!p->tx_retransmitted)
                         p->rtt = now - p->tx_first;
                 p->tx_active = false;
-                if (p->tx_use_candidate && a->controlling)
+                if (p->tx_use_candidate && a->controlling && !p->nominated) {
                         p->nominated = true;
+                        /* The peer uses this pair now: tell the node, if it is the selected one. */
+                        if (p == selected_pair(a))
+                                push_event(a, FZD_ICE_AGENT_EVENT_NOMINATED, NULL);
+                }
         }
         p->state = PAIR_SUCCEEDED;
         p->last_response = now;

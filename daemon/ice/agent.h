@@ -98,6 +98,7 @@ typedef enum FzdIceAgentEventType {
         FZD_ICE_AGENT_EVENT_CANDIDATE_INVALIDATED, /* candidate: a local candidate to withdraw */
         FZD_ICE_AGENT_EVENT_STATE,                 /* state (and failure) changed */
         FZD_ICE_AGENT_EVENT_SELECTED, /* the selected pair changed: see fzd_ice_agent_get_selected() */
+        FZD_ICE_AGENT_EVENT_NOMINATED, /* controlling: the peer accepted the selected pair's nomination */
         _FZD_ICE_AGENT_EVENT_MAX,
 } FzdIceAgentEventType;
 

@@ -250,6 +250,7 @@ static int compute_path(FzdIce *ice, Entry *e, uint64_t now, FzdIcePath *ret) {
         p.local_type = sel.local_type;
         p.remote_type = sel.remote_type;
         p.rtt = sel.rtt;
+        p.nominated = sel.nominated;
         p.peer = sel.remote;
         if (sel.relay >= 0) {
                 Relay *r = relay_by_handle(ice, sel.relay);
@@ -281,7 +282,7 @@ static int compute_path(FzdIce *ice, Entry *e, uint64_t now, FzdIcePath *ret) {
 
 static bool path_eq(const FzdIcePath *a, const FzdIcePath *b) {
         return fzd_addr_eq(&a->source, &b->source) && fzd_addr_eq(&a->dest, &b->dest) &&
-               a->channel == b->channel && fzd_addr_eq(&a->peer, &b->peer);
+               a->channel == b->channel && fzd_addr_eq(&a->peer, &b->peer) && a->nominated == b->nominated;
 }
 
 static void update_path(FzdIce *ice, Entry *e, uint64_t now) {
@@ -463,6 +464,7 @@ static void on_agent_event(FzdIce *ice, Entry *e, const FzdIceAgentEvent *ae, ui
                 }
                 break;
         case FZD_ICE_AGENT_EVENT_SELECTED:
+        case FZD_ICE_AGENT_EVENT_NOMINATED:
                 update_path(ice, e, now);
                 break;
         default:

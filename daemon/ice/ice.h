@@ -74,6 +74,10 @@ typedef struct FzdIcePath {
         FzdAddr relayed;  /* our relayed address, for a relayed path */
         FzdIceCandidateType local_type, remote_type;
         uint64_t rtt; /* µs, of the last check */
+        /* Both agents use this pair: the controlled side's is always nominated; the controlling
+         * side's becomes so when its USE-CANDIDATE check is answered (PATH_CHANGED then). Only
+         * from here on can the peer answer on this path. */
+        bool nominated;
         char relay_id[FZD_ICE_RELAY_ID_MAX + 1];
 } FzdIcePath;
 

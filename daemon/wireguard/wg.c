@@ -518,6 +518,23 @@ void fzd_wg_peer_initiate(FzdWg *wg, FzdWgPeer *peer, uint64_t now) {
         send_initiation(wg, peer, now, false);
 }
 
+void fzd_wg_peer_path_ready(FzdWg *wg, FzdWgPeer *peer, uint64_t now) {
+        /* The initiation in progress went nowhere (or down a path that is gone): send a fresh
+         * one now instead of waiting out rekey_timeout. The attempt keeps its deadline
+         * (attempt_started); the flood guard of the responder (handshake_min_interval) is
+         * respected. */
+        if (peer->hs == HS_INITIATION_SENT &&
+            elapsed(now, peer->last_initiation_sent) >= wg->config.timers.handshake_min_interval) {
+                send_initiation(wg, peer, now, true);
+                return;
+        }
+        if (peer->hs != HS_INITIATION_SENT) {
+                _cleanup_(fzd_wg_keypair_unrefp) FzdWgKeypair *kp = fzd_wg_peer_tx_keypair(peer);
+                if (!kp)
+                        fzd_wg_peer_initiate(wg, peer, now);
+        }
+}
+
 static int seal_and_send(FzdWg *wg, FzdWgPeer *peer, FzdWgKeypair *kp, const uint8_t *packet, size_t len,
                          uint64_t now) {
         size_t n = fzd_wg_sealed_len(wg, len);

@@ -128,6 +128,12 @@ void fzd_wg_peer_set_psk(FzdWgPeer *peer, const uint8_t psk[FZD_WG_KEY_LEN]);
  * rekey_timeout (whitepaper §6.1); the attempt gives up after rekey_attempt_time. */
 void fzd_wg_peer_initiate(FzdWg *wg, FzdWgPeer *peer, uint64_t now);
 
+/* The peer has a (new) path: an initiation in progress, which went nowhere, is sent again
+ * now (at most once per handshake_min_interval); without a session a handshake starts; a
+ * peer with a session is left alone. For the paths ICE finds, so the first handshake does
+ * not wait out rekey_timeout (5 s). */
+void fzd_wg_peer_path_ready(FzdWg *wg, FzdWgPeer *peer, uint64_t now);
+
 /* Sends one IP packet from the control side: encrypted at once if the peer has a usable
  * session, else staged (at most 128 per peer, oldest dropped) and a handshake started;
  * staged packets go out when the session is ready. Returns 1 if sent, 0 if staged. */

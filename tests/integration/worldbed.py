@@ -265,6 +265,13 @@ class World:
                  ' counter forwarded {}\n counter lost {}\n'
                  ' chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n'
                  f'  oifname "wan0" {masq}\n }}\n'
+                 # As a home router's firewall does: what comes in on the WAN for the router
+                 # itself without a mapping is dropped before conntrack confirms an entry for
+                 # it. (Answered with a port-unreachable instead, the packet would leave an
+                 # entry that makes the NAT pick another port for the host's own flow to that
+                 # peer: a hole-punching peer's first check would turn the cone symmetric.)
+                 ' chain input {\n  type filter hook input priority filter; policy accept;\n'
+                 '  iifname "wan0" ct state new drop\n }\n'
                  ' chain forward {\n  type filter hook forward priority filter; policy accept;\n'
                  '  counter name "forwarded"\n'
                  + (f'  numgen random mod 100 < {loss} counter name "lost" drop\n' if loss else '') +

@@ -33,6 +33,8 @@ typedef struct Peer {
         unsigned states[_FZD_ICE_STATE_MAX];
         uint64_t state_at[_FZD_ICE_STATE_MAX];
         unsigned selections;
+        unsigned nominations; /* NOMINATED events */
+        uint64_t nominated_at;
         uint64_t selected_at;
         char candidates[16][FZD_ICE_CANDIDATE_MAX];
         size_t n_candidates;
@@ -143,6 +145,12 @@ static void drain(Net *n) {
                                         p->selections++;
                                         p->selected_at = n->now;
                                 }
+                        } else if (e.type == FZD_ICE_AGENT_EVENT_NOMINATED) {
+                                FzdIceSelected s;
+                                ck_assert_int_eq(fzd_ice_agent_get_selected(p->a, &s), 0);
+                                ck_assert(s.nominated);
+                                p->nominations++;
+                                p->nominated_at = n->now;
                         } else if (e.type == FZD_ICE_AGENT_EVENT_CANDIDATE) {
                                 if (p->n_candidates < 16)
                                         snprintf(p->candidates[p->n_candidates++], FZD_ICE_CANDIDATE_MAX,
@@ -246,6 +254,12 @@ START_TEST(test_host_to_host) {
                 ck_assert(s.nominated);
                 ck_assert_uint_eq(n.p[i].selections, 1);
         }
+        /* The controlling agent hears when its nomination was accepted (the node resends a
+         * pending WireGuard initiation then), after it selected the pair; the controlled one
+         * selects nominated pairs only. */
+        ck_assert_uint_eq(n.p[0].nominations, 1);
+        ck_assert_uint_ge(n.p[0].nominated_at, n.p[0].selected_at);
+        ck_assert_uint_eq(n.p[1].nominations, 0);
         /* A check and its answer: a couple of latencies, well under 100 ms here. */
         ck_assert_uint_le(n.p[0].state_at[FZD_ICE_STATE_CONNECTED] - T0, FZD_USEC(100));
         ck_assert(fzd_ice_agent_is_controlling(n.p[0].a));

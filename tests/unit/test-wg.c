@@ -223,6 +223,33 @@ START_TEST(test_handshake_and_data) {
 }
 END_TEST
 
+/* The first initiation goes out before ICE found a path (the data plane drops it): once a
+ * path exists, fzd_wg_peer_path_ready() sends a fresh one at once instead of in rekey_timeout;
+ * twice within handshake_min_interval sends once; with a session it sends nothing. */
+START_TEST(test_path_ready_resends_a_lost_initiation) {
+        FzdWgPeerStats st;
+
+        ck_assert_int_eq(fzd_wg_peer_send(A.wg, A.peer, packet, sizeof packet, T0), 0);
+        ck_assert_uint_eq(A.n_out, 1);
+        A.n_out = 0; /* no path: lost */
+        fzd_wg_peer_path_ready(A.wg, A.peer, T0 + 5 * MSEC);
+        ck_assert_uint_eq(A.n_out, 0); /* within handshake_min_interval of the last one */
+        fzd_wg_peer_path_ready(A.wg, A.peer, T0 + 30 * MSEC);
+        ck_assert_uint_eq(A.n_out, 1);
+        ck_assert_uint_eq(A.out[0].len, FZD_WG_INITIATION_LEN);
+        ck_assert_uint_eq(A.events[FZD_WG_EVENT_HANDSHAKE_SENT], 2);
+        exchange(T0 + 31 * MSEC);
+        fzd_wg_peer_get_stats(A.peer, &st);
+        ck_assert(st.has_session);
+        ck_assert_uint_eq(st.last_handshake, T0 + 31 * MSEC);
+        ck_assert_uint_eq(B.received, 1); /* the staged packet went with the session */
+        /* A new path with a session: nothing to do. */
+        fzd_wg_peer_path_ready(A.wg, A.peer, T0 + 100 * MSEC);
+        ck_assert_uint_eq(A.n_out, 0);
+        ck_assert_uint_eq(A.events[FZD_WG_EVENT_HANDSHAKE_SENT], 2);
+}
+END_TEST
+
 START_TEST(test_bad_messages) {
         uint8_t msg[FZD_WG_INITIATION_LEN];
         FzdWgInput in;
@@ -836,6 +863,7 @@ static Suite *suite(void) {
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_handshake_and_data);
+        tcase_add_test(tc, test_path_ready_resends_a_lost_initiation);
         tcase_add_test(tc, test_bad_messages);
         tcase_add_test(tc, test_replayed_and_flooding_initiations);
         tcase_add_test(tc, test_wrong_psk);

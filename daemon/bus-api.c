@@ -580,9 +580,16 @@ static void on_resources_changed(void *userdata, const FzdManager *m) {
                 log_warning_errno(r, "Failed to emit ResourcesChanged, ignoring: %m");
 }
 
+static void on_detached(void *userdata) {
+        FzdBusApi *api = userdata;
+
+        api->m = NULL;
+}
+
 static const FzdManagerObserver observer = {
         .changed = on_changed,
         .resources_changed = on_resources_changed,
+        .detached = on_detached,
 };
 
 /* ---- life cycle ------------------------------------------------------------------------- */

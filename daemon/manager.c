@@ -441,7 +441,8 @@ static void on_os_network_changed(void *userdata, const char *what) {
         FzdManager *m = userdata;
 
         if (m->session && m->ever_connected) {
-                log_info("The default route changed (%s); reconnecting to the portal.", what);
+                log_info("The network changed (%s); reconnecting to the portal and looking for new paths to gateways.",
+                         what);
                 (void) fzd_manager_reconnect(m, "network-changed");
         }
 }
@@ -533,6 +534,8 @@ static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, Fzd
         m->portal = PORTAL_UP;
         m->portal_error = FZD_ERROR_NULL;
         tunnel_up(m);
+        if (m->conns)
+                fzd_connections_portal_up(m->conns);
         commit(m, "portal-connected");
 }
 
@@ -953,10 +956,15 @@ int fzd_manager_reconnect(FzdManager *m, const char *reason) {
         r = m->engine_ops->reconnect(m->engine);
         if (r < 0)
                 return r;
-        /* The tunnel stays; the portal connection starts over, and the connections to gateways
-         * look for paths again (new host candidates, new relay allocations). */
-        if (m->conns)
-                fzd_connections_network_changed(m->conns);
+        /* The tunnel stays; the portal connection starts over, and so do the connections to
+         * gateways, as Firezone's reset does: new sockets (new NAT mappings: the old ones may
+         * point at an address that is gone, and block the port on the router for a while), new
+         * relay allocations; the next packet to a resource authorizes again. Flows inside the
+         * tunnel keep their addresses and resume. */
+        if (m->conns) {
+                connections_stop(m);
+                connections_start(m);
+        }
         m->portal = PORTAL_CONNECTING;
         m->portal_error = FZD_ERROR_NULL;
         commit(m, reason);
@@ -1118,6 +1126,10 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
 FzdManager *fzd_manager_free(FzdManager *m) {
         if (!m)
                 return NULL;
+        for (size_t i = 0; i < m->n_observers; i++)
+                if (m->observers[i].ops->detached)
+                        m->observers[i].ops->detached(m->observers[i].userdata);
+        m->n_observers = 0;
         if (m->engine)
                 m->engine_ops->free(m->engine); /* wipes the token */
         connections_stop(m);            /* before the OS layer: it owns the TUN */

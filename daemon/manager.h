@@ -85,6 +85,8 @@ typedef struct FzdManagerObserver {
                         const char *reason);
         /* The resource list changed (bursts are coalesced into one call). */
         void (*resources_changed)(void *userdata, const FzdManager *m);
+        /* The manager is being freed: forget it (an observer may outlive it). */
+        void (*detached)(void *userdata);
 } FzdManagerObserver;
 
 #define FZD_MANAGER_MAX_OBSERVERS 4

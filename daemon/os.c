@@ -2,7 +2,9 @@
 /* OS operations (os.h): the tunnel (daemon/tunnel/) and DNS control (daemon/dns/) behind
  * one interface for the manager. */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,7 +39,44 @@ struct FzdOs {
         FzdDnsStubServer servers[FZD_DNS_MAX_SENTINELS];
         size_t n_servers;
         FzdDnsSocketFactory factory;
+
+        /* The host's addresses outside the tunnel (a fingerprint): a change means new paths. */
+        uint64_t addresses;
 };
+
+/* An order-independent fingerprint of the addresses the data plane could send from: up,
+ * not loopback, not the tunnel, not IPv6 link-local. 0 if they cannot be read. */
+static uint64_t host_addresses(void) {
+        struct ifaddrs *ifa = NULL;
+        uint64_t sum = 0;
+
+        if (getifaddrs(&ifa) < 0)
+                return 0;
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+                const uint8_t *p;
+                size_t n;
+                uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+                if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP) ||
+                    streq(i->ifa_name, FZD_TUN_NAME))
+                        continue;
+                if (i->ifa_addr->sa_family == AF_INET) {
+                        p = (const uint8_t *) &((const struct sockaddr_in *) i->ifa_addr)->sin_addr;
+                        n = 4;
+                } else if (i->ifa_addr->sa_family == AF_INET6) {
+                        const struct in6_addr *a = &((const struct sockaddr_in6 *) i->ifa_addr)->sin6_addr;
+                        if (IN6_IS_ADDR_LINKLOCAL(a))
+                                continue;
+                        p = (const uint8_t *) a;
+                        n = 16;
+                } else
+                        continue;
+                for (size_t k = 0; k < n; k++)
+                        h = (h ^ p[k]) * 1099511628211ULL;
+                sum += h;
+        }
+        freeifaddrs(ifa);
+        return sum;
+}
 
 static void on_dns_applied(void *userdata, int error, const FzdError *err) {
         FzdOs *os = userdata;
@@ -173,8 +212,15 @@ static void on_resolvers_changed(void *userdata, const FzdDnsResolver *resolvers
 static void on_network_changed(void *userdata, unsigned changes, const char *what) {
         FzdOs *os = userdata;
 
+        uint64_t addresses = os->addresses;
+
         log_debug("Network changed: %s.", what);
-        if ((changes & FZD_NET_CHANGE_DEFAULT_ROUTE) && os->events.network_changed)
+        /* A new default route, or an address gone or added (a laptop on a new network, a new
+         * DHCP lease): the paths to the portal and to gateways must be found again. Events
+         * that leave both as they were (flags, our own tunnel) are not. */
+        if (changes & (FZD_NET_CHANGE_ADDRESS | FZD_NET_CHANGE_OVERRUN))
+                os->addresses = host_addresses();
+        if (((changes & FZD_NET_CHANGE_DEFAULT_ROUTE) || os->addresses != addresses) && os->events.network_changed)
                 os->events.network_changed(os->userdata, what);
 }
 
@@ -199,6 +245,7 @@ int fzd_os_new(sd_event *event, const FzdOsParams *params, const FzdOsEvents *ev
         os->event = sd_event_ref(event);
         os->events = *events;
         os->userdata = userdata;
+        os->addresses = host_addresses();
 
         r = sd_event_add_defer(event, &os->failure_defer, on_failure_defer, os);
         if (r < 0)

@@ -469,15 +469,21 @@ static void request_authorization(FzdConnections *c, Res *r) {
 /* ---- the DNS-resource NAT -------------------------------------------------------------------- */
 
 static void send_assigned_ips(FzdConnections *c, Gateway *g, Nat *n) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *ips = json_object_new_array();
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *ips; /* owned by o once added */
         uint8_t pkt[FZD_P2P_HEADER_LEN + FZD_P2P_PAYLOAD_MAX];
         char buf[INET6_ADDRSTRLEN];
         const char *text;
         size_t len;
         ssize_t k;
 
-        if (!o || !ips)
+        if (!o)
                 return;
+        ips = json_object_new_array();
+        if (!ips || json_object_object_add(o, "proxy_ips", ips) < 0) {
+                json_object_put(ips);
+                return;
+        }
         for (unsigned i = 0; i < FZD_PROXY_IPS_PER_FAMILY; i++) {
                 if (n->v4 && inet_ntop(AF_INET, &n->addrs.v4[i], buf, sizeof buf))
                         json_object_array_add(ips, json_object_new_string(buf));
@@ -488,11 +494,9 @@ static void send_assigned_ips(FzdConnections *c, Gateway *g, Nat *n) {
         }
         json_object_object_add(o, "resource", json_object_new_string(n->resource_id));
         json_object_object_add(o, "domain", json_object_new_string(n->name));
-        json_object_object_add(o, "proxy_ips", json_object_get(ips));
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         len = strlen(text);
         k = fzd_p2p_build(FZD_P2P_ASSIGNED_IPS, text, len, pkt, sizeof pkt);
-        json_object_put(ips);
         if (k < 0)
                 return;
         n->last_sent = now_usec(c);
@@ -1087,12 +1091,18 @@ void fzd_connections_relay_remove(FzdConnections *c, const char *id) {
         ice_flush(c);
 }
 
-void fzd_connections_network_changed(FzdConnections *c) {
-        uint64_t now = now_usec(c);
+void fzd_connections_portal_up(FzdConnections *c) {
+        size_t i = 0;
+        const char *key;
+        void *value;
 
-        set_host_candidates(c);
-        fzd_ice_reset(c->ice, now);
-        ice_flush(c);
+        while (fzd_strmap_next(c->resources, &i, &key, &value)) {
+                Res *r = value;
+                if (!r->gateway && r->pending.count > 0) {
+                        r->last_request = 0;
+                        request_authorization(c, r);
+                }
+        }
 }
 
 /* ---- resources ---------------------------------------------------------------------------------- */
@@ -1262,6 +1272,8 @@ int fzd_connections_new(sd_event *event, const FzdConnParams *params, const FzdC
                 .log = ice_log,
                 .software = "firezone-client-tunnel",
                 .learn_host_candidates = true,
+                /* --log-level=debug asked for every check; otherwise a flood stays a few lines. */
+                .log_burst = fzd_log_get_max_level() >= LOG_DEBUG ? 1000 : 0,
         };
         int r;
 

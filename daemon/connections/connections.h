@@ -85,9 +85,9 @@ void fzd_connections_remote_candidates(FzdConnections *c, const char *gateway_id
 void fzd_connections_relay_upsert(FzdConnections *c, const FzdRelay *relay);
 void fzd_connections_relay_remove(FzdConnections *c, const char *id);
 
-/* The network changed (or Reconnect()): new host candidates, relay allocations made again,
- * ICE restarted on every connection; WireGuard sessions stay and resume on the new path. */
-void fzd_connections_network_changed(FzdConnections *c);
+/* The portal is joined (again): packets that waited for an authorization while it was away
+ * ask now, not at their next 2-s turn. */
+void fzd_connections_portal_up(FzdConnections *c);
 
 /* Status. */
 FzdResourceStatus fzd_connections_resource_status(const FzdConnections *c, const char *resource_id);

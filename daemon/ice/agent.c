@@ -47,6 +47,7 @@ typedef struct Pair {
         bool nominated; /* controlling: a USE-CANDIDATE check succeeded; controlled: peer nominated it and it
                            is valid */
         bool remote_nominated; /* controlled: the peer sent USE-CANDIDATE on it */
+        uint64_t nominated_seq; /* controlled: when the peer last did (a counter) */
         bool triggered;
         uint64_t triggered_seq;
         /* the current check */
@@ -81,6 +82,7 @@ struct FzdIceAgent {
         Pair *pairs;
         size_t n_pairs, cap_pairs;
         uint64_t triggered_counter;
+        uint64_t nomination_counter;
         unsigned prflx_counter;
 
         int sel_local, sel_remote; /* the selected pair, by candidates (pair indexes move) */
@@ -443,6 +445,17 @@ static void select_pair(FzdIceAgent *a, Pair *p, uint64_t now) {
         push_event(a, FZD_ICE_AGENT_EVENT_SELECTED, NULL);
 }
 
+/* Which of two usable pairs to send on. The controlling agent: the higher priority. The
+ * controlled one: the pair the peer nominated last (it nominates only the pair it sends on,
+ * again with every check of it), then priority. Priority alone would keep a pair the peer
+ * left for one of equal priority: after the peer's address changed, its new server-reflexive
+ * candidate ties with the old one. */
+static bool better_pair(const FzdIceAgent *a, const Pair *p, const Pair *than) {
+        if (!a->controlling && p->nominated_seq != than->nominated_seq)
+                return p->nominated_seq > than->nominated_seq;
+        return p->priority > than->priority;
+}
+
 static void evaluate(FzdIceAgent *a, uint64_t now) {
         Pair *cur = selected_pair(a), *best = NULL;
         bool possible = false;
@@ -455,12 +468,12 @@ static void evaluate(FzdIceAgent *a, uint64_t now) {
                 if (pair_alive(p))
                         possible = true;
                 eligible = p->state == PAIR_SUCCEEDED && (a->controlling || p->nominated);
-                if (eligible && (!best || p->priority > best->priority))
+                if (eligible && (!best || better_pair(a, p, best)))
                         best = p;
         }
         if (cur && cur->state != PAIR_SUCCEEDED)
                 cur = NULL;
-        if (best && (!cur || best->priority > cur->priority)) {
+        if (best && (!cur || better_pair(a, best, cur))) {
                 if (a->controlling && !best->nominated && !best->nominate) {
                         /* Nominate it (a USE-CANDIDATE check), as Firezone does, at once. */
                         best->nominate = true;
@@ -650,10 +663,19 @@ int fzd_ice_agent_remove_local(FzdIceAgent *a, FzdIceCandidateType type, const F
                 announce_local(a, l, FZD_ICE_AGENT_EVENT_CANDIDATE_INVALIDATED);
                 l->removed = true;
                 remove_pairs_if(a, pair_uses_local, &i);
-                /* Server-reflexive candidates on that base may be pairable now. */
+                /* A host candidate goes when its address does: what was learned on that base
+                 * (server- and peer-reflexive) cannot be sent from any more either. */
                 if (type == FZD_ICE_CANDIDATE_HOST)
-                        for (size_t j = 0; j < a->n_local; j++)
-                                pair_local(a, j);
+                        for (size_t j = 0; j < a->n_local; j++) {
+                                LocalCand *d = &a->local[j];
+                                if (d->removed || d->type == FZD_ICE_CANDIDATE_HOST ||
+                                    d->type == FZD_ICE_CANDIDATE_RELAY || !fzd_addr_eq(&d->base, addr))
+                                        continue;
+                                if (d->type == FZD_ICE_CANDIDATE_SRFLX)
+                                        announce_local(a, d, FZD_ICE_AGENT_EVENT_CANDIDATE_INVALIDATED);
+                                d->removed = true;
+                                remove_pairs_if(a, pair_uses_local, &j);
+                        }
                 if (!selected_pair(a) && a->state == FZD_ICE_STATE_CONNECTED)
                         push_event(a, FZD_ICE_AGENT_EVENT_SELECTED, NULL);
                 evaluate(a, now);
@@ -900,6 +922,7 @@ static void handle_request(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, co
         }
         if (use_candidate && !a->controlling) {
                 p->remote_nominated = true;
+                p->nominated_seq = ++a->nomination_counter;
                 if (p->state == PAIR_SUCCEEDED)
                         p->nominated = true;
                 else

@@ -61,13 +61,13 @@ void fzd_ice_log_packet(FzdIceLog *l, uint64_t now, int level, const char *forma
                 return;
         if (now >= l->window_start + FZD_ICE_LOG_WINDOW_USEC || now < l->window_start) {
                 if (l->suppressed > 0)
-                        fzd_ice_log(l, LOG_INFO, "%u more messages about dropped packets suppressed",
+                        fzd_ice_log(l, LOG_INFO, "%u more messages about ICE and TURN packets suppressed",
                                     l->suppressed);
                 l->window_start = now;
                 l->in_window = 0;
                 l->suppressed = 0;
         }
-        if (l->in_window >= FZD_ICE_LOG_BURST) {
+        if (l->in_window >= (l->burst ? l->burst : FZD_ICE_LOG_BURST)) {
                 l->suppressed++;
                 return;
         }

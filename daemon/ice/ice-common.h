@@ -42,6 +42,7 @@ typedef struct FzdIceLog {
         uint64_t window_start;
         unsigned in_window;
         unsigned suppressed;
+        unsigned burst; /* per window; 0: FZD_ICE_LOG_BURST */
 } FzdIceLog;
 
 void fzd_ice_log(FzdIceLog *l, int level, const char *format, ...) _printf_(3, 4);

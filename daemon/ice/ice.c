@@ -555,7 +555,7 @@ int fzd_ice_new(const FzdIceConfig *c, FzdIce **ret) {
                 return -ENOMEM;
         if (c)
                 ice->cfg = *c;
-        ice->log = (FzdIceLog){.func = ice->cfg.log, .userdata = ice->cfg.log_userdata};
+        ice->log = (FzdIceLog){.func = ice->cfg.log, .userdata = ice->cfg.log_userdata, .burst = ice->cfg.log_burst};
         if (ice->cfg.software) {
                 ice->software = strdup(ice->cfg.software);
                 if (!ice->software) {

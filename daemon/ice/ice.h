@@ -44,6 +44,7 @@ typedef struct FzdIce FzdIce;
 typedef struct FzdIceConfig {
         FzdIceLogFunc log;
         void *log_userdata;
+        unsigned log_burst; /* packet messages per 5 s; 0: FZD_ICE_LOG_BURST (10) */
         const char *software;   /* SOFTWARE in TURN requests; NULL: none */
         uint32_t turn_lifetime; /* allocation lifetime to ask for, s; 0: the relay's default */
         /* Like Firezone: the local address on which a relay answers (IP_PKTINFO) becomes a host

@@ -416,6 +416,13 @@ static bool is_allocation_tx(const Tx *x) {
         return x->method != FZD_STUN_BINDING;
 }
 
+static bool has_authenticated_allocate(const FzdTurn *t) {
+        for (size_t i = 0; i < t->n_tx; i++)
+                if (t->tx[i].method == FZD_STUN_ALLOCATE && t->tx[i].authenticated)
+                        return true;
+        return false;
+}
+
 /* The relayed address is gone: tell the user, forget channels' binding state (they are
  * bound again on the next allocation, numbers restart) and permissions. */
 static void lose_allocation(FzdTurn *t) {
@@ -528,6 +535,16 @@ static void on_allocate_success(FzdTurn *t, uint64_t now, const FzdAddr *local, 
         uint32_t lifetime;
         FzdAddr relayed = {};
         FzdTurnEvent *e;
+
+        if (t->next_username) {
+                /* New credentials came while this Allocate was on its way: delete the
+                 * allocation it made (with the old ones) and allocate with the new ones. */
+                update_mapped(t, m, local);
+                t->state = FZD_TURN_DELETING;
+                t->reallocate_after_delete = true;
+                send_delete(t, now);
+                return;
+        }
 
         /* A dual allocation lists two; take the one of our family. */
         for (size_t i = 0; i < m->n_attrs; i++) {
@@ -1245,6 +1262,12 @@ int fzd_turn_update_credentials(FzdTurn *t, const char *username, const char *pa
                 return 1;
         }
         if (t->state == FZD_TURN_DELETING)
+                return 1;
+        if (t->state == FZD_TURN_ALLOCATING && has_authenticated_allocate(t))
+                /* An Allocate signed with the old ones is on its way: if it succeeds the relay
+                 * holds an allocation for our address, which only the old credentials can
+                 * delete (another Allocate would get 437 until it expires). Let it finish;
+                 * on_allocate_success() deletes it and allocates with these. */
                 return 1;
         /* No allocation to delete: take them at once. */
         finish_delete(t, now);

@@ -94,7 +94,9 @@ RES = {
 DNS_NAME = 'files.corp.test'
 WILDCARD = '*.svc.corp.test'
 WILDCARD_EXAMPLE = 'app.svc.corp.test'
-CLIENT_INTERFACE = {'ipv4': '100.72.0.2', 'ipv6': 'fd00:2021:1111::72:2'}
+# Inside Firezone's client ranges (100.64.0.0/11, fd00:2021:1111::/107): the gateway routes only
+# those back into its tunnel.
+CLIENT_INTERFACE = {'ipv4': '100.72.0.2', 'ipv6': 'fd00:2021:1111::1e:2'}
 
 
 class WorldError(fzbed.BedError):
@@ -248,7 +250,10 @@ class World:
         # data plane's TUN is the other side); nothing else may reach the resources.
         self.nft('gateway', 'table inet fzw_gateway {\n chain postrouting {\n'
                  '  type nat hook postrouting priority srcnat; policy accept;\n'
-                 '  oifname "res0" masquerade\n }\n}\n')
+                 '  oifname "res0" masquerade\n'
+                 # The Internet resource: clients' traffic leaves through the gateway's NAT.
+                 '  oifname "eth0" ip saddr 100.64.0.0/11 masquerade\n'
+                 '  oifname "eth0" ip6 saddr fd00:2021:1111::/107 masquerade\n }\n}\n')
         # The gateway's resolver is the resource network's DNS server (DNS resources are
         # resolved there); ip netns exec bind-mounts this over /etc/resolv.conf.
         netns_etc = os.path.join('/etc/netns', NS['gateway'])
@@ -256,6 +261,13 @@ class World:
         with open(os.path.join(netns_etc, 'resolv.conf'), 'w') as f:
             f.write(f'nameserver {RESOURCE_NET["server"][0]}\n' +
                     (f'nameserver {RESOURCE_NET["server"][1]}\n' if '6' in gf else ''))
+        # The client host's own resolv.conf (the public resolver), bind-mounted over
+        # /etc/resolv.conf in everything run in fzw-client: the daemon's DNS control rewrites
+        # this one (in place, as in a container), never the file other namespaces see.
+        client_etc = os.path.join('/etc/netns', NS['client'])
+        os.makedirs(client_etc, exist_ok=True)
+        with open(os.path.join(client_etc, 'resolv.conf'), 'w') as f:
+            f.write(f'nameserver {INET["inet"][0]}\n' + (f'nameserver {INET["inet"][1]}\n' if self.v6 else ''))
 
     def _router_rules(self, router):
         masq = 'masquerade random' if self.nat[router] == 'symmetric' else 'masquerade'

@@ -557,6 +557,74 @@ START_TEST(test_credentials_expire_and_renew) {
 }
 END_TEST
 
+static void feed(Harness *h, const FzdIceTransmit *tx) {
+        Datagram out[FAKE_TURN_MAX_OUT];
+        unsigned n = fake_turn_from_client(&h->f, &h->local, tx->data, tx->len, out);
+
+        h->sent++;
+        for (unsigned i = 0; i < n; i++)
+                if (fzd_addr_eq(&out[i].dst, &h->local))
+                        deliver(h, &out[i]);
+        collect_events(h);
+}
+
+/* New credentials while the signed Allocate is on its way (the daemon's reset meets the
+ * portal's init with fresh relay credentials): the allocation that Allocate makes is deleted
+ * with the old credentials and a new one made with the new ones — never an Allocate that
+ * the relay answers with 437 for an allocation only the old credentials could delete. */
+START_TEST(test_new_credentials_while_allocating) {
+        Harness h;
+        FzdIceTransmit tx, held;
+        uint8_t held_bytes[1500];
+        FzdTurnParams p = {
+                .username = "1700000000:salt",
+                .password = "s3cret",
+                .software = "test",
+        };
+
+        memset(&h, 0, sizeof h);
+        fake_turn_init(&h.f, "198.51.100.1:3478", "198.51.100.1:49152", "1700000000:salt", "s3cret");
+        (void) fzd_addr_parse("10.0.0.2:52625", &h.local);
+        p.server = h.f.server;
+        h.now = T0;
+        ck_assert_int_eq(fzd_turn_new(&p, h.now, &h.t), 0);
+        for (;;) {
+                ck_assert(fzd_turn_poll_transmit(h.t, &tx));
+                if (tx.len >= 2 && tx.data[0] == 0 && tx.data[1] == FZD_STUN_ALLOCATE &&
+                    h.f.requests[FZD_STUN_ALLOCATE] == 1) {
+                        /* The signed one (the first got 401); a transmit's bytes live
+                         * only until the next poll. */
+                        ck_assert_uint_le(tx.len, sizeof held_bytes);
+                        memcpy(held_bytes, tx.data, tx.len);
+                        held = tx;
+                        held.data = held_bytes;
+                        break;
+                }
+                feed(&h, &tx);
+        }
+        ck_assert_int_eq(fzd_turn_get_state(h.t), FZD_TURN_ALLOCATING);
+        ck_assert_int_eq(fzd_turn_update_credentials(h.t, "1800000000:salt2", "n3w", 0, h.now), 1);
+        ck_assert(!fzd_turn_poll_transmit(h.t, &tx)); /* nothing new while it is on its way */
+        feed(&h, &held);                              /* the relay allocates with the old ones */
+        ck_assert(h.f.allocated);
+        ck_assert_uint_eq(count_events(&h, FZD_TURN_EVENT_RELAYED), 0); /* never offered */
+        /* The delete, signed with the old credentials, which the relay still knows. */
+        ck_assert(fzd_turn_poll_transmit(h.t, &tx));
+        ck_assert(tx.len >= 2 && tx.data[0] == 0 && tx.data[1] == FZD_STUN_REFRESH);
+        feed(&h, &tx);
+        ck_assert(!h.f.allocated);
+        ck_assert_uint_eq(h.f.last_requested_lifetime, 0);
+        snprintf(h.f.username, sizeof h.f.username, "1800000000:salt2");
+        snprintf(h.f.password, sizeof h.f.password, "n3w");
+        pump(&h);
+        ck_assert_uint_eq(h.f.requests[FZD_STUN_REFRESH], 1);
+        ck_assert_int_eq(fzd_turn_get_state(h.t), FZD_TURN_READY);
+        ck_assert_str_eq(h.f.last_username, "1800000000:salt2");
+        ck_assert_uint_eq(count_events(&h, FZD_TURN_EVENT_RELAYED), 1);
+        teardown(&h);
+}
+END_TEST
+
 START_TEST(test_allocation_mismatch) {
         Harness h;
 
@@ -738,6 +806,7 @@ static Suite *turn_suite(void) {
         tcase_add_test(tc, test_data_indication);
         tcase_add_test(tc, test_forged_response_ignored);
         tcase_add_test(tc, test_credentials_expire_and_renew);
+        tcase_add_test(tc, test_new_credentials_while_allocating);
         tcase_add_test(tc, test_allocation_mismatch);
         tcase_add_test(tc, test_mismatch_until_old_allocation_expires);
         tcase_add_test(tc, test_allocation_expires_without_refresh);

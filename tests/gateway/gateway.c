@@ -92,6 +92,8 @@ struct FzgwGateway {
 
         int tun_fd, tun_ifindex;
         bool initialized; /* the first init set the TUN up */
+        FzdNetlink *nl;
+        FzdCidr tunnel_ranges[2];
         int udp_fd[2];
         uint16_t udp_port[2];
         FzdDataplane *dp;
@@ -312,6 +314,7 @@ static void unbind_channel(FzgwGateway *g, Client *c) {
 }
 
 static void nat_forget(FzgwGateway *g, uint64_t owner, int family, const uint8_t *proxy);
+static void client_route(FzgwGateway *g, const FzgwIp *ip, bool add);
 
 /* Ends a client's connection: every authorization, its peer (and routes), its ICE agent, its
  * flows. The "closed"/"failed" event goes out first. */
@@ -326,6 +329,8 @@ static void client_free(FzgwGateway *g, Client *c, const char *state, const char
         unbind_channel(g, c);
         if (c->peer)
                 fzd_dataplane_peer_remove(g->dp, c->peer);
+        client_route(g, &c->info.ipv4, false);
+        client_route(g, &c->info.ipv6, false);
         nat_forget(g, c->cookie, 0, NULL);
         pthread_rwlock_wrlock(&g->policy_lock);
         g->slots[slot] = NULL;
@@ -1020,6 +1025,24 @@ static void on_p2p_control(void *userdata, FzdDpPeer *peer, const uint8_t *packe
         }
 }
 
+/* A client's tunnel address outside the ranges routed into the TUN (the local portal's, for
+ * one, are not all inside fd00:2021:1111::/107): a host route of its own, so that answers
+ * reach it. */
+static void client_route(FzgwGateway *g, const FzgwIp *ip, bool add) {
+        _cleanup_(fzd_nl_batch_freep) FzdNlBatch *b = NULL;
+        FzdCidr host;
+        char s[FZGW_IP_STRLEN];
+
+        if (ip->family == 0 || !g->nl || in_ranges(g->tunnel_ranges, ELEMENTSOF(g->tunnel_ranges), ip))
+                return;
+        if (fzd_cidr_from_address(ip->family, ip->a, ip->family == AF_INET ? 32 : 128, &host) < 0 ||
+            fzd_nl_batch_new(&b) < 0 ||
+            fzd_rtnl_put_route(b, add ? RTM_NEWROUTE : RTM_DELROUTE, g->tun_ifindex, RT_TABLE_MAIN, &host) < 0)
+                return;
+        if (fzd_netlink_commit(g->nl, b) >= 0)
+                log_debug("Route to %s %s %s.", fzgw_ip_format(ip, s), add ? "into" : "out of", g->config.tun_name);
+}
+
 /* ---- relays ---------------------------------------------------------------------------------------- */
 
 static Relay *relay_find(FzgwGateway *g, const char *id, int family) {
@@ -1098,14 +1121,11 @@ static int fail(char *err, int r, const char *message) {
 }
 
 static int tun_setup(FzgwGateway *g, const FzgwOrder *o, char *err) {
-        _cleanup_(fzd_netlink_freep) FzdNetlink *nl = NULL;
+        FzdNetlink *nl = g->nl;
         const FzgwIp *ips[2] = { &o->iface_ipv4, &o->iface_ipv6 };
         bool any = false;
         int r;
 
-        r = fzd_netlink_open(&nl);
-        if (r < 0)
-                return fail(err, r, "cannot open rtnetlink");
         {
                 _cleanup_(fzd_nl_batch_freep) FzdNlBatch *b = NULL;
                 if (fzd_nl_batch_new(&b) < 0 || fzd_rtnl_put_link_up(b, g->tun_ifindex, g->config.mtu) < 0)
@@ -1267,6 +1287,8 @@ static int client_new(FzgwGateway *g, const FzgwOrder *o, Client **ret, char *er
                 free(c);
                 return fail(err, r, "the ICE credentials are not usable");
         }
+        for (size_t f = 0; f < 2; f++)
+                client_route(g, ips[f], true);
         pthread_rwlock_wrlock(&g->policy_lock);
         g->slots[slot] = c;
         g->n_clients++;
@@ -1633,8 +1655,15 @@ int fzgw_gateway_new(sd_event *event, const FzgwGatewayConfig *config, FzgwEmitF
         g->tun_fd = g->udp_fd[0] = g->udp_fd[1] = -EBADF;
         pthread_rwlock_init(&g->policy_lock, NULL);
         pthread_mutex_init(&g->nat_lock, NULL);
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < 2; i++) {
                 (void) fzd_cidr_parse(proxy_ranges[i], false, &g->proxy_ranges[i]);
+                (void) fzd_cidr_parse(tunnel_ranges[i], false, &g->tunnel_ranges[i]);
+        }
+        r = fzd_netlink_open(&g->nl);
+        if (r < 0) {
+                log_error_errno(r, "Cannot open rtnetlink: %m");
+                goto fail;
+        }
 
         r = fzgw_nat_new(NAT_MAX_FLOWS, &g->nat);
         if (r < 0)
@@ -1753,6 +1782,7 @@ FzgwGateway *fzgw_gateway_free(FzgwGateway *g) {
         g->udp_fd[0] = safe_close(g->udp_fd[0]);
         g->udp_fd[1] = safe_close(g->udp_fd[1]);
         g->nat = fzgw_nat_free(g->nat);
+        g->nl = fzd_netlink_free(g->nl);
         pthread_rwlock_destroy(&g->policy_lock);
         pthread_mutex_destroy(&g->nat_lock);
         sd_event_unref(g->event);

@@ -48,12 +48,24 @@ class _Dataplane(fzbed.BedTestCase):
         self.addCleanup(self.world.close)
         self.secret(self.world.token)
         self.secret(self.world.gateway_token)
-        # FZGW_DATAPLANE_ARGS="--log-level debug --ice-debug" for the data plane's details.
+        # FZGW_DATAPLANE_ARGS="--log-level debug --ice-debug" for the data plane's details;
+        # FZGW_DATAPLANE=…/build-asan/tests/gateway/fzgw-dataplane for a sanitizer build.
         self.gw = self.world.start_gateway(
-            dataplane=[worldbed.GATEWAY_DATAPLANE, *os.environ.get('FZGW_DATAPLANE_ARGS', '').split()])
+            dataplane=[os.environ.get('FZGW_DATAPLANE', worldbed.GATEWAY_DATAPLANE),
+                       *os.environ.get('FZGW_DATAPLANE_ARGS', '').split()])
+        self.addCleanup(self.stops_cleanly)
         # Both relay entries (IPv4, IPv6) hold allocations before a client shows up: every
         # candidate of the gateway goes out in its first batch.
         self.gw.wait_event('dataplane', 'in', 'relay', match={'state': 'ready'}, count=2)
+
+    def stops_cleanly(self):
+        """Every test ends with EOF to the data plane: it must exit 0 (under a sanitizer
+        that includes no leak and no error report)."""
+        code = self.gw.stop()
+        out = self.gw.output()
+        self.assertNotIn('Sanitizer', out)
+        self.assertNotIn('runtime error', out)
+        self.assertEqual(code, 0, out[-3000:])
 
     # ---- helpers ------------------------------------------------------------------------------
     def connect_client(self, resources=(RES['cidr4'],), role='client', turn=True, offer=('host', 'srflx', 'relay')):

@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (!err[0])
                         abort();
         } else {
-                if (o.op >= _FZGW_OP_MAX || o.n_relays > FZGW_MAX_RELAYS || o.n_candidates > FZGW_MAX_CANDIDATES ||
-                    o.resource.n_filters > FZGW_MAX_FILTERS)
+                if (o.op >= _FZGW_OP_MAX || o.n_relays > FZGW_MAX_RELAYS ||
+                    o.n_candidates > FZGW_MAX_CANDIDATES || o.resource.n_filters > FZGW_MAX_FILTERS)
                         abort();
                 for (size_t i = 0; i < o.resource.n_filters; i++)
                         if (o.resource.filters[i].start > o.resource.filters[i].end)

@@ -37,14 +37,14 @@ static void setup(void) {
         };
 
         (void) fzd_cidr_parse("10.0.0.0/8", false, &r.cidr);
-        r.filters[r.n_filters++] = (FzgwFilter) { FZGW_PROTO_TCP, 80, 443 };
-        r.filters[r.n_filters++] = (FzgwFilter) { FZGW_PROTO_ICMP, 0, 0 };
+        r.filters[r.n_filters++] = (FzgwFilter){ FZGW_PROTO_TCP, 80, 443 };
+        r.filters[r.n_filters++] = (FzgwFilter){ FZGW_PROTO_ICMP, 0, 0 };
         (void) fzgw_policy_authorize(&policy, &r, 0);
-        r = (FzgwResource) { .id = "dns", .type = FZGW_RESOURCE_DNS };
+        r = (FzgwResource){ .id = "dns", .type = FZGW_RESOURCE_DNS };
         (void) fzd_dns_pattern_compile("*.corp.test", &r.pattern);
         (void) fzgw_policy_authorize(&policy, &r, 0);
         fzd_dns_pattern_done(&r.pattern);
-        r = (FzgwResource) { .id = "v6", .type = FZGW_RESOURCE_CIDR };
+        r = (FzgwResource){ .id = "v6", .type = FZGW_RESOURCE_CIDR };
         (void) fzd_cidr_parse("fd00:20::/64", false, &r.cidr);
         (void) fzgw_policy_authorize(&policy, &r, 0);
         (void) fzgw_policy_map(&policy, m, 4);
@@ -68,9 +68,11 @@ static bool checksums_ok(const uint8_t *p, const FzgwPacket *pi, bool *ret_l4) {
                 return ok;
         if ((pi->proto == FZGW_PROTO_TCP && n < 18) || (pi->proto == FZGW_PROTO_UDP && n < 8) || n < 4)
                 return ok;
-        if (pi->proto == FZGW_PROTO_UDP && pi->family == AF_INET && p[pi->l4_off + 6] == 0 && p[pi->l4_off + 7] == 0)
+        if (pi->proto == FZGW_PROTO_UDP && pi->family == AF_INET && p[pi->l4_off + 6] == 0 &&
+            p[pi->l4_off + 7] == 0)
                 return ok;
-        sum = fzd_csum_pseudo(pi->family, fzgw_packet_src(p, pi), fzgw_packet_dst(p, pi), pi->proto, (uint32_t) n);
+        sum = fzd_csum_pseudo(pi->family, fzgw_packet_src(p, pi), fzgw_packet_dst(p, pi), pi->proto,
+                              (uint32_t) n);
         *ret_l4 = fzd_csum_fold(fzd_csum_add(sum, p + pi->l4_off, n)) == 0;
         return ok;
 }
@@ -105,7 +107,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         v = fzgw_policy_check(&policy, p, &pi, &a, &m);
         if (v == FZGW_VERDICT_ALLOW_NAT) {
-                FzgwNatKey key = { .family = (uint8_t) pi.family, .proto = pi.proto, .client_port = pi.sport,
+                FzgwNatKey key = { .family = (uint8_t) pi.family,
+                                   .proto = pi.proto,
+                                   .client_port = pi.sport,
                                    .server_port = pi.dport };
                 bool hdr_ok, l4_ok, l4_ok_after;
 
@@ -116,8 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void) fzgw_nat_request(nat, &key, m->proxy.a, 1, 1000, pi.tcp_flags, pi.len);
                 hdr_ok = checksums_ok(p, &pi, &l4_ok);
                 fzgw_packet_set_addr(p, &pi, true, m->real.a);
-                if (fzgw_packet_parse(p, size, &again) < 0 || again.proto != pi.proto || again.sport != pi.sport ||
-                    again.dport != pi.dport)
+                if (fzgw_packet_parse(p, size, &again) < 0 || again.proto != pi.proto ||
+                    again.sport != pi.sport || again.dport != pi.dport)
                         abort();
                 if (checksums_ok(p, &again, &l4_ok_after) != hdr_ok || (l4_ok && !l4_ok_after))
                         abort();

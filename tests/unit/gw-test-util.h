@@ -23,8 +23,8 @@ static inline FzgwIp gwt_ip(const char *s) {
 
 /* An IP packet of family src's from src to dst carrying proto with the given L4 bytes (whose
  * checksum field is filled in). Returns its length. */
-static inline size_t gwt_packet(uint8_t *out, const char *src, const char *dst, uint8_t proto, const uint8_t *l4,
-                                size_t l4len) {
+static inline size_t gwt_packet(uint8_t *out, const char *src, const char *dst, uint8_t proto,
+                                const uint8_t *l4, size_t l4len) {
         FzgwIp s = gwt_ip(src), d = gwt_ip(dst);
         size_t hdr = s.family == AF_INET ? 20 : 40;
         uint8_t *t = out + hdr;
@@ -99,10 +99,11 @@ static inline void gwt_assert_checksums(const uint8_t *p, size_t len) {
         if (pi.family == AF_INET)
                 ck_assert_uint_eq(fzd_csum_fold(fzd_csum_add(0, p, pi.l4_off)), 0);
         n = pi.len - pi.l4_off;
-        if (pi.proto == FZGW_PROTO_UDP && pi.family == AF_INET && p[pi.l4_off + 6] == 0 && p[pi.l4_off + 7] == 0)
+        if (pi.proto == FZGW_PROTO_UDP && pi.family == AF_INET && p[pi.l4_off + 6] == 0 &&
+            p[pi.l4_off + 7] == 0)
                 return;
         sum = pi.proto == FZGW_PROTO_ICMP ? 0
-                                          : fzd_csum_pseudo(pi.family, fzgw_packet_src(p, &pi), fzgw_packet_dst(p, &pi),
-                                                            pi.proto, (uint32_t) n);
+                                          : fzd_csum_pseudo(pi.family, fzgw_packet_src(p, &pi),
+                                                            fzgw_packet_dst(p, &pi), pi.proto, (uint32_t) n);
         ck_assert_uint_eq(fzd_csum_fold(fzd_csum_add(sum, p + pi.l4_off, n)), 0);
 }

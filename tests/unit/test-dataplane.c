@@ -6,7 +6,8 @@
  * TUN's address. Covers the handshake started by a TUN packet, both directions through
  * the fast path, cryptokey routing, the demultiplexing of STUN and ChannelData, a path
  * through a TURN channel, the filter hook, the inbound/outbound hooks (a gateway's policy and
- * NAT), roaming, control-side sends and TUN writes, and each threading model. Waiting is on events (sockets, the loop) with a deadline. */
+ * NAT), roaming, control-side sends and TUN writes, and each threading model. Waiting is on events (sockets,
+ * the loop) with a deadline. */
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -235,10 +236,12 @@ static bool inbound(void *userdata, FzdDpPeer *peer, uint64_t cookie, uint8_t *p
         return true;
 }
 
-static void inbound_refused(void *userdata, FzdDpPeer *peer, uint64_t cookie, const uint8_t *packet, size_t len) {
+static void inbound_refused(void *userdata, FzdDpPeer *peer, uint64_t cookie, const uint8_t *packet,
+                            size_t len) {
         W.refused++;
         W.refused_cookie = cookie;
-        snprintf(W.refused_payload, sizeof W.refused_payload, "%.*s", (int) (len - 28), (const char *) packet + 28);
+        snprintf(W.refused_payload, sizeof W.refused_payload, "%.*s", (int) (len - 28),
+                 (const char *) packet + 28);
 }
 
 static void outbound(void *userdata, uint64_t cookie, uint8_t *packet, size_t len) {
@@ -288,10 +291,13 @@ static void world_start(FzdDpThreading threading, bool offloads) {
         fzd_wg_timers_default(&cfg.timers);
         check_errno(sd_event_new(&W.event), "sd_event_new");
         check_errno(fzd_dataplane_new(W.event, &cfg,
-                                      &(FzdDpCallbacks) { .packet = on_packet, .datagram = on_datagram,
-                                                          .peer_event = on_peer_event, .filter = filter,
-                                                          .inbound = inbound, .inbound_refused = inbound_refused,
-                                                          .outbound = outbound },
+                                      &(FzdDpCallbacks){ .packet = on_packet,
+                                                         .datagram = on_datagram,
+                                                         .peer_event = on_peer_event,
+                                                         .filter = filter,
+                                                         .inbound = inbound,
+                                                         .inbound_refused = inbound_refused,
+                                                         .outbound = outbound },
                                       NULL, &W.dp),
                     "dataplane");
         check_errno(fzd_wg_peer_new(W.remote, fzd_dataplane_public_key(W.dp), psk, NULL, &W.remote_peer), "remote peer");
@@ -548,11 +554,15 @@ START_TEST(test_inbound_and_outbound_hooks) {
         calls = atomic_load(&W.inbound_calls);
         ck_assert_uint_ge(calls, 1);
         /* Rewritten on its way in. */
-        ck_assert_int_eq(fzd_wg_peer_send(W.remote, W.remote_peer, p, udp_packet(p, REMOTE_IP, "rot13"), fzd_dp_now()), 1);
+        ck_assert_int_eq(fzd_wg_peer_send(W.remote, W.remote_peer, p, udp_packet(p, REMOTE_IP, "rot13"),
+                                          fzd_dp_now()),
+                         1);
         pump_until(app_received, "the rewritten packet");
         ck_assert_str_eq(app_got, "ROT13");
         /* Refused: never written to the TUN, handed to the control side with its cookie. */
-        ck_assert_int_eq(fzd_wg_peer_send(W.remote, W.remote_peer, p, udp_packet(p, REMOTE_IP, "nope"), fzd_dp_now()), 1);
+        ck_assert_int_eq(
+                fzd_wg_peer_send(W.remote, W.remote_peer, p, udp_packet(p, REMOTE_IP, "nope"), fzd_dp_now()),
+                1);
         pump_until(refused_seen, "the refused packet at the control side");
         ck_assert_uint_eq(W.refused_cookie, 7);
         ck_assert_str_eq(W.refused_payload, "nope");
@@ -616,11 +626,15 @@ START_TEST(test_control_io) {
                 FzdDpAddr from = loopback(0), far = { .in = { .sin_family = AF_INET } };
                 inet_pton(AF_INET, "192.0.2.1", &far.in.sin_addr);
                 W.remote_raw_n = 0;
-                ck_assert_int_eq(fzd_dataplane_send_datagram_from(W.dp, AF_INET, &from, &to, (const uint8_t *) "from", 4), 0);
+                ck_assert_int_eq(fzd_dataplane_send_datagram_from(W.dp, AF_INET, &from, &to,
+                                                                  (const uint8_t *) "from", 4),
+                                 0);
                 pump_until(remote_raw_seen, "the datagram from 127.0.0.1");
                 ck_assert_mem_eq(W.remote_raw, "from", 4);
                 /* An address that is not ours cannot be a source. */
-                ck_assert_int_lt(fzd_dataplane_send_datagram_from(W.dp, AF_INET, &far, &to, (const uint8_t *) "x", 1), 0);
+                ck_assert_int_lt(
+                        fzd_dataplane_send_datagram_from(W.dp, AF_INET, &far, &to, (const uint8_t *) "x", 1),
+                        0);
         }
 
         n = udp_packet(p, REMOTE_IP, "via control");

@@ -11,7 +11,9 @@
 
 static FzgwNatKey key(uint8_t proto, const char *client, uint16_t cport, const char *real, uint16_t sport) {
         FzgwIp c = gwt_ip(client), r = gwt_ip(real);
-        FzgwNatKey k = { .family = (uint8_t) c.family, .proto = proto, .client_port = cport, .server_port = sport };
+        FzgwNatKey k = {
+                .family = (uint8_t) c.family, .proto = proto, .client_port = cport, .server_port = sport
+        };
 
         memcpy(k.client, c.a, 16);
         memcpy(k.real, r.a, 16);

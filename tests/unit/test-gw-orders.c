@@ -30,11 +30,14 @@ static void refused(const char *line, bool with_id, const char *needle) {
 
 START_TEST(test_init) {
         static const char line[] =
-                "{\"op\":\"init\",\"id\":1,\"interface\":{\"ipv4\":\"100.66.0.1\",\"ipv6\":\"fd00:2021:1111::66:1\"},"
+                "{\"op\":\"init\",\"id\":1,\"interface\":{\"ipv4\":\"100.66.0.1\",\"ipv6\":\"fd00:2021:1111:"
+                ":66:1\"},"
                 "\"config\":{\"ipv4_masquerade_enabled\":true},\"account_slug\":\"x\","
-                "\"relays\":[{\"id\":\"r1\",\"type\":\"turn\",\"addr\":\"203.0.113.20:3478\",\"username\":\"2145916800:s\","
+                "\"relays\":[{\"id\":\"r1\",\"type\":\"turn\",\"addr\":\"203.0.113.20:3478\",\"username\":"
+                "\"2145916800:s\","
                 "\"password\":\"pw\",\"expires_at\":2145916800},"
-                "{\"id\":\"r1\",\"type\":\"turn\",\"addr\":\"[2001:db8:1::20]:3478\",\"username\":\"u\",\"password\":\"p\"},"
+                "{\"id\":\"r1\",\"type\":\"turn\",\"addr\":\"[2001:db8:1::20]:3478\",\"username\":\"u\","
+                "\"password\":\"p\"},"
                 "{\"id\":\"r2\",\"type\":\"stun\",\"addr\":\"1.2.3.4:3478\"}],"
                 "\"authorizations\":[{\"client_id\":\"c1\",\"resource_id\":\"r\",\"expires_at\":null}]}";
         char err[FZGW_ERROR_MAX], buf[FZD_ADDR_STRLEN];
@@ -60,13 +63,16 @@ END_TEST
 
 START_TEST(test_authorize) {
         static const char line[] =
-                "{\"op\":\"authorize\",\"id\":7,\"client\":{\"id\":\"c1\",\"public_key\":\"" KEY_A "\",\"preshared_key\":\"" KEY_B
+                "{\"op\":\"authorize\",\"id\":7,\"client\":{\"id\":\"c1\",\"public_key\":\"" KEY_A
+                "\",\"preshared_key\":\"" KEY_B
                 "\",\"ipv4\":\"100.72.0.2\",\"ipv6\":\"fd00:2021:1111::72:2\",\"version\":\"1.5.0\"},"
                 "\"resource\":{\"id\":\"res\",\"type\":\"cidr\",\"address\":\"10.20.0.7/24\",\"name\":\"N\","
-                "\"filters\":[{\"protocol\":\"tcp\",\"port_range_start\":80,\"port_range_end\":443},{\"protocol\":\"udp\","
+                "\"filters\":[{\"protocol\":\"tcp\",\"port_range_start\":80,\"port_range_end\":443},{"
+                "\"protocol\":\"udp\","
                 "\"port_range_start\":53},{\"protocol\":\"icmp\"}]},"
                 "\"local_ice\":{\"username\":\"gw\",\"password\":\"gwpass\"},"
-                "\"remote_ice\":{\"username\":\"cl\",\"password\":\"clpass\"},\"expires_at\":1999999999,\"use_iceless\":false}";
+                "\"remote_ice\":{\"username\":\"cl\",\"password\":\"clpass\"},\"expires_at\":1999999999,"
+                "\"use_iceless\":false}";
         char err[FZGW_ERROR_MAX], buf[FZD_CIDR_STRING_MAX];
         uint8_t key[FZD_WG_KEY_LEN];
         FzgwOrder o;
@@ -98,16 +104,19 @@ START_TEST(test_dns_and_internet_resources) {
         char err[FZGW_ERROR_MAX];
         FzgwOrder o;
 
-        ck_assert_int_eq(parse("{\"op\":\"resource_updated\",\"id\":2,\"resource\":{\"id\":\"d\",\"type\":\"dns\","
-                               "\"address\":\"*.Svc.corp.test\",\"filters\":[]}}",
-                               &o, err),
-                         0);
+        ck_assert_int_eq(
+                parse("{\"op\":\"resource_updated\",\"id\":2,\"resource\":{\"id\":\"d\",\"type\":\"dns\","
+                      "\"address\":\"*.Svc.corp.test\",\"filters\":[]}}",
+                      &o, err),
+                0);
         ck_assert_int_eq(o.resource.type, FZGW_RESOURCE_DNS);
         ck_assert(fzd_dns_pattern_matches(&o.resource.pattern, "app.svc.corp.test"));
         ck_assert(!fzd_dns_pattern_matches(&o.resource.pattern, "app.web.corp.test"));
         fzgw_order_done(&o);
-        ck_assert_int_eq(parse("{\"op\":\"resource_updated\",\"resource\":{\"id\":\"i\",\"type\":\"internet\"}}", &o, err),
-                         0);
+        ck_assert_int_eq(
+                parse("{\"op\":\"resource_updated\",\"resource\":{\"id\":\"i\",\"type\":\"internet\"}}", &o,
+                      err),
+                0);
         ck_assert(!o.has_id);
         ck_assert_int_eq(o.resource.type, FZGW_RESOURCE_INTERNET);
         fzgw_order_done(&o);
@@ -118,21 +127,25 @@ START_TEST(test_small_orders) {
         char err[FZGW_ERROR_MAX];
         FzgwOrder o;
 
-        ck_assert_int_eq(parse("{\"op\":\"remote_candidates\",\"client_id\":\"c\",\"candidates\":[\"candidate:1 1 udp 1 "
+        ck_assert_int_eq(parse("{\"op\":\"remote_candidates\",\"client_id\":\"c\",\"candidates\":["
+                               "\"candidate:1 1 udp 1 "
                                "10.0.0.1 1 typ host\",\"garbage is parsed later\"]}",
                                &o, err),
                          0);
         ck_assert_uint_eq(o.n_candidates, 2);
         ck_assert_str_eq(o.candidates[1], "garbage is parsed later");
         fzgw_order_done(&o);
-        ck_assert_int_eq(parse("{\"op\":\"relays\",\"id\":3,\"connected\":[],\"disconnected_ids\":[\"a\",\"b\"]}", &o, err),
-                         0);
+        ck_assert_int_eq(
+                parse("{\"op\":\"relays\",\"id\":3,\"connected\":[],\"disconnected_ids\":[\"a\",\"b\"]}", &o,
+                      err),
+                0);
         ck_assert_uint_eq(o.n_disconnected, 2);
         ck_assert_str_eq(o.disconnected[1], "b");
         fzgw_order_done(&o);
-        ck_assert_int_eq(parse(" {\"op\":\"reject_access\",\"id\":4,\"client_id\":\"c\",\"resource_id\":\"r\"} \r",
-                               &o, err),
-                         0);
+        ck_assert_int_eq(
+                parse(" {\"op\":\"reject_access\",\"id\":4,\"client_id\":\"c\",\"resource_id\":\"r\"} \r",
+                      &o, err),
+                0);
         ck_assert_str_eq(o.resource_id, "r");
         fzgw_order_done(&o);
         ck_assert_int_eq(parse("{\"op\":\"stats\",\"id\":5,\"whatever\":[1,2,3]}", &o, err), 0);
@@ -150,35 +163,47 @@ START_TEST(test_refusals) {
         refused("{\"id\":3}", true, "\"op\" is missing");
         refused("{\"op\":\"launch\",\"id\":3}", true, "unknown op");
         refused("{\"op\":\"init\",\"id\":3,\"interface\":{}}", true, "neither");
-        refused("{\"op\":\"init\",\"id\":3,\"interface\":{\"ipv4\":\"fd00::1\"}}", true, "not an IPv4 address");
-        refused("{\"op\":\"init\",\"id\":3,\"interface\":{\"ipv4\":\"1.2.3.4\"},\"relays\":{}}", true, "not an array");
-        refused("{\"op\":\"init\",\"id\":3,\"interface\":{\"ipv4\":\"1.2.3.4\"},\"relays\":[{\"id\":\"r\",\"addr\":\"1.2.3.4\","
+        refused("{\"op\":\"init\",\"id\":3,\"interface\":{\"ipv4\":\"fd00::1\"}}", true,
+                "not an IPv4 address");
+        refused("{\"op\":\"init\",\"id\":3,\"interface\":{\"ipv4\":\"1.2.3.4\"},\"relays\":{}}", true,
+                "not an array");
+        refused("{\"op\":\"init\",\"id\":3,\"interface\":{\"ipv4\":\"1.2.3.4\"},\"relays\":[{\"id\":\"r\","
+                "\"addr\":\"1.2.3.4\","
                 "\"username\":\"u\",\"password\":\"p\"}]}",
                 true, "not an address and port");
         refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"AAAA\"}}", true,
                 "not a base64 key");
-        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A "\",\"preshared_key\":\"" KEY_B
-                "\"}}",
+        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A
+                "\",\"preshared_key\":\"" KEY_B "\"}}",
                 true, "neither \"ipv4\" nor \"ipv6\"");
-        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A "\",\"preshared_key\":\"" KEY_B
-                "\",\"ipv4\":\"100.72.0.2\"},\"resource\":{\"id\":\"r\",\"type\":\"cidr\",\"address\":\"10.0.0.0/99\"}}",
+        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A
+                "\",\"preshared_key\":\"" KEY_B "\",\"ipv4\":\"100.72.0.2\"},\"resource\":{\"id\":\"r\","
+                                                "\"type\":\"cidr\",\"address\":\"10.0.0.0/99\"}}",
                 true, "not a CIDR range");
-        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A "\",\"preshared_key\":\"" KEY_B
-                "\",\"ipv4\":\"100.72.0.2\"},\"resource\":{\"id\":\"r\",\"type\":\"dns\",\"address\":\"a..b\"}}",
+        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A
+                "\",\"preshared_key\":\"" KEY_B "\",\"ipv4\":\"100.72.0.2\"},\"resource\":{\"id\":\"r\","
+                                                "\"type\":\"dns\",\"address\":\"a..b\"}}",
                 true, "not a DNS name pattern");
-        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A "\",\"preshared_key\":\"" KEY_B
-                "\",\"ipv4\":\"100.72.0.2\"},\"resource\":{\"id\":\"r\",\"type\":\"internet\"},\"local_ice\":{\"username\":"
-                "\"a\",\"password\":\"b\"},\"remote_ice\":{\"username\":\"c\",\"password\":\"d\"},\"use_iceless\":true}",
+        refused("{\"op\":\"authorize\",\"id\":4,\"client\":{\"id\":\"c\",\"public_key\":\"" KEY_A
+                "\",\"preshared_key\":\"" KEY_B "\",\"ipv4\":\"100.72.0.2\"},\"resource\":{\"id\":\"r\","
+                                                "\"type\":\"internet\"},\"local_ice\":{\"username\":"
+                "\"a\",\"password\":\"b\"},\"remote_ice\":{\"username\":\"c\",\"password\":\"d\"},\"use_"
+                "iceless\":true}",
                 true, "ICE-less");
-        refused("{\"op\":\"resource_updated\",\"id\":5,\"resource\":{\"id\":\"r\",\"type\":\"cidr\",\"address\":\"1.0.0.0/8\","
+        refused("{\"op\":\"resource_updated\",\"id\":5,\"resource\":{\"id\":\"r\",\"type\":\"cidr\","
+                "\"address\":\"1.0.0.0/8\","
                 "\"filters\":[{\"protocol\":\"sctp\"}]}}",
                 true, "unknown protocol");
-        refused("{\"op\":\"resource_updated\",\"id\":5,\"resource\":{\"id\":\"r\",\"type\":\"cidr\",\"address\":\"1.0.0.0/8\","
+        refused("{\"op\":\"resource_updated\",\"id\":5,\"resource\":{\"id\":\"r\",\"type\":\"cidr\","
+                "\"address\":\"1.0.0.0/8\","
                 "\"filters\":[{\"protocol\":\"tcp\",\"port_range_start\":70000}]}}",
                 true, "out of range");
-        refused("{\"op\":\"remote_candidates\",\"client_id\":\"c\",\"candidates\":[1]}", false, "not a string");
-        refused("{\"op\":\"reject_access\",\"id\":6,\"client_id\":\"c\"}", true, "\"resource_id\" is missing");
-        refused("{\"op\":\"reject_access\",\"id\":6,\"client_id\":\"c\\u0000d\",\"resource_id\":\"r\"}", true, "NUL");
+        refused("{\"op\":\"remote_candidates\",\"client_id\":\"c\",\"candidates\":[1]}", false,
+                "not a string");
+        refused("{\"op\":\"reject_access\",\"id\":6,\"client_id\":\"c\"}", true,
+                "\"resource_id\" is missing");
+        refused("{\"op\":\"reject_access\",\"id\":6,\"client_id\":\"c\\u0000d\",\"resource_id\":\"r\"}",
+                true, "NUL");
 }
 END_TEST
 

@@ -18,10 +18,11 @@ static size_t packet(uint8_t *out, uint8_t event, const char *body) {
 
 START_TEST(test_parse_assigned_ips) {
         /* What connlib sends: serde's field order, no spaces. */
-        static const char body[] = "{\"resource\":\"11111111-1111-4111-8111-0000000000d5\",\"domain\":\"Files.Corp.Test.\","
-                                   "\"proxy_ips\":[\"100.96.0.1\",\"100.96.0.2\",\"100.96.0.3\",\"100.96.0.4\","
-                                   "\"fd00:2021:1111:8000::1\",\"fd00:2021:1111:8000::2\",\"fd00:2021:1111:8000::3\","
-                                   "\"fd00:2021:1111:8000::4\"]}";
+        static const char body[] =
+                "{\"resource\":\"11111111-1111-4111-8111-0000000000d5\",\"domain\":\"Files.Corp.Test.\","
+                "\"proxy_ips\":[\"100.96.0.1\",\"100.96.0.2\",\"100.96.0.3\",\"100.96.0.4\","
+                "\"fd00:2021:1111:8000::1\",\"fd00:2021:1111:8000::2\",\"fd00:2021:1111:8000::3\","
+                "\"fd00:2021:1111:8000::4\"]}";
         uint8_t p[2048];
         const uint8_t *b;
         size_t n = packet(p, FZGW_P2P_ASSIGNED_IPS, body), blen;
@@ -53,8 +54,9 @@ START_TEST(test_refuses_what_is_not_a_control_packet) {
         ck_assert_int_eq(fzgw_p2p_parse(p, n, &ev, &b, &blen), 0);
         ck_assert_uint_eq(ev, FZGW_P2P_GOODBYE);
         ck_assert_uint_eq(blen, 0);
-        ck_assert_int_eq(fzgw_p2p_parse(p, n - 1, &ev, &b, &blen), -EBADMSG); /* payload length past the end */
-        p[7] = 1;                                                               /* hop limit */
+        ck_assert_int_eq(fzgw_p2p_parse(p, n - 1, &ev, &b, &blen),
+                         -EBADMSG); /* payload length past the end */
+        p[7] = 1;                   /* hop limit */
         ck_assert_int_eq(fzgw_p2p_parse(p, n, &ev, &b, &blen), -EBADMSG);
         p[7] = 0;
         p[6] = 17;
@@ -80,16 +82,19 @@ START_TEST(test_assigned_ips_bad_bodies) {
                 "{\"resource\":\"r\",\"domain\":\"a.test\",\"proxy_ips\":[1]}",
                 "{\"resource\":\"r\",\"domain\":\".\",\"proxy_ips\":[\"100.96.0.1\"]}",
                 "{\"resource\":7,\"domain\":\"a.test\",\"proxy_ips\":[\"100.96.0.1\"]}",
-                "{\"resource\":\"r\",\"domain\":\"a.test\",\"proxy_ips\":[\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\","
+                "{\"resource\":\"r\",\"domain\":\"a.test\",\"proxy_ips\":[\"1.1.1.1\",\"1.1.1.1\",\"1.1.1."
+                "1\",\"1.1.1.1\","
                 "\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\"]}",
                 "{\"resource\":\"r\",\"domain\":\"a.test\",\"proxy_ips\":[\"100.96.0.1\"]} x",
                 "{\"resource\":\"r\",\"domain\":\"a.test\",\"proxy_ips\":[\"100.96.0.1\"]",
         };
-        static const char extra[] = "{\"resource\":\"r\",\"domain\":\"a\",\"proxy_ips\":[\"100.96.0.1\"],\"x\":1}\n";
+        static const char extra[] =
+                "{\"resource\":\"r\",\"domain\":\"a\",\"proxy_ips\":[\"100.96.0.1\"],\"x\":1}\n";
         FzgwAssignedIps a;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                ck_assert_msg(fzgw_p2p_parse_assigned_ips((const uint8_t *) bad[i], strlen(bad[i]), &a) == -EBADMSG,
+                ck_assert_msg(fzgw_p2p_parse_assigned_ips((const uint8_t *) bad[i], strlen(bad[i]), &a) ==
+                                      -EBADMSG,
                               "accepted: %s", bad[i]);
         /* Unknown fields and white space after the object are fine. */
         ck_assert_int_eq(fzgw_p2p_parse_assigned_ips((const uint8_t *) extra, strlen(extra), &a), 0);

@@ -80,11 +80,11 @@ START_TEST(test_parse_fragments_and_extension_headers) {
         /* IPv6: hop-by-hop options, then a fragment header, then UDP. */
         n = gwt_udp(p, "fd00::1", 1000, "fd00::2", 2000, 8);
         memcpy(q, p, 40);
-        q[6] = 0;                             /* next: hop-by-hop */
+        q[6] = 0; /* next: hop-by-hop */
         memset(q + 40, 0, 16);
-        q[40] = 44;                           /* hop-by-hop → fragment */
-        q[41] = 0;                            /* 8 bytes */
-        q[48] = FZGW_PROTO_UDP;               /* fragment → UDP */
+        q[40] = 44;             /* hop-by-hop → fragment */
+        q[41] = 0;              /* 8 bytes */
+        q[48] = FZGW_PROTO_UDP; /* fragment → UDP */
         memcpy(q + 56, p + 40, n - 40);
         gwt_put16(q + 4, (uint16_t) (n - 40 + 16));
         ck_assert_int_eq(fzgw_packet_parse(q, n + 16, &pi), 0);
@@ -107,7 +107,8 @@ static void rewrite_and_check(uint8_t *p, size_t n, bool dst, const char *to) {
 
         ck_assert_int_eq(fzgw_packet_parse(p, n, &pi), 0);
         fzgw_packet_set_addr(p, &pi, dst, ip.a);
-        ck_assert_int_eq(memcmp(dst ? fzgw_packet_dst(p, &pi) : fzgw_packet_src(p, &pi), ip.a, fzgw_ip_len(ip.family)),
+        ck_assert_int_eq(memcmp(dst ? fzgw_packet_dst(p, &pi) : fzgw_packet_src(p, &pi), ip.a,
+                                fzgw_ip_len(ip.family)),
                          0);
         gwt_assert_checksums(p, n);
 }
@@ -205,7 +206,8 @@ static void icmp_error_translates(const char *client, const char *proxy, const c
         ck_assert_uint_eq(q.dport, 9999);
         fzgw_packet_unnat_icmp_error(err, &ei, &q, pip.a);
         ck_assert_int_eq(memcmp(fzgw_packet_src(err, &ei), pip.a, fzgw_ip_len(pip.family)), 0);
-        ck_assert_int_eq(memcmp(err + q.off, orig, pip.family == AF_INET ? 20 : 40), 0); /* quoted = what the client sent */
+        ck_assert_int_eq(memcmp(err + q.off, orig, pip.family == AF_INET ? 20 : 40),
+                         0); /* quoted = what the client sent */
         gwt_assert_checksums(err, (size_t) k);
 }
 

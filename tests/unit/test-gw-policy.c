@@ -27,7 +27,7 @@ static FzgwResource dns(const char *id, const char *pattern) {
 }
 
 static void add_filter(FzgwResource *r, uint8_t proto, uint16_t start, uint16_t end) {
-        r->filters[r->n_filters++] = (FzgwFilter) { .proto = proto, .start = start, .end = end };
+        r->filters[r->n_filters++] = (FzgwFilter){ .proto = proto, .start = start, .end = end };
 }
 
 static void authorize(FzgwPolicy *p, FzgwResource r) {
@@ -200,7 +200,7 @@ START_TEST(test_reauthorize_and_update) {
         ck_assert_uint_eq(fzgw_policy_find(&p, "r")->expires_at, 1234);
         ck_assert_uint_eq(p.n_maps, 1);
         /* New filters for it. */
-        upd = (FzgwResource) { .id = "r", .type = FZGW_RESOURCE_DNS };
+        upd = (FzgwResource){ .id = "r", .type = FZGW_RESOURCE_DNS };
         add_filter(&upd, FZGW_PROTO_UDP, 53, 53);
         ck_assert(fzgw_policy_update_filters(&p, &upd));
         n = gwt_tcp(b, "100.72.0.2", 1, "100.96.0.9", 80, 0, 0);

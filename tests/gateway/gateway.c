@@ -434,8 +434,7 @@ static void on_agent_event(FzgwGateway *g, const FzdIceEvent *e) {
                 queue_candidate(&c->gone_cands, e->candidate);
                 return;
         case FZD_ICE_EVENT_CONNECTED:
-        case FZD_ICE_EVENT_PATH_CHANGED: {
-                bool first = !c->has_path;
+        case FZD_ICE_EVENT_PATH_CHANGED:
                 set_path(g, c, &e->path);
                 log_info("Client %s: ICE %s, sending to %s%s.", c->info.id,
                          e->type == FZD_ICE_EVENT_CONNECTED ? "connected" : "path changed",
@@ -443,14 +442,14 @@ static void on_agent_event(FzgwGateway *g, const FzdIceEvent *e) {
                 if (c->state == CONN_CONNECTING) {
                         c->state = CONN_ICE_CONNECTED;
                         emit_connection(g, c, "ice-connected", NULL);
-                } else if (!first) {
+                } else {
+                        /* Another pair, or a path again after ICE lost it. */
                         json_object *o = event_new("path");
                         add_str(o, "client_id", c->info.id);
                         json_object_object_add(o, "path", path_json(c));
                         emit(g, o);
                 }
                 return;
-        }
         case FZD_ICE_EVENT_DISCONNECTED: {
                 json_object *o = event_new("path");
                 log_info("Client %s: ICE lost its path; waiting for one to come back.", c->info.id);

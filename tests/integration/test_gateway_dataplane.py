@@ -282,6 +282,28 @@ class Lifecycle(_Dataplane):
         self.assertEqual(closed['reason'], 'access rejected')
         self.assertEqual(self.stats()['connections'], [])
 
+    def test_relays_presence_withdraws_and_restores_relayed_candidates(self):
+        # A direct connection survives its relay going away; the relayed candidate does not.
+        cl, cid, _ = self.connect_client(role='inet', turn=False, offer=('host', 'srflx'))
+        w = self.world
+        w.portal.control(op='relay_down', id=worldbed.RELAY_ID)
+        order = self.gw.wait_event('dataplane', 'out', 'relays')[0]['message']
+        self.assertEqual(order['disconnected_ids'], [worldbed.RELAY_ID])
+        gone = self.gw.wait_event('dataplane', 'in', 'invalidated_candidates', match={'client_id': cid})
+        self.assertTrue(all(' typ relay' in c for c in gone[0]['message']['candidates']), gone)
+        # No relay left: the gateway says so, and the portal hears it.
+        self.gw.wait_event('dataplane', 'in', 'no_relays')
+        self.gw.wait_event('portal', 'out', 'no_relays')
+        self.assertEqual(self.stats()['relays'], [])
+        self.fetch_ok(w.url(), role='inet')
+        # Back: allocated anew, and the connection gets a relayed candidate again.
+        seq = self.gw.control(op='status')['last_seq']
+        w.portal.control(op='relay_up', id=worldbed.RELAY_ID)
+        self.gw.wait_event('dataplane', 'in', 'relay', match={'state': 'ready'}, after=seq)
+        again = self.gw.wait_event('dataplane', 'in', 'candidates', match={'client_id': cid}, after=seq)
+        self.assertTrue(any(' typ relay' in c for c in again[0]['message']['candidates']), again)
+        self.assertEqual(self.stats()['relays'], [worldbed.RELAY_ID])
+
     def test_bad_orders_are_answered_and_change_nothing(self):
         bad = [
             {'op': 'no_such_op'},

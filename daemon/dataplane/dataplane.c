@@ -724,8 +724,8 @@ static bool addr_is_unspecified(const FzdDpAddr *a) {
         return true;
 }
 
-int fzd_dataplane_send_datagram_from(FzdDataplane *dp, int family, const FzdDpAddr *from, const FzdDpAddr *to,
-                                     const uint8_t *data, size_t len) {
+int fzd_dataplane_send_datagram_from(FzdDataplane *dp, int family, const FzdDpAddr *from,
+                                     const FzdDpAddr *to, const uint8_t *data, size_t len) {
         union {
                 char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
                 struct cmsghdr align;
@@ -752,15 +752,17 @@ int fzd_dataplane_send_datagram_from(FzdDataplane *dp, int family, const FzdDpAd
                         struct in_pktinfo pi = { .ipi_spec_dst = from->in.sin_addr };
                         m.msg_controllen = CMSG_SPACE(sizeof pi);
                         c = CMSG_FIRSTHDR(&m);
-                        *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IP,
-                                                .cmsg_type = IP_PKTINFO };
+                        *c = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof pi),
+                                               .cmsg_level = IPPROTO_IP,
+                                               .cmsg_type = IP_PKTINFO };
                         memcpy(CMSG_DATA(c), &pi, sizeof pi);
                 } else {
                         struct in6_pktinfo pi = { .ipi6_addr = from->in6.sin6_addr };
                         m.msg_controllen = CMSG_SPACE(sizeof pi);
                         c = CMSG_FIRSTHDR(&m);
-                        *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IPV6,
-                                                .cmsg_type = IPV6_PKTINFO };
+                        *c = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof pi),
+                                               .cmsg_level = IPPROTO_IPV6,
+                                               .cmsg_type = IPV6_PKTINFO };
                         memcpy(CMSG_DATA(c), &pi, sizeof pi);
                 }
         }
@@ -835,9 +837,11 @@ int fzd_dataplane_input(FzdDataplane *dp, int family, const FzdDpAddr *from, uin
                                 pthread_rwlock_unlock(&dp->routes_lock);
                                 if (value != fzd_wg_keypair_peer(kp))
                                         r = -EPERM;
-                                else if (dp->cb.inbound && !dp->cb.inbound(dp->userdata, p, cookie, buf, ip.total_len)) {
+                                else if (dp->cb.inbound &&
+                                         !dp->cb.inbound(dp->userdata, p, cookie, buf, ip.total_len)) {
                                         if (dp->cb.inbound_refused)
-                                                dp->cb.inbound_refused(dp->userdata, p, cookie, buf, ip.total_len);
+                                                dp->cb.inbound_refused(dp->userdata, p, cookie, buf,
+                                                                       ip.total_len);
                                         r = -EPERM;
                                 } else
                                         r = fzd_dataplane_write_tun(dp, buf, ip.total_len);

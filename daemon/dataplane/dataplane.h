@@ -197,8 +197,8 @@ int fzd_dataplane_send_datagram(FzdDataplane *dp, int family, const FzdDpAddr *t
 /* The same from a given local address (IP_PKTINFO / IPV6_PKTINFO; port ignored), as ICE asks
  * for its host candidates on multi-homed hosts; from NULL or an unspecified address: the
  * kernel's choice. */
-int fzd_dataplane_send_datagram_from(FzdDataplane *dp, int family, const FzdDpAddr *from, const FzdDpAddr *to,
-                                     const uint8_t *data, size_t len);
+int fzd_dataplane_send_datagram_from(FzdDataplane *dp, int family, const FzdDpAddr *from,
+                                     const FzdDpAddr *to, const uint8_t *data, size_t len);
 /* Writes one IP packet into the TUN (e.g. an ICMP error for a filtered packet). */
 int fzd_dataplane_write_tun(FzdDataplane *dp, const uint8_t *packet, size_t len);
 /* A WireGuard datagram that reached the main loop another way — unwrapped from a relay by

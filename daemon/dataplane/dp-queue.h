@@ -18,11 +18,11 @@
 #define FZD_DP_ITEM_DATA_MAX 2048
 
 typedef enum FzdDpItemKind {
-        FZD_DP_ITEM_DATAGRAM,  /* from a socket: STUN, TURN, ChannelData, WG handshake */
-        FZD_DP_ITEM_PACKET,    /* from the TUN: no route or no session */
-        FZD_DP_ITEM_ROAMED,    /* a peer's path was learned on the fast path */
-        FZD_DP_ITEM_P2P,       /* a decrypted in-tunnel control packet from a peer */
-        FZD_DP_ITEM_REFUSED,   /* a decrypted packet the inbound callback refused */
+        FZD_DP_ITEM_DATAGRAM, /* from a socket: STUN, TURN, ChannelData, WG handshake */
+        FZD_DP_ITEM_PACKET,   /* from the TUN: no route or no session */
+        FZD_DP_ITEM_ROAMED,   /* a peer's path was learned on the fast path */
+        FZD_DP_ITEM_P2P,      /* a decrypted in-tunnel control packet from a peer */
+        FZD_DP_ITEM_REFUSED,  /* a decrypted packet the inbound callback refused */
 } FzdDpItemKind;
 
 typedef struct FzdDpItemHeader {

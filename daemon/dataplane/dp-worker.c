@@ -107,7 +107,7 @@ struct FzdDpWorker {
         int allowed_family; /* cache of the last source checked against the routes */
         uint8_t allowed_src[16];
         FzdWgPeer *allowed_peer;
-        uint64_t allowed_cookie; /* of the route that allowed_src matched */
+        uint64_t allowed_cookie;              /* of the route that allowed_src matched */
         FzdDpRelay relays[FZD_DP_MAX_RELAYS]; /* private copy, refreshed by generation */
         unsigned n_relays;
         unsigned relay_gen;

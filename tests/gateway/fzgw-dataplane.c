@@ -31,7 +31,8 @@ typedef struct Main {
 
 static void emit_line(void *userdata, json_object *o) {
         Main *m = userdata;
-        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s =
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
         if (!m->output_broken && (fputs(s, stdout) < 0 || fputc('\n', stdout) < 0 || fflush(stdout) != 0)) {
                 /* The controller is gone: nobody to serve. */
@@ -127,7 +128,8 @@ int main(int argc, char **argv) {
                 case 'H':
                         if (cfg.n_host_candidates == FZGW_MAX_HOST_CANDIDATES ||
                             fzgw_ip_parse(optarg, &cfg.host_candidates[cfg.n_host_candidates]) < 0) {
-                                fprintf(stderr, "fzgw-dataplane: bad or too many --host-candidate %s\n", optarg);
+                                fprintf(stderr, "fzgw-dataplane: bad or too many --host-candidate %s\n",
+                                        optarg);
                                 return 2;
                         }
                         cfg.n_host_candidates++;

@@ -92,6 +92,8 @@ struct FzgwGateway {
 
         int tun_fd, tun_ifindex;
         bool initialized; /* the first init set the TUN up */
+        FzdNetlink *nl;
+        FzdCidr tunnel_ranges[2];
         int udp_fd[2];
         uint16_t udp_port[2];
         FzdDataplane *dp;
@@ -225,9 +227,18 @@ static Client *client_by_id(FzgwGateway *g, const char *id) {
 }
 
 static Client *client_by_agent(FzgwGateway *g, void *userdata) {
-        /* Event userdata may outlive a client removed while events were queued. */
+        /* Removing an agent drops its queued events; still, only a live client is one. */
         for (size_t i = 0; i < MAX_CLIENTS; i++)
                 if (g->slots[i] && g->slots[i] == userdata)
+                        return g->slots[i];
+        return NULL;
+}
+
+/* The data plane's queue may hold items of a peer removed since (they keep it referenced):
+ * matched by the peer, which cannot be reused while referenced, never by its userdata. */
+static Client *client_by_peer(FzgwGateway *g, FzdDpPeer *peer) {
+        for (size_t i = 0; i < MAX_CLIENTS; i++)
+                if (g->slots[i] && g->slots[i]->peer == peer)
                         return g->slots[i];
         return NULL;
 }
@@ -254,11 +265,14 @@ static json_object *candidate_json(char (*list)[FZD_ICE_CANDIDATE_MAX], size_t n
         for (size_t i = 0; i < n && !sdp[0]; i++) {
                 FzdIceCandidate c;
                 const char *why;
-                if (fzd_ice_candidate_parse(list[i], &c, &why) == 0 && c.type == type && fzd_addr_eq(&c.addr, addr))
+                if (fzd_ice_candidate_parse(list[i], &c, &why) == 0 && c.type == type &&
+                    fzd_addr_eq(&c.addr, addr))
                         snprintf(sdp, sizeof sdp, "%s", list[i]);
         }
         if (!sdp[0]) {
-                FzdIceCandidate c = { .type = type, .addr = *addr, .component = 1,
+                FzdIceCandidate c = { .type = type,
+                                      .addr = *addr,
+                                      .component = 1,
                                       .priority = fzd_ice_candidate_priority(type, 65535, 1) };
                 fzd_ice_candidate_foundation(type, base, NULL, c.foundation);
                 if (fzd_ice_candidate_format(&c, NULL, sdp, sizeof sdp) < 0)
@@ -280,10 +294,12 @@ static json_object *path_json(Client *c) {
         o = json_object_new_object();
         json_object_object_add(o, "local",
                                candidate_json(c->local_cands, c->n_local, s.local_type, &s.local, &s.base));
-        json_object_object_add(o, "remote",
-                               candidate_json(c->remote_cands, c->n_remote, s.remote_type, &s.remote, &s.remote));
-        json_object_object_add(o, "relayed", json_object_new_boolean(s.local_type == FZD_ICE_CANDIDATE_RELAY ||
-                                                                     s.remote_type == FZD_ICE_CANDIDATE_RELAY));
+        json_object_object_add(
+                o, "remote",
+                candidate_json(c->remote_cands, c->n_remote, s.remote_type, &s.remote, &s.remote));
+        json_object_object_add(o, "relayed",
+                               json_object_new_boolean(s.local_type == FZD_ICE_CANDIDATE_RELAY ||
+                                                       s.remote_type == FZD_ICE_CANDIDATE_RELAY));
         json_object_object_add(o, "rtt_ms", json_object_new_double((double) s.rtt / 1000.0));
         if (c->path.relay_id[0])
                 add_str(o, "relay_id", c->path.relay_id);
@@ -300,7 +316,8 @@ static void emit_connection(FzgwGateway *g, Client *c, const char *state, const 
                 json_object_object_add(o, "path", path_json(c));
         if (reason)
                 add_str(o, "reason", reason);
-        json_object_object_add(o, "elapsed_ms", json_object_new_double((double) (now_usec(g) - c->started) / 1000.0));
+        json_object_object_add(o, "elapsed_ms",
+                               json_object_new_double((double) (now_usec(g) - c->started) / 1000.0));
         emit(g, o);
 }
 
@@ -312,6 +329,7 @@ static void unbind_channel(FzgwGateway *g, Client *c) {
 }
 
 static void nat_forget(FzgwGateway *g, uint64_t owner, int family, const uint8_t *proxy);
+static void client_route(FzgwGateway *g, const FzgwIp *ip, bool add);
 
 /* Ends a client's connection: every authorization, its peer (and routes), its ICE agent, its
  * flows. The "closed"/"failed" event goes out first. */
@@ -320,12 +338,15 @@ static void client_free(FzgwGateway *g, Client *c, const char *state, const char
 
         if (state)
                 emit_connection(g, c, state, reason);
-        log_info("Client %s: connection %s (%s).", c->info.id, state ? state : "dropped", reason ? reason : "");
+        log_info("Client %s: connection %s (%s).", c->info.id, state ? state : "dropped",
+                 reason ? reason : "");
         if (c->agent)
                 fzd_ice_remove_agent(g->ice, c->agent);
         unbind_channel(g, c);
         if (c->peer)
                 fzd_dataplane_peer_remove(g->dp, c->peer);
+        client_route(g, &c->info.ipv4, false);
+        client_route(g, &c->info.ipv6, false);
         nat_forget(g, c->cookie, 0, NULL);
         pthread_rwlock_wrlock(&g->policy_lock);
         g->slots[slot] = NULL;
@@ -389,7 +410,8 @@ static void remember_local(Client *c, const char *cand, bool add) {
         for (size_t i = 0; i < c->n_local; i++)
                 if (strcmp(c->local_cands[i], cand) == 0) {
                         if (!add)
-                                memmove(c->local_cands[i], c->local_cands[--c->n_local], FZD_ICE_CANDIDATE_MAX);
+                                memmove(c->local_cands[i], c->local_cands[--c->n_local],
+                                        FZD_ICE_CANDIDATE_MAX);
                         return;
                 }
         if (add && c->n_local < FZD_ICE_MAX_LOCAL_CANDIDATES)
@@ -412,8 +434,7 @@ static void on_agent_event(FzgwGateway *g, const FzdIceEvent *e) {
                 queue_candidate(&c->gone_cands, e->candidate);
                 return;
         case FZD_ICE_EVENT_CONNECTED:
-        case FZD_ICE_EVENT_PATH_CHANGED: {
-                bool first = !c->has_path;
+        case FZD_ICE_EVENT_PATH_CHANGED:
                 set_path(g, c, &e->path);
                 log_info("Client %s: ICE %s, sending to %s%s.", c->info.id,
                          e->type == FZD_ICE_EVENT_CONNECTED ? "connected" : "path changed",
@@ -421,14 +442,14 @@ static void on_agent_event(FzgwGateway *g, const FzdIceEvent *e) {
                 if (c->state == CONN_CONNECTING) {
                         c->state = CONN_ICE_CONNECTED;
                         emit_connection(g, c, "ice-connected", NULL);
-                } else if (!first) {
+                } else {
+                        /* Another pair, or a path again after ICE lost it. */
                         json_object *o = event_new("path");
                         add_str(o, "client_id", c->info.id);
                         json_object_object_add(o, "path", path_json(c));
                         emit(g, o);
                 }
                 return;
-        }
         case FZD_ICE_EVENT_DISCONNECTED: {
                 json_object *o = event_new("path");
                 log_info("Client %s: ICE lost its path; waiting for one to come back.", c->info.id);
@@ -461,7 +482,8 @@ static void on_relay_event(FzgwGateway *g, const FzdIceEvent *e) {
 
         switch (e->type) {
         case FZD_ICE_EVENT_RELAY_READY:
-                log_info("Relay %s: allocation ready, relayed address %s.", e->relay_id, fzd_addr_format(&e->addr, a));
+                log_info("Relay %s: allocation ready, relayed address %s.", e->relay_id,
+                         fzd_addr_format(&e->addr, a));
                 o = event_new("relay");
                 add_str(o, "id", e->relay_id);
                 add_str(o, "state", "ready");
@@ -472,7 +494,8 @@ static void on_relay_event(FzgwGateway *g, const FzdIceEvent *e) {
                 log_warning("Relay %s: its credentials expired.", e->relay_id);
                 return;
         case FZD_ICE_EVENT_RELAY_FAILED:
-                log_warning("Relay %s failed (%s, %s).", e->relay_id, fzd_turn_failure_to_string(e->turn_failure),
+                log_warning("Relay %s failed (%s, %s).", e->relay_id,
+                            fzd_turn_failure_to_string(e->turn_failure),
                             strerror(e->error > 0 ? e->error : -e->error));
                 o = event_new("relay");
                 add_str(o, "id", e->relay_id);
@@ -492,11 +515,13 @@ static void send_transmit(FzgwGateway *g, const FzdIceTransmit *t) {
         FzdDpAddr to = dp_addr(&t->dest), from = dp_addr(&t->source);
         int r;
 
-        r = fzd_dataplane_send_datagram_from(g->dp, t->dest.family, t->source.family == t->dest.family ? &from : NULL,
-                                             &to, t->data, t->len);
+        r = fzd_dataplane_send_datagram_from(g->dp, t->dest.family,
+                                             t->source.family == t->dest.family ? &from : NULL, &to, t->data,
+                                             t->len);
         if (r < 0 && r != -EAGAIN) {
                 char a[FZD_ADDR_STRLEN];
-                log_debug_errno(r, "Failed to send %zu bytes to %s: %m", t->len, fzd_addr_format(&t->dest, a));
+                log_debug_errno(r, "Failed to send %zu bytes to %s: %m", t->len,
+                                fzd_addr_format(&t->dest, a));
         }
 }
 
@@ -599,7 +624,7 @@ static void on_datagram(void *userdata, const FzdDpDatagram *d) {
 
 static void on_peer_event(void *userdata, FzdDpPeer *peer, FzdDpPeerEvent event) {
         FzgwGateway *g = userdata;
-        Client *c = client_by_agent(g, fzd_dp_peer_userdata(peer));
+        Client *c = client_by_peer(g, peer);
 
         if (!c)
                 return;
@@ -607,8 +632,8 @@ static void on_peer_event(void *userdata, FzdDpPeer *peer, FzdDpPeerEvent event)
         case FZD_DP_PEER_HANDSHAKE_COMPLETE:
                 if (c->state != CONN_CONNECTED) {
                         c->state = CONN_CONNECTED;
-                        log_info("Client %s: WireGuard session up (%.1f ms after the authorization).", c->info.id,
-                                 (double) (now_usec(g) - c->started) / 1000.0);
+                        log_info("Client %s: WireGuard session up (%.1f ms after the authorization).",
+                                 c->info.id, (double) (now_usec(g) - c->started) / 1000.0);
                         emit_connection(g, c, "connected", NULL);
                 }
                 return;
@@ -702,11 +727,13 @@ static void hook_outbound(void *userdata, uint64_t cookie, uint8_t *packet, size
 
                 if (pi.icmp_error && fzgw_packet_quoted(packet, &pi, &q) == 0) {
                         /* The quoted packet went from the client to the real address. */
-                        FzgwIp qdst = fzgw_ip_make(pi.family, packet + q.off + (pi.family == AF_INET ? 16 : 24));
+                        FzgwIp qdst =
+                                fzgw_ip_make(pi.family, packet + q.off + (pi.family == AF_INET ? 16 : 24));
                         if (fzgw_policy_is_real(&c->policy, &qdst)) {
                                 bool echo = q.proto == FZGW_PROTO_ICMP || q.proto == FZGW_PROTO_ICMPV6;
                                 FzgwNatKey k = nat_key(&pi, q.proto, q.has_ports, echo, q.sport, q.dport,
-                                                       packet + q.off + (pi.family == AF_INET ? 12 : 8), qdst.a, true);
+                                                       packet + q.off + (pi.family == AF_INET ? 12 : 8),
+                                                       qdst.a, true);
                                 bool found;
                                 pthread_mutex_lock(&g->nat_lock);
                                 found = fzgw_nat_reply(g->nat, &k, now_sec(), 0, pi.len, proxy);
@@ -794,7 +821,8 @@ static void on_inbound_refused(void *userdata, FzdDpPeer *peer, uint64_t cookie,
 
 static void emit_flow(FzgwGateway *g, const FzgwNatFlow *f, const char *state) {
         Client *c = client_by_cookie(g, f->owner);
-        FzgwIp client = fzgw_ip_make(f->key.family, f->key.client), real = fzgw_ip_make(f->key.family, f->key.real),
+        FzgwIp client = fzgw_ip_make(f->key.family, f->key.client),
+               real = fzgw_ip_make(f->key.family, f->key.real),
                proxy = fzgw_ip_make(f->key.family, f->proxy);
         const FzgwMapping *m = c ? fzgw_policy_find_mapping(&c->policy, &proxy) : NULL;
         json_object *o;
@@ -839,7 +867,8 @@ static void nat_forget(FzgwGateway *g, uint64_t owner, int family, const uint8_t
 
 /* ---- DNS resources (main loop) -------------------------------------------------------------------- */
 
-static void send_domain_status(FzgwGateway *g, Client *c, const char *resource, const char *domain, bool active) {
+static void send_domain_status(FzgwGateway *g, Client *c, const char *resource, const char *domain,
+                               bool active) {
         uint8_t buf[PACKET_MAX];
         int n = fzgw_p2p_build_domain_status(resource, domain, active, buf, sizeof buf);
 
@@ -887,11 +916,12 @@ static void on_resolved(void *userdata, const FzgwResolution *res) {
                 return;
         }
         if (res->error)
-                log_info("Client %s: %s does not resolve (%s).", c->info.id, res->name, gai_strerror(res->error));
+                log_info("Client %s: %s does not resolve (%s).", c->info.id, res->name,
+                         gai_strerror(res->error));
         for (size_t i = 0; i < p->a.n_proxy_ips; i++) {
                 const FzgwIp *proxy = &p->a.proxy_ips[i];
                 FzgwMapping *m = &maps[i];
-                *m = (FzgwMapping) { .proxy = *proxy };
+                *m = (FzgwMapping){ .proxy = *proxy };
                 snprintf(m->resource_id, sizeof m->resource_id, "%s", p->a.resource);
                 snprintf(m->domain, sizeof m->domain, "%s", p->a.domain);
                 /* Round-robin over the addresses of the proxy IP's family. */
@@ -949,7 +979,8 @@ static void on_assigned_ips(FzgwGateway *g, Client *c, const uint8_t *body, size
         }
         auth = fzgw_policy_find(&c->policy, a.resource);
         if (!auth || auth->resource.type != FZGW_RESOURCE_DNS) {
-                log_info("Client %s: proxy IPs for %s, but resource %s is not a DNS resource it is authorized for; "
+                log_info("Client %s: proxy IPs for %s, but resource %s is not a DNS resource it is "
+                         "authorized for; "
                          "ignoring.",
                          c->info.id, a.domain, a.resource);
                 return;
@@ -960,8 +991,8 @@ static void on_assigned_ips(FzgwGateway *g, Client *c, const uint8_t *body, size
                 if (in_ranges(g->proxy_ranges, ELEMENTSOF(g->proxy_ranges), &a.proxy_ips[i]))
                         a.proxy_ips[kept++] = a.proxy_ips[i];
         if (kept < a.n_proxy_ips)
-                log_info("Client %s: %zu proxy IPs for %s are outside the DNS proxy ranges; ignored.", c->info.id,
-                         a.n_proxy_ips - kept, a.domain);
+                log_info("Client %s: %zu proxy IPs for %s are outside the DNS proxy ranges; ignored.",
+                         c->info.id, a.n_proxy_ips - kept, a.domain);
         a.n_proxy_ips = kept;
         if (kept == 0 || !fzd_dns_pattern_matches(&auth->resource.pattern, a.domain)) {
                 log_info("Client %s: %s is not a name of resource %s (%s): Inactive.", c->info.id, a.domain,
@@ -989,7 +1020,7 @@ static void on_assigned_ips(FzgwGateway *g, Client *c, const uint8_t *body, size
 
 static void on_p2p_control(void *userdata, FzdDpPeer *peer, const uint8_t *packet, size_t len) {
         FzgwGateway *g = userdata;
-        Client *c = client_by_agent(g, fzd_dp_peer_userdata(peer));
+        Client *c = client_by_peer(g, peer);
         const uint8_t *body;
         size_t body_len;
         uint8_t event;
@@ -1018,6 +1049,26 @@ static void on_p2p_control(void *userdata, FzdDpPeer *peer, const uint8_t *packe
                 log_debug("Client %s: ignoring in-tunnel control event %u.", c->info.id, event);
                 return;
         }
+}
+
+/* A client's tunnel address outside the ranges routed into the TUN (the local portal's, for
+ * one, are not all inside fd00:2021:1111::/107): a host route of its own, so that answers
+ * reach it. */
+static void client_route(FzgwGateway *g, const FzgwIp *ip, bool add) {
+        _cleanup_(fzd_nl_batch_freep) FzdNlBatch *b = NULL;
+        FzdCidr host;
+        char s[FZGW_IP_STRLEN];
+
+        if (ip->family == 0 || !g->nl || in_ranges(g->tunnel_ranges, ELEMENTSOF(g->tunnel_ranges), ip))
+                return;
+        if (fzd_cidr_from_address(ip->family, ip->a, ip->family == AF_INET ? 32 : 128, &host) < 0 ||
+            fzd_nl_batch_new(&b) < 0 ||
+            fzd_rtnl_put_route(b, add ? RTM_NEWROUTE : RTM_DELROUTE, g->tun_ifindex, RT_TABLE_MAIN, &host) <
+                    0)
+                return;
+        if (fzd_netlink_commit(g->nl, b) >= 0)
+                log_debug("Route to %s %s %s.", fzgw_ip_format(ip, s), add ? "into" : "out of",
+                          g->config.tun_name);
 }
 
 /* ---- relays ---------------------------------------------------------------------------------------- */
@@ -1055,7 +1106,7 @@ static int relay_upsert(FzgwGateway *g, const FzgwRelayEntry *e) {
                 .username = e->username,
                 .password = e->password,
                 .expires_at = e->expires_at > 0 ? fzd_ice_unix_to_monotonic((uint64_t) e->expires_at, now,
-                                                                             realtime_usec())
+                                                                            realtime_usec())
                                                 : 0,
         };
         Relay *known = relay_find(g, e->id, e->addr.family);
@@ -1067,7 +1118,8 @@ static int relay_upsert(FzgwGateway *g, const FzgwRelayEntry *e) {
                 return -ENOSPC;
         k = fzd_ice_upsert_relay(g->ice, &r, now);
         if (k < 0)
-                return log_warning_errno(k, "Relay %s (%s): refused: %m", e->id, fzd_addr_format(&e->addr, buf));
+                return log_warning_errno(k, "Relay %s (%s): refused: %m", e->id,
+                                         fzd_addr_format(&e->addr, buf));
         if (known && !fzd_addr_eq(&known->addr, &e->addr)) {
                 FzdDpAddr old = dp_addr(&known->addr);
                 (void) fzd_dataplane_relay_remove(g->dp, &old);
@@ -1098,14 +1150,11 @@ static int fail(char *err, int r, const char *message) {
 }
 
 static int tun_setup(FzgwGateway *g, const FzgwOrder *o, char *err) {
-        _cleanup_(fzd_netlink_freep) FzdNetlink *nl = NULL;
+        FzdNetlink *nl = g->nl;
         const FzgwIp *ips[2] = { &o->iface_ipv4, &o->iface_ipv6 };
         bool any = false;
         int r;
 
-        r = fzd_netlink_open(&nl);
-        if (r < 0)
-                return fail(err, r, "cannot open rtnetlink");
         {
                 _cleanup_(fzd_nl_batch_freep) FzdNlBatch *b = NULL;
                 if (fzd_nl_batch_new(&b) < 0 || fzd_rtnl_put_link_up(b, g->tun_ifindex, g->config.mtu) < 0)
@@ -1134,8 +1183,8 @@ static int tun_setup(FzgwGateway *g, const FzgwOrder *o, char *err) {
                                           fzgw_ip_format(ips[f], s));
                         continue;
                 }
-                log_info("%s: %s, clients' %s routed into it.", g->config.tun_name, fzgw_ip_format(ips[f], s),
-                         tunnel_ranges[f]);
+                log_info("%s: %s, clients' %s routed into it.", g->config.tun_name,
+                         fzgw_ip_format(ips[f], s), tunnel_ranges[f]);
                 any = true;
         }
         if (!any)
@@ -1143,9 +1192,11 @@ static int tun_setup(FzgwGateway *g, const FzgwOrder *o, char *err) {
         return 0;
 }
 
-static bool auth_listed(const FzgwOrder *o, const char *client_id, const char *resource_id, int64_t *ret_expires) {
+static bool auth_listed(const FzgwOrder *o, const char *client_id, const char *resource_id,
+                        int64_t *ret_expires) {
         for (size_t i = 0; i < o->n_auths; i++)
-                if (strcmp(o->auths[i].client_id, client_id) == 0 && strcmp(o->auths[i].resource_id, resource_id) == 0) {
+                if (strcmp(o->auths[i].client_id, client_id) == 0 &&
+                    strcmp(o->auths[i].resource_id, resource_id) == 0) {
                         *ret_expires = o->auths[i].expires_at;
                         return true;
                 }
@@ -1249,12 +1300,14 @@ static int client_new(FzgwGateway *g, const FzgwOrder *o, Client **ret, char *er
         if (r < 0) {
                 free(c);
                 return fail(err, r,
-                            r == -EEXIST ? "another client has that public key" : "the public key is not usable");
+                            r == -EEXIST ? "another client has that public key"
+                                         : "the public key is not usable");
         }
         for (size_t f = 0; f < 2; f++) {
                 if (ips[f]->family == 0)
                         continue;
-                r = fzd_dataplane_route_add(g->dp, ips[f]->family, ips[f]->a, f == 0 ? 32 : 128, c->peer, c->cookie);
+                r = fzd_dataplane_route_add(g->dp, ips[f]->family, ips[f]->a, f == 0 ? 32 : 128, c->peer,
+                                            c->cookie);
                 if (r < 0) {
                         fzd_dataplane_peer_remove(g->dp, c->peer);
                         free(c);
@@ -1267,6 +1320,8 @@ static int client_new(FzgwGateway *g, const FzgwOrder *o, Client **ret, char *er
                 free(c);
                 return fail(err, r, "the ICE credentials are not usable");
         }
+        for (size_t f = 0; f < 2; f++)
+                client_route(g, ips[f], true);
         pthread_rwlock_wrlock(&g->policy_lock);
         g->slots[slot] = c;
         g->n_clients++;
@@ -1282,9 +1337,10 @@ static int op_authorize(FzgwGateway *g, const FzgwOrder *o, char *err) {
 
         if (!g->initialized)
                 return fail(err, -ENOTCONN, "no init yet");
-        if (c && (memcmp(c->info.public_key, o->client.public_key, FZD_WG_KEY_LEN) != 0 ||
-                  memcmp(c->info.psk, o->client.psk, FZD_WG_KEY_LEN) != 0 ||
-                  !fzgw_ip_eq(&c->info.ipv4, &o->client.ipv4) || !fzgw_ip_eq(&c->info.ipv6, &o->client.ipv6))) {
+        if (c &&
+            (memcmp(c->info.public_key, o->client.public_key, FZD_WG_KEY_LEN) != 0 ||
+             memcmp(c->info.psk, o->client.psk, FZD_WG_KEY_LEN) != 0 ||
+             !fzgw_ip_eq(&c->info.ipv4, &o->client.ipv4) || !fzgw_ip_eq(&c->info.ipv6, &o->client.ipv6))) {
                 /* A restarted client (a new key): a new connection (its authorizations go with
                  * the old one; the portal authorizes again what the new one asks for). */
                 client_free(g, c, "closed", "the client restarted");
@@ -1302,7 +1358,8 @@ static int op_authorize(FzgwGateway *g, const FzgwOrder *o, char *err) {
         if (r < 0) {
                 if (fresh)
                         client_free(g, c, NULL, "authorization failed");
-                return fail(err, r, r == -ENOSPC ? "too many authorizations for this client" : "out of memory");
+                return fail(err, r,
+                            r == -ENOSPC ? "too many authorizations for this client" : "out of memory");
         }
         log_info("Client %s: authorized for %s resource %s (%s)%s.", c->info.id,
                  fzgw_resource_type_to_string(o->resource.type), o->resource.id, o->resource.address,
@@ -1371,7 +1428,8 @@ static int op_resource_updated(FzgwGateway *g, const FzgwOrder *o, json_object *
                 if (g->slots[i])
                         n += fzgw_policy_update_filters(&g->slots[i]->policy, &o->resource);
         pthread_rwlock_unlock(&g->policy_lock);
-        log_info("Resource %s: new filters (%zu) for %zu authorizations.", o->resource.id, o->resource.n_filters, n);
+        log_info("Resource %s: new filters (%zu) for %zu authorizations.", o->resource.id,
+                 o->resource.n_filters, n);
         json_object_object_add(answer, "updated", json_object_new_int64((int64_t) n));
         return 0;
 }
@@ -1469,8 +1527,8 @@ void fzgw_gateway_handle_line(FzgwGateway *g, const char *line, size_t len) {
                 }
         }
         if (r < 0)
-                log_warning("Order %s%s refused: %s", fzgw_op_to_string(o.op),
-                            o.has_id ? "" : " (no id)", err[0] ? err : strerror(-r));
+                log_warning("Order %s%s refused: %s", fzgw_op_to_string(o.op), o.has_id ? "" : " (no id)",
+                            err[0] ? err : strerror(-r));
         if (o.has_id) {
                 json_object_object_add(answer, "event", json_object_new_string(r < 0 ? "error" : "ok"));
                 json_object_object_add(answer, "id", json_object_new_int64(o.id));
@@ -1505,7 +1563,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 for (size_t k = 0; k < c->policy.n_auths;) {
                         FzgwAuthorization *a = &c->policy.auths[k];
                         if (a->expires_at != 0 && a->expires_at <= unix_now) {
-                                log_info("Client %s: the authorization for %s expired.", c->info.id, a->resource.id);
+                                log_info("Client %s: the authorization for %s expired.", c->info.id,
+                                         a->resource.id);
                                 (void) fzgw_policy_revoke(&c->policy, a->resource.id);
                                 expired++;
                         } else
@@ -1558,7 +1617,7 @@ static bool default_route_source(int family, FzgwIp *ret) {
         close(fd);
         if (fzd_addr_from_sockaddr((struct sockaddr *) &local, len, &a) < 0 || fzd_addr_is_unspecified(&a))
                 return false;
-        *ret = (FzgwIp) { .family = a.family };
+        *ret = (FzgwIp){ .family = a.family };
         memcpy(ret->a, a.ip, 16);
         return true;
 }
@@ -1599,10 +1658,15 @@ static int set_host_candidates(FzgwGateway *g) {
                                 if (!i->ifa_addr || strcmp(i->ifa_name, g->config.tun_name) == 0)
                                         continue;
                                 if (i->ifa_addr->sa_family == AF_INET)
-                                        ip = fzgw_ip_make(AF_INET, (const uint8_t *) &((struct sockaddr_in *) i->ifa_addr)->sin_addr);
+                                        ip = fzgw_ip_make(
+                                                AF_INET,
+                                                (const uint8_t *) &((struct sockaddr_in *) i->ifa_addr)
+                                                        ->sin_addr);
                                 else if (i->ifa_addr->sa_family == AF_INET6)
-                                        ip = fzgw_ip_make(AF_INET6,
-                                                          (const uint8_t *) &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr);
+                                        ip = fzgw_ip_make(
+                                                AF_INET6,
+                                                (const uint8_t *) &((struct sockaddr_in6 *) i->ifa_addr)
+                                                        ->sin6_addr);
                                 else
                                         continue;
                                 add_host(g, hosts, &n, &ip);
@@ -1617,7 +1681,10 @@ static int set_host_candidates(FzgwGateway *g) {
 
 int fzgw_gateway_new(sd_event *event, const FzgwGatewayConfig *config, FzgwEmitFn emit_fn, void *userdata,
                      FzgwGateway **ret) {
-        FzdDataplaneConfig dc = { .mtu = config->mtu, .tun_vnet_hdr = true, .udp4_fd = -1, .udp6_fd = -1,
+        FzdDataplaneConfig dc = { .mtu = config->mtu,
+                                  .tun_vnet_hdr = true,
+                                  .udp4_fd = -1,
+                                  .udp6_fd = -1,
                                   .disable_offloads = config->disable_offloads };
         FzdIceConfig ic = { .learn_host_candidates = true, .software = "fzgw-dataplane/" FZGW_VERSION };
         FzgwGateway *g;
@@ -1631,10 +1698,24 @@ int fzgw_gateway_new(sd_event *event, const FzgwGatewayConfig *config, FzgwEmitF
         g->emit = emit_fn;
         g->emit_userdata = userdata;
         g->tun_fd = g->udp_fd[0] = g->udp_fd[1] = -EBADF;
-        pthread_rwlock_init(&g->policy_lock, NULL);
+        {
+                /* Writers first: two workers reading per packet must not starve the loop. */
+                pthread_rwlockattr_t attr;
+                pthread_rwlockattr_init(&attr);
+                pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+                pthread_rwlock_init(&g->policy_lock, &attr);
+                pthread_rwlockattr_destroy(&attr);
+        }
         pthread_mutex_init(&g->nat_lock, NULL);
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < 2; i++) {
                 (void) fzd_cidr_parse(proxy_ranges[i], false, &g->proxy_ranges[i]);
+                (void) fzd_cidr_parse(tunnel_ranges[i], false, &g->tunnel_ranges[i]);
+        }
+        r = fzd_netlink_open(&g->nl);
+        if (r < 0) {
+                log_error_errno(r, "Cannot open rtnetlink: %m");
+                goto fail;
+        }
 
         r = fzgw_nat_new(NAT_MAX_FLOWS, &g->nat);
         if (r < 0)
@@ -1647,8 +1728,8 @@ int fzgw_gateway_new(sd_event *event, const FzgwGatewayConfig *config, FzgwEmitF
         r = fzd_dp_udp_open(AF_INET, config->port, true, 0, 0, &g->udp_fd[0], &g->udp_port[0]);
         if (r < 0)
                 log_warning_errno(r, "No IPv4 socket: %m");
-        r = fzd_dp_udp_open(AF_INET6, g->udp_fd[0] >= 0 ? g->udp_port[0] : config->port, true, 0, 0, &g->udp_fd[1],
-                            &g->udp_port[1]);
+        r = fzd_dp_udp_open(AF_INET6, g->udp_fd[0] >= 0 ? g->udp_port[0] : config->port, true, 0, 0,
+                            &g->udp_fd[1], &g->udp_port[1]);
         if (r < 0)
                 log_info_errno(r, "No IPv6 socket: %m");
         if (g->udp_fd[0] < 0 && g->udp_fd[1] < 0) {
@@ -1668,7 +1749,7 @@ int fzgw_gateway_new(sd_event *event, const FzgwGatewayConfig *config, FzgwEmitF
         }
         fzd_wg_clamp(dc.private_key);
         r = fzd_dataplane_new(event, &dc,
-                              &(FzdDpCallbacks) {
+                              &(FzdDpCallbacks){
                                       .datagram = on_datagram,
                                       .packet = on_packet,
                                       .peer_event = on_peer_event,
@@ -1693,7 +1774,8 @@ int fzgw_gateway_new(sd_event *event, const FzgwGatewayConfig *config, FzgwEmitF
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_description(g->ice_timer, "ice");
-        r = sd_event_add_time_relative(event, &g->tick, CLOCK_MONOTONIC, TICK_USEC, USEC_PER_MSEC * 100, on_tick, g);
+        r = sd_event_add_time_relative(event, &g->tick, CLOCK_MONOTONIC, TICK_USEC, USEC_PER_MSEC * 100,
+                                       on_tick, g);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(g->tick, SD_EVENT_ON);
@@ -1719,7 +1801,8 @@ json_object *fzgw_gateway_ready_event(FzgwGateway *g) {
 
         add_str(o, "public_key", g->public_key);
         add_str(o, "version", FZGW_VERSION);
-        json_object_object_add(o, "port", json_object_new_int(g->udp_port[0] ? g->udp_port[0] : g->udp_port[1]));
+        json_object_object_add(o, "port",
+                               json_object_new_int(g->udp_port[0] ? g->udp_port[0] : g->udp_port[1]));
         json_object_object_add(o, "pid", json_object_new_int(getpid()));
         return o;
 }
@@ -1753,6 +1836,7 @@ FzgwGateway *fzgw_gateway_free(FzgwGateway *g) {
         g->udp_fd[0] = safe_close(g->udp_fd[0]);
         g->udp_fd[1] = safe_close(g->udp_fd[1]);
         g->nat = fzgw_nat_free(g->nat);
+        g->nl = fzd_netlink_free(g->nl);
         pthread_rwlock_destroy(&g->policy_lock);
         pthread_mutex_destroy(&g->nat_lock);
         sd_event_unref(g->event);

@@ -19,7 +19,7 @@
 
 #include "gw-packet.h"
 
-#define FZGW_VERSION "0.1.0"
+#define FZGW_VERSION             "0.1.0"
 #define FZGW_MAX_HOST_CANDIDATES 8
 
 typedef struct FzgwGateway FzgwGateway;

@@ -84,8 +84,8 @@ static void note_flags(FzgwNatFlow *f, uint8_t flags, bool request) {
         }
 }
 
-int fzgw_nat_request(FzgwNat *n, const FzgwNatKey *key, const uint8_t proxy[16], uint64_t owner, uint64_t now,
-                     uint8_t tcp_flags, size_t bytes) {
+int fzgw_nat_request(FzgwNat *n, const FzgwNatKey *key, const uint8_t proxy[16], uint64_t owner,
+                     uint64_t now, uint8_t tcp_flags, size_t bytes) {
         Node **pp = slot(n, key), *e = *pp;
         size_t alen = fzgw_ip_len(key->family);
         int made = 0;
@@ -93,7 +93,7 @@ int fzgw_nat_request(FzgwNat *n, const FzgwNatKey *key, const uint8_t proxy[16],
         if (e && (e->flow.owner != owner || memcmp(e->flow.proxy, proxy, alen) != 0)) {
                 /* The same flow through another proxy IP (or a restarted client): the newest
                  * wins, from scratch. */
-                e->flow = (FzgwNatFlow) { .key = *key };
+                e->flow = (FzgwNatFlow){ .key = *key };
                 made = 1;
         }
         if (!e) {

@@ -31,7 +31,7 @@ typedef struct FzgwNatKey {
 typedef struct FzgwNatFlow {
         FzgwNatKey key;
         uint8_t proxy[16];
-        uint64_t owner; /* the client's cookie */
+        uint64_t owner;                             /* the client's cookie */
         uint64_t created, last_request, last_reply; /* seconds on the caller's clock; 0: none */
         bool fin_request, fin_reply, rst;
         bool announced; /* the caller reported it (flow events) */
@@ -47,8 +47,8 @@ FzgwNat *fzgw_nat_free(FzgwNat *n);
 /* A packet of bytes from the client (key) to the proxy IP `proxy`: the flow is made or
  * refreshed (a flow of the same key through another proxy IP is replaced: the newest wins).
  * tcp_flags: the packet's (FZGW_TCP_*). 1 made, 0 refreshed, -ENOSPC full, -ENOMEM. */
-int fzgw_nat_request(FzgwNat *n, const FzgwNatKey *key, const uint8_t proxy[16], uint64_t owner, uint64_t now,
-                     uint8_t tcp_flags, size_t bytes);
+int fzgw_nat_request(FzgwNat *n, const FzgwNatKey *key, const uint8_t proxy[16], uint64_t owner,
+                     uint64_t now, uint8_t tcp_flags, size_t bytes);
 /* An answer (key as the request's): the proxy IP to put back as its source, or false. */
 bool fzgw_nat_reply(FzgwNat *n, const FzgwNatKey *key, uint64_t now, uint8_t tcp_flags, size_t bytes,
                     uint8_t ret_proxy[16]);

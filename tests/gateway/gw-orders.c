@@ -125,7 +125,8 @@ static int get_int(Parser *p, json_object *o, const char *what, const char *key,
         return 0;
 }
 
-static int get_key(Parser *p, json_object *o, const char *what, const char *key, uint8_t out[FZD_WG_KEY_LEN]) {
+static int get_key(Parser *p, json_object *o, const char *what, const char *key,
+                   uint8_t out[FZD_WG_KEY_LEN]) {
         const char *s;
         int r = get_str(p, o, what, key, 64, true, &s);
 
@@ -158,7 +159,8 @@ static int parse_relay(Parser *p, json_object *o, FzgwRelayEntry *ret, bool *ret
             (r = copy_str(p, o, "relay", "password", ret->password, sizeof ret->password, true)) < 0 ||
             (r = get_int(p, o, "relay", "expires_at", 0, INT64_MAX / 2, &ret->expires_at)) < 0)
                 return r;
-        if (fzd_addr_parse(addr, &ret->addr) < 0 || ret->addr.port == 0 || fzd_addr_is_unspecified(&ret->addr))
+        if (fzd_addr_parse(addr, &ret->addr) < 0 || ret->addr.port == 0 ||
+            fzd_addr_is_unspecified(&ret->addr))
                 return fail(p, "relay: \"addr\" is not an address and port");
         return 0;
 }
@@ -203,7 +205,7 @@ static int parse_filters(Parser *p, json_object *o, FzgwResource *res) {
                 if ((r = get_str(p, f, "filter", "protocol", 16, true, &proto)) < 0)
                         return r;
                 if (strcmp(proto, "icmp") == 0) {
-                        *out = (FzgwFilter) { .proto = FZGW_PROTO_ICMP };
+                        *out = (FzgwFilter){ .proto = FZGW_PROTO_ICMP };
                         continue;
                 }
                 if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
@@ -211,16 +213,17 @@ static int parse_filters(Parser *p, json_object *o, FzgwResource *res) {
                 if ((r = get_int(p, f, "filter", "port_range_start", 0, 65535, &start)) < 0)
                         return r;
                 /* The end defaults to 65535 (Firezone's Filter). */
-                if (!field(f, "port_range_end") || json_object_is_type(field(f, "port_range_end"), json_type_null))
+                if (!field(f, "port_range_end") ||
+                    json_object_is_type(field(f, "port_range_end"), json_type_null))
                         end = 65535;
                 else if ((r = get_int(p, f, "filter", "port_range_end", 0, 65535, &end)) < 0)
                         return r;
                 if (start > end)
                         return fail(p, "filter: port_range_start %lld is above port_range_end %lld",
                                     (long long) start, (long long) end);
-                *out = (FzgwFilter) { .proto = proto[0] == 't' ? FZGW_PROTO_TCP : FZGW_PROTO_UDP,
-                                      .start = (uint16_t) start,
-                                      .end = (uint16_t) end };
+                *out = (FzgwFilter){ .proto = proto[0] == 't' ? FZGW_PROTO_TCP : FZGW_PROTO_UDP,
+                                     .start = (uint16_t) start,
+                                     .end = (uint16_t) end };
         }
         res->n_filters = n;
         return 0;
@@ -264,11 +267,12 @@ static int parse_ip(Parser *p, json_object *o, const char *what, const char *key
         const char *s;
         int r = get_str(p, o, what, key, 64, false, &s);
 
-        *ret = (FzgwIp) {};
+        *ret = (FzgwIp){};
         if (r < 0 || !s)
                 return r;
         if (fzgw_ip_parse(s, ret) < 0 || ret->family != family)
-                return fail(p, "%s: \"%s\" is not an IPv%c address", what, key, family == AF_INET ? '4' : '6');
+                return fail(p, "%s: \"%s\" is not an IPv%c address", what, key,
+                            family == AF_INET ? '4' : '6');
         return 0;
 }
 
@@ -289,9 +293,12 @@ static int parse_candidates(Parser *p, json_object *o, FzgwOrder *ret) {
         size_t n;
         int r;
 
-        if ((r = copy_str(p, o, ret->op == FZGW_OP_REMOTE_CANDIDATES ? "remote_candidates" : "invalidate_remote_candidates",
+        if ((r = copy_str(p, o,
+                          ret->op == FZGW_OP_REMOTE_CANDIDATES ? "remote_candidates"
+                                                               : "invalidate_remote_candidates",
                           "client_id", ret->client_id, sizeof ret->client_id, true)) < 0 ||
-            (r = get_array(p, o, fzgw_op_to_string(ret->op), "candidates", FZGW_MAX_CANDIDATES, false, &a, &n)) < 0)
+            (r = get_array(p, o, fzgw_op_to_string(ret->op), "candidates", FZGW_MAX_CANDIDATES, false, &a,
+                           &n)) < 0)
                 return r;
         if (n == 0)
                 return 0;
@@ -337,11 +344,12 @@ static int parse_init(Parser *p, json_object *o, FzgwOrder *ret) {
                 FzgwAuthRef *out = &ret->auths[i];
                 if (!json_object_is_type(e, json_type_object))
                         return fail(p, "init: an authorization is not an object");
-                if ((r = copy_str(p, e, "authorization", "client_id", out->client_id, sizeof out->client_id, true)) <
-                            0 ||
-                    (r = copy_str(p, e, "authorization", "resource_id", out->resource_id, sizeof out->resource_id,
+                if ((r = copy_str(p, e, "authorization", "client_id", out->client_id, sizeof out->client_id,
                                   true)) < 0 ||
-                    (r = get_int(p, e, "authorization", "expires_at", 0, INT64_MAX / 2, &out->expires_at)) < 0)
+                    (r = copy_str(p, e, "authorization", "resource_id", out->resource_id,
+                                  sizeof out->resource_id, true)) < 0 ||
+                    (r = get_int(p, e, "authorization", "expires_at", 0, INT64_MAX / 2, &out->expires_at)) <
+                            0)
                         return r;
         }
         ret->n_auths = n;
@@ -365,7 +373,8 @@ static int parse_relays_order(Parser *p, json_object *o, FzgwOrder *ret) {
                 json_object *v = json_object_array_get_idx(a, i);
                 if (!json_object_is_type(v, json_type_string) ||
                     (size_t) json_object_get_string_len(v) >= sizeof ret->disconnected[0])
-                        return fail(p, "relays: a disconnected id is not a string of at most %d bytes", FZGW_ID_MAX);
+                        return fail(p, "relays: a disconnected id is not a string of at most %d bytes",
+                                    FZGW_ID_MAX);
                 snprintf(ret->disconnected[i], sizeof ret->disconnected[0], "%s", json_object_get_string(v));
         }
         ret->n_disconnected = n;
@@ -416,9 +425,11 @@ static int parse_order(Parser *p, json_object *o, FzgwOrder *ret) {
         case FZGW_OP_INVALIDATE_REMOTE_CANDIDATES:
                 return parse_candidates(p, o, ret);
         case FZGW_OP_REJECT_ACCESS:
-                if ((r = copy_str(p, o, "reject_access", "client_id", ret->client_id, sizeof ret->client_id, true)) < 0)
+                if ((r = copy_str(p, o, "reject_access", "client_id", ret->client_id, sizeof ret->client_id,
+                                  true)) < 0)
                         return r;
-                return copy_str(p, o, "reject_access", "resource_id", ret->resource_id, sizeof ret->resource_id, true);
+                return copy_str(p, o, "reject_access", "resource_id", ret->resource_id,
+                                sizeof ret->resource_id, true);
         case FZGW_OP_RESOURCE_UPDATED:
                 if ((r = get_object(p, o, "resource_updated", "resource", &res)) < 0)
                         return r;
@@ -438,7 +449,7 @@ int fzgw_order_parse(const char *line, size_t len, FzgwOrder *ret, char err[stat
         const char *op;
         int r;
 
-        *ret = (FzgwOrder) { .op = _FZGW_OP_MAX };
+        *ret = (FzgwOrder){ .op = _FZGW_OP_MAX };
         err[0] = '\0';
         if (len > FZGW_LINE_MAX || len > INT32_MAX)
                 return fail(&p, "the line is longer than %u bytes", FZGW_LINE_MAX);
@@ -498,5 +509,5 @@ void fzgw_order_done(FzgwOrder *o) {
         fzd_wg_wipe(&o->client, sizeof o->client);
         fzd_wg_wipe(&o->local_ice, sizeof o->local_ice);
         fzd_wg_wipe(&o->remote_ice, sizeof o->remote_ice);
-        *o = (FzgwOrder) {};
+        *o = (FzgwOrder){};
 }

@@ -16,11 +16,11 @@
 #include "gw-policy.h"
 #include "wg-crypto.h"
 
-#define FZGW_LINE_MAX         (4u << 20) /* the README asks for at least 1 MiB */
-#define FZGW_MAX_RELAYS       16
-#define FZGW_MAX_ORDER_AUTHS  65536 /* init.authorizations */
-#define FZGW_MAX_CANDIDATES   64    /* per order */
-#define FZGW_CREDENTIAL_MAX   256   /* ICE and TURN usernames and passwords */
+#define FZGW_LINE_MAX        (4u << 20) /* the README asks for at least 1 MiB */
+#define FZGW_MAX_RELAYS      16
+#define FZGW_MAX_ORDER_AUTHS 65536 /* init.authorizations */
+#define FZGW_MAX_CANDIDATES  64    /* per order */
+#define FZGW_CREDENTIAL_MAX  256   /* ICE and TURN usernames and passwords */
 
 typedef enum FzgwOp {
         FZGW_OP_INIT,

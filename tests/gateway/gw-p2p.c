@@ -48,7 +48,8 @@ int fzgw_p2p_parse_assigned_ips(const uint8_t *body, size_t len, FzgwAssignedIps
                 return -ENOMEM;
         o = json_tokener_parse_ex(tok, (const char *) body, (int) len);
         /* Exactly one object, nothing but white space after it. */
-        if (!o || json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object))
+        if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+            !json_object_is_type(o, json_type_object))
                 goto out;
         for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
                 if (!isspace(body[i]))

@@ -6,8 +6,8 @@
 #include "dp-offload.h"
 #include "gw-packet.h"
 
-#define IPV4_ICMP_ERROR_MAX 576  /* RFC 1812 §4.3.2.3 */
-#define IPV6_ICMP_ERROR_MAX 1280 /* RFC 4443 §2.4(c) */
+#define IPV4_ICMP_ERROR_MAX   576  /* RFC 1812 §4.3.2.3 */
+#define IPV6_ICMP_ERROR_MAX   1280 /* RFC 4443 §2.4(c) */
 #define MAX_EXTENSION_HEADERS 8
 
 /* ---- addresses ------------------------------------------------------------------------------ */
@@ -299,8 +299,8 @@ int fzgw_packet_quoted(const uint8_t *p, const FzgwPacket *pi, FzgwQuoted *ret) 
                         q.has_ports = true;
                         q.sport = get16(l4);
                         q.dport = get16(l4 + 2);
-                } else if ((q.proto == FZGW_PROTO_ICMP || q.proto == FZGW_PROTO_ICMPV6) && q.l4_off + 8 <= end &&
-                           is_icmp_echo(pi->family, l4[0])) {
+                } else if ((q.proto == FZGW_PROTO_ICMP || q.proto == FZGW_PROTO_ICMPV6) &&
+                           q.l4_off + 8 <= end && is_icmp_echo(pi->family, l4[0])) {
                         q.has_ports = true;
                         q.sport = get16(l4 + 4);
                 }
@@ -309,7 +309,8 @@ int fzgw_packet_quoted(const uint8_t *p, const FzgwPacket *pi, FzgwQuoted *ret) 
         return 0;
 }
 
-void fzgw_packet_unnat_icmp_error(uint8_t *p, const FzgwPacket *pi, const FzgwQuoted *q, const uint8_t *addr) {
+void fzgw_packet_unnat_icmp_error(uint8_t *p, const FzgwPacket *pi, const FzgwQuoted *q,
+                                  const uint8_t *addr) {
         size_t alen = fzgw_ip_len(pi->family);
         uint8_t *inner_dst = p + q->off + (pi->family == AF_INET ? 16 : 24);
         uint8_t *icmp = p + pi->l4_off;
@@ -380,7 +381,8 @@ int fzgw_packet_icmp_prohibited(const uint8_t *p, const FzgwPacket *pi, uint8_t 
                 icmp[1] = 1; /* communication with destination administratively prohibited */
         }
         memcpy(icmp + 8, p, quote);
-        sum = fzgw_checksum(pi->family, out + (pi->family == AF_INET ? 12 : 8), out + (pi->family == AF_INET ? 16 : 24),
+        sum = fzgw_checksum(pi->family, out + (pi->family == AF_INET ? 12 : 8),
+                            out + (pi->family == AF_INET ? 16 : 24),
                             pi->family == AF_INET ? FZGW_PROTO_ICMP : FZGW_PROTO_ICMPV6, icmp, 8 + quote,
                             pi->family == AF_INET6);
         memcpy(icmp + 2, &sum, 2);

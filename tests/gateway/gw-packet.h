@@ -70,8 +70,8 @@ void fzgw_packet_set_addr(uint8_t *p, const FzgwPacket *pi, bool dst, const uint
 
 /* The packet an ICMP error quotes: its family, addresses and transport ports. */
 typedef struct FzgwQuoted {
-        size_t off;            /* of the quoted IP header in the outer packet */
-        size_t l4_off;         /* of its transport header (relative to the outer packet) */
+        size_t off;    /* of the quoted IP header in the outer packet */
+        size_t l4_off; /* of its transport header (relative to the outer packet) */
         uint8_t proto;
         bool has_ports;
         uint16_t sport, dport; /* TCP/UDP ports; echo: id in sport */
@@ -81,7 +81,8 @@ int fzgw_packet_quoted(const uint8_t *p, const FzgwPacket *pi, FzgwQuoted *ret);
 /* Rewrites an ICMP error on its way back through the NAT: the outer source and the quoted
  * destination become addr (the quoted packet was sent to it), checksums fixed (the ICMP one
  * recomputed over the message). */
-void fzgw_packet_unnat_icmp_error(uint8_t *p, const FzgwPacket *pi, const FzgwQuoted *q, const uint8_t *addr);
+void fzgw_packet_unnat_icmp_error(uint8_t *p, const FzgwPacket *pi, const FzgwQuoted *q,
+                                  const uint8_t *addr);
 
 /* Whether an ICMP error may be sent about this packet (RFC 1812 §4.3.2.7, RFC 4443 §2.4(e)):
  * not about an ICMP error, a later fragment, or a source that is not one host. */

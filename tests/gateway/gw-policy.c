@@ -24,7 +24,7 @@ int fzgw_resource_type_from_string(const char *s) {
 
 int fzgw_resource_copy(FzgwResource *dst, const FzgwResource *src) {
         *dst = *src;
-        dst->pattern = (FzdDnsPattern) {};
+        dst->pattern = (FzdDnsPattern){};
         if (src->type == FZGW_RESOURCE_DNS)
                 return fzd_dns_pattern_compile(src->pattern.text, &dst->pattern);
         return 0;
@@ -33,7 +33,7 @@ int fzgw_resource_copy(FzgwResource *dst, const FzgwResource *src) {
 void fzgw_resource_done(FzgwResource *r) {
         if (r->type == FZGW_RESOURCE_DNS)
                 fzd_dns_pattern_done(&r->pattern);
-        r->pattern = (FzdDnsPattern) {};
+        r->pattern = (FzdDnsPattern){};
 }
 
 bool fzgw_filters_allow(const FzgwFilter *f, size_t n, const FzgwPacket *pi) {
@@ -46,7 +46,8 @@ bool fzgw_filters_allow(const FzgwFilter *f, size_t n, const FzgwPacket *pi) {
                         continue;
                 }
                 /* A later fragment has no port to check: refused, as a stateless filter must. */
-                if (f[i].proto == pi->proto && pi->has_ports && pi->dport >= f[i].start && pi->dport <= f[i].end)
+                if (f[i].proto == pi->proto && pi->has_ports && pi->dport >= f[i].start &&
+                    pi->dport <= f[i].end)
                         return true;
         }
         return false;
@@ -59,7 +60,7 @@ void fzgw_policy_done(FzgwPolicy *p) {
                 fzgw_resource_done(&p->auths[i].resource);
         free(p->auths);
         free(p->maps);
-        *p = (FzgwPolicy) {};
+        *p = (FzgwPolicy){};
 }
 
 FzgwAuthorization *fzgw_policy_find(const FzgwPolicy *p, const char *resource_id) {
@@ -97,7 +98,7 @@ int fzgw_policy_authorize(FzgwPolicy *p, const FzgwResource *r, uint64_t expires
                 return -ENOMEM;
         }
         p->auths = a;
-        p->auths[p->n_auths++] = (FzgwAuthorization) { .resource = copy, .expires_at = expires_at };
+        p->auths[p->n_auths++] = (FzgwAuthorization){ .resource = copy, .expires_at = expires_at };
         return 0;
 }
 
@@ -193,8 +194,9 @@ FzgwVerdict fzgw_policy_check(const FzgwPolicy *p, const uint8_t *packet, const 
                         return FZGW_VERDICT_UNAUTHORIZED;
                 *ret_auth = a;
                 *ret_map = m;
-                return fzgw_filters_allow(a->resource.filters, a->resource.n_filters, pi) ? FZGW_VERDICT_ALLOW_NAT
-                                                                                          : FZGW_VERDICT_FILTERED;
+                return fzgw_filters_allow(a->resource.filters, a->resource.n_filters, pi)
+                               ? FZGW_VERDICT_ALLOW_NAT
+                               : FZGW_VERDICT_FILTERED;
         }
         if (fzd_cidr_from_address(pi->family, dst.a, pi->family == AF_INET ? 32 : 128, &host) < 0)
                 return FZGW_VERDICT_UNAUTHORIZED;
@@ -216,8 +218,9 @@ FzgwVerdict fzgw_policy_check(const FzgwPolicy *p, const uint8_t *packet, const 
         if (!best)
                 return FZGW_VERDICT_UNAUTHORIZED;
         *ret_auth = best;
-        return fzgw_filters_allow(best->resource.filters, best->resource.n_filters, pi) ? FZGW_VERDICT_ALLOW
-                                                                                        : FZGW_VERDICT_FILTERED;
+        return fzgw_filters_allow(best->resource.filters, best->resource.n_filters, pi)
+                       ? FZGW_VERDICT_ALLOW
+                       : FZGW_VERDICT_FILTERED;
 }
 
 const char *fzgw_verdict_to_string(FzgwVerdict v) {

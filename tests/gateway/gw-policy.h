@@ -14,11 +14,11 @@
 #include "dns-pattern.h"
 #include "gw-packet.h"
 
-#define FZGW_ID_MAX          128 /* resource and client ids (the portal's are UUIDs) */
-#define FZGW_MAX_FILTERS     64
-#define FZGW_MAX_AUTHS       256 /* authorizations per client */
-#define FZGW_MAX_MAPPINGS    1024 /* proxy IPs per client */
-#define FZGW_MAX_PROXY_IPS   8    /* per announcement (Firezone: 4 or 8) */
+#define FZGW_ID_MAX        128 /* resource and client ids (the portal's are UUIDs) */
+#define FZGW_MAX_FILTERS   64
+#define FZGW_MAX_AUTHS     256  /* authorizations per client */
+#define FZGW_MAX_MAPPINGS  1024 /* proxy IPs per client */
+#define FZGW_MAX_PROXY_IPS 8    /* per announcement (Firezone: 4 or 8) */
 
 typedef enum FzgwResourceType {
         FZGW_RESOURCE_CIDR,

@@ -44,11 +44,13 @@ static void lookup(FzgwResolution *res) {
         for (struct addrinfo *i = ai; i; i = i->ai_next) {
                 FzgwIp ip;
                 if (i->ai_family == AF_INET) {
-                        ip = fzgw_ip_make(AF_INET, (const uint8_t *) &((struct sockaddr_in *) i->ai_addr)->sin_addr);
+                        ip = fzgw_ip_make(AF_INET,
+                                          (const uint8_t *) &((struct sockaddr_in *) i->ai_addr)->sin_addr);
                         add_unique(res->v4, &res->n_v4, &ip);
                 } else if (i->ai_family == AF_INET6) {
-                        ip = fzgw_ip_make(AF_INET6,
-                                          (const uint8_t *) &((struct sockaddr_in6 *) i->ai_addr)->sin6_addr);
+                        ip = fzgw_ip_make(
+                                AF_INET6,
+                                (const uint8_t *) &((struct sockaddr_in6 *) i->ai_addr)->sin6_addr);
                         add_unique(res->v6, &res->n_v6, &ip);
                 }
         }
@@ -77,7 +79,7 @@ static void *worker(void *arg) {
                 /* The done ring has room: at most FZGW_RESOLVE_QUEUE lookups exist at once. */
                 r->done[(r->done_head + r->n_done) % FZGW_RESOLVE_QUEUE] = res;
                 r->n_done++;
-                (void) !write(r->efd, &(uint64_t) { 1 }, sizeof(uint64_t));
+                (void) !write(r->efd, &(uint64_t){ 1 }, sizeof(uint64_t));
         }
         pthread_mutex_unlock(&r->lock);
         return NULL;
@@ -104,7 +106,8 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         }
 }
 
-int fzgw_resolver_new(sd_event *event, unsigned threads, FzgwResolvedFn fn, void *userdata, FzgwResolver **ret) {
+int fzgw_resolver_new(sd_event *event, unsigned threads, FzgwResolvedFn fn, void *userdata,
+                      FzgwResolver **ret) {
         FzgwResolver *r = calloc(1, sizeof *r);
         sigset_t all, old;
         int k;

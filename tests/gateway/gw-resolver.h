@@ -25,7 +25,8 @@ typedef struct FzgwResolution {
 typedef struct FzgwResolver FzgwResolver;
 typedef void (*FzgwResolvedFn)(void *userdata, const FzgwResolution *r);
 
-int fzgw_resolver_new(sd_event *event, unsigned threads, FzgwResolvedFn fn, void *userdata, FzgwResolver **ret);
+int fzgw_resolver_new(sd_event *event, unsigned threads, FzgwResolvedFn fn, void *userdata,
+                      FzgwResolver **ret);
 /* Waits for lookups in progress (getaddrinfo() cannot be cancelled), drops queued ones. */
 FzgwResolver *fzgw_resolver_free(FzgwResolver *r);
 /* Queues a lookup. -EBUSY when the queue is full, -EINVAL for an overlong name. */

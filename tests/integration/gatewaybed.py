@@ -18,6 +18,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONTROLLER = os.path.join(fzbed.SOURCE_ROOT, 'tests', 'gateway', 'gateway.py')
 ICEPEER = os.path.join(HERE, 'icepeer.py')
 WORLDPEER = os.path.join(HERE, 'worldpeer.py')
+# A client with WireGuard and a TUN of its own, to drive the gateway's data plane (gwclient.py).
+GWCLIENT = os.path.join(HERE, 'gwclient.py')
 PYTHON = '/usr/bin/python3'
 
 
@@ -87,12 +89,13 @@ class GatewayController:
 
 
 class ScriptedPeer:
-    """worldpeer.py in a namespace: orders in on stdin, events out on stdout."""
+    """worldpeer.py (or a script speaking its protocol, e.g. gwclient.py) in a namespace:
+    orders in on stdin, events out on stdout."""
 
-    def __init__(self, world, role, name):
+    def __init__(self, world, role, name, script=WORLDPEER):
         self.world = world
         self.name = name
-        argv = world.exec_argv(role, [PYTHON, WORLDPEER])
+        argv = world.exec_argv(role, [PYTHON, script])
         self.proc = fzbed.Process(name, argv, os.path.join(world.bed.dir, f'{name}.log'),
                                   env=world.bed.env(FZ_AIOICE_DEBUG=os.environ.get('FZ_AIOICE_DEBUG')),
                                   pipes=True)

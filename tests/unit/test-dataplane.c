@@ -5,13 +5,15 @@
  * and a WireGuard core from daemon/wireguard. Applications are plain sockets bound to the
  * TUN's address. Covers the handshake started by a TUN packet, both directions through
  * the fast path, cryptokey routing, the demultiplexing of STUN and ChannelData, a path
- * through a TURN channel, the filter hook, roaming, control-side sends and TUN writes, and
- * each threading model. Waiting is on events (sockets, the loop) with a deadline. */
+ * through a TURN channel, the filter hook, the inbound/outbound hooks (a gateway's policy and
+ * NAT), roaming, control-side sends and TUN writes, and each threading model. Waiting is on events (sockets,
+ * the loop) with a deadline. */
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -52,6 +54,10 @@ typedef struct World {
         uint8_t remote_raw[2048];
         size_t remote_raw_len;
         atomic_bool filter_block;
+        atomic_uint inbound_calls;
+        uint64_t refused_cookie;
+        unsigned refused;
+        char refused_payload[16];
         bool strip_channel; /* the remote is "the relay": unwrap ChannelData first */
 } World;
 
@@ -205,6 +211,44 @@ static bool filter(void *userdata, uint64_t cookie, const uint8_t *packet, size_
         return !(W.filter_block && cookie == 7);
 }
 
+/* The hooks' test protocol, on UDP payloads: "no…" is refused, "rot…"/"out…" become upper
+ * case (the UDP checksum dropped, as IPv4 allows), so the rewrite is seen at the far end. */
+static void upcase_udp_payload(uint8_t *packet, size_t len) {
+        size_t ihl = (size_t) (packet[0] & 0x0f) * 4;
+
+        if (packet[0] >> 4 != 4 || packet[9] != IPPROTO_UDP || len < ihl + 11)
+                return;
+        for (size_t i = ihl + 8; i < ihl + 11; i++)
+                packet[i] = (uint8_t) (packet[i] & ~0x20);
+        packet[ihl + 6] = packet[ihl + 7] = 0;
+}
+
+static bool inbound(void *userdata, FzdDpPeer *peer, uint64_t cookie, uint8_t *packet, size_t len) {
+        const char *payload = (const char *) packet + 28;
+
+        atomic_fetch_add(&W.inbound_calls, 1);
+        ck_assert_ptr_eq(peer, W.peer);
+        ck_assert_uint_eq(cookie, 7); /* the route REMOTE_IP/32 the source matched */
+        if (len >= 30 && memcmp(payload, "no", 2) == 0)
+                return false;
+        if (len >= 31 && memcmp(payload, "rot", 3) == 0)
+                upcase_udp_payload(packet, len);
+        return true;
+}
+
+static void inbound_refused(void *userdata, FzdDpPeer *peer, uint64_t cookie, const uint8_t *packet,
+                            size_t len) {
+        W.refused++;
+        W.refused_cookie = cookie;
+        snprintf(W.refused_payload, sizeof W.refused_payload, "%.*s", (int) (len - 28),
+                 (const char *) packet + 28);
+}
+
+static void outbound(void *userdata, uint64_t cookie, uint8_t *packet, size_t len) {
+        if (cookie == 7 && len >= 31 && memcmp(packet + 28, "out", 3) == 0)
+                upcase_udp_payload(packet, len);
+}
+
 /* ---- set-up ---------------------------------------------------------------------------------------- */
 
 static void world_start(FzdDpThreading threading, bool offloads) {
@@ -247,8 +291,13 @@ static void world_start(FzdDpThreading threading, bool offloads) {
         fzd_wg_timers_default(&cfg.timers);
         check_errno(sd_event_new(&W.event), "sd_event_new");
         check_errno(fzd_dataplane_new(W.event, &cfg,
-                                      &(FzdDpCallbacks) { .packet = on_packet, .datagram = on_datagram,
-                                                          .peer_event = on_peer_event, .filter = filter },
+                                      &(FzdDpCallbacks){ .packet = on_packet,
+                                                         .datagram = on_datagram,
+                                                         .peer_event = on_peer_event,
+                                                         .filter = filter,
+                                                         .inbound = inbound,
+                                                         .inbound_refused = inbound_refused,
+                                                         .outbound = outbound },
                                       NULL, &W.dp),
                     "dataplane");
         check_errno(fzd_wg_peer_new(W.remote, fzd_dataplane_public_key(W.dp), psk, NULL, &W.remote_peer), "remote peer");
@@ -492,6 +541,42 @@ START_TEST(test_filter_hook) {
 }
 END_TEST
 
+static bool refused_seen(void) {
+        return W.refused >= 1;
+}
+
+START_TEST(test_inbound_and_outbound_hooks) {
+        uint8_t p[256];
+        unsigned calls;
+
+        world_start(FZD_DP_THREADS_SPLIT, true);
+        basic_exchange();
+        calls = atomic_load(&W.inbound_calls);
+        ck_assert_uint_ge(calls, 1);
+        /* Rewritten on its way in. */
+        ck_assert_int_eq(fzd_wg_peer_send(W.remote, W.remote_peer, p, udp_packet(p, REMOTE_IP, "rot13"),
+                                          fzd_dp_now()),
+                         1);
+        pump_until(app_received, "the rewritten packet");
+        ck_assert_str_eq(app_got, "ROT13");
+        /* Refused: never written to the TUN, handed to the control side with its cookie. */
+        ck_assert_int_eq(
+                fzd_wg_peer_send(W.remote, W.remote_peer, p, udp_packet(p, REMOTE_IP, "nope"), fzd_dp_now()),
+                1);
+        pump_until(refused_seen, "the refused packet at the control side");
+        ck_assert_uint_eq(W.refused_cookie, 7);
+        ck_assert_str_eq(W.refused_payload, "nope");
+        ck_assert_uint_eq(stats().inbound_refused, 1);
+        ck_assert(!app_received());
+        /* Rewritten on its way out. */
+        W.remote_plain_n = 0;
+        app_send("outward");
+        pump_until(remote_got_one, "the rewritten packet at the remote");
+        ck_assert_mem_eq(udp_payload(W.remote_plain[0]), "OUTward", 7);
+        world_stop();
+}
+END_TEST
+
 static bool path_changed(void) {
         return W.path_changes >= 1;
 }
@@ -536,6 +621,21 @@ START_TEST(test_control_io) {
         ck_assert_uint_eq(W.remote_raw_len, 5);
         ck_assert_mem_eq(W.remote_raw, "stun!", 5);
         ck_assert_int_eq(fzd_dataplane_send_datagram(W.dp, AF_INET6, &to, p, 1), -EAFNOSUPPORT);
+        /* From a given local address (IP_PKTINFO), as ICE asks for host candidates. */
+        {
+                FzdDpAddr from = loopback(0), far = { .in = { .sin_family = AF_INET } };
+                inet_pton(AF_INET, "192.0.2.1", &far.in.sin_addr);
+                W.remote_raw_n = 0;
+                ck_assert_int_eq(fzd_dataplane_send_datagram_from(W.dp, AF_INET, &from, &to,
+                                                                  (const uint8_t *) "from", 4),
+                                 0);
+                pump_until(remote_raw_seen, "the datagram from 127.0.0.1");
+                ck_assert_mem_eq(W.remote_raw, "from", 4);
+                /* An address that is not ours cannot be a source. */
+                ck_assert_int_lt(
+                        fzd_dataplane_send_datagram_from(W.dp, AF_INET, &far, &to, (const uint8_t *) "x", 1),
+                        0);
+        }
 
         n = udp_packet(p, REMOTE_IP, "via control");
         ck_assert_int_eq(fzd_dataplane_write_tun(W.dp, p, n), 0);
@@ -555,6 +655,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_cryptokey_routing);
         tcase_add_test(tc, test_stun_and_channels);
         tcase_add_test(tc, test_filter_hook);
+        tcase_add_test(tc, test_inbound_and_outbound_hooks);
         tcase_add_test(tc, test_roaming);
         tcase_add_test(tc, test_control_io);
         tcase_set_timeout(tc, 60);

@@ -166,6 +166,7 @@ struct Gateway {
         FzdDpPeer *peer;
         FzdIceAgent *agent;
         bool has_path, wg_up;
+        bool handshake_failed; /* closed at the next tick (not inside the WireGuard callback) */
         bool has_v4, has_v6;
         struct in_addr v4;
         struct in6_addr v6;
@@ -842,8 +843,15 @@ static void on_peer_event(void *userdata, FzdDpPeer *peer, FzdDpPeerEvent event)
                         fzd_ice_agent_note_traffic(g->agent, now_usec(c));
                 mark_status_changed(c);
                 break;
-        case FZD_DP_PEER_KEYS_EXPIRED:
         case FZD_DP_PEER_HANDSHAKE_FAILED:
+        case FZD_DP_PEER_KEYS_EXPIRED:
+                if (event == FZD_DP_PEER_HANDSHAKE_FAILED) {
+                        /* The gateway no longer answers with the key the portal gave us (it
+                         * restarted, or it is gone): close the connection, as ICE failing
+                         * would, so the next packet asks the portal again. */
+                        g->handshake_failed = true;
+                        (void) sd_event_source_set_time_relative(c->tick_timer, 0);
+                }
                 if (g->wg_up)
                         log_info("Gateway %s: the WireGuard session ended.", g->id);
                 g->wg_up = false;
@@ -865,6 +873,13 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         void *value;
 
         LIST_FOREACH(gateways, g, c->gateways) {
+                if (g->handshake_failed) {
+                        log_warning("Gateway %s: no WireGuard handshake; the connection is closed (the next packet "
+                                    "asks again).",
+                                    g->id);
+                        gateway_free(c, g);
+                        continue;
+                }
                 LIST_FOREACH(nats, n, g->nats)
                         if (n->state == NAT_PENDING && n->held.count > 0 && now - n->last_sent >= FZD_CONN_NAT_RESEND_USEC)
                                 send_assigned_ips(c, g, n);

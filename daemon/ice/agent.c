@@ -1038,6 +1038,30 @@ static Pair *next_new_check(FzdIceAgent *a) {
         return best;
 }
 
+/* The selected pair went unanswered for the whole ICE timeout. A standby pair that has not
+ * been answered since the selected one fell silent proves nothing about the peer (it is
+ * checked only every standby_keepalive): check it now, and give it FZD_ICE_REVALIDATE_USEC
+ * to answer rather than a timeout of its own — else a peer that is gone (a gateway that
+ * restarted) costs one ICE timeout per standby pair, selected one after the other. */
+static void revalidate_standby(FzdIceAgent *a, const Pair *failed, uint64_t now) {
+        uint64_t timeout = fzd_ice_timing_timeout(timing(a));
+
+        for (size_t i = 0; i < a->n_pairs; i++) {
+                Pair *q = &a->pairs[i];
+                if (q == failed || q->state != PAIR_SUCCEEDED || q->last_response >= failed->unanswered_since)
+                        continue;
+                if (!q->unanswered_since || q->unanswered_since + timeout > now + FZD_ICE_REVALIDATE_USEC)
+                        q->unanswered_since = now + FZD_ICE_REVALIDATE_USEC > timeout
+                                                      ? now + FZD_ICE_REVALIDATE_USEC - timeout
+                                                      : 0;
+                if (!q->unanswered_since)
+                        q->unanswered_since = 1;
+                q->state = PAIR_IN_PROGRESS; /* not selectable until it answers */
+                if (!q->tx_active)
+                        start_check(a, q, now);
+        }
+}
+
 void fzd_ice_agent_handle_timeout(FzdIceAgent *a, uint64_t now) {
         const FzdIceTiming *t;
         Pair *p;
@@ -1067,6 +1091,8 @@ void fzd_ice_agent_handle_timeout(FzdIceAgent *a, uint64_t now) {
                                 p->triggered = false;
                                 p->state = PAIR_FAILED;
                                 a->stats.pairs_failed++;
+                                if (p == selected_pair(a))
+                                        revalidate_standby(a, p, now);
                                 continue;
                         }
                         p->tx_sends++;

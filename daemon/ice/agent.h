@@ -65,6 +65,9 @@ typedef struct FzdIceAgentConfig {
 #define FZD_ICE_DEFAULT_CANDIDATE_TIMEOUT FZD_SEC(10)
 #define FZD_ICE_DEFAULT_DISCONNECT_GRACE  FZD_SEC(2)
 #define FZD_ICE_DEFAULT_STANDBY_KEEPALIVE FZD_SEC(25)
+/* When the selected pair fails, standby pairs not answered since it fell silent get this
+ * long to answer a fresh check before they fail too. */
+#define FZD_ICE_REVALIDATE_USEC FZD_SEC(3)
 
 typedef enum FzdIceState {
         FZD_ICE_STATE_CHECKING,     /* no pair selected yet */

@@ -327,6 +327,36 @@ START_TEST(test_ice_timeout_after_connected) {
 }
 END_TEST
 
+/* A peer that is gone (a gateway that restarted) with two valid pairs: when the selected one
+ * times out, the standby pair gets a fresh check and FZD_ICE_REVALIDATE_USEC to answer —
+ * the agent fails after one ICE timeout, not one per pair. And a standby pair that still
+ * answers takes over at once. */
+START_TEST(test_silent_peer_fails_once_with_standby_pairs) {
+        Net n;
+        uint64_t cut, d;
+
+        setup(&n, FZD_ICE_DEFAULT_TA);
+        add_host(&n, 0, "10.0.0.1:1000");
+        add_host(&n, 0, "10.0.1.1:1001");
+        add_host(&n, 1, "10.0.0.2:2000");
+        run_until(&n, T0 + FZD_SEC(5));
+        ck_assert_int_eq(fzd_ice_agent_get_state(n.p[0].a), FZD_ICE_STATE_CONNECTED);
+        n.down = true;
+        cut = n.now;
+        for (unsigned t = 1; t <= 40; t++) {
+                fzd_ice_agent_note_traffic(n.p[0].a, n.now);
+                run_until(&n, cut + FZD_SEC(t));
+        }
+        ck_assert_int_eq(fzd_ice_agent_get_state(n.p[0].a), FZD_ICE_STATE_FAILED);
+        d = n.p[0].state_at[FZD_ICE_STATE_FAILED] - cut;
+        /* ≤ 1.5 s to the first unanswered check + 16.5 s + 3 s revalidation + 2 s grace. */
+        ck_assert_msg(d <= FZD_USEC(1500 + 16500 + 2000) + FZD_ICE_REVALIDATE_USEC, "failed after %lu us",
+                      (unsigned long) d);
+        ck_assert_uint_eq(n.p[0].selections, 1); /* the standby pair was never selected unchecked */
+        teardown(&n);
+}
+END_TEST
+
 START_TEST(test_keepalive_active_then_idle) {
         Net n;
         size_t before;
@@ -822,6 +852,7 @@ static Suite *agent_suite(void) {
         tcase_add_test(tc, test_host_to_host);
         tcase_add_test(tc, test_ice_timeout_unanswered);
         tcase_add_test(tc, test_ice_timeout_after_connected);
+        tcase_add_test(tc, test_silent_peer_fails_once_with_standby_pairs);
         tcase_add_test(tc, test_keepalive_active_then_idle);
         tcase_add_test(tc, test_standby_pair_cadence);
         tcase_add_test(tc, test_idle_loss_takes_100s);

@@ -581,6 +581,11 @@ bool fzd_dataplane_peer_get_path(FzdDataplane *dp, FzdDpPeer *p, FzdDpPath *ret)
         return fzd_dp_peer_path(p, ret);
 }
 
+void fzd_dataplane_peer_get_stats(FzdDataplane *dp, FzdDpPeer *p, FzdWgPeerStats *ret) {
+        (void) dp;
+        fzd_wg_peer_get_stats(p->wg, ret);
+}
+
 void fzd_dataplane_peer_initiate(FzdDataplane *dp, FzdDpPeer *p) {
         fzd_wg_peer_initiate(dp->wg, p->wg, fzd_dp_now());
         rearm(dp);

@@ -169,6 +169,8 @@ void fzd_dataplane_peer_path_ready(FzdDataplane *dp, FzdDpPeer *peer);
 /* Sends a packet to the peer from the main loop: at once if it has a session, else
  * staged (128 at most) while a handshake runs. Returns 1 sent, 0 staged, < 0 error. */
 int fzd_dataplane_peer_send(FzdDataplane *dp, FzdDpPeer *peer, const uint8_t *packet, size_t len);
+/* The peer's WireGuard counters (atomics: safe while the workers run). */
+void fzd_dataplane_peer_get_stats(FzdDataplane *dp, FzdDpPeer *peer, FzdWgPeerStats *ret);
 
 /* ---- routes (main loop) ------------------------------------------------------------------ */
 

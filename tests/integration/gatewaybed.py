@@ -54,7 +54,7 @@ class GatewayController:
         self.control_path = os.path.join(world.dir, f'{self.name}.sock')
         argv = [PYTHON, CONTROLLER, '--api-url', world.api_url, '--ca-file', world.ca_file,
                 '--external-id', external_id, '--name', name, '--control', self.control_path, '--', *dataplane]
-        e = world.bed.env(FIREZONE_TOKEN=world.gateway_token, **(env or {}))
+        e = world.bed.env(**{'FIREZONE_TOKEN': world.gateway_token, **(env or {})})
         self.proc = world.spawn('gateway', self.name, argv, env=e)
         world.bed.wait_for_log(self.proc, 'gateway: control socket')
         if wait:

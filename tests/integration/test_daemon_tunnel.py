@@ -25,6 +25,8 @@ BACKUP = '/var/lib/dev.firezone.client/resolv.conf.backup'
 
 def ip_json(*args):
     r = subprocess.run(['ip', '-j', *args], capture_output=True, text=True)
+    if r.returncode != 0 and 'table does not exist' in r.stderr:
+        return []  # a routing table never used (e.g. IPv6 routes on a host without IPv6)
     return json.loads(r.stdout) if r.stdout.strip() else []
 
 

@@ -418,6 +418,39 @@ class BadInput(_PortalCase):
         self.assertEqual(d.pending('reconnecting'), [])
         self.assertEqual(self.portal.control(op='status')['joins'], joins)
 
+    def test_fragmented_messages_are_reassembled(self):
+        # Continuation frames, a ping between them; then one whose parts are each below the
+        # limit but add up to more than 8 MiB.
+        d, _ = self.connected_driver()
+        r = {'id': 'frag-1', 'type': 'dns', 'name': 'Fragmented', 'address': 'frag.example.com',
+             'address_description': 'x' * 3000}
+        text = json.dumps({'topic': 'client', 'event': 'resource_created_or_updated', 'payload': r, 'ref': None})
+        self.portal.control(op='send_fragmented', text=text, parts=5, ping=True)
+        self.assertEqual(d.wait('upserted')['resource']['description'], 'x' * 3000)
+        self.portal.control(op='send_fragmented', pad_bytes=9 * 1024 * 1024, parts=3)
+        ev = d.wait('reconnecting')
+        self.assertIn('larger than 8 MiB', ev['error'])
+        d.wait('init', timeout=30)
+
+    def test_text_that_is_not_utf8_never_reaches_the_parser(self):
+        # The parser (json-parser) does not check UTF-8 itself: the WebSocket layer refuses
+        # such a text frame (close 1007), which resets the connection; nothing of it is parsed.
+        d, _ = self.connected_driver()
+        for n, text in enumerate((b'{"topic":"client","event":"bad \xff byte"}',
+                                  b'{"topic":"client","event":"overlong \xc0\xaf"}',
+                                  b'{"topic":"client","event":"surrogate \xed\xa0\x80"}',
+                                  b'{"topic":"client","event":"cut at the end"}\xc3')):
+            self.portal.control(op='send_text_bytes', hex=text.hex())
+            ev = d.wait('reconnecting')
+            self.assertIn('WebSocket protocol error', ev['error'])
+            d.wait('init', timeout=30)
+        self.assertNotIn('Portal: ignoring a frame that cannot be read', d.stderr())
+        # The same bytes as valid UTF-8 are read (and the unknown event ignored): the test
+        # can tell the two apart.
+        self.portal.control(op='send_text_bytes', hex=b'{"topic":"client","event":"good \xc3\xa9"}'.hex())
+        self._marker(d, 'utf8')
+        self.assertEqual(d.pending('reconnecting'), [])
+
     def test_oversized_frame_resets_the_connection(self):
         d, _ = self.connected_driver()
         self._bad(d, 'larger than 8 MiB', op='send_oversized', bytes=9 * 1024 * 1024)

@@ -40,6 +40,7 @@ import urllib.parse
 import uuid
 
 import websockets
+import websockets.frames
 import websockets.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -694,6 +695,37 @@ class Portal:
             return {'sent': await self.broadcast(order['event'], order.get('payload'), side)}
         if op == 'send_raw':
             return {'sent': await self.broadcast_raw(order['text'], side)}
+        if op == 'send_fragmented':
+            # One text message in `parts` WebSocket frames (continuation frames), with a ping
+            # between the first two if asked: a client must reassemble it.
+            parts = int(order.get('parts', 3))
+            text = order['text'] if 'text' in order else json.dumps(
+                {'topic': side, 'event': 'pad', 'payload': 'y' * int(order['pad_bytes']), 'ref': None})
+            size = -(-len(text) // parts)
+            targets = list(self.clients) if side == 'client' else [x.ws for x in self.by_id['gateway'].values()]
+
+            async def fragments(ws):
+                for i in range(0, len(text), size):
+                    if i == size and order.get('ping'):
+                        await ws.ping()
+                    yield text[i:i + size]
+            for ws in targets:
+                try:
+                    await ws.send(fragments(ws))
+                except websockets.ConnectionClosed:
+                    pass
+            return {'sent': len(targets)}
+        if op == 'send_text_bytes':
+            # A text frame with exactly these bytes (hex), valid UTF-8 or not: a client must
+            # refuse one that is not (RFC 6455 §8.1, close code 1007) before parsing it.
+            data = bytes.fromhex(order['hex'])
+            targets = list(self.clients) if side == 'client' else [x.ws for x in self.by_id['gateway'].values()]
+            for ws in targets:
+                try:
+                    await ws.write_frame(True, websockets.frames.OP_TEXT, data)
+                except websockets.ConnectionClosed:
+                    pass
+            return {'sent': len(targets)}
         if op == 'send_oversized':
             pad = 'x' * int(order['bytes'])
             return {'sent': await self.broadcast_raw(json.dumps({'topic': side, 'event': 'pad',

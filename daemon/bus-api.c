@@ -622,11 +622,17 @@ int fzd_bus_api_new(sd_bus *bus, FzdManager *m, FzdBusApi **ret) {
         return 0;
 }
 
+void fzd_bus_api_detach(FzdBusApi *api) {
+        if (api && api->m) {
+                fzd_manager_remove_observer(api->m, &observer, api);
+                api->m = NULL;
+        }
+}
+
 FzdBusApi *fzd_bus_api_free(FzdBusApi *api) {
         if (!api)
                 return NULL;
-        if (api->m)
-                fzd_manager_remove_observer(api->m, &observer, api);
+        fzd_bus_api_detach(api);
         fzd_polkit_free(api->polkit);
         sd_bus_slot_unref(api->slot);
         sd_bus_flush_close_unref(api->bus);

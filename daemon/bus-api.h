@@ -17,6 +17,9 @@ typedef struct FzdBusApi FzdBusApi;
  * reference on bus. */
 int fzd_bus_api_new(sd_bus *bus, FzdManager *m, FzdBusApi **ret);
 /* Flushes and closes the bus connection. */
+/* Stop observing the manager (and never touch it again): before the manager is freed, which
+ * happens first at exit because its OS layer still uses the API's bus. */
+void fzd_bus_api_detach(FzdBusApi *api);
 FzdBusApi *fzd_bus_api_free(FzdBusApi *api);
 DEFINE_POINTER_CLEANUP_FUNC(FzdBusApi, fzd_bus_api_free);
 /* The connection (NULL for a NULL api). */

@@ -341,32 +341,29 @@ static void update_resource_routes(FzdManager *m, const FzdResource *old, const 
                 (void) m->os_ops->route_add(m->os, &b);
 }
 
-/* The routes of the whole table. */
+/* The routes of the whole table (in no particular order: the OS layer counts them). */
 static int collect_routes(FzdManager *m, FzdCidr **ret, size_t *ret_n) {
-        _cleanup_(freep) const FzdResource **v = NULL;
         _cleanup_(freep) FzdCidr *cidrs = NULL;
-        size_t n = 0, k = 0;
-        int r;
+        const FzdResource *r;
+        size_t n = fzd_resource_table_size(m->resources), k = 0, i = 0;
 
-        r = fzd_resource_table_sorted(m->resources, &v, &n);
-        if (r < 0)
-                return r;
         cidrs = calloc(n ? n : 1, sizeof *cidrs);
         if (!cidrs)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (resource_route(v[i], &cidrs[k]))
+        while ((r = fzd_resource_table_next(m->resources, &i)) && k < n)
+                if (resource_route(r, &cidrs[k]))
                         k++;
         *ret = TAKE_PTR(cidrs);
         *ret_n = k;
         return 0;
 }
 
-/* Replace the resource table with a copy of the portal's complete list. After a reconnect
- * the tunnel is still up: the new routes go in first, then the old ones out. Routes are
- * counted per prefix, so only real differences reach the kernel and nothing that stays is
- * ever missing. */
-static void replace_resources(FzdManager *m, FzdResource *const *resources, size_t n) {
+/* Replace the resource table with the portal's complete list (the table takes the
+ * resources; what it cannot take stays in the array for the engine to free). After a
+ * reconnect the tunnel is still up: the new routes go in first, then the old ones out.
+ * Routes are counted per prefix, so only real differences reach the kernel and nothing that
+ * stays is ever missing. */
+static void replace_resources(FzdManager *m, FzdResource **resources, size_t n) {
         _cleanup_(freep) FzdCidr *old_routes = NULL, *new_routes = NULL;
         size_t n_old = 0, n_new = 0;
 
@@ -375,14 +372,13 @@ static void replace_resources(FzdManager *m, FzdResource *const *resources, size
         fzd_resource_table_clear(m->resources);
         m->n_internet = 0;
         for (size_t i = 0; i < n; i++) {
-                FzdResource *copy = NULL, *old = NULL;
-                if (fzd_resource_dup(resources[i], &copy) < 0 ||
-                    fzd_resource_table_put(m->resources, copy, &old) < 0) {
-                        fzd_resource_free(copy);
+                FzdResource *old = NULL;
+                if (fzd_resource_table_put(m->resources, resources[i], &old) < 0) {
                         log_oom();
                         continue;
                 }
-                m->n_internet = m->n_internet - is_internet(old) + is_internet(copy);
+                m->n_internet = m->n_internet - is_internet(old) + is_internet(resources[i]);
+                resources[i] = NULL;
                 fzd_resource_free(old);
         }
         dns_stub_sync_all(m);
@@ -522,8 +518,7 @@ const FzdOsEvents *fzd_manager_os_events(void) {
 
 /* ---- engine events ----------------------------------------------------------------------- */
 
-static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, FzdResource *const *resources,
-                           size_t n) {
+static void on_engine_init(void *userdata, const FzdInterfaceConfig *config, FzdResource **resources, size_t n) {
         FzdManager *m = userdata;
 
         if (!m->session)

@@ -298,6 +298,9 @@ int fzd_os_tunnel_up(FzdOs *os, const FzdInterfaceConfig *config, int *ret_fd) {
         if (r < 0)
                 return r;
         os->config = *config;
+        /* DNS sentinels only of the families the tunnel really has (no IPv6 on the host). */
+        os->config.has_ipv4 = config->has_ipv4 && fzd_tunnel_has_family(os->tunnel, AF_INET);
+        os->config.has_ipv6 = config->has_ipv6 && fzd_tunnel_has_family(os->tunnel, AF_INET6);
         os->want_dns = true;
         if (ret_fd)
                 *ret_fd = fd;

@@ -60,59 +60,117 @@ int fzd_resource_ip_stack_from_string(const char *s) {
 FzdResource *fzd_resource_free(FzdResource *r) {
         if (!r)
                 return NULL;
-        for (size_t i = 0; i < r->n_sites; i++) {
-                free(r->sites[i].id);
-                free(r->sites[i].name);
+        if (!r->packed) {
+                for (size_t i = 0; i < r->n_sites; i++) {
+                        free(r->sites[i].id);
+                        free(r->sites[i].name);
+                }
+                free(r->sites);
+                free(r->filters);
+                free(r->id);
+                free(r->name);
+                free(r->address);
+                free(r->description);
         }
-        free(r->sites);
-        free(r->filters);
-        free(r->id);
-        free(r->name);
-        free(r->address);
-        free(r->description);
         free(r);
         return NULL;
 }
 
-static int dup_str(const char *s, char **ret) {
-        if (!s) {
-                *ret = NULL;
-                return 0;
+static size_t str_size(const char *s) {
+        return s ? strlen(s) + 1 : 0;
+}
+
+/* Copies s to *p and advances *p; NULL stays NULL. */
+static char *pack_str(char **p, const char *s) {
+        char *at = *p;
+        size_t n = str_size(s);
+
+        if (!s)
+                return NULL;
+        memcpy(at, s, n);
+        *p += n;
+        return at;
+}
+
+FzdResource *fzd_resource_new(const FzdResourceSpec *spec) {
+        size_t n_sites = spec->n_sites, n_filters = spec->n_filters;
+        size_t size = sizeof(FzdResource) + n_sites * sizeof(FzdSite) + n_filters * sizeof(FzdResourceFilter) +
+                      str_size(spec->id) + str_size(spec->name) + str_size(spec->address) +
+                      str_size(spec->description);
+        FzdResource *r;
+        char *p;
+
+        for (size_t i = 0; i < n_sites; i++)
+                size += str_size(spec->site_ids[i]) + str_size(spec->site_names ? spec->site_names[i] : NULL);
+        r = malloc(size);
+        if (!r)
+                return NULL;
+        *r = (FzdResource){
+                .type = spec->type,
+                .status = spec->status,
+                .ip_stack = spec->ip_stack,
+                .n_sites = n_sites,
+                .n_filters = n_filters,
+                .packed = true,
+        };
+        /* The sites (pointers) first, then the filters (16-bit fields), then the strings. */
+        p = (char *) (r + 1);
+        if (n_sites > 0)
+                r->sites = (FzdSite *) (void *) p;
+        p += n_sites * sizeof(FzdSite);
+        if (n_filters > 0) {
+                r->filters = (FzdResourceFilter *) (void *) p;
+                memcpy(r->filters, spec->filters, n_filters * sizeof(FzdResourceFilter));
         }
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
+        p += n_filters * sizeof(FzdResourceFilter);
+        r->id = pack_str(&p, spec->id);
+        r->name = pack_str(&p, spec->name);
+        r->address = pack_str(&p, spec->address);
+        r->description = pack_str(&p, spec->description);
+        for (size_t i = 0; i < n_sites; i++) {
+                r->sites[i].id = pack_str(&p, spec->site_ids[i]);
+                r->sites[i].name = pack_str(&p, spec->site_names ? spec->site_names[i] : NULL);
+        }
+        return r;
 }
 
 int fzd_resource_dup(const FzdResource *r, FzdResource **ret) {
-        _cleanup_(fzd_resource_freep) FzdResource *c = NULL;
+        const char *stack_ids[8] = {}, *stack_names[8] = {};
+        const char **ids = stack_ids, **names = stack_names;
+        FzdResource *c = NULL;
 
-        c = calloc(1, sizeof *c);
+        if (r->n_sites > ELEMENTSOF(stack_ids)) {
+                ids = calloc(r->n_sites, sizeof *ids);
+                names = calloc(r->n_sites, sizeof *names);
+                if (!ids || !names)
+                        goto finish;
+        }
+        for (size_t i = 0; i < r->n_sites; i++) {
+                ids[i] = r->sites[i].id;
+                names[i] = r->sites[i].name;
+        }
+        c = fzd_resource_new(&(FzdResourceSpec){
+                .type = r->type,
+                .status = r->status,
+                .ip_stack = r->ip_stack,
+                .id = r->id,
+                .name = r->name,
+                .address = r->address,
+                .description = r->description,
+                .site_ids = ids,
+                .site_names = names,
+                .n_sites = r->n_sites,
+                .filters = r->filters,
+                .n_filters = r->n_filters,
+        });
+finish:
+        if (ids != stack_ids) {
+                free(ids);
+                free(names);
+        }
         if (!c)
                 return -ENOMEM;
-        c->type = r->type;
-        c->status = r->status;
-        c->ip_stack = r->ip_stack;
-        if (dup_str(r->id, &c->id) < 0 || dup_str(r->name, &c->name) < 0 || dup_str(r->address, &c->address) < 0 ||
-            dup_str(r->description, &c->description) < 0)
-                return -ENOMEM;
-        if (r->n_sites > 0) {
-                c->sites = calloc(r->n_sites, sizeof *c->sites);
-                if (!c->sites)
-                        return -ENOMEM;
-                c->n_sites = r->n_sites;
-                for (size_t i = 0; i < r->n_sites; i++)
-                        if (dup_str(r->sites[i].id, &c->sites[i].id) < 0 ||
-                            dup_str(r->sites[i].name, &c->sites[i].name) < 0)
-                                return -ENOMEM;
-        }
-        if (r->n_filters > 0) {
-                c->filters = calloc(r->n_filters, sizeof *c->filters);
-                if (!c->filters)
-                        return -ENOMEM;
-                memcpy(c->filters, r->filters, r->n_filters * sizeof *c->filters);
-                c->n_filters = r->n_filters;
-        }
-        *ret = TAKE_PTR(c);
+        *ret = c;
         return 0;
 }
 
@@ -249,6 +307,13 @@ FzdResource *fzd_resource_table_take(FzdResourceTable *t, const char *id) {
 
 size_t fzd_resource_table_size(const FzdResourceTable *t) {
         return t->n_items;
+}
+
+const FzdResource *fzd_resource_table_next(const FzdResourceTable *t, size_t *i) {
+        for (; *i < t->n_slots; (*i)++)
+                if (t->slots[*i])
+                        return t->slots[(*i)++];
+        return NULL;
 }
 
 static int compare_by_name(const void *a, const void *b) {

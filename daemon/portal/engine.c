@@ -36,6 +36,8 @@
 #define JOIN_TIMEOUT_USEC         (10ULL * USEC_PER_SEC)
 #define CONNECT_TIMEOUT_USEC      (5ULL * USEC_PER_SEC)
 #define HANDSHAKE_TIMEOUT_USEC    (15ULL * USEC_PER_SEC)
+#define FRAMES_DROPPED_LOGGED     10U /* per connection at warning level; the rest at debug */
+#define FRAME_FREE_LATER          (256U * 1024U) /* frames this large are freed from the loop */
 
 struct FzdEngine {
         unsigned n_ref;
@@ -62,11 +64,13 @@ struct FzdEngine {
         EVP_PKEY *key; /* this connection's X25519 key; the data plane will use it */
         uint64_t next_ref, join_ref;
         bool joined, got_init;
+        unsigned frames_dropped; /* on this connection */
         unsigned heartbeats_unanswered;
         uint64_t heartbeat_ref;
         char reject_reason[200];
 
         sd_event_source *retry_timer, *heartbeat_timer, *join_timer, *trim_event;
+        FzdPortalFrame spent; /* a big frame already handled, freed by on_trim() */
         FzdBackoff backoff;
         uint64_t heartbeat_interval, join_timeout;
 };
@@ -99,6 +103,7 @@ static void drop_connection(FzdEngine *e) {
         (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(e->retry_timer, SD_EVENT_OFF);
         e->joined = e->got_init = false;
+        e->frames_dropped = 0;
         e->heartbeats_unanswered = 0;
 }
 
@@ -364,54 +369,70 @@ static int reject(FzdEngine *e, const char *reason) {
         return -EBADMSG;
 }
 
-static int handle_init(FzdEngine *e, json_object *payload) {
+static int handle_init(FzdEngine *e, const FzdJson *payload) {
+        FzdPortalSkips skips = FZD_PORTAL_SKIPS("init");
         FzdInterfaceConfig config;
         FzdResource **resources = NULL;
-        size_t n = 0;
+        FzdRelay relays[FZD_PORTAL_MAX_RELAYS];
+        size_t n = 0, n_relays;
         char err[200] = "";
         unsigned gen = e->generation;
         int r;
 
-        r = fzd_portal_init_parse(payload, &config, &resources, &n, err, sizeof(err));
-        if (r == -ENOMEM)
-                return reject(e, "out of memory");
-        if (r < 0)
-                return reject(e, err);
+        /* Bad elements are skipped inside; an init that cannot be applied as a whole leaves
+         * the session without a state: reset. */
+        r = fzd_portal_init_parse(payload, &skips, &config, &resources, &n, err, sizeof(err));
+        if (r < 0) {
+                fzd_portal_skips_done(&skips);
+                return reject(e, r == -ENOMEM ? "out of memory" : err);
+        }
+
+        /* The relays too, so that every skip line of the message comes before its summary. */
+        n_relays = fzd_portal_relays_parse(fzd_json_get(payload, "relays"), &skips, relays, ELEMENTSOF(relays));
+        fzd_portal_skips_done(&skips);
 
         e->got_init = true;
         fzd_backoff_reset(&e->backoff);
         (void) sd_event_source_set_enabled(e->join_timer, SD_EVENT_OFF);
-        log_info("Connected to the Firezone portal at %s: %zu resources.", e->url.host_header, n);
+        log_info("Connected to the Firezone portal at %s: %zu resources%s.", e->url.host_header, n,
+                 skips.skipped > 0 ? " (some skipped, see above)" : "");
         if (e->ev.init)
                 e->ev.init(e->userdata, &config, resources, n);
+        if (gen == e->generation && e->ev.relays)
+                e->ev.relays(e->userdata, relays, n_relays, NULL, 0, true);
+        explicit_bzero(relays, sizeof relays);
         fzd_resources_free(resources, n);
-        if (gen == e->generation && e->ev.relays) {
-                json_object *list = NULL;
-                FzdRelay relays[FZD_PORTAL_MAX_RELAYS];
-                size_t k = json_object_object_get_ex(payload, "relays", &list)
-                                   ? fzd_portal_relays_parse(list, relays, ELEMENTSOF(relays), NULL)
-                                   : 0;
-                e->ev.relays(e->userdata, relays, k, NULL, 0, true);
-                explicit_bzero(relays, sizeof relays);
-        }
-        /* A large init leaves megabytes of freed small blocks (the JSON tree, wslay's message
-         * buffer) in the heap. Hand them back once all of it is freed, i.e. from the loop. */
+        /* A large init leaves megabytes of freed blocks (the parsed frame, the WebSocket's
+         * message buffer) in the heap. Hand them back once all of it is freed, i.e. from the
+         * loop. */
         if (n >= 256)
                 (void) sd_event_source_set_enabled(e->trim_event, SD_EVENT_ONESHOT);
         return gen == e->generation ? 0 : -ECANCELED;
 }
 
-/* Messages about connections to gateways (DESIGN §7.2). A message that cannot be used is
- * dropped with a log line: the connection stays (the resource asks again on its next packet).
- * -ENOENT: not one of these. */
-static int handle_gateway_event(FzdEngine *e, const FzdPortalFrame *f) {
-        if (streq(f->event, "authorization_created")) {
-                FzdAuthorization a;
-                char err[200] = "";
+/* An event whose payload cannot be used as a whole: dropped, the connection stays. */
+static int drop_event(const char *event, const char *why) {
+        log_warning("Portal: ignoring a \"%s\" event: %s.", event, why);
+        return 0;
+}
 
-                if (fzd_portal_authorization_parse(f->payload, &a, err, sizeof err) < 0) {
-                        log_warning("Dropping an authorization from the portal: %s.", err);
-                        return 0;
+/* Messages about connections to gateways (DESIGN §7.2). A message that cannot be used is
+ * dropped with a log line, a bad element in it skipped with one: the connection stays (the
+ * resource asks again on its next packet). -ENOENT: not one of these. */
+static int handle_gateway_event(FzdEngine *e, const FzdPortalFrame *f) {
+        FzdPortalSkips skips = FZD_PORTAL_SKIPS(f->event);
+
+        if (streq(f->event, "authorization_created")) {
+                FzdPortalElement el = { .what = "authorization", .index = FZD_PORTAL_NO_INDEX };
+                FzdAuthorization a;
+
+                if (fzd_portal_authorization_parse(f->payload, &el, &a) < 0) {
+                        char why[FZD_PORTAL_MAX_ID + sizeof el.why + 32];
+
+                        (void) snprintf(why, sizeof why, "%s%s%s", el.id ? "resource " : "", el.id ? el.id : "",
+                                        el.id ? ": " : "");
+                        (void) snprintf(why + strlen(why), sizeof why - strlen(why), "%s", el.why);
+                        return drop_event(f->event, why);
                 }
                 if (e->ev.authorization_created)
                         e->ev.authorization_created(e->userdata, &a);
@@ -422,29 +443,33 @@ static int handle_gateway_event(FzdEngine *e, const FzdPortalFrame *f) {
                 const char *id, *reason;
 
                 if (fzd_portal_authorization_failed_parse(f->payload, &id, &reason) < 0)
-                        log_warning("Dropping a malformed authorization_creation_failed from the portal.");
-                else if (e->ev.authorization_failed)
+                        return drop_event(f->event, "it has no usable \"resource_id\"");
+                if (e->ev.authorization_failed)
                         e->ev.authorization_failed(e->userdata, id, reason);
                 return 0;
         }
         if (streq(f->event, "ice_candidates") || streq(f->event, "invalidate_ice_candidates")) {
                 const char *id, *cands[FZD_PORTAL_MAX_CANDIDATES];
                 size_t n;
+                int r = fzd_portal_candidates_parse(f->payload, &skips, &id, cands, ELEMENTSOF(cands), &n);
 
-                if (fzd_portal_candidates_parse(f->payload, &id, cands, ELEMENTSOF(cands), &n) < 0)
-                        log_warning("Dropping malformed %s from the portal.", f->event);
-                else if (e->ev.ice_candidates)
-                        e->ev.ice_candidates(e->userdata, id, cands, n, f->event[0] == 'i' && f->event[1] == 'n');
+                fzd_portal_skips_done(&skips);
+                if (r < 0)
+                        return drop_event(f->event, "it has no usable \"gateway_id\" or \"candidates\" list");
+                if (e->ev.ice_candidates)
+                        e->ev.ice_candidates(e->userdata, id, cands, n, streq(f->event, "invalidate_ice_candidates"));
                 return 0;
         }
         if (streq(f->event, "relays_presence")) {
                 FzdRelay relays[FZD_PORTAL_MAX_RELAYS];
                 const char *gone[FZD_PORTAL_MAX_RELAYS];
                 size_t n = 0, n_gone = 0;
+                int r = fzd_portal_relays_presence_parse(f->payload, &skips, relays, ELEMENTSOF(relays), &n, gone,
+                                                         ELEMENTSOF(gone), &n_gone);
 
-                if (fzd_portal_relays_presence_parse(f->payload, relays, ELEMENTSOF(relays), &n, gone, ELEMENTSOF(gone),
-                                                     &n_gone, NULL) < 0)
-                        log_warning("Dropping a malformed relays_presence from the portal.");
+                fzd_portal_skips_done(&skips);
+                if (r < 0)
+                        (void) drop_event(f->event, "the payload is not an object");
                 else if (e->ev.relays)
                         e->ev.relays(e->userdata, relays, n, gone, n_gone, false);
                 explicit_bzero(relays, sizeof relays);
@@ -486,23 +511,27 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
                 return 0;
         }
         if (streq(f->event, "resource_created_or_updated")) {
+                FzdPortalSkips skips = FZD_PORTAL_SKIPS(f->event);
+                FzdPortalElement el = { .what = "resource", .index = FZD_PORTAL_NO_INDEX };
                 FzdResource *res = NULL;
 
-                r = fzd_portal_resource_parse(f->payload, &res, err, sizeof(err));
-                if (r == -EOPNOTSUPP) {
-                        log_debug("Ignoring a resource of a type this client does not know.");
-                        return 0;
-                }
-                if (r == -EDOM) {
-                        /* Unusable now: drop whatever we had under that id. */
-                        log_warning("Skipping an updated resource%s%s: %s.", res ? " " : "", res ? res->id : "", err);
+                r = fzd_portal_resource_parse(f->payload, &skips, &el, &res);
+                /* The resource's own line first, then the message's summary. */
+                if (r == -EOPNOTSUPP)
+                        fzd_portal_skip_unknown(&skips, &el);
+                else if (r == -EINVAL)
+                        fzd_portal_skip(&skips, &el);
+                fzd_portal_skips_done(&skips);
+                if (r == -ENOMEM)
+                        return reject(e, "out of memory");
+                if (r < 0) {
+                        /* Unusable now (or of a kind we do not know): skipped, and whatever
+                         * we had under that id goes. */
                         if (res && e->ev.resource_deleted)
                                 e->ev.resource_deleted(e->userdata, res->id);
                         fzd_resource_free(res);
                         return gen == e->generation ? 0 : -ECANCELED;
                 }
-                if (r < 0)
-                        return reject(e, r == -ENOMEM ? "out of memory" : err);
                 log_debug("Portal: resource %s created or updated.", res->id);
                 if (e->ev.resource_upserted)
                         e->ev.resource_upserted(e->userdata, res);
@@ -515,7 +544,7 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
 
                 r = fzd_portal_resource_deleted_parse(f->payload, &id, err, sizeof(err));
                 if (r < 0)
-                        return reject(e, err);
+                        return drop_event(f->event, err);
                 log_debug("Portal: resource %s deleted.", id);
                 if (e->ev.resource_deleted)
                         e->ev.resource_deleted(e->userdata, id);
@@ -525,11 +554,13 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
         if (r != -ENOENT)
                 return r == 0 && gen != e->generation ? -ECANCELED : r;
         if (streq(f->event, "config_changed")) {
+                FzdPortalSkips skips = FZD_PORTAL_SKIPS(f->event);
                 FzdInterfaceConfig config;
 
-                r = fzd_portal_config_changed_parse(f->payload, &config, err, sizeof(err));
+                r = fzd_portal_config_changed_parse(f->payload, &skips, &config, err, sizeof(err));
+                fzd_portal_skips_done(&skips);
                 if (r < 0)
-                        return reject(e, err);
+                        return drop_event(f->event, err); /* the configuration in use stays */
                 log_info("The Firezone portal changed this device's interface configuration.");
                 if (e->ev.config_changed)
                         e->ev.config_changed(e->userdata, &config);
@@ -550,8 +581,16 @@ static int ws_message(void *userdata, const char *data, size_t len) {
         r = fzd_portal_frame_parse(data, len, &f, &why);
         if (r == -ENOMEM)
                 return reject(e, "out of memory");
-        if (r < 0)
-                return reject(e, why);
+        if (r < 0) {
+                /* Not a frame we can read at all: which event it was is unknown, so it is
+                 * dropped (as Firezone's client does). A lost init or heartbeat reply is
+                 * caught by the join and heartbeat timers. */
+                if (e->frames_dropped++ < FRAMES_DROPPED_LOGGED)
+                        log_warning("Portal: ignoring a frame that cannot be read (%s).", why);
+                else
+                        log_debug("Portal: ignoring a frame that cannot be read (%s).", why);
+                return 0;
+        }
 
         engine_ref(e);
         if (streq(f.event, "disconnect")) {
@@ -577,7 +616,15 @@ static int ws_message(void *userdata, const char *data, size_t len) {
                 log_debug("Ignoring a portal message on topic \"%s\".", f.topic);
                 r = 0;
         }
-        fzd_portal_frame_done(&f);
+        if (len >= FRAME_FREE_LATER && e->trim_event) {
+                /* Unmapping megabytes takes milliseconds: do it from the loop, after what the
+                 * frame set off and made pending first (the DNS step that "connected" waits
+                 * for). At most one such frame is kept. */
+                fzd_portal_frame_done(&e->spent);
+                e->spent = f;
+                (void) sd_event_source_set_enabled(e->trim_event, SD_EVENT_ONESHOT);
+        } else
+                fzd_portal_frame_done(&f);
         engine_unref(e); /* the ws still holds us through its userdata only while we live */
         return r;
 }
@@ -671,6 +718,9 @@ static void ws_closed(void *userdata, const FzdWsError *err) {
 /* ---- public API --------------------------------------------------------------------------- */
 
 static int on_trim(sd_event_source *s, void *userdata) {
+        FzdEngine *e = userdata;
+
+        fzd_portal_frame_done(&e->spent);
         (void) malloc_trim(0);
         return 0;
 }
@@ -719,6 +769,7 @@ static void engine_destroy(FzdEngine *e) {
         e->heartbeat_timer = sd_event_source_disable_unref(e->heartbeat_timer);
         e->join_timer = sd_event_source_disable_unref(e->join_timer);
         e->trim_event = sd_event_source_disable_unref(e->trim_event);
+        fzd_portal_frame_done(&e->spent);
         if (e->tls)
                 SSL_CTX_free(e->tls);
         fzd_url_done(&e->url);

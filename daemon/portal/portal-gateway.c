@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <json-c/json.h> /* the payloads we send */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,19 +10,9 @@
 #include "log.h"
 #include "macro.h"
 #include "portal-gateway.h"
-#include "text.h"
 
-static const char *get_string(json_object *o, const char *key, size_t max) {
-        json_object *v;
-        const char *s;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        s = json_object_get_string(v);
-        if (!s || (size_t) json_object_get_string_len(v) > max || strlen(s) != (size_t) json_object_get_string_len(v))
-                return NULL;
-        return s;
-}
+/* An id the element walker accepts fits the messages' id buffers. */
+_Static_assert(FZD_PORTAL_MAX_ID <= FZD_MSG_ID_MAX, "a portal id may not fit FzdRelay.id");
 
 /* Printable ASCII, no spaces: ids, keys, credentials. */
 static bool token_like(const char *s) {
@@ -33,21 +24,31 @@ static bool token_like(const char *s) {
         return true;
 }
 
-static int copy_token(json_object *o, const char *key, char *dst, size_t size) {
-        const char *s = get_string(o, key, size - 1);
+/* A required token (no spaces, printable ASCII) copied into dst[size]. */
+static int field_token(const FzdJson *o, const char *key, char *dst, size_t size, FzdPortalElement *e) {
+        const char *s;
+        int k = fzd_portal_field_string(o, key, size - 1, true, e, &s);
 
-        if (!s || !token_like(s))
-                return -EINVAL;
+        if (k < 0)
+                return k;
+        if (!token_like(s))
+                return fzd_portal_bad(e, "\"%s\" has spaces or characters other than printable ASCII", key);
         (void) snprintf(dst, size, "%s", s);
         return 0;
 }
 
-static int base64_key(const char *s, uint8_t ret[32]) {
+/* A required 32-byte key in base64 (44 characters with the padding). */
+static int field_key(const FzdJson *o, const char *key, uint8_t ret[32], FzdPortalElement *e) {
         unsigned char buf[48];
+        const char *s;
+        int k = fzd_portal_field_string(o, key, 64, true, e, &s);
 
-        if (!s || strlen(s) != 44 || EVP_DecodeBlock(buf, (const unsigned char *) s, 44) != 33 || s[43] != '=')
-                return -EINVAL;
+        if (k < 0)
+                return k;
+        if (strlen(s) != 44 || s[43] != '=' || EVP_DecodeBlock(buf, (const unsigned char *) s, 44) != 33)
+                return fzd_portal_bad(e, "\"%s\" is not a 32-byte key in base64", key);
         memcpy(ret, buf, 32);
+        explicit_bzero(buf, sizeof buf);
         return 0;
 }
 
@@ -90,154 +91,211 @@ static int parse_addr(const char *s, struct sockaddr_storage *ret) {
         return 0;
 }
 
-static int relay_parse(json_object *o, FzdRelay *ret) {
-        json_object *v;
-        const char *type = get_string(o, "type", 32);
+typedef struct Relays {
+        FzdRelay *v;
+        size_t n;
+} Relays;
 
-        memset(ret, 0, sizeof *ret);
-        if (!json_object_is_type(o, json_type_object) || !type || !streq(type, "turn"))
-                return -EINVAL;
-        if (copy_token(o, "id", ret->id, sizeof ret->id) < 0 ||
-            copy_token(o, "username", ret->username, sizeof ret->username) < 0 ||
-            copy_token(o, "password", ret->password, sizeof ret->password) < 0 ||
-            parse_addr(get_string(o, "addr", 64), &ret->addr) < 0)
-                return -EINVAL;
-        if (json_object_object_get_ex(o, "expires_at", &v) && json_object_is_type(v, json_type_int)) {
-                int64_t t = json_object_get_int64(v);
-                ret->expires_at = t > 0 ? (uint64_t) t : 0;
+/* {"type": "turn", "id", "addr": "ip:port", "username", "password", "expires_at": unix s}. */
+static int parse_relay(const FzdJson *o, FzdPortalElement *e, void *userdata) {
+        Relays *relays = userdata;
+        FzdRelay *r = &relays->v[relays->n];
+        const char *id, *type, *addr;
+        int64_t expires = 0;
+        int k, k_id;
+
+        memset(r, 0, sizeof *r);
+        if (fzd_json_type(o) != FZD_JSON_OBJECT)
+                return fzd_portal_bad(e, "it is not an object");
+        k_id = fzd_portal_field_id(o, "id", e, &id); /* first: for the log line */
+        k = fzd_portal_field_string(o, "type", 32, true, e, &type);
+        if (k < 0)
+                return k;
+        if (!streq(type, "turn"))
+                return -EOPNOTSUPP; /* a kind of relay this client does not use */
+        if (k_id < 0)
+                return k_id; /* e->why still says what is wrong with the id */
+        (void) snprintf(r->id, sizeof r->id, "%s", id);
+        k = field_token(o, "username", r->username, sizeof r->username, e);
+        if (k >= 0)
+                k = field_token(o, "password", r->password, sizeof r->password, e);
+        if (k >= 0)
+                k = fzd_portal_field_string(o, "addr", 64, true, e, &addr);
+        if (k >= 0 && parse_addr(addr, &r->addr) < 0)
+                k = fzd_portal_bad(e, "\"addr\" is not address:port");
+        if (k >= 0)
+                k = fzd_portal_field_int(o, "expires_at", 0, INT64_MAX, e, &expires);
+        if (k < 0) {
+                explicit_bzero(r, sizeof *r);
+                return k;
         }
+        r->expires_at = (uint64_t) expires;
+        relays->n++;
         return 0;
 }
 
-size_t fzd_portal_relays_parse(json_object *list, FzdRelay *ret, size_t size, size_t *ret_skipped) {
-        size_t n = 0, skipped = 0, len;
+size_t fzd_portal_relays_parse(const FzdJson *list, FzdPortalSkips *s, FzdRelay *ret, size_t size) {
+        Relays relays = { .v = ret };
 
-        if (!json_object_is_type(list, json_type_array)) {
-                if (ret_skipped)
-                        *ret_skipped = list ? 1 : 0;
-                return 0;
+        if (fzd_portal_each(list, s, "relay", NULL, size, parse_relay, &relays) == -EINVAL) {
+                FzdPortalElement e = { .what = "relay list", .index = FZD_PORTAL_NO_INDEX };
+                (void) fzd_portal_bad(&e, "it is not a list");
+                fzd_portal_skip(s, &e);
         }
-        len = json_object_array_length(list);
-        for (size_t i = 0; i < len; i++) {
-                if (n >= size || relay_parse(json_object_array_get_idx(list, i), &ret[n]) < 0) {
-                        skipped++;
-                        continue;
-                }
-                n++;
-        }
-        if (skipped > 0)
-                log_notice("Skipped %zu relay entries the client cannot use (another type, a bad address or "
-                           "credentials, or more than %d).",
-                           skipped, FZD_PORTAL_MAX_RELAYS);
-        if (ret_skipped)
-                *ret_skipped = skipped;
-        return n;
+        return relays.n;
 }
 
-int fzd_portal_relays_presence_parse(json_object *payload, FzdRelay *ret_connected, size_t size, size_t *ret_n,
-                                     const char **ret_disconnected, size_t disconnected_size, size_t *ret_n_disconnected,
-                                     size_t *ret_skipped) {
-        json_object *v;
-        size_t nd = 0;
+typedef struct Ids {
+        const char **v;
+        size_t n;
+} Ids;
 
-        if (!json_object_is_type(payload, json_type_object))
-                return -EINVAL;
-        *ret_n = json_object_object_get_ex(payload, "connected", &v)
-                         ? fzd_portal_relays_parse(v, ret_connected, size, ret_skipped)
-                         : 0;
-        if (json_object_object_get_ex(payload, "disconnected_ids", &v) && json_object_is_type(v, json_type_array)) {
-                size_t len = json_object_array_length(v);
-                for (size_t i = 0; i < len && nd < disconnected_size; i++) {
-                        json_object *id = json_object_array_get_idx(v, i);
-                        const char *s = json_object_is_type(id, json_type_string) ? json_object_get_string(id) : NULL;
-                        if (s && strlen(s) <= FZD_MSG_ID_MAX && token_like(s))
-                                ret_disconnected[nd++] = s;
-                }
-        }
-        *ret_n_disconnected = nd;
+static int parse_relay_id(const FzdJson *v, FzdPortalElement *e, void *userdata) {
+        Ids *ids = userdata;
+        size_t len;
+        const char *s = fzd_json_string(v, &len);
+
+        if (!s || len > FZD_MSG_ID_MAX || strlen(s) != len || !token_like(s))
+                return fzd_portal_bad(e, "it is not an id");
+        ids->v[ids->n++] = s;
         return 0;
 }
 
-static int ice_credentials(json_object *o, const char *key, FzdIceCredentials *ret) {
-        json_object *v;
+int fzd_portal_relays_presence_parse(const FzdJson *payload, FzdPortalSkips *s, FzdRelay *ret_connected, size_t size,
+                                     size_t *ret_n, const char **ret_disconnected, size_t disconnected_size,
+                                     size_t *ret_n_disconnected) {
+        FzdPortalElement e = { .what = "disconnected relay list", .index = FZD_PORTAL_NO_INDEX };
+        Ids ids = { .v = ret_disconnected };
 
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT)
                 return -EINVAL;
-        if (copy_token(v, "username", ret->username, sizeof ret->username) < 0 ||
-            copy_token(v, "password", ret->password, sizeof ret->password) < 0)
-                return -EINVAL;
+        *ret_n = fzd_portal_relays_parse(fzd_json_get(payload, "connected"), s, ret_connected, size);
+        if (fzd_portal_each(fzd_json_get(payload, "disconnected_ids"), s, "disconnected relay id", NULL,
+                            disconnected_size, parse_relay_id, &ids) == -EINVAL) {
+                (void) fzd_portal_bad(&e, "it is not a list");
+                fzd_portal_skip(s, &e);
+        }
+        *ret_n_disconnected = ids.n;
         return 0;
 }
 
-int fzd_portal_authorization_parse(json_object *payload, FzdAuthorization *ret, char *err, size_t err_size) {
+static int ice_credentials(const FzdJson *o, const char *key, FzdIceCredentials *ret, FzdPortalElement *e) {
+        const FzdJson *v;
+        int k = fzd_portal_field_object(o, key, e, &v);
+
+        if (k >= 0 && !v)
+                k = fzd_portal_bad(e, "\"%s\" is missing", key);
+        if (k >= 0)
+                k = field_token(v, "username", ret->username, sizeof ret->username, e);
+        if (k >= 0)
+                k = field_token(v, "password", ret->password, sizeof ret->password, e);
+        return k;
+}
+
+/* An optional address of the gateway in the tunnel. */
+static int field_address(const FzdJson *o, const char *key, int family, void *addr, bool *ret_has,
+                         FzdPortalElement *e) {
         const char *s;
-        json_object *v;
+        int k = fzd_portal_field_string(o, key, INET6_ADDRSTRLEN, false, e, &s);
 
-        memset(ret, 0, sizeof *ret);
-#define BAD(what) ({ (void) snprintf(err, err_size, "%s", what); -EINVAL; })
-        if (!json_object_is_type(payload, json_type_object))
-                return BAD("not an object");
-        if (copy_token(payload, "resource_id", ret->resource_id, sizeof ret->resource_id) < 0)
-                return BAD("resource_id is missing or bad");
-        if (copy_token(payload, "gateway_id", ret->gateway_id, sizeof ret->gateway_id) < 0)
-                return BAD("gateway_id is missing or bad");
-        /* Older portals call the site gateway_group_id. */
-        if (copy_token(payload, "site_id", ret->site_id, sizeof ret->site_id) < 0 &&
-            copy_token(payload, "gateway_group_id", ret->site_id, sizeof ret->site_id) < 0)
-                return BAD("site_id is missing or bad");
-        if (base64_key(get_string(payload, "gateway_public_key", 64), ret->gateway_public_key) < 0)
-                return BAD("gateway_public_key is not a base64 X25519 key");
-        if (base64_key(get_string(payload, "preshared_key", 64), ret->preshared_key) < 0)
-                return BAD("preshared_key is not a base64 32-byte key");
-        s = get_string(payload, "gateway_ipv4", INET_ADDRSTRLEN);
-        ret->has_gateway_ipv4 = s && inet_pton(AF_INET, s, &ret->gateway_ipv4) == 1;
-        s = get_string(payload, "gateway_ipv6", INET6_ADDRSTRLEN);
-        ret->has_gateway_ipv6 = s && inet_pton(AF_INET6, s, &ret->gateway_ipv6) == 1;
-        if (ice_credentials(payload, "client_ice_credentials", &ret->client_ice) < 0 ||
-            ice_credentials(payload, "gateway_ice_credentials", &ret->gateway_ice) < 0)
-                return BAD("the ICE credentials are missing or bad");
-        if (json_object_object_get_ex(payload, "use_iceless", &v) && json_object_is_type(v, json_type_boolean))
-                ret->use_iceless = json_object_get_boolean(v);
-#undef BAD
+        *ret_has = false;
+        if (k < 0 || !s)
+                return k;
+        if (inet_pton(family, s, addr) != 1)
+                return fzd_portal_bad(e, "\"%s\" is not an %s address", key, family == AF_INET ? "IPv4" : "IPv6");
+        *ret_has = true;
         return 0;
 }
 
-int fzd_portal_authorization_failed_parse(json_object *payload, const char **ret_resource_id,
+int fzd_portal_authorization_parse(const FzdJson *payload, FzdPortalElement *e, FzdAuthorization *ret) {
+        const FzdJson *v;
+        const char *id;
+        int k;
+
+        memset(ret, 0, sizeof *ret);
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT)
+                return fzd_portal_bad(e, "it is not an object");
+        k = fzd_portal_field_id(payload, "resource_id", e, &id); /* for the log line */
+        if (k >= 0)
+                k = field_token(payload, "resource_id", ret->resource_id, sizeof ret->resource_id, e);
+        if (k >= 0)
+                k = field_token(payload, "gateway_id", ret->gateway_id, sizeof ret->gateway_id, e);
+        /* Older portals call the site gateway_group_id. */
+        if (k >= 0)
+                k = field_token(payload, fzd_json_is_null(fzd_json_get(payload, "site_id")) ? "gateway_group_id" : "site_id",
+                                ret->site_id, sizeof ret->site_id, e);
+        if (k >= 0)
+                k = field_key(payload, "gateway_public_key", ret->gateway_public_key, e);
+        if (k >= 0)
+                k = field_key(payload, "preshared_key", ret->preshared_key, e);
+        if (k >= 0)
+                k = field_address(payload, "gateway_ipv4", AF_INET, &ret->gateway_ipv4, &ret->has_gateway_ipv4, e);
+        if (k >= 0)
+                k = field_address(payload, "gateway_ipv6", AF_INET6, &ret->gateway_ipv6, &ret->has_gateway_ipv6, e);
+        if (k >= 0)
+                k = ice_credentials(payload, "client_ice_credentials", &ret->client_ice, e);
+        if (k >= 0)
+                k = ice_credentials(payload, "gateway_ice_credentials", &ret->gateway_ice, e);
+        v = fzd_json_get(payload, "use_iceless");
+        if (k >= 0 && !fzd_json_is_null(v) && !fzd_json_bool(v, &ret->use_iceless))
+                k = fzd_portal_bad(e, "\"use_iceless\" is not true or false");
+        if (k < 0)
+                explicit_bzero(ret, sizeof *ret); /* the keys and passwords read so far */
+        return k;
+}
+
+int fzd_portal_authorization_failed_parse(const FzdJson *payload, const char **ret_resource_id,
                                           const char **ret_reason) {
+        FzdPortalElement e = {};
         const char *id, *reason;
 
-        if (!json_object_is_type(payload, json_type_object))
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT ||
+            fzd_portal_field_string(payload, "resource_id", FZD_MSG_ID_MAX, true, &e, &id) < 0 || !token_like(id))
                 return -EINVAL;
-        id = get_string(payload, "resource_id", FZD_MSG_ID_MAX);
-        if (!id || !token_like(id))
-                return -EINVAL;
-        reason = get_string(payload, "reason", 64);
+        if (fzd_portal_field_string(payload, "reason", 64, false, &e, &reason) < 0 || !reason ||
+            !fzd_portal_text_ok(reason))
+                reason = "unknown";
         *ret_resource_id = id;
-        *ret_reason = reason && fzd_text_is_clean(reason) ? reason : "unknown";
+        *ret_reason = reason;
         return 0;
 }
 
-int fzd_portal_candidates_parse(json_object *payload, const char **ret_gateway_id, const char **ret_candidates,
-                                size_t size, size_t *ret_n) {
-        json_object *v;
-        const char *id;
-        size_t n = 0, len;
+typedef struct Candidates {
+        const char **v;
+        size_t n;
+} Candidates;
 
-        if (!json_object_is_type(payload, json_type_object))
+static int parse_candidate(const FzdJson *v, FzdPortalElement *e, void *userdata) {
+        Candidates *c = userdata;
+        size_t len;
+        const char *s = fzd_json_string(v, &len);
+
+        if (!s)
+                return fzd_portal_bad(e, "it is not a string");
+        if (len == 0 || len >= FZD_PORTAL_MAX_CANDIDATE || strlen(s) != len)
+                return fzd_portal_bad(e, "it is empty, longer than %d bytes or has a NUL", FZD_PORTAL_MAX_CANDIDATE - 1);
+        if (!fzd_portal_text_ok(s))
+                return fzd_portal_bad(e, "it is not UTF-8 or has control characters");
+        c->v[c->n++] = s;
+        return 0;
+}
+
+int fzd_portal_candidates_parse(const FzdJson *payload, FzdPortalSkips *s, const char **ret_gateway_id,
+                                const char **ret_candidates, size_t size, size_t *ret_n) {
+        FzdPortalElement e = {};
+        Candidates c = { .v = ret_candidates };
+        const FzdJson *list;
+        const char *id;
+
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT ||
+            fzd_portal_field_string(payload, "gateway_id", FZD_MSG_ID_MAX, true, &e, &id) < 0 || !token_like(id) ||
+            fzd_portal_field_array(payload, "candidates", &e, &list) < 0 || !list)
                 return -EINVAL;
-        id = get_string(payload, "gateway_id", FZD_MSG_ID_MAX);
-        if (!id || !token_like(id) || !json_object_object_get_ex(payload, "candidates", &v) ||
-            !json_object_is_type(v, json_type_array))
+        e = (FzdPortalElement){ .what = "gateway", .id = id, .index = FZD_PORTAL_NO_INDEX };
+        if (fzd_portal_each(list, s, "candidate", &e, size, parse_candidate, &c) < 0)
                 return -EINVAL;
-        len = json_object_array_length(v);
-        for (size_t i = 0; i < len && n < size; i++) {
-                json_object *c = json_object_array_get_idx(v, i);
-                const char *s = json_object_is_type(c, json_type_string) ? json_object_get_string(c) : NULL;
-                if (s && strlen(s) < FZD_PORTAL_MAX_CANDIDATE && fzd_text_is_clean(s))
-                        ret_candidates[n++] = s;
-        }
         *ret_gateway_id = id;
-        *ret_n = n;
+        *ret_n = c.n;
         return 0;
 }
 

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Portal JSON → engine types. Field names follow Firezone's client protocol (see
- * docs/portal-protocol.md). Unknown fields are ignored; known fields of the wrong type are
- * errors. */
+ * docs/portal-protocol.md). Unknown fields are ignored; an element with a known field of the
+ * wrong type or an unusable value is skipped (see portal-json.h for the three levels). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <json-parser/json.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,66 +15,181 @@
 #include "log.h"
 #include "portal-json.h"
 #include "text.h"
+#include "utf8.h"
 
 /* Whatever one init may carry fits the table. */
 _Static_assert(FZD_PORTAL_MAX_RESOURCES <= FZD_RESOURCE_TABLE_MAX, "init may carry more than the table holds");
 
-void fzd_portal_frame_done(FzdPortalFrame *f) {
-        if (!f)
+/* ---- documents: json-parser on an arena ------------------------------------------------------ */
+
+/* json-parser reads in two passes: the first allocates one json_value per value (zeroed),
+ * the second the strings, the arrays' element pointers and the objects' members with their
+ * names. Every block of one document comes from one arena, freed at once (10,000 resources
+ * are ~250,000 blocks: a malloc() and free() each cost more than parsing them).
+ *
+ * The cap on what a document may take is kept here, not with json-parser's max_memory:
+ * json-parser 1.1.0 dereferences NULL when an allocation fails in its second pass (it frees
+ * the half-built tree, whose arrays have a length but no elements yet), so a second-pass
+ * allocation must never fail. After the first pass the second one's need has an upper bound
+ * — the strings and names take at most the text's length plus a NUL each, the members and
+ * elements 24 bytes per value at most, alignment 7 per block — so the cap is checked against
+ * that bound during the first pass (where a refusal is safe), and the second pass gets its
+ * whole bound reserved in one block before its first allocation. Only a real malloc()
+ * failure there is left; the arena then jumps out of the parser (it holds nothing but arena
+ * memory). */
+
+#define ARENA_ALIGN      8U
+#define ARENA_MIN_CHUNK  4096U
+/* What the second pass may take per first-pass value, besides the text's length. */
+#define SECOND_PASS_PER_VALUE (sizeof(json_object_entry) + 1U + (ARENA_ALIGN - 1U) + 2U)
+
+typedef struct Chunk {
+        struct Chunk *next;
+        size_t used, size;
+        max_align_t data[];
+} Chunk;
+
+typedef struct Arena {
+        Chunk *chunks;
+        size_t text_len;
+        size_t values;   /* first-pass allocations */
+        size_t max;      /* the cap on the bound */
+        bool second_pass;
+        bool too_big;    /* refused in the first pass: over the cap */
+        jmp_buf *escape; /* out of the parser on a second-pass malloc() failure */
+} Arena;
+
+static void arena_free(Arena *a) {
+        if (!a)
                 return;
-        if (f->root)
-                json_object_put(f->root);
-        *f = (FzdPortalFrame){};
+        for (Chunk *c = a->chunks, *next; c; c = next) {
+                next = c->next;
+                free(c);
+        }
+        free(a);
 }
 
-static void set_err(char *err, size_t err_size, const char *format, ...) _printf_(3, 4);
-static void set_err(char *err, size_t err_size, const char *format, ...) {
-        va_list ap;
+/* A new chunk of at least need bytes: twice the last one (exactly need if exact). */
+static bool arena_grow(Arena *a, size_t need, bool exact) {
+        size_t size = exact ? need : a->chunks ? a->chunks->size * 2 : ARENA_MIN_CHUNK;
+        Chunk *c;
 
-        if (!err || err_size == 0)
+        if (size < need)
+                size = need;
+        c = malloc(sizeof(Chunk) + size);
+        if (!c)
+                return false;
+        c->next = a->chunks;
+        c->used = 0;
+        c->size = size;
+        a->chunks = c;
+        return true;
+}
+
+static void *arena_take(Arena *a, size_t size) {
+        Chunk *c = a->chunks;
+        void *p;
+
+        size = (size + ARENA_ALIGN - 1) & ~(size_t) (ARENA_ALIGN - 1);
+        if (!c || c->size - c->used < size) {
+                if (!arena_grow(a, size, false))
+                        return NULL;
+                c = a->chunks;
+        }
+        p = (char *) c->data + c->used;
+        c->used += size;
+        return p;
+}
+
+static void *arena_alloc(size_t size, int zero, void *userdata) {
+        Arena *a = userdata;
+        void *p;
+
+        if (zero) {
+                /* First pass: one value. Refuse while refusing is safe. */
+                size_t bound;
+
+                a->values++;
+                bound = a->values * (sizeof(json_value) + SECOND_PASS_PER_VALUE) + a->text_len;
+                if (a->second_pass || bound > a->max) {
+                        a->too_big = true;
+                        return NULL;
+                }
+                p = arena_take(a, size);
+                if (p)
+                        memset(p, 0, size);
+                return p;
+        }
+        if (!a->second_pass) {
+                /* The second pass begins: reserve all it may take. */
+                size_t bound = a->values * SECOND_PASS_PER_VALUE + a->text_len + ARENA_ALIGN;
+                Chunk *c = a->chunks;
+
+                a->second_pass = true;
+                if ((!c || c->size - c->used < bound) && !arena_grow(a, bound, true))
+                        longjmp(*a->escape, 1);
+        }
+        p = arena_take(a, size);
+        if (!p)
+                longjmp(*a->escape, 1);
+        return p;
+}
+
+static void arena_release(void *ptr, void *userdata) {
+        /* Everything goes with the arena. */
+}
+
+/* json-parser's error text quotes the input: logged escaped, at debug level only. */
+static void log_json_error(const char *error) {
+        char buf[FZD_TEXT_ESCAPED_MAX(json_error_max)];
+
+        if (LOG_DEBUG > fzd_log_get_max_level())
                 return;
-        va_start(ap, format);
-        (void) vsnprintf(err, err_size, format, ap);
-        va_end(ap);
+        (void) fzd_text_escape(error, buf, sizeof buf);
+        log_debug("Portal frame: JSON error: %s.", buf);
 }
 
-/* A JSON string without embedded NUL, of at most max bytes. */
-static bool string_ok(json_object *o, size_t max) {
-        int len;
-        const char *s;
+static int doc_parse(const char *data, size_t len, Arena *a, const json_value **ret, const char **ret_reason) {
+        json_settings settings = {
+                .mem_alloc = arena_alloc,
+                .mem_free = arena_release,
+                .user_data = a,
+        };
+        char error[json_error_max] = "";
+        jmp_buf escape;
+        json_value *root;
 
-        if (!json_object_is_type(o, json_type_string))
-                return false;
-        len = json_object_get_string_len(o);
-        s = json_object_get_string(o);
-        if (len < 0 || !s || (size_t) len > max)
-                return false;
-        return strlen(s) == (size_t) len;
-}
-
-/* Looks up key; *ret is NULL if absent or JSON null. -EINVAL if present with another type
- * or too long. */
-static int get_string(json_object *obj, const char *key, size_t max, const char **ret) {
-        json_object *v = NULL;
-
-        *ret = NULL;
-        if (!json_object_object_get_ex(obj, key, &v) || !v)
-                return 0;
-        if (!string_ok(v, max))
-                return -EINVAL;
-        *ret = json_object_get_string(v);
+        a->escape = &escape;
+        if (setjmp(escape) != 0) {
+                /* Only arena memory was in use: nothing to undo but the arena, which the
+                 * caller frees. */
+                *ret_reason = "out of memory";
+                return -ENOMEM;
+        }
+        root = json_parse_ex(&settings, data, len, error);
+        if (!root) {
+                if (a->too_big) {
+                        *ret_reason = "the frame takes too much memory to parse";
+                        return -EBADMSG;
+                }
+                if (strstr(error, "allocation")) {
+                        *ret_reason = "out of memory";
+                        return -ENOMEM;
+                }
+                log_json_error(error);
+                *ret_reason = "the frame is not valid JSON";
+                return -EBADMSG;
+        }
+        *ret = root;
         return 0;
 }
 
-int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, const char **ret_reason) {
-        json_tokener *tok = NULL;
-        json_object *root, *v;
-        enum json_tokener_error jerr;
-        FzdPortalFrame f = {};
-        const char *reason = NULL;
+int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const char **ret_reason) {
+        const json_value *root = NULL;
+        Arena *a;
         int r;
 
-        *ret = (FzdPortalFrame){};
+        *ret = (FzdPortalDoc){};
         if (!data || len == 0) {
                 *ret_reason = "the frame is empty";
                 return -EBADMSG;
@@ -80,42 +198,192 @@ int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, co
                 *ret_reason = "the frame is too large";
                 return -EMSGSIZE;
         }
-        if (len > INT32_MAX || memchr(data, 0, len)) {
+        /* json-parser would stop at one. */
+        if (memchr(data, 0, len)) {
                 *ret_reason = "the frame contains a NUL byte";
                 return -EBADMSG;
         }
-
-        tok = json_tokener_new_ex(FZD_PORTAL_MAX_JSON_DEPTH);
-        if (!tok)
+        a = calloc(1, sizeof *a);
+        if (!a) {
+                *ret_reason = "out of memory";
                 return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        root = json_tokener_parse_ex(tok, data, (int) len);
-        jerr = json_tokener_get_error(tok);
-        if (!root || jerr != json_tokener_success) {
-                /* json_tokener_continue: the text ended inside a value. */
-                reason = jerr == json_tokener_error_depth ? "the JSON is nested too deeply" : "the frame is not valid JSON";
-                if (root)
-                        json_object_put(root);
-                json_tokener_free(tok);
-                *ret_reason = reason;
-                return -EBADMSG;
         }
-        /* Only whitespace may follow the value. */
-        for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-                if (!strchr(" \t\r\n", data[i])) {
-                        json_object_put(root);
-                        json_tokener_free(tok);
-                        *ret_reason = "the frame has data after the JSON value";
-                        return -EBADMSG;
-                }
-        json_tokener_free(tok);
+        a->text_len = len;
+        a->max = FZD_PORTAL_MAX_PARSED;
+        /* The first pass's values take about twice the text of a real message. */
+        if (!arena_grow(a, 2 * len, false)) {
+                arena_free(a);
+                *ret_reason = "out of memory";
+                return -ENOMEM;
+        }
+        r = doc_parse(data, len, a, &root, ret_reason);
+        if (r < 0) {
+                arena_free(a);
+                return r;
+        }
+        *ret = (FzdPortalDoc){ .arena = a, .root = root };
+        return 0;
+}
 
-        f.root = root;
-        if (!json_object_is_type(root, json_type_object)) {
+void fzd_portal_doc_done(FzdPortalDoc *d) {
+        if (!d)
+                return;
+        arena_free(d->arena);
+        *d = (FzdPortalDoc){};
+}
+
+/* ---- reading values ------------------------------------------------------------------------- */
+
+FzdJsonType fzd_json_type(const FzdJson *v) {
+        if (!v)
+                return FZD_JSON_NONE;
+        switch (v->type) {
+        case json_object:
+                return FZD_JSON_OBJECT;
+        case json_array:
+                return FZD_JSON_ARRAY;
+        case json_integer:
+                return FZD_JSON_INT;
+        case json_double:
+                return FZD_JSON_DOUBLE;
+        case json_string:
+                return FZD_JSON_STRING;
+        case json_boolean:
+                return FZD_JSON_BOOL;
+        case json_null:
+                return FZD_JSON_NULL;
+        default:
+                return FZD_JSON_NONE;
+        }
+}
+
+const FzdJson *fzd_json_get(const FzdJson *v, const char *key) {
+        size_t len;
+
+        if (!v || v->type != json_object)
+                return NULL;
+        len = strlen(key);
+        /* Compared by length too: a key with a NUL of its own ("id\u0000x") is another key. */
+        for (unsigned i = 0; i < v->u.object.length; i++) {
+                const json_object_entry *m = &v->u.object.values[i];
+                if (m->name_length == len && memcmp(m->name, key, len) == 0)
+                        return m->value;
+        }
+        return NULL;
+}
+
+size_t fzd_json_array_size(const FzdJson *v) {
+        return v && v->type == json_array ? v->u.array.length : 0;
+}
+
+const FzdJson *fzd_json_array_at(const FzdJson *v, size_t i) {
+        return i < fzd_json_array_size(v) ? v->u.array.values[i] : NULL;
+}
+
+const char *fzd_json_string(const FzdJson *v, size_t *ret_len) {
+        if (!v || v->type != json_string)
+                return NULL;
+        if (ret_len)
+                *ret_len = v->u.string.length;
+        return v->u.string.ptr;
+}
+
+bool fzd_json_int(const FzdJson *v, int64_t *ret) {
+        if (!v || v->type != json_integer)
+                return false;
+        *ret = v->u.integer;
+        return true;
+}
+
+bool fzd_json_bool(const FzdJson *v, bool *ret) {
+        if (!v || v->type != json_boolean)
+                return false;
+        *ret = v->u.boolean != 0;
+        return true;
+}
+
+/* A JSON string without embedded NUL, of at most max bytes. */
+static const char *string_ok(const FzdJson *v, size_t max) {
+        size_t len;
+        const char *s = fzd_json_string(v, &len);
+
+        return s && len <= max && memchr(s, 0, len) == NULL ? s : NULL;
+}
+
+/* Looks up key; *ret is NULL if absent or JSON null. -EINVAL if present with another type,
+ * too long, or with a NUL. */
+static int get_string(const FzdJson *obj, const char *key, size_t max, const char **ret) {
+        const FzdJson *v = fzd_json_get(obj, key);
+
+        *ret = NULL;
+        if (fzd_json_is_null(v))
+                return 0;
+        *ret = string_ok(v, max);
+        return *ret ? 0 : -EINVAL;
+}
+
+bool fzd_portal_text_ok(const char *s) {
+        return fzd_utf8_is_valid(s, strlen(s)) && fzd_text_is_clean(s);
+}
+
+/* ---- frames ---------------------------------------------------------------------------------- */
+
+void fzd_portal_frame_done(FzdPortalFrame *f) {
+        if (!f)
+                return;
+        fzd_portal_doc_done(&f->doc);
+        *f = (FzdPortalFrame){};
+}
+
+static int parse_ref(const FzdJson *v, uint64_t *ret, const char **ret_reason) {
+        const char *s;
+        char *end = NULL;
+        unsigned long long u;
+        int64_t i;
+
+        if (fzd_json_int(v, &i)) {
+                if (i < 0) {
+                        *ret_reason = "\"ref\" is negative";
+                        return -EINVAL;
+                }
+                *ret = (uint64_t) i;
+                return 0;
+        }
+        s = string_ok(v, 20);
+        if (!s) {
+                *ret_reason = "\"ref\" is neither null, an integer nor a string";
+                return -EINVAL;
+        }
+        if (*s < '0' || *s > '9') {
+                *ret_reason = "\"ref\" is not a number";
+                return -EINVAL;
+        }
+        errno = 0;
+        u = strtoull(s, &end, 10);
+        if (errno != 0 || !end || *end != 0) {
+                *ret_reason = "\"ref\" is not a number";
+                return -EINVAL;
+        }
+        *ret = u;
+        return 0;
+}
+
+int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, const char **ret_reason) {
+        FzdPortalFrame f = {};
+        const FzdJson *root, *v;
+        const char *reason;
+        int r;
+
+        *ret = (FzdPortalFrame){};
+        r = fzd_portal_doc_parse(data, len, &f.doc, ret_reason);
+        if (r < 0)
+                return r;
+
+        root = f.doc.root;
+        if (fzd_json_type(root) != FZD_JSON_OBJECT) {
                 reason = "the frame is not a JSON object";
                 goto invalid;
         }
-
         r = get_string(root, "topic", 256, &f.topic);
         if (r < 0 || !f.topic) {
                 reason = "\"topic\" is missing or not a string";
@@ -127,43 +395,18 @@ int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, co
                 goto invalid;
         }
         /* Both are logged (unknown events and topics, at debug level). */
-        if (!fzd_text_is_clean(f.topic) || !fzd_text_is_clean(f.event)) {
-                reason = "\"topic\" or \"event\" contains control characters";
+        if (!fzd_portal_text_ok(f.topic) || !fzd_portal_text_ok(f.event)) {
+                reason = "\"topic\" or \"event\" is not UTF-8 or contains control characters";
                 goto invalid;
         }
-        if (json_object_object_get_ex(root, "payload", &v) && v)
+        v = fzd_json_get(root, "payload");
+        if (!fzd_json_is_null(v))
                 f.payload = v;
-
-        if (json_object_object_get_ex(root, "ref", &v) && v) {
-                if (json_object_is_type(v, json_type_int)) {
-                        int64_t i = json_object_get_int64(v);
-                        if (i < 0) {
-                                reason = "\"ref\" is negative";
-                                goto invalid;
-                        }
-                        f.ref = (uint64_t) i;
-                        f.has_ref = true;
-                } else if (string_ok(v, 20)) {
-                        const char *s = json_object_get_string(v);
-                        char *end = NULL;
-                        unsigned long long u;
-
-                        if (*s < '0' || *s > '9') {
-                                reason = "\"ref\" is not a number";
-                                goto invalid;
-                        }
-                        errno = 0;
-                        u = strtoull(s, &end, 10);
-                        if (errno != 0 || !end || *end != 0) {
-                                reason = "\"ref\" is not a number";
-                                goto invalid;
-                        }
-                        f.ref = u;
-                        f.has_ref = true;
-                } else {
-                        reason = "\"ref\" is neither null, a number nor a string";
+        v = fzd_json_get(root, "ref");
+        if (!fzd_json_is_null(v)) {
+                if (parse_ref(v, &f.ref, &reason) < 0)
                         goto invalid;
-                }
+                f.has_ref = true;
         }
 
         *ret = f;
@@ -175,12 +418,12 @@ invalid:
         return -EINVAL;
 }
 
-int fzd_portal_reply_parse(json_object *payload, bool *ret_ok, const char **ret_error_reason) {
-        const char *status = NULL;
-        json_object *response = NULL;
+int fzd_portal_reply_parse(const FzdJson *payload, bool *ret_ok, const char **ret_error_reason) {
+        const char *status = NULL, *reason = NULL;
+        const FzdJson *response;
 
         *ret_error_reason = NULL;
-        if (!json_object_is_type(payload, json_type_object))
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT)
                 return -EINVAL;
         if (get_string(payload, "status", 64, &status) < 0 || !status)
                 return -EINVAL;
@@ -192,25 +435,109 @@ int fzd_portal_reply_parse(json_object *payload, bool *ret_ok, const char **ret_
                 return -EINVAL;
         *ret_ok = false;
         *ret_error_reason = "unknown";
-        if (json_object_object_get_ex(payload, "response", &response) &&
-            json_object_is_type(response, json_type_object)) {
-                const char *reason = NULL;
-                /* Shown to the user (LastError) and logged. */
-                if (get_string(response, "reason", 128, &reason) >= 0 && reason)
-                        *ret_error_reason = fzd_text_is_clean(reason) ? reason
-                                                                      : "a reason with control characters, not shown";
-        }
+        response = fzd_json_get(payload, "response");
+        /* Shown to the user (LastError) and logged. */
+        if (get_string(response, "reason", 128, &reason) >= 0 && reason)
+                *ret_error_reason = fzd_portal_text_ok(reason) ? reason
+                                                               : "a reason with control characters, not shown";
         return 0;
 }
 
-int fzd_portal_disconnect_reason(json_object *payload, const char **ret) {
+int fzd_portal_disconnect_reason(const FzdJson *payload, const char **ret) {
         *ret = NULL;
-        if (!json_object_is_type(payload, json_type_object))
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT)
                 return -EINVAL;
         return get_string(payload, "reason", 128, ret);
 }
 
-/* ---- field validation --------------------------------------------------------------- */
+/* ---- tolerance ---------------------------------------------------------------------------------- */
+
+int fzd_portal_bad(FzdPortalElement *e, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(e->why, sizeof e->why, format, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+/* "site 1 of resource 7f1c…": the element, then what it belongs to (by id, if known). */
+static void describe(const FzdPortalElement *e, char *buf, size_t size) {
+        const FzdPortalElement *p = e->parent;
+        char index[32] = "", id[FZD_PORTAL_MAX_ID + 4] = "";
+
+        if (e->index != FZD_PORTAL_NO_INDEX)
+                (void) snprintf(index, sizeof index, " %zu", e->index);
+        if (e->id)
+                (void) snprintf(id, sizeof id, e->index != FZD_PORTAL_NO_INDEX ? " (%s)" : " %s", e->id);
+        if (p)
+                (void) snprintf(buf, size, "%s%s%s of %s%s%s", e->what ?: "element", index, id, p->what ?: "element",
+                                p->id ? " " : "", strempty(p->id));
+        else
+                (void) snprintf(buf, size, "%s%s%s", e->what ?: "element", index, id);
+}
+
+void fzd_portal_skip(FzdPortalSkips *s, const FzdPortalElement *e) {
+        char name[2 * FZD_PORTAL_MAX_ID + 200];
+        int level = LOG_WARNING;
+
+        s->skipped++;
+        if (s->logged >= FZD_PORTAL_SKIPS_LOGGED)
+                level = LOG_DEBUG;
+        else
+                s->logged++;
+        if (level > fzd_log_get_max_level())
+                return; /* a hostile list of millions: not even formatted */
+        describe(e, name, sizeof name);
+        log_full(level, "Portal: skipping %s of %s: %s.", name, s->where ?: "a message",
+                 e->why[0] ? e->why : "it cannot be used");
+}
+
+void fzd_portal_skip_unknown(FzdPortalSkips *s, const FzdPortalElement *e) {
+        char name[2 * FZD_PORTAL_MAX_ID + 200];
+
+        s->unknown++;
+        if (LOG_DEBUG > fzd_log_get_max_level())
+                return;
+        describe(e, name, sizeof name);
+        log_debug("Portal: ignoring %s of %s: a kind this client does not know.", name, s->where ?: "a message");
+}
+
+void fzd_portal_skips_done(FzdPortalSkips *s) {
+        if (s->skipped > s->logged)
+                log_warning("Portal: skipped %u more elements of %s (only the first %u are logged).",
+                            s->skipped - s->logged, s->where ?: "a message", s->logged);
+}
+
+int fzd_portal_each(const FzdJson *list, FzdPortalSkips *s, const char *what, const FzdPortalElement *parent,
+                    size_t max, FzdPortalElementParse parse, void *userdata) {
+        size_t n;
+
+        if (fzd_json_is_null(list))
+                return 0;
+        if (fzd_json_type(list) != FZD_JSON_ARRAY)
+                return -EINVAL;
+        n = fzd_json_array_size(list);
+        for (size_t i = 0; i < n && i < max; i++) {
+                FzdPortalElement e = { .what = what, .parent = parent, .index = i };
+                int k = parse(fzd_json_array_at(list, i), &e, userdata);
+
+                if (k == -EOPNOTSUPP)
+                        fzd_portal_skip_unknown(s, &e);
+                else if (k == -EINVAL)
+                        fzd_portal_skip(s, &e);
+                else if (k < 0)
+                        return k;
+        }
+        if (n > max) {
+                FzdPortalElement e = { .what = what, .parent = parent, .index = FZD_PORTAL_NO_INDEX };
+                (void) fzd_portal_bad(&e, "the list has %zu entries; only the first %zu are used", n, max);
+                fzd_portal_skip(s, &e);
+        }
+        return 0;
+}
+
+/* ---- field readers ---------------------------------------------------------------------------- */
 
 /* Ids: printable ASCII without spaces or quotes (the portal sends UUIDs). */
 static bool id_ok(const char *s) {
@@ -222,11 +549,77 @@ static bool id_ok(const char *s) {
         return true;
 }
 
-/* Display text (json-c already checked UTF-8): it reaches the journal, terminals and
- * notifications, so no control characters but tab (see text.h). */
-static bool text_ok(const char *s) {
-        return fzd_text_is_clean(s);
+int fzd_portal_field_string(const FzdJson *obj, const char *key, size_t max, bool required, FzdPortalElement *e,
+                            const char **ret) {
+        if (get_string(obj, key, max, ret) < 0)
+                return fzd_portal_bad(e, "\"%s\" is not a string of at most %zu bytes", key, max);
+        if (!*ret && required)
+                return fzd_portal_bad(e, "\"%s\" is missing", key);
+        return 0;
 }
+
+int fzd_portal_field_id(const FzdJson *obj, const char *key, FzdPortalElement *e, const char **ret) {
+        int k = fzd_portal_field_string(obj, key, FZD_PORTAL_MAX_ID, true, e, ret);
+
+        if (k < 0)
+                return k;
+        if (!id_ok(*ret)) {
+                *ret = NULL;
+                return fzd_portal_bad(e, "\"%s\" is not an id", key);
+        }
+        if (!e->id)
+                e->id = *ret;
+        return 0;
+}
+
+int fzd_portal_field_text(const FzdJson *obj, const char *key, size_t max, bool required, FzdPortalElement *e,
+                          const char **ret) {
+        int k = fzd_portal_field_string(obj, key, max, required, e, ret);
+
+        if (k < 0)
+                return k;
+        if (!*ret)
+                *ret = "";
+        if (!fzd_portal_text_ok(*ret))
+                return fzd_portal_bad(e, "\"%s\" is not UTF-8 or has control characters", key);
+        return 0;
+}
+
+int fzd_portal_field_int(const FzdJson *obj, const char *key, int64_t min, int64_t max, FzdPortalElement *e,
+                         int64_t *ret) {
+        const FzdJson *v = fzd_json_get(obj, key);
+        int64_t i;
+
+        if (fzd_json_is_null(v))
+                return 0;
+        if (!fzd_json_int(v, &i) || i < min || i > max)
+                return fzd_portal_bad(e, "\"%s\" is not an integer from %" PRIi64 " to %" PRIi64, key, min, max);
+        *ret = i;
+        return 0;
+}
+
+static int field_container(const FzdJson *obj, const char *key, FzdJsonType type, FzdPortalElement *e,
+                           const FzdJson **ret) {
+        const FzdJson *v = fzd_json_get(obj, key);
+
+        *ret = NULL;
+        if (fzd_json_is_null(v))
+                return 0;
+        if (fzd_json_type(v) != type)
+                return fzd_portal_bad(e, "\"%s\" is not %s", key, type == FZD_JSON_ARRAY ? "a list" : "an object");
+        *ret = v;
+        return 0;
+}
+
+int fzd_portal_field_array(const FzdJson *obj, const char *key, FzdPortalElement *e, const FzdJson **ret) {
+        return field_container(obj, key, FZD_JSON_ARRAY, e, ret);
+}
+
+int fzd_portal_field_object(const FzdJson *obj, const char *key, FzdPortalElement *e, const FzdJson **ret) {
+        return field_container(obj, key, FZD_JSON_OBJECT, e, ret);
+}
+
+/* ---- value checks ----------------------------------------------------------------------------- */
 
 /* "10.0.0.0/24", "fd00::/64", or a bare address; the prefix must fit the family. */
 static bool cidr_ok(const char *s) {
@@ -234,7 +627,6 @@ static bool cidr_ok(const char *s) {
         const char *slash;
         size_t addr_len;
         unsigned char addr[sizeof(struct in6_addr)];
-        int family;
         unsigned max, prefix = 0;
 
         slash = strchr(s, '/');
@@ -243,15 +635,12 @@ static bool cidr_ok(const char *s) {
                 return false;
         memcpy(buf, s, addr_len);
         buf[addr_len] = 0;
-        if (inet_pton(AF_INET, buf, addr) == 1) {
-                family = AF_INET;
+        if (inet_pton(AF_INET, buf, addr) == 1)
                 max = 32;
-        } else if (inet_pton(AF_INET6, buf, addr) == 1) {
-                family = AF_INET6;
+        else if (inet_pton(AF_INET6, buf, addr) == 1)
                 max = 128;
-        } else
+        else
                 return false;
-        (void) family;
         if (!slash)
                 return true;
         slash++;
@@ -296,20 +685,20 @@ static bool domain_ok(const char *s) {
         return dns_pattern_ok(s);
 }
 
-/* ---- interface ----------------------------------------------------------------------- */
+/* ---- interface ----------------------------------------------------------------------------------- */
 
 static int add_upstream(FzdInterfaceConfig *c, const char *ip, unsigned port) {
         int family;
         unsigned char addr[sizeof(struct in6_addr)];
 
-        if (c->n_upstream_dns >= FZD_MAX_UPSTREAM_DNS)
-                return 0; /* more than we use; the rest is ignored */
         if (inet_pton(AF_INET, ip, addr) == 1)
                 family = AF_INET;
         else if (inet_pton(AF_INET6, ip, addr) == 1)
                 family = AF_INET6;
         else
                 return -EINVAL;
+        if (c->n_upstream_dns >= FZD_MAX_UPSTREAM_DNS)
+                return 0; /* more than we use; the rest is ignored */
         c->upstream_dns[c->n_upstream_dns].family = family;
         if (family == AF_INET)
                 memcpy(&c->upstream_dns[c->n_upstream_dns].addr.in, addr, sizeof(struct in_addr));
@@ -354,343 +743,298 @@ static int parse_ip_port(const char *s, char *ip, size_t ip_size, unsigned *ret_
         return 0;
 }
 
-int fzd_portal_interface_parse(json_object *o, FzdInterfaceConfig *ret, char *err, size_t err_size) {
+/* upstream_do53 entry: {"ip": "1.1.1.1"}. */
+static int parse_do53(const FzdJson *v, FzdPortalElement *e, void *userdata) {
+        const char *ip;
+        int k;
+
+        if (fzd_json_type(v) != FZD_JSON_OBJECT)
+                return fzd_portal_bad(e, "it is not an object");
+        k = fzd_portal_field_string(v, "ip", 64, true, e, &ip);
+        if (k < 0)
+                return k;
+        if (add_upstream(userdata, ip, 53) < 0)
+                return fzd_portal_bad(e, "\"ip\" is not an IP address");
+        return 0;
+}
+
+/* upstream_dns entry (legacy): {"protocol": "ip_port", "address": "1.1.1.1:53"}. */
+static int parse_legacy_upstream(const FzdJson *v, FzdPortalElement *e, void *userdata) {
+        const char *protocol, *address;
+        char ip[INET6_ADDRSTRLEN];
+        unsigned port;
+        int k;
+
+        if (fzd_json_type(v) != FZD_JSON_OBJECT)
+                return fzd_portal_bad(e, "it is not an object");
+        k = fzd_portal_field_string(v, "protocol", 32, false, e, &protocol);
+        if (k >= 0)
+                k = fzd_portal_field_string(v, "address", 128, true, e, &address);
+        if (k < 0)
+                return k;
+        if (protocol && !streq(protocol, "ip_port"))
+                return -EOPNOTSUPP; /* a kind of server this client does not use */
+        if (parse_ip_port(address, ip, sizeof ip, &port) < 0 || add_upstream(userdata, ip, port) < 0)
+                return fzd_portal_bad(e, "\"address\" is not address:port");
+        return 0;
+}
+
+/* An interface address: a bad one is skipped (its family stays off). */
+static void interface_address(const FzdJson *o, FzdPortalSkips *s, const char *key, int family, void *addr,
+                              bool *ret_has) {
+        FzdPortalElement e = { .what = family == AF_INET ? "IPv4 address of the interface"
+                                                         : "IPv6 address of the interface",
+                               .index = FZD_PORTAL_NO_INDEX };
+        const char *v;
+
+        *ret_has = false;
+        if (fzd_portal_field_string(o, key, 64, false, &e, &v) < 0 ||
+            (v && inet_pton(family, v, addr) != 1 && fzd_portal_bad(&e, "\"%s\" is not an %s address", key,
+                                                                    family == AF_INET ? "IPv4" : "IPv6") < 0)) {
+                fzd_portal_skip(s, &e);
+                return;
+        }
+        *ret_has = v != NULL;
+}
+
+static void interface_upstreams(const FzdJson *o, FzdPortalSkips *s, const char *key, const char *what,
+                                FzdPortalElementParse parse, FzdInterfaceConfig *c) {
+        FzdPortalElement e = { .what = "upstream server list", .index = FZD_PORTAL_NO_INDEX };
+        const FzdJson *list;
+
+        if (fzd_portal_field_array(o, key, &e, &list) < 0) {
+                fzd_portal_skip(s, &e);
+                return;
+        }
+        (void) fzd_portal_each(list, s, what, NULL, FZD_PORTAL_MAX_UPSTREAMS, parse, c);
+}
+
+int fzd_portal_interface_parse(const FzdJson *o, FzdPortalSkips *s, FzdInterfaceConfig *ret, char *err,
+                               size_t err_size) {
         FzdInterfaceConfig c = {};
-        const char *s = NULL;
-        json_object *list = NULL;
+        FzdPortalElement e = { .what = "search domain", .index = FZD_PORTAL_NO_INDEX };
+        const char *domain;
 
-        if (!json_object_is_type(o, json_type_object)) {
-                set_err(err, err_size, "\"interface\" is missing or not an object");
+        if (fzd_json_type(o) != FZD_JSON_OBJECT) {
+                (void) snprintf(err, err_size, "\"interface\" is missing or not an object");
                 return -EINVAL;
         }
-
-        if (get_string(o, "ipv4", 64, &s) < 0) {
-                set_err(err, err_size, "interface \"ipv4\" is not a string");
-                return -EINVAL;
-        }
-        if (s) {
-                if (inet_pton(AF_INET, s, &c.ipv4) != 1) {
-                        set_err(err, err_size, "interface \"ipv4\" is not an IPv4 address");
-                        return -EINVAL;
-                }
-                c.has_ipv4 = true;
-        }
-        if (get_string(o, "ipv6", 64, &s) < 0) {
-                set_err(err, err_size, "interface \"ipv6\" is not a string");
-                return -EINVAL;
-        }
-        if (s) {
-                if (inet_pton(AF_INET6, s, &c.ipv6) != 1) {
-                        set_err(err, err_size, "interface \"ipv6\" is not an IPv6 address");
-                        return -EINVAL;
-                }
-                c.has_ipv6 = true;
-        }
+        interface_address(o, s, "ipv4", AF_INET, &c.ipv4, &c.has_ipv4);
+        interface_address(o, s, "ipv6", AF_INET6, &c.ipv6, &c.has_ipv6);
         if (!c.has_ipv4 && !c.has_ipv6) {
-                set_err(err, err_size, "the interface has neither \"ipv4\" nor \"ipv6\"");
+                (void) snprintf(err, err_size, "the interface has no usable \"ipv4\" or \"ipv6\" address");
                 return -EINVAL;
         }
 
-        if (get_string(o, "search_domain", 253, &s) < 0) {
-                set_err(err, err_size, "interface \"search_domain\" is not a string");
-                return -EINVAL;
-        }
-        if (!isempty(s)) {
-                if (!domain_ok(s) || strlen(s) >= sizeof(c.search_domain)) {
-                        set_err(err, err_size, "interface \"search_domain\" is not a domain name");
-                        return -EINVAL;
-                }
-                strcpy(c.search_domain, s);
-        }
+        if (fzd_portal_field_string(o, "search_domain", 253, false, &e, &domain) < 0 ||
+            (!isempty(domain) && !domain_ok(domain) && fzd_portal_bad(&e, "it is not a domain name") < 0))
+                fzd_portal_skip(s, &e);
+        else if (!isempty(domain))
+                (void) snprintf(c.search_domain, sizeof c.search_domain, "%s", domain);
 
         /* Newer portals send "upstream_do53": [{"ip": "1.1.1.1"}]; older ones only the legacy
          * "upstream_dns": [{"protocol": "ip_port", "address": "1.1.1.1:53"}]. Prefer the former. */
-        if (json_object_object_get_ex(o, "upstream_do53", &list) && list) {
-                size_t n;
-                if (!json_object_is_type(list, json_type_array)) {
-                        set_err(err, err_size, "interface \"upstream_do53\" is not an array");
-                        return -EINVAL;
-                }
-                n = json_object_array_length(list);
-                for (size_t i = 0; i < n; i++) {
-                        json_object *e = json_object_array_get_idx(list, i);
-                        const char *ip = NULL;
-                        if (!json_object_is_type(e, json_type_object) || get_string(e, "ip", 64, &ip) < 0 || !ip ||
-                            add_upstream(&c, ip, 53) < 0) {
-                                set_err(err, err_size, "interface \"upstream_do53\" entry %zu is not {\"ip\": address}", i);
-                                return -EINVAL;
-                        }
-                }
-        }
-        if (c.n_upstream_dns == 0 && json_object_object_get_ex(o, "upstream_dns", &list) && list) {
-                size_t n;
-                if (!json_object_is_type(list, json_type_array)) {
-                        set_err(err, err_size, "interface \"upstream_dns\" is not an array");
-                        return -EINVAL;
-                }
-                n = json_object_array_length(list);
-                for (size_t i = 0; i < n; i++) {
-                        json_object *e = json_object_array_get_idx(list, i);
-                        const char *protocol = NULL, *address = NULL;
-                        char ip[INET6_ADDRSTRLEN];
-                        unsigned port;
-
-                        if (!json_object_is_type(e, json_type_object) || get_string(e, "protocol", 32, &protocol) < 0 ||
-                            get_string(e, "address", 128, &address) < 0 || !address) {
-                                set_err(err, err_size, "interface \"upstream_dns\" entry %zu is malformed", i);
-                                return -EINVAL;
-                        }
-                        if (protocol && !streq(protocol, "ip_port"))
-                                continue; /* a kind of server this client does not use */
-                        if (parse_ip_port(address, ip, sizeof(ip), &port) < 0 || add_upstream(&c, ip, port) < 0) {
-                                set_err(err, err_size, "interface \"upstream_dns\" entry %zu is not address:port", i);
-                                return -EINVAL;
-                        }
-                }
-        }
+        interface_upstreams(o, s, "upstream_do53", "upstream_do53 server", parse_do53, &c);
+        if (c.n_upstream_dns == 0)
+                interface_upstreams(o, s, "upstream_dns", "upstream_dns server", parse_legacy_upstream, &c);
 
         *ret = c;
         return 0;
 }
 
-/* ---- resources ----------------------------------------------------------------------- */
+/* ---- resources ----------------------------------------------------------------------------------- */
 
-static int dup_field(json_object *o, const char *key, size_t max, bool required, bool (*check)(const char *),
-                     char **ret, const char *what, char *err, size_t err_size) {
-        const char *s = NULL;
+/* The sites and filters found so far: the sites' strings are the document's, copied when
+ * the resource is made. */
+typedef struct Parts {
+        const char *site_ids[FZD_PORTAL_MAX_SITES];
+        const char *site_names[FZD_PORTAL_MAX_SITES];
+        size_t n_sites;
+        FzdResourceFilter filters[FZD_RESOURCE_MAX_FILTERS];
+        size_t n_filters;
+} Parts;
 
-        if (get_string(o, key, max, &s) < 0) {
-                set_err(err, err_size, "%s \"%s\" is not a string of at most %zu bytes", what, key, max);
-                return -EINVAL;
-        }
-        if (!s) {
-                if (required) {
-                        set_err(err, err_size, "%s \"%s\" is missing", what, key);
-                        return -EINVAL;
-                }
-                s = "";
-        }
-        if (check && !check(s)) {
-                /* The right type with a value we cannot use: -EDOM lets a caller skip just
-                 * this object instead of rejecting the whole frame. */
-                set_err(err, err_size, "%s \"%s\" is not valid", what, key);
-                return -EDOM;
-        }
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
+static int parse_site(const FzdJson *v, FzdPortalElement *e, void *userdata) {
+        Parts *p = userdata;
+        const char *id, *name;
+        int k;
 
-static int parse_sites(json_object *o, FzdResource *r, char *err, size_t err_size) {
-        json_object *list = NULL;
-        size_t n;
-
-        /* The portal still names sites "gateway_groups"; newer ones may say "sites". */
-        if (!json_object_object_get_ex(o, "gateway_groups", &list) || !list)
-                (void) json_object_object_get_ex(o, "sites", &list);
-        if (!list)
-                return 0;
-        if (!json_object_is_type(list, json_type_array)) {
-                set_err(err, err_size, "resource sites are not an array");
-                return -EINVAL;
-        }
-        n = json_object_array_length(list);
-        if (n > FZD_PORTAL_MAX_SITES) {
-                set_err(err, err_size, "resource has more than %u sites", FZD_PORTAL_MAX_SITES);
-                return -EINVAL;
-        }
-        if (n == 0)
-                return 0;
-        r->sites = calloc(n, sizeof(FzdSite));
-        if (!r->sites)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(list, i);
-                int k;
-
-                if (!json_object_is_type(e, json_type_object)) {
-                        set_err(err, err_size, "resource site %zu is not an object", i);
-                        return -EINVAL;
-                }
-                r->n_sites = i + 1; /* so that fzd_resource_free() frees what is set so far */
-                k = dup_field(e, "id", FZD_PORTAL_MAX_ID, true, id_ok, &r->sites[i].id, "site", err, err_size);
-                if (k < 0)
-                        return k;
-                k = dup_field(e, "name", FZD_PORTAL_MAX_NAME, false, text_ok, &r->sites[i].name, "site", err,
-                              err_size);
-                if (k < 0)
-                        return k;
-        }
-        return 0;
-}
-
-static int filter_port(json_object *f, const char *key, uint16_t dflt, uint16_t *ret) {
-        json_object *v;
-        int64_t p;
-
-        if (!json_object_object_get_ex(f, key, &v) || json_object_is_type(v, json_type_null)) {
-                *ret = dflt;
-                return 0;
-        }
-        if (!json_object_is_type(v, json_type_int))
-                return -EINVAL;
-        p = json_object_get_int64(v);
-        if (p < 0 || p > 65535)
-                return -EINVAL;
-        *ret = (uint16_t) p;
-        return 0;
-}
-
-/* "filters": [{protocol tcp|udp, port_range_start, port_range_end} | {protocol icmp}]; empty or
- * absent allows everything. Filters only ever narrow what may go out, so an entry this client
- * cannot read is left out of the list — unless that would leave a non-empty list empty (which
- * would allow everything): then the resource is unusable (-EDOM). */
-static int parse_filters(json_object *o, FzdResource *r, char *err, size_t err_size) {
-        json_object *list;
-        size_t n, bad = 0;
-
-        if (!json_object_object_get_ex(o, "filters", &list) || json_object_is_type(list, json_type_null))
-                return 0;
-        if (!json_object_is_type(list, json_type_array)) {
-                set_err(err, err_size, "resource \"filters\" is not a list");
-                return -EDOM;
-        }
-        n = json_object_array_length(list);
-        if (n == 0)
-                return 0;
-        if (n > FZD_RESOURCE_MAX_FILTERS) {
-                set_err(err, err_size, "resource \"filters\" has more entries than this client takes");
-                return -EDOM;
-        }
-        r->filters = calloc(n, sizeof *r->filters);
-        if (!r->filters)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *f = json_object_array_get_idx(list, i);
-                FzdResourceFilter x = {};
-                const char *proto = NULL;
-
-                if (!json_object_is_type(f, json_type_object) || get_string(f, "protocol", 16, &proto) < 0 || !proto) {
-                        bad++;
-                        continue;
-                }
-                if (streq(proto, "icmp"))
-                        x.protocol = 1;
-                else if (streq(proto, "tcp") || streq(proto, "udp")) {
-                        x.protocol = streq(proto, "tcp") ? 6 : 17;
-                        if (filter_port(f, "port_range_start", 0, &x.port_start) < 0 ||
-                            filter_port(f, "port_range_end", 65535, &x.port_end) < 0 || x.port_start > x.port_end) {
-                                bad++;
-                                continue;
-                        }
-                } else {
-                        bad++;
-                        continue;
-                }
-                r->filters[r->n_filters++] = x;
-        }
-        if (r->n_filters == 0) {
-                set_err(err, err_size, "no entry of resource \"filters\" is usable");
-                return -EDOM;
-        }
-        if (bad > 0)
-                log_notice("Resource %s: left out %zu filter entries this client cannot read.", r->id, bad);
-        return 0;
-}
-
-int fzd_portal_resource_parse(json_object *o, FzdResource **ret, char *err, size_t err_size) {
-        _cleanup_(fzd_resource_freep) FzdResource *r = NULL;
-        const char *type = NULL, *status = NULL;
-        int t, k;
-
-        if (!json_object_is_type(o, json_type_object)) {
-                set_err(err, err_size, "the resource is not an object");
-                return -EINVAL;
-        }
-        if (get_string(o, "type", 64, &type) < 0 || !type) {
-                set_err(err, err_size, "resource \"type\" is missing or not a string");
-                return -EINVAL;
-        }
-        t = fzd_resource_type_from_string(type);
-        if (t < 0)
-                return -EOPNOTSUPP;
-
-        r = calloc(1, sizeof(*r));
-        if (!r)
-                return -ENOMEM;
-        r->type = (FzdResourceType) t;
-
-        k = dup_field(o, "id", FZD_PORTAL_MAX_ID, true, id_ok, &r->id, "resource", err, err_size);
-        if (k < 0)
-                goto fail;
-        if (r->type == FZD_RESOURCE_INTERNET) {
-                /* The portal sends neither name nor address for the internet resource. */
-                k = dup_field(o, "name", FZD_PORTAL_MAX_NAME, false, text_ok, &r->name, "resource", err, err_size);
-                if (k < 0)
-                        goto fail;
-                if (isempty(r->name) && free_and_strdup(&r->name, "Internet Resource") < 0)
-                        return -ENOMEM;
-                r->address = strdup("");
-                if (!r->address)
-                        return -ENOMEM;
-        } else {
-                k = dup_field(o, "name", FZD_PORTAL_MAX_NAME, true, text_ok, &r->name, "resource", err, err_size);
-                if (k < 0)
-                        goto fail;
-                k = dup_field(o, "address", FZD_PORTAL_MAX_ADDRESS, true,
-                              r->type == FZD_RESOURCE_CIDR ? cidr_ok : dns_pattern_ok, &r->address, "resource", err,
-                              err_size);
-                if (k < 0)
-                        goto fail;
-        }
-        k = dup_field(o, "address_description", FZD_PORTAL_MAX_DESCRIPTION, false, text_ok, &r->description,
-                      "resource", err, err_size);
-        if (k < 0)
-                goto fail;
-
-        r->status = FZD_RESOURCE_STATUS_UNKNOWN;
-        if (get_string(o, "status", 32, &status) < 0) {
-                set_err(err, err_size, "resource \"status\" is not a string");
-                return -EINVAL;
-        }
-        if (status) {
-                int st = fzd_resource_status_from_string(status);
-                if (st >= 0)
-                        r->status = (FzdResourceStatus) st;
-        }
-
-        if (r->type == FZD_RESOURCE_DNS) {
-                const char *stack = NULL;
-                if (get_string(o, "ip_stack", 32, &stack) < 0) {
-                        set_err(err, err_size, "resource \"ip_stack\" is not a string");
-                        return -EINVAL;
-                }
-                /* Absent, or a value this client does not know yet: both families. */
-                k = stack ? fzd_resource_ip_stack_from_string(stack) : -EINVAL;
-                r->ip_stack = k >= 0 ? (FzdResourceIpStack) k : FZD_RESOURCE_IP_STACK_DUAL;
-        }
-
-        k = parse_sites(o, r, err, err_size);
+        if (fzd_json_type(v) != FZD_JSON_OBJECT)
+                return fzd_portal_bad(e, "it is not an object");
+        k = fzd_portal_field_id(v, "id", e, &id);
+        if (k >= 0)
+                k = fzd_portal_field_text(v, "name", FZD_PORTAL_MAX_NAME, false, e, &name);
         if (k < 0)
                 return k;
-        k = parse_filters(o, r, err, err_size);
-        if (k < 0)
-                goto fail;
-
-        *ret = TAKE_PTR(r);
+        p->site_ids[p->n_sites] = id;
+        p->site_names[p->n_sites] = name;
+        p->n_sites++;
         return 0;
+}
 
-fail:
-        if (k == -EDOM && r->id) {
-                /* Unusable resource with a valid id: hand back just the id, so that an update
-                 * that made a resource unusable removes it instead of leaving the old one. */
-                FzdResource *skel = calloc(1, sizeof(*skel));
-                if (!skel)
+/* Sites ("gateway_groups" in the portal's words; newer ones may say "sites"): a bad site is
+ * skipped, the resource stays. */
+static int parse_sites(const FzdJson *o, FzdPortalSkips *s, FzdPortalElement *e, Parts *p) {
+        const FzdJson *list;
+        int k;
+
+        k = fzd_portal_field_array(o, "gateway_groups", e, &list);
+        if (k >= 0 && !list)
+                k = fzd_portal_field_array(o, "sites", e, &list);
+        if (k < 0 || !list)
+                return k;
+        return fzd_portal_each(list, s, "site", e, FZD_PORTAL_MAX_SITES, parse_site, p);
+}
+
+/* A filter entry: {protocol tcp|udp, port_range_start, port_range_end} or {protocol icmp}. */
+static int parse_filter(const FzdJson *v, FzdPortalElement *e, void *userdata) {
+        Parts *p = userdata;
+        FzdResourceFilter f = {};
+        int64_t start = 0, end = 65535;
+        const char *proto;
+        int k;
+
+        if (fzd_json_type(v) != FZD_JSON_OBJECT)
+                return fzd_portal_bad(e, "it is not an object");
+        k = fzd_portal_field_string(v, "protocol", 16, true, e, &proto);
+        if (k < 0)
+                return k;
+        if (streq(proto, "icmp"))
+                f.protocol = 1;
+        else if (streq(proto, "tcp") || streq(proto, "udp")) {
+                f.protocol = streq(proto, "tcp") ? 6 : 17;
+                k = fzd_portal_field_int(v, "port_range_start", 0, 65535, e, &start);
+                if (k >= 0)
+                        k = fzd_portal_field_int(v, "port_range_end", 0, 65535, e, &end);
+                if (k < 0)
+                        return k;
+                if (start > end)
+                        return fzd_portal_bad(e, "the port range ends before it starts");
+                f.port_start = (uint16_t) start;
+                f.port_end = (uint16_t) end;
+        } else
+                return fzd_portal_bad(e, "\"protocol\" is not tcp, udp or icmp");
+        p->filters[p->n_filters++] = f;
+        return 0;
+}
+
+/* "filters": empty or absent allows everything. Filters only ever narrow what may go out,
+ * so an entry this client cannot read is left out of the list (with a line) — unless that
+ * would leave a non-empty list empty, which would allow everything: then the resource is
+ * unusable. */
+static int parse_filters(const FzdJson *o, FzdPortalSkips *s, FzdPortalElement *e, Parts *p) {
+        const FzdJson *list;
+        size_t n;
+        int k;
+
+        k = fzd_portal_field_array(o, "filters", e, &list);
+        if (k < 0)
+                return k;
+        n = fzd_json_array_size(list);
+        if (n == 0)
+                return 0;
+        if (n > FZD_RESOURCE_MAX_FILTERS)
+                /* Fewer would allow more than the portal means. */
+                return fzd_portal_bad(e, "\"filters\" has more than %d entries", FZD_RESOURCE_MAX_FILTERS);
+        k = fzd_portal_each(list, s, "filter", e, FZD_RESOURCE_MAX_FILTERS, parse_filter, p);
+        if (k < 0)
+                return k;
+        if (p->n_filters == 0)
+                return fzd_portal_bad(e, "no entry of \"filters\" is usable");
+        return 0;
+}
+
+/* Unusable (or unknown): just the id, if it is valid, for the caller to remove the old copy
+ * with. */
+static int skeleton(int k, const char *id, FzdResourceType type, FzdResource **ret) {
+        if (id) {
+                *ret = fzd_resource_new(&(FzdResourceSpec){ .type = type, .id = id });
+                if (!*ret)
                         return -ENOMEM;
-                skel->id = TAKE_PTR(r->id);
-                skel->type = r->type;
-                *ret = skel;
         }
         return k;
+}
+
+int fzd_portal_resource_parse(const FzdJson *o, FzdPortalSkips *s, FzdPortalElement *e, FzdResource **ret) {
+        const char *id, *type, *name, *address = "", *description, *status, *stack;
+        FzdResourceStatus st = FZD_RESOURCE_STATUS_UNKNOWN;
+        FzdResourceIpStack ip_stack = FZD_RESOURCE_IP_STACK_DUAL;
+        Parts parts;
+        int t, k, k_id;
+
+        *ret = NULL;
+        if (fzd_json_type(o) != FZD_JSON_OBJECT)
+                return fzd_portal_bad(e, "it is not an object");
+
+        /* The id first: the log line and the skeleton need it. */
+        k_id = fzd_portal_field_id(o, "id", e, &id);
+        if (k_id < 0)
+                id = NULL;
+        k = fzd_portal_field_string(o, "type", 64, true, e, &type);
+        if (k < 0)
+                return skeleton(k, id, FZD_RESOURCE_DNS, ret);
+        t = fzd_resource_type_from_string(type);
+        if (t < 0)
+                return skeleton(-EOPNOTSUPP, id, FZD_RESOURCE_DNS, ret);
+        if (k_id < 0)
+                return k_id; /* e->why still says what is wrong with the id */
+
+        if (t == FZD_RESOURCE_INTERNET) {
+                /* The portal sends neither name nor address for the internet resource. */
+                k = fzd_portal_field_text(o, "name", FZD_PORTAL_MAX_NAME, false, e, &name);
+                if (k >= 0 && isempty(name))
+                        name = "Internet Resource";
+        } else {
+                k = fzd_portal_field_text(o, "name", FZD_PORTAL_MAX_NAME, true, e, &name);
+                if (k >= 0)
+                        k = fzd_portal_field_string(o, "address", FZD_PORTAL_MAX_ADDRESS, true, e, &address);
+                if (k >= 0 && t == FZD_RESOURCE_CIDR && !cidr_ok(address))
+                        k = fzd_portal_bad(e, "\"address\" is not an IP address or prefix");
+                else if (k >= 0 && t == FZD_RESOURCE_DNS && !dns_pattern_ok(address))
+                        k = fzd_portal_bad(e, "\"address\" is not a DNS name pattern");
+        }
+        if (k >= 0)
+                k = fzd_portal_field_text(o, "address_description", FZD_PORTAL_MAX_DESCRIPTION, false, e,
+                                          &description);
+        if (k >= 0)
+                k = fzd_portal_field_string(o, "status", 32, false, e, &status);
+        if (k >= 0 && status) {
+                /* A status this client does not know yet stays "unknown". */
+                int v = fzd_resource_status_from_string(status);
+                if (v >= 0)
+                        st = (FzdResourceStatus) v;
+        }
+        if (k >= 0 && t == FZD_RESOURCE_DNS)
+                k = fzd_portal_field_string(o, "ip_stack", 32, false, e, &stack);
+        if (k >= 0 && t == FZD_RESOURCE_DNS && stack) {
+                /* A value this client does not know yet: both families. */
+                int v = fzd_resource_ip_stack_from_string(stack);
+                if (v >= 0)
+                        ip_stack = (FzdResourceIpStack) v;
+        }
+        parts.n_sites = parts.n_filters = 0;
+        if (k >= 0)
+                k = parse_sites(o, s, e, &parts);
+        if (k >= 0)
+                k = parse_filters(o, s, e, &parts);
+        if (k < 0)
+                return k == -EINVAL ? skeleton(k, id, (FzdResourceType) t, ret) : k;
+
+        *ret = fzd_resource_new(&(FzdResourceSpec){
+                .type = (FzdResourceType) t,
+                .status = st,
+                .ip_stack = ip_stack,
+                .id = id,
+                .name = name,
+                .address = address,
+                .description = description,
+                .site_ids = parts.site_ids,
+                .site_names = parts.site_names,
+                .n_sites = parts.n_sites,
+                .filters = parts.filters,
+                .n_filters = parts.n_filters,
+        });
+        return *ret ? 0 : -ENOMEM;
 }
 
 void fzd_resources_free(FzdResource **resources, size_t n) {
@@ -701,96 +1045,88 @@ void fzd_resources_free(FzdResource **resources, size_t n) {
         free(resources);
 }
 
-int fzd_portal_init_parse(json_object *payload, FzdInterfaceConfig *ret_config, FzdResource ***ret_resources,
-                          size_t *ret_n, char *err, size_t err_size) {
-        FzdInterfaceConfig config;
-        json_object *iface = NULL, *list = NULL;
-        FzdResource **resources = NULL;
-        size_t n = 0, count;
-        int k;
+typedef struct InitResources {
+        FzdPortalSkips *skips;
+        FzdResource **v;
+        size_t n;
+} InitResources;
 
-        if (!json_object_is_type(payload, json_type_object)) {
-                set_err(err, err_size, "the init payload is not an object");
-                return -EINVAL;
-        }
-        (void) json_object_object_get_ex(payload, "interface", &iface);
-        k = fzd_portal_interface_parse(iface, &config, err, err_size);
-        if (k < 0)
+static int parse_init_resource(const FzdJson *o, FzdPortalElement *e, void *userdata) {
+        InitResources *ir = userdata;
+        FzdResource *r = NULL;
+        int k = fzd_portal_resource_parse(o, ir->skips, e, &r);
+
+        if (k < 0) {
+                fzd_resource_free(r); /* the skeleton: init replaces everything anyway */
                 return k;
-
-        if (json_object_object_get_ex(payload, "resources", &list) && list) {
-                if (!json_object_is_type(list, json_type_array)) {
-                        set_err(err, err_size, "init \"resources\" is not an array");
-                        return -EINVAL;
-                }
-                count = json_object_array_length(list);
-                if (count > FZD_PORTAL_MAX_RESOURCES) {
-                        set_err(err, err_size, "init has more than %u resources", FZD_PORTAL_MAX_RESOURCES);
-                        return -EINVAL;
-                }
-                resources = calloc(count ? count : 1, sizeof(FzdResource *));
-                if (!resources)
-                        return -ENOMEM;
-                for (size_t i = 0; i < count; i++) {
-                        char sub[200];
-
-                        k = fzd_portal_resource_parse(json_object_array_get_idx(list, i), &resources[n], sub,
-                                                      sizeof(sub));
-                        if (k == -EOPNOTSUPP)
-                                continue;
-                        if (k == -EDOM) {
-                                /* Skip it with a log line; the rest is applied. */
-                                log_warning("Skipping resource %zu of init%s%s: %s.", i, resources[n] ? " " : "",
-                                            resources[n] ? resources[n]->id : "", sub);
-                                resources[n] = fzd_resource_free(resources[n]);
-                                continue;
-                        }
-                        if (k < 0) {
-                                if (k == -EINVAL)
-                                        set_err(err, err_size, "init resource %zu: %s", i, sub);
-                                fzd_resources_free(resources, n);
-                                return k;
-                        }
-                        n++;
-                }
-        } else {
-                resources = calloc(1, sizeof(FzdResource *));
-                if (!resources)
-                        return -ENOMEM;
         }
-
-        *ret_config = config;
-        *ret_resources = resources;
-        *ret_n = n;
+        ir->v[ir->n++] = r;
         return 0;
 }
 
-int fzd_portal_config_changed_parse(json_object *payload, FzdInterfaceConfig *ret, char *err, size_t err_size) {
-        json_object *iface = NULL;
+int fzd_portal_init_parse(const FzdJson *payload, FzdPortalSkips *s, FzdInterfaceConfig *ret_config,
+                          FzdResource ***ret_resources, size_t *ret_n, char *err, size_t err_size) {
+        FzdInterfaceConfig config;
+        InitResources ir = { .skips = s };
+        const FzdJson *list;
+        size_t count;
+        int k;
 
-        if (!json_object_is_type(payload, json_type_object)) {
-                set_err(err, err_size, "the config_changed payload is not an object");
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT) {
+                (void) snprintf(err, err_size, "the init payload is not an object");
                 return -EINVAL;
         }
-        (void) json_object_object_get_ex(payload, "interface", &iface);
-        return fzd_portal_interface_parse(iface, ret, err, err_size);
+        k = fzd_portal_interface_parse(fzd_json_get(payload, "interface"), s, &config, err, err_size);
+        if (k < 0)
+                return k;
+
+        /* The resource list as a whole: without it the resource state is unknown. */
+        list = fzd_json_get(payload, "resources");
+        if (!fzd_json_is_null(list) && fzd_json_type(list) != FZD_JSON_ARRAY) {
+                (void) snprintf(err, err_size, "\"resources\" is not a list");
+                return -EINVAL;
+        }
+        count = fzd_json_array_size(list);
+        if (count > FZD_PORTAL_MAX_RESOURCES) {
+                (void) snprintf(err, err_size, "init has more than %u resources", FZD_PORTAL_MAX_RESOURCES);
+                return -EINVAL;
+        }
+        ir.v = calloc(count ?: 1, sizeof(FzdResource *));
+        if (!ir.v)
+                return -ENOMEM;
+        k = fzd_portal_each(list, s, "resource", NULL, FZD_PORTAL_MAX_RESOURCES, parse_init_resource, &ir);
+        if (k < 0) {
+                fzd_resources_free(ir.v, ir.n);
+                return k;
+        }
+
+        *ret_config = config;
+        *ret_resources = ir.v;
+        *ret_n = ir.n;
+        return 0;
 }
 
-int fzd_portal_resource_deleted_parse(json_object *payload, const char **ret_id, char *err, size_t err_size) {
-        /* Tolerate {"id": "…"} too, in case the portal ever wraps it. */
-        if (json_object_is_type(payload, json_type_object)) {
-                const char *id = NULL;
-                if (get_string(payload, "id", FZD_PORTAL_MAX_ID, &id) < 0 || !id || !id_ok(id)) {
-                        set_err(err, err_size, "resource_deleted \"id\" is not a resource id");
-                        return -EINVAL;
-                }
-                *ret_id = id;
-                return 0;
-        }
-        if (!string_ok(payload, FZD_PORTAL_MAX_ID) || !id_ok(json_object_get_string(payload))) {
-                set_err(err, err_size, "resource_deleted payload is not a resource id");
+int fzd_portal_config_changed_parse(const FzdJson *payload, FzdPortalSkips *s, FzdInterfaceConfig *ret, char *err,
+                                    size_t err_size) {
+        if (fzd_json_type(payload) != FZD_JSON_OBJECT) {
+                (void) snprintf(err, err_size, "the config_changed payload is not an object");
                 return -EINVAL;
         }
-        *ret_id = json_object_get_string(payload);
+        return fzd_portal_interface_parse(fzd_json_get(payload, "interface"), s, ret, err, err_size);
+}
+
+int fzd_portal_resource_deleted_parse(const FzdJson *payload, const char **ret_id, char *err, size_t err_size) {
+        const FzdJson *v = payload;
+        const char *id;
+
+        /* Tolerate {"id": "…"} too, in case the portal ever wraps it. */
+        if (fzd_json_type(payload) == FZD_JSON_OBJECT)
+                v = fzd_json_get(payload, "id");
+        id = string_ok(v, FZD_PORTAL_MAX_ID);
+        if (!id || !id_ok(id)) {
+                (void) snprintf(err, err_size, "the payload is not a resource id");
+                return -EINVAL;
+        }
+        *ret_id = id;
         return 0;
 }

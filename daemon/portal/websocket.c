@@ -15,6 +15,8 @@
 #include "tls.h"
 #include "websocket.h"
 
+#define FZD_WS_MESSAGE_KEEP (64U * 1024U) /* a receive buffer up to this size is kept */
+
 typedef enum State {
         STATE_START,
         STATE_CONNECTING,
@@ -59,6 +61,13 @@ struct FzdWs {
         bool eof, too_big, rejected;
         int io_errno;
 
+        /* The text message being received, assembled here rather than by wslay (which would
+         * copy it twice more). Binary messages are only counted. */
+        char *msg;
+        size_t msg_len, msg_size;
+        uint8_t frame_opcode; /* of the frame being received */
+        bool msg_binary;      /* the message being received is binary */
+
         unsigned dispatching;
         bool freed;
         char peer[INET6_ADDRSTRLEN + 8];
@@ -95,6 +104,7 @@ static void destroy(FzdWs *ws) {
         free(ws->target);
         free(ws->user_agent);
         free(ws->resp);
+        free(ws->msg);
         free(ws);
 }
 
@@ -263,26 +273,84 @@ static int wslay_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t le
         return 0;
 }
 
+static bool is_data_frame(uint8_t opcode) {
+        return opcode == WSLAY_TEXT_FRAME || opcode == WSLAY_BINARY_FRAME || opcode == WSLAY_CONTINUATION_FRAME;
+}
+
 static void wslay_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *arg,
                                  void *userdata) {
         FzdWs *ws = userdata;
+        size_t need;
+        char *p;
 
-        if (arg->payload_length > ws->max_message)
+        ws->frame_opcode = arg->opcode;
+        if (!is_data_frame(arg->opcode))
+                return; /* control frames (ping, close) wslay keeps itself; they may come between fragments */
+        if (arg->opcode != WSLAY_CONTINUATION_FRAME) {
+                ws->msg_len = 0; /* a new message */
+                ws->msg_binary = arg->opcode == WSLAY_BINARY_FRAME;
+        }
+        /* The limit is checked here, for the message as a whole (continuation frames
+         * included), from each frame's header: nothing beyond it is ever buffered. */
+        if (arg->payload_length > ws->max_message - ws->msg_len) {
                 ws->too_big = true;
+                wslay_event_shutdown_read(ctx);
+                return;
+        }
+        if (ws->msg_binary) {
+                ws->msg_len += (size_t) arg->payload_length; /* counted, never kept */
+                return;
+        }
+        need = ws->msg_len + (size_t) arg->payload_length;
+        if (need > ws->msg_size) {
+                p = realloc(ws->msg, need);
+                if (!p) {
+                        ws->io_errno = ENOMEM;
+                        wslay_event_shutdown_read(ctx);
+                        return;
+                }
+                ws->msg = p;
+                ws->msg_size = need;
+        }
 }
 
+/* Called only for data that wslay found to be valid UTF-8 so far in a text message (it
+ * checks before this callback, and closes with 1007 instead of calling it). */
+static void wslay_frame_chunk_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_chunk_arg *arg,
+                                 void *userdata) {
+        FzdWs *ws = userdata;
+
+        if (!is_data_frame(ws->frame_opcode) || ws->msg_binary || ws->too_big || !ws->msg ||
+            arg->data_length > ws->msg_size - ws->msg_len)
+                return;
+        memcpy(ws->msg + ws->msg_len, arg->data, arg->data_length);
+        ws->msg_len += arg->data_length;
+}
+
+/* A whole message: for a text message wslay has checked that all of it is UTF-8 (an
+ * incomplete sequence at its end too) before calling this. */
 static void wslay_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *userdata) {
         FzdWs *ws = userdata;
 
-        if (ws->freed || ws->rejected || ws->state != STATE_OPEN)
+        if (ws->freed || ws->rejected || ws->too_big || ws->state != STATE_OPEN)
                 return;
+        if (!is_data_frame(arg->opcode))
+                return; /* a ping or close, possibly between the frames of a data message */
         if (arg->opcode == WSLAY_TEXT_FRAME) {
-                if (ws->cb.message && ws->cb.message(ws->userdata, (const char *) arg->msg, arg->msg_length) < 0) {
+                if (ws->cb.message && ws->cb.message(ws->userdata, ws->msg ?: "", ws->msg_len) < 0) {
                         ws->rejected = true;
                         wslay_event_shutdown_read(ctx);
                 }
         } else if (arg->opcode == WSLAY_BINARY_FRAME)
-                log_debug("Ignoring a binary WebSocket message of %zu bytes from the portal.", arg->msg_length);
+                log_debug("Ignoring a binary WebSocket message of %zu bytes from the portal.", ws->msg_len);
+        if (ws->freed)
+                return;
+        ws->msg_len = 0;
+        /* Keep a small buffer for the next message; give a big one (an init) back. */
+        if (ws->msg_size > FZD_WS_MESSAGE_KEEP) {
+                ws->msg = mfree(ws->msg);
+                ws->msg_size = 0;
+        }
 }
 
 /* ---- states ---------------------------------------------------------------------------- */
@@ -307,10 +375,9 @@ static void open_fail(FzdWs *ws) {
                 e.kind = FZD_WS_ERROR_EOF;
         } else if (ws->io_errno) {
                 e.errnum = ws->io_errno;
-        } else if (!wslay_event_get_read_enabled(ws->wslay)) {
-                /* wslay disables reading when a message exceeds the configured maximum. */
-                e.kind = FZD_WS_ERROR_TOO_BIG;
         } else
+                /* wslay stopped reading (and queued a close frame): text that is not UTF-8
+                 * (1007), reserved bits, a bad opcode or close code, a masked frame (1002). */
                 e.kind = FZD_WS_ERROR_PROTOCOL;
         fail(ws, &e);
 }
@@ -343,6 +410,7 @@ static void become_open(FzdWs *ws) {
                 .send_callback = wslay_send_cb,
                 .genmask_callback = wslay_genmask_cb,
                 .on_frame_recv_start_callback = wslay_frame_start_cb,
+                .on_frame_recv_chunk_callback = wslay_frame_chunk_cb,
                 .on_msg_recv_callback = wslay_msg_cb,
         };
 
@@ -350,7 +418,11 @@ static void become_open(FzdWs *ws) {
                 fail_simple(ws, FZD_WS_ERROR_IO, ENOMEM, NULL);
                 return;
         }
-        wslay_event_config_set_max_recv_msg_length(ws->wslay, ws->max_message);
+        /* The message limit is ours (wslay_frame_start_cb): wslay's own check would come first
+         * and look like any other protocol error. */
+        wslay_event_config_set_max_recv_msg_length(ws->wslay, UINT64_MAX);
+        /* Data messages are assembled by the chunk callback (one copy instead of three). */
+        wslay_event_config_set_no_buffering(ws->wslay, 1);
         ws->state = STATE_OPEN;
         (void) sd_event_source_set_enabled(ws->timer, SD_EVENT_OFF);
         if (ws->cb.open)

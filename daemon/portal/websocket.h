@@ -41,7 +41,10 @@ typedef struct FzdWsError {
 
 typedef struct FzdWsCallbacks {
         void (*open)(void *userdata);
-        /* A complete text message. Return <0 to drop the connection (reported as REJECTED). */
+        /* A complete text message, valid UTF-8 (wslay refuses others with close code 1007:
+         * the parser relies on it), of at most max_message bytes over all its frames; data
+         * is valid only during the call. Return <0 to drop the connection (reported as
+         * REJECTED). Binary messages are dropped. */
         int (*message)(void *userdata, const char *data, size_t len);
         /* The connection is over. The callee may free the connection from here. */
         void (*closed)(void *userdata, const FzdWsError *error);

@@ -2,9 +2,12 @@
 /* The tunnel facade: desired state (addresses, resource prefixes, Internet resource) and
  * the rtnetlink changes that take the kernel there, one batch per call. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fib_rules.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "netlink.h"
@@ -32,7 +35,10 @@ struct FzdTunnel {
         bool internet;
         FzdCidr sentinels[FZD_TUNNEL_MAX_SENTINELS]; /* local addresses for the DNS stub */
         size_t n_sentinels;
+        bool ipv6_off_logged; /* "IPv6 is disabled" said once per tunnel */
 };
+
+static bool family_on(const FzdTunnel *t, int family);
 
 static int family_slot(int family) {
         return family == AF_INET6 ? 1 : 0;
@@ -135,6 +141,10 @@ bool fzd_tunnel_is_up(const FzdTunnel *t) {
         return t->fd >= 0;
 }
 
+bool fzd_tunnel_has_family(const FzdTunnel *t, int family) {
+        return family_on(t, family);
+}
+
 const char *fzd_tunnel_interface_name(const FzdTunnel *t) {
         return t->fd >= 0 ? FZD_TUN_NAME : NULL;
 }
@@ -231,6 +241,30 @@ static const char *address_check(const FzdCidr *a) {
         return fzd_address_problem(a->family, &a->addr);
 }
 
+/* Whether the kernel lets the interface have IPv6. Not when IPv6 is disabled for it
+ * (net.ipv6.conf.<if>.disable_ipv6, which net.ipv6.conf.all.disable_ipv6=1 sets on every
+ * interface, ours included), nor when the kernel runs without IPv6 (ipv6.disable=1: there
+ * is no /proc/sys/net/ipv6). /proc/sys/net is the caller's network namespace. Anything else
+ * unclear: assume it is there, and netlink will say otherwise. */
+static bool ipv6_available(const char *ifname, const char **ret_why) {
+        char path[sizeof "/proc/sys/net/ipv6/conf//disable_ipv6" + IF_NAMESIZE], value = 0;
+        int fd;
+
+        if (access("/proc/sys/net/ipv6", F_OK) < 0 && errno == ENOENT) {
+                *ret_why = "the kernel runs without IPv6";
+                return false;
+        }
+        (void) snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return true;
+        if (read(fd, &value, 1) != 1)
+                value = 0;
+        (void) close(fd);
+        *ret_why = "net.ipv6.conf.all.disable_ipv6 or net.ipv6.conf." FZD_TUN_NAME ".disable_ipv6 is 1";
+        return value != '1';
+}
+
 /* ---- up and down ------------------------------------------------------------------------------ */
 
 static void teardown(FzdTunnel *t, bool forget);
@@ -277,6 +311,26 @@ int fzd_tunnel_up(FzdTunnel *t, const FzdInterfaceConfig *config, int *ret_fd) {
                 created = true;
                 if (t->monitor)
                         fzd_net_monitor_set_own_link(t->monitor, FZD_TUN_NAME, t->ifindex);
+        }
+
+        /* A host without IPv6 gets an IPv4-only tunnel instead of none. */
+        if (want[1].family != 0) {
+                const char *why = NULL;
+
+                if (!ipv6_available(FZD_TUN_NAME, &why)) {
+                        if (!t->ipv6_off_logged)
+                                log_warning("IPv6 is disabled on this host (%s); %s runs IPv4-only, and IPv6 "
+                                            "resources are not routed.",
+                                            why, FZD_TUN_NAME);
+                        t->ipv6_off_logged = true;
+                        want[1] = (FzdCidr) {};
+                        if (want[0].family == 0) {
+                                r = log_error_errno(EAFNOSUPPORT, "Refusing to bring up %s: the portal sent only an "
+                                                                  "IPv6 address and IPv6 is disabled on this host.",
+                                                    FZD_TUN_NAME);
+                                goto fail;
+                        }
+                }
         }
 
         fzd_nl_batch_reset(t->batch);
@@ -358,6 +412,7 @@ static void teardown(FzdTunnel *t, bool forget) {
                 log_info("Removed %s.", FZD_TUN_NAME);
         }
         t->ifindex = 0;
+        t->ipv6_off_logged = false;
         memset(t->addr, 0, sizeof t->addr);
         t->n_sentinels = 0; /* they went with the device */
         if (forget) {

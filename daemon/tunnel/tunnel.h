@@ -48,8 +48,9 @@ DEFINE_POINTER_CLEANUP_FUNC(FzdTunnel, fzd_tunnel_free);
 int fzd_tunnel_cleanup_stale(FzdTunnel *t);
 
 /* Creates tun-firezone (or updates it when up): MTU, the portal's /32 and /128 (a bad or
- * missing one is skipped with a log line, its family stays off), the base ranges, the
- * routes added so far, and the policy rules. Returns the TUN fd (owned by t) in *ret_fd. */
+ * missing one is skipped with a log line, its family stays off; so is IPv6 on a host that
+ * has it disabled), the base ranges, the routes added so far, and the policy rules.
+ * Returns the TUN fd (owned by t) in *ret_fd. */
 int fzd_tunnel_up(FzdTunnel *t, const FzdInterfaceConfig *config, int *ret_fd);
 /* Removes the rules and the device (with its routes and addresses); forgets the routes
  * and the Internet resource. Idempotent. */
@@ -80,6 +81,8 @@ int fzd_tunnel_set_internet_resource(FzdTunnel *t, bool enabled);
 int fzd_tunnel_set_sentinels(FzdTunnel *t, const FzdCidr *addrs, size_t n);
 
 bool fzd_tunnel_is_up(const FzdTunnel *t);
+/* Whether the tunnel is up with an address of that family (AF_INET, AF_INET6). */
+bool fzd_tunnel_has_family(const FzdTunnel *t, int family);
 const char *fzd_tunnel_interface_name(const FzdTunnel *t); /* NULL while down */
 int fzd_tunnel_ifindex(const FzdTunnel *t);                /* 0 while down */
 int fzd_tunnel_fd(const FzdTunnel *t);                     /* -EBADF while down; IFF_VNET_HDR */

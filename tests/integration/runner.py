@@ -74,6 +74,34 @@ def reap_descendants():
                 pass
 
 
+SANITIZER_MARKERS = (b'ERROR: AddressSanitizer', b'ERROR: LeakSanitizer', b': runtime error: ')
+
+
+def sanitizer_reports(workdir):
+    """In a sanitizer build every program of the bed (the daemon, the tools, the drivers) logs
+    under the bed's directory; a report in any of those logs (a leak at exit included, which
+    does not fail the test case itself) fails the test. Prints each report found."""
+    found = False
+    for root, _, files in os.walk(workdir):
+        for name in files:
+            if not name.endswith('.log'):
+                continue
+            path = os.path.join(root, name)
+            try:
+                with open(path, 'rb') as f:
+                    data = f.read()
+            except OSError:
+                continue
+            for marker in SANITIZER_MARKERS:
+                at = data.find(marker)
+                if at >= 0:
+                    found = True
+                    sys.stderr.write(f'sanitizer report in {name}:\n'
+                                     f'{data[max(0, at - 200):at + 6000].decode("utf-8", "replace")}\n')
+                    break
+    return found
+
+
 def run_in_bed(test_id, workdir):
     """Child side: namespace, bed, one test."""
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -98,6 +126,8 @@ def run_in_bed(test_id, workdir):
         sys.stderr.write(f'no test named {test_id}\n')
         return 1
     if not result.wasSuccessful():
+        return 1
+    if sanitizer_reports(workdir):
         return 1
     if result.skipped:
         return 77

@@ -336,6 +336,9 @@ class SessionEnd(_PortalCase):
 
 
 class BadInput(_PortalCase):
+    """docs/portal-protocol.md, "Bad input": a bad element is skipped, a bad event or frame
+    dropped, each with a log line; only the transport and an unusable init reset."""
+
     def _bad(self, d, expect, **order):
         self.portal.control(**order)
         ev = d.wait('reconnecting')
@@ -344,36 +347,109 @@ class BadInput(_PortalCase):
         self.assertEqual(len(d.dump()['resources']), len(demo_account()['resources']))
         d.wait('init', timeout=30)
 
-    def test_malformed_frames_reset_the_connection(self):
-        d, _ = self.connected_driver()
-        self._bad(d, 'could not read (the frame is not valid JSON)', op='send_raw', text='{"topic": "client", ')
-        self._bad(d, 'could not read (the frame is not a JSON object)', op='send_raw', text='[1, 2]')
-        self._bad(d, 'could not read (the frame contains a NUL byte)', op='send_raw',
-                  text='{"topic":"client","event":"x"}\x00')
-        self._bad(d, 'could not read ("event" is missing or not a string)', op='send_raw',
-                  text='{"topic":"client","event":5}')
-        # "push" sends without storing it in the account, so the next init is clean again.
-        self._bad(d, 'could not read (resource "id" is not a string', op='push',
-                  event='resource_created_or_updated', payload={'id': 7, 'type': 'dns', 'name': 'n', 'address': 'a.b'})
-        self._bad(d, 'could not read (the JSON is nested too deeply)', op='send_raw',
-                  text='{"topic":"client","event":"x","payload":' + '[' * 64 + ']' * 64 + '}')
-        self._bad(d, 'could not read (interface "ipv4" is not an IPv4 address)', op='push', event='config_changed',
-                  payload={'interface': {'ipv4': 'nope'}})
+    def _marker(self, d, n):
+        """A good update after the bad one arrives on the same connection: nothing broke."""
+        marker = {'id': f'marker-{n}', 'type': 'dns', 'name': 'Marker', 'address': 'marker.example.com'}
+        self.portal.control(op='upsert', resource=marker)
+        self.assertEqual(d.wait('upserted')['resource']['id'], marker['id'])
 
-    def test_unusable_resource_value_is_skipped_without_a_reset(self):
-        # The right JSON types with a value that cannot be used (an invalid CIDR): only that
-        # resource goes (a stale copy under its id is deleted); the connection stays.
+    def test_unreadable_frames_are_dropped_and_the_connection_stays(self):
+        d, _ = self.connected_driver()
+        bad = [
+            ('the frame is not valid JSON', '{"topic": "client", '),
+            ('the frame is not a JSON object', '[1, 2]'),
+            ('the frame contains a NUL byte', '{"topic":"client","event":"x"}\x00'),
+            ('"event" is missing or not a string', '{"topic":"client","event":5}'),
+            ('"ref" is negative', '{"topic":"client","event":"init","ref":-1}'),
+            ('the frame is not valid JSON', '{"topic":"client","event":"\\ud800"}'),  # a lone surrogate
+            ('"topic" or "event" is not UTF-8 or contains control characters',
+             '{"topic":"client","event":"a\\u0007"}'),
+        ]
+        for i, (why, text) in enumerate(bad):
+            self.portal.control(op='send_raw', text=text)
+            self._marker(d, i)
+            self.assertIn(f'Portal: ignoring a frame that cannot be read ({why}', d.stderr())
+        # Deep nesting is no reason to drop anything: an unknown event, ignored.
+        self.portal.control(op='send_raw', text='{"topic":"client","event":"x","payload":' + '[' * 64 + ']' * 64 + '}')
+        self._marker(d, 'deep')
+        self.assertEqual(d.pending('reconnecting'), [])
+        self.assertEqual(self.portal.control(op='status')['joins'], 1)
+        ids = set(by_id(d.dump()['resources']))
+        self.assertEqual(ids, {r['id'] for r in demo_account()['resources']} | {f'marker-{i}' for i in
+                                                                                    [*range(len(bad)), 'deep']})
+
+    def test_unusable_events_are_dropped_and_the_connection_stays(self):
+        d, _ = self.connected_driver()
+        for i, (event, payload, why) in enumerate([
+                ('resource_deleted', 7, 'the payload is not a resource id'),
+                ('resource_deleted', {'id': 'has space'}, 'the payload is not a resource id'),
+                ('config_changed', {'interface': {'ipv4': 'nope'}}, 'the interface has no usable "ipv4" or "ipv6" address'),
+                ('config_changed', [], 'the config_changed payload is not an object')]):
+            self.portal.control(op='push', event=event, payload=payload)
+            self._marker(d, i)
+            self.assertIn(f'Portal: ignoring a "{event}" event: {why}', d.stderr())
+        self.assertEqual(d.pending('config_changed'), [])
+        self.assertEqual(d.pending('deleted'), [])
+        self.assertEqual(d.pending('reconnecting'), [])
+        self.assertEqual(self.portal.control(op='status')['joins'], 1)
+
+    def test_unusable_resource_is_skipped_without_a_reset(self):
+        # A resource that cannot be used (a wrong type or a bad value): only that resource goes
+        # (a stale copy under its id is deleted); the connection stays.
         d, _ = self.connected_driver()
         joins = self.portal.control(op='status')['joins']
         self.portal.control(op='push', event='resource_created_or_updated',
                             payload={'id': 'x1', 'type': 'cidr', 'name': 'n', 'address': '10.0.0.0/99'})
         self.assertEqual(d.wait('deleted')['id'], 'x1')
-        self.assertIn('Skipping an updated resource x1: resource "address" is not valid', d.stderr())
+        self.assertIn('Portal: skipping resource x1 of resource_created_or_updated: "address" is not an IP address '
+                      'or prefix.', d.stderr())
+        # The wrong JSON type, which used to reset the connection (issue 16).
+        self.portal.control(op='push', event='resource_created_or_updated',
+                            payload={'id': 7, 'type': 'dns', 'name': 'n', 'address': 'a.b'})
+        self.portal.control(op='push', event='resource_created_or_updated',
+                            payload={'id': 'x3', 'type': 'dns', 'name': 5, 'address': 'a.b'})
+        self.assertEqual(d.wait('deleted')['id'], 'x3')
         good = {'id': 'x2', 'type': 'cidr', 'name': 'n', 'address': '10.0.0.0/9'}
         self.portal.control(op='push', event='resource_created_or_updated', payload=good)
         self.assertEqual(d.wait('upserted')['resource']['id'], 'x2')
+        log = d.stderr()
+        self.assertIn('Portal: skipping resource of resource_created_or_updated: "id" is not a string', log)
+        self.assertIn('Portal: skipping resource x3 of resource_created_or_updated: "name" is not a string', log)
         self.assertEqual(d.pending('reconnecting'), [])
         self.assertEqual(self.portal.control(op='status')['joins'], joins)
+
+    def test_fragmented_messages_are_reassembled(self):
+        # Continuation frames, a ping between them; then one whose parts are each below the
+        # limit but add up to more than 8 MiB.
+        d, _ = self.connected_driver()
+        r = {'id': 'frag-1', 'type': 'dns', 'name': 'Fragmented', 'address': 'frag.example.com',
+             'address_description': 'x' * 3000}
+        text = json.dumps({'topic': 'client', 'event': 'resource_created_or_updated', 'payload': r, 'ref': None})
+        self.portal.control(op='send_fragmented', text=text, parts=5, ping=True)
+        self.assertEqual(d.wait('upserted')['resource']['description'], 'x' * 3000)
+        self.portal.control(op='send_fragmented', pad_bytes=9 * 1024 * 1024, parts=3)
+        ev = d.wait('reconnecting')
+        self.assertIn('larger than 8 MiB', ev['error'])
+        d.wait('init', timeout=30)
+
+    def test_text_that_is_not_utf8_never_reaches_the_parser(self):
+        # The parser (json-parser) does not check UTF-8 itself: the WebSocket layer refuses
+        # such a text frame (close 1007), which resets the connection; nothing of it is parsed.
+        d, _ = self.connected_driver()
+        for n, text in enumerate((b'{"topic":"client","event":"bad \xff byte"}',
+                                  b'{"topic":"client","event":"overlong \xc0\xaf"}',
+                                  b'{"topic":"client","event":"surrogate \xed\xa0\x80"}',
+                                  b'{"topic":"client","event":"cut at the end"}\xc3')):
+            self.portal.control(op='send_text_bytes', hex=text.hex())
+            ev = d.wait('reconnecting')
+            self.assertIn('WebSocket protocol error', ev['error'])
+            d.wait('init', timeout=30)
+        self.assertNotIn('Portal: ignoring a frame that cannot be read', d.stderr())
+        # The same bytes as valid UTF-8 are read (and the unknown event ignored): the test
+        # can tell the two apart.
+        self.portal.control(op='send_text_bytes', hex=b'{"topic":"client","event":"good \xc3\xa9"}'.hex())
+        self._marker(d, 'utf8')
+        self.assertEqual(d.pending('reconnecting'), [])
 
     def test_oversized_frame_resets_the_connection(self):
         d, _ = self.connected_driver()
@@ -381,13 +457,24 @@ class BadInput(_PortalCase):
         st = d.stats()
         self.assertLess(st['vm_rss_kib'], 64 * 1024)
 
-    def test_bad_init_is_refused_without_losing_state(self):
+    def test_bad_resource_in_init_is_skipped(self):
         account = demo_account()
         account['resources'].append({'id': 'bad', 'type': 'dns', 'name': 5, 'address': 'x.example.com'})
         self.portal.stop()
         self.portal = LocalPortal(self.bed, account=account, name='portal-bad')
-        d = self.driver()
-        d.start(self.portal.ws_url, TOKEN)
+        d, init = self.connected_driver()
+        self.assertEqual(init['count'], len(demo_account()['resources']))
+        self.assertIn('Portal: skipping resource 5 (bad) of init: "name" is not a string', d.stderr())
+        self.assertEqual(d.pending('reconnecting'), [])
+
+    def test_unusable_init_resets_without_losing_state(self):
+        d, _ = self.connected_driver()
+        # The next init has no usable address: nothing to set the tunnel up with.
+        self.portal.control(op='config_changed', interface={'ipv4': 'nope', 'ipv6': 7})
+        self._marker(d, 0)
+        self.assertIn('Portal: ignoring a "config_changed" event', d.stderr())
+        d.call('reconnect')
         ev = d.wait('reconnecting')
-        self.assertIn('init resource 5: resource "name" is not a string', ev['error'])
+        self.assertIn('the interface has no usable "ipv4" or "ipv6" address', ev['error'])
+        self.assertEqual(len(d.dump()['resources']), len(demo_account()['resources']) + 1)
         self.assertEqual(d.pending('init'), [])

@@ -95,43 +95,18 @@ static json_object *resource_json(const FzdResource *r) {
         return o;
 }
 
-static FzdResource *resource_copy(const FzdResource *r) {
-        FzdResource *c = calloc(1, sizeof(*c));
-
-        if (!c)
-                return NULL;
-        c->type = r->type;
-        c->status = r->status;
-        c->id = strdup(r->id);
-        c->name = strdup(r->name);
-        c->address = strdup(r->address);
-        c->description = strdup(r->description);
-        if (r->n_sites > 0) {
-                c->sites = calloc(r->n_sites, sizeof(FzdSite));
-                if (c->sites) {
-                        c->n_sites = r->n_sites;
-                        for (size_t i = 0; i < r->n_sites; i++) {
-                                c->sites[i].id = strdup(r->sites[i].id);
-                                c->sites[i].name = strdup(r->sites[i].name);
-                        }
-                }
-        }
-        if (!c->id || !c->name || !c->address || !c->description || (r->n_sites > 0 && !c->sites))
-                return fzd_resource_free(c);
-        return c;
-}
-
-static void on_init(void *userdata, const FzdInterfaceConfig *config, FzdResource *const *resources, size_t n) {
+static void on_init(void *userdata, const FzdInterfaceConfig *config, FzdResource **resources, size_t n) {
         Driver *d = userdata;
         json_object *o;
 
+        /* As the manager does: the table takes the resources. */
         fzd_resource_table_clear(d->table);
         for (size_t i = 0; i < n; i++) {
-                FzdResource *c = resource_copy(resources[i]);
-                if (!c || fzd_resource_table_put(d->table, c, NULL) < 0) {
-                        fzd_resource_free(c);
+                if (fzd_resource_table_put(d->table, resources[i], NULL) < 0) {
                         log_oom();
+                        continue;
                 }
+                resources[i] = NULL;
         }
         o = event_new(d, "init");
         json_object_object_add(o, "count", json_object_new_int64((int64_t) fzd_resource_table_size(d->table)));
@@ -257,9 +232,11 @@ static void handle_command(Driver *d, const char *text) {
                         r = fzd_engine_start(d->engine, &p, &token);
                 }
                 fzd_secret_free(token);
-        } else if (streq(op, "stop"))
+        } else if (streq(op, "stop")) {
+                /* As the manager does on sign-out: the session's resources go with it. */
                 fzd_engine_stop(d->engine);
-        else if (streq(op, "reconnect"))
+                fzd_resource_table_clear(d->table);
+        } else if (streq(op, "reconnect"))
                 r = fzd_engine_reconnect(d->engine);
         else if (streq(op, "replace_token")) {
                 FzdSecret *token = NULL;

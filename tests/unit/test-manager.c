@@ -233,7 +233,7 @@ START_TEST(test_sign_in_connect_sign_out) {
         list[0] = resource("r1", "one");
         list[1] = resource("r2", "two");
         engine->events->init(engine->userdata, &cfg, list, 2);
-        fzd_resource_free(list[0]); /* the engine keeps ownership of init's array */
+        fzd_resource_free(list[0]); /* what the manager did not take (NULL: it took them) */
         fzd_resource_free(list[1]);
         ck_assert_int_eq(view()->state, FZD_STATE_CONNECTED);
         ck_assert_uint_gt(view()->connected_since, 0);

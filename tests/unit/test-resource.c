@@ -137,6 +137,94 @@ START_TEST(test_dup_is_deep) {
 }
 END_TEST
 
+START_TEST(test_packed) {
+        static const char *const ids[] = { "s1", "s2", "s3" }, *const names[] = { "One", NULL, "" };
+        FzdResource *r, *c = NULL;
+        size_t many = 20;
+        const char **many_ids = calloc(many, sizeof *many_ids);
+
+        static const FzdResourceFilter filters[] = { { 6, 80, 80 }, { 1, 0, 0 } };
+        r = fzd_resource_new(&(FzdResourceSpec){ .type = FZD_RESOURCE_CIDR,
+                                                 .status = FZD_RESOURCE_STATUS_ONLINE,
+                                                 .id = "id-1",
+                                                 .name = "Name",
+                                                 .address = "10.0.0.0/8",
+                                                 .site_ids = ids,
+                                                 .site_names = names,
+                                                 .n_sites = 3,
+                                                 .filters = filters,
+                                                 .n_filters = 2 });
+        ck_assert_ptr_nonnull(r);
+        ck_assert(r->packed);
+        ck_assert_str_eq(r->id, "id-1");
+        ck_assert_str_eq(r->address, "10.0.0.0/8");
+        ck_assert_ptr_null(r->description);
+        ck_assert_int_eq(r->status, FZD_RESOURCE_STATUS_ONLINE);
+        ck_assert_uint_eq(r->n_sites, 3);
+        ck_assert_str_eq(r->sites[2].id, "s3");
+        ck_assert_ptr_null(r->sites[1].name);
+        ck_assert_str_eq(r->sites[2].name, "");
+        ck_assert_uint_eq(r->n_filters, 2);
+        ck_assert_uint_eq(r->filters[0].port_end, 80);
+        ck_assert_uint_eq(r->filters[1].protocol, 1);
+        /* A copy is packed too, and independent. */
+        ck_assert_int_eq(fzd_resource_dup(r, &c), 0);
+        fzd_resource_free(r);
+        ck_assert(c->packed);
+        ck_assert_str_eq(c->sites[0].name, "One");
+        ck_assert_uint_eq(c->n_filters, 2);
+        ck_assert_uint_eq(c->filters[0].protocol, 6);
+        fzd_resource_free(c);
+
+        /* No sites, no names; more sites than dup keeps on its stack. */
+        r = fzd_resource_new(&(FzdResourceSpec){ .type = FZD_RESOURCE_INTERNET, .id = "i" });
+        ck_assert_ptr_null(r->sites);
+        ck_assert_ptr_null(r->filters);
+        ck_assert_ptr_null(r->name);
+        fzd_resource_free(r);
+        for (size_t i = 0; i < many; i++)
+                many_ids[i] = "site";
+        r = fzd_resource_new(&(FzdResourceSpec){ .type = FZD_RESOURCE_DNS,
+                                                 .ip_stack = FZD_RESOURCE_IP_STACK_IPV6_ONLY,
+                                                 .id = "d",
+                                                 .name = "D",
+                                                 .address = "x.example.com",
+                                                 .description = "",
+                                                 .site_ids = many_ids,
+                                                 .n_sites = many });
+        ck_assert_int_eq(fzd_resource_dup(r, &c), 0);
+        ck_assert_int_eq(c->ip_stack, FZD_RESOURCE_IP_STACK_IPV6_ONLY);
+        ck_assert_uint_eq(c->n_sites, many);
+        ck_assert_str_eq(c->sites[many - 1].id, "site");
+        ck_assert_ptr_null(c->sites[many - 1].name);
+        fzd_resource_free(r);
+        fzd_resource_free(c);
+        free(many_ids);
+}
+END_TEST
+
+START_TEST(test_next_visits_each_once) {
+        _cleanup_(fzd_resource_table_freep) FzdResourceTable *t = NULL;
+        const FzdResource *r;
+        size_t i = 0, n = 0, sum = 0;
+
+        ck_assert_int_eq(fzd_resource_table_new(&t), 0);
+        ck_assert_ptr_null(fzd_resource_table_next(t, &i));
+        for (int k = 1; k <= 100; k++) {
+                char id[16];
+                snprintf(id, sizeof id, "%d", k);
+                ck_assert_int_eq(fzd_resource_table_put(t, make(id, "x"), NULL), 0);
+        }
+        i = 0;
+        while ((r = fzd_resource_table_next(t, &i))) {
+                n++;
+                sum += (size_t) atoi(r->id);
+        }
+        ck_assert_uint_eq(n, 100);
+        ck_assert_uint_eq(sum, 5050);
+}
+END_TEST
+
 static Suite *resource_suite(void) {
         Suite *s = suite_create("resource");
         TCase *tc = tcase_create("core");
@@ -146,6 +234,8 @@ static Suite *resource_suite(void) {
         tcase_add_test(tc, test_randomized_against_reference);
         tcase_add_test(tc, test_sorted_by_name_then_id);
         tcase_add_test(tc, test_dup_is_deep);
+        tcase_add_test(tc, test_packed);
+        tcase_add_test(tc, test_next_visits_each_once);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -760,24 +760,24 @@ static void handle_ice_event(FzdConnections *c, const FzdIceEvent *e) {
         }
 }
 
-static void ice_flush(FzdConnections *c) {
+static void ice_send(FzdConnections *c) {
         FzdIceTransmit t;
-        FzdIceEvent e;
-        uint64_t next;
 
         while (fzd_ice_poll_transmit(c->ice, &t)) {
                 FzdDpAddr to;
                 dp_addr_from(&t.dest, &to);
                 (void) fzd_dataplane_send_datagram(c->dp, t.dest.family, &to, t.data, t.len);
         }
+}
+
+static void ice_flush(FzdConnections *c) {
+        FzdIceEvent e;
+        uint64_t next;
+
+        ice_send(c);
         while (fzd_ice_poll_event(c->ice, &e))
                 handle_ice_event(c, &e);
-        /* Events may have queued more. */
-        while (fzd_ice_poll_transmit(c->ice, &t)) {
-                FzdDpAddr to;
-                dp_addr_from(&t.dest, &to);
-                (void) fzd_dataplane_send_datagram(c->dp, t.dest.family, &to, t.data, t.len);
-        }
+        ice_send(c); /* events may have queued more */
         next = fzd_ice_poll_timeout(c->ice);
         if (next == UINT64_MAX)
                 (void) sd_event_source_set_enabled(c->ice_timer, SD_EVENT_OFF);
@@ -1352,8 +1352,24 @@ FzdConnections *fzd_connections_free(FzdConnections *c) {
 
         if (!c)
                 return NULL;
+        /* The relays' allocations go with us (a Refresh with lifetime 0 each): a relay keeps
+         * no allocation for nothing, and the next start (a reset reuses the port) is not
+         * answered "allocation mismatch" first. */
+        if (c->ice && c->dp) {
+                fzd_ice_release(c->ice, now_usec(c));
+                ice_send(c);
+        }
         /* Workers first: after this nothing reads filters or routes any more. */
         if (c->dp) {
+                FzdDpStats s;
+                fzd_dataplane_get_stats(c->dp, &s);
+                log_debug("Data plane: %" PRIu64 " packets to gateways, %" PRIu64 " from them; dropped: %" PRIu64
+                          " undecryptable, %" PRIu64 " replayed, %" PRIu64 " stale, %" PRIu64 " unknown index, %" PRIu64
+                          " not allowed, %" PRIu64 " malformed, %" PRIu64 " without route, %" PRIu64
+                          " without session, %" PRIu64 " filtered, %" PRIu64 " queue full, %" PRIu64 " refused.",
+                          s.tun_packets, s.tun_rx_packets, s.decrypt_failed, s.replayed, s.stale, s.unknown_index,
+                          s.not_allowed, s.malformed, s.no_route, s.no_session, s.filtered, s.queue_overflow,
+                          s.inbound_refused);
                 while (c->gateways)
                         gateway_free(c, c->gateways);
                 c->dp = fzd_dataplane_free(c->dp);

@@ -171,8 +171,13 @@ static void wg_authenticated(void *userdata, FzdWgPeer *peer) {
         FzdDataplane *dp = userdata;
         FzdDpPeer *p = fzd_wg_peer_userdata(peer);
         const FzdDpItemHeader *in;
+        FzdDpPath known;
 
-        if (!dp->current_input || !p->roaming)
+        /* A roaming peer follows its authenticated packets. Any other peer's path is ICE's
+         * to set — but until ICE has set one, the source of an authenticated handshake
+         * message is where the answer must go (a responder whose agent has not selected a
+         * pair yet would drop its response, and the initiator would wait 5 s to retry). */
+        if (!dp->current_input || (!p->roaming && fzd_dp_peer_path(p, &known)))
                 return;
         in = &dp->current_input->h;
         if (fzd_dp_peer_learn_path(p, &(FzdDpPath) { .family = in->family, .dst = in->from, .channel = in->channel }))

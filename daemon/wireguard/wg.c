@@ -252,7 +252,14 @@ FzdWgKeypair *fzd_wg_peer_tx_keypair(FzdWgPeer *peer) {
         FzdWgKeypair *kp = NULL;
 
         pthread_mutex_lock(&peer->lock);
-        if (peer->current && !atomic_load_explicit(&peer->current->dead, memory_order_relaxed))
+        /* A responder's new session that the initiator has used is the one to send with,
+         * even before the state machine's thread has made it current: a worker may encrypt
+         * the answer to that very packet first (a TCP SYN-ACK, microseconds later), and the
+         * initiator may have forgotten the old session (it restarted, or reset). */
+        if (peer->next && atomic_load_explicit(&peer->next->confirm_woken, memory_order_acquire) &&
+            !atomic_load_explicit(&peer->next->dead, memory_order_relaxed))
+                kp = fzd_wg_keypair_ref(peer->next);
+        else if (peer->current && !atomic_load_explicit(&peer->current->dead, memory_order_relaxed))
                 kp = fzd_wg_keypair_ref(peer->current);
         pthread_mutex_unlock(&peer->lock);
         return kp;
@@ -523,9 +530,15 @@ void fzd_wg_peer_path_ready(FzdWg *wg, FzdWgPeer *peer, uint64_t now) {
          * one now instead of waiting out rekey_timeout. The attempt keeps its deadline
          * (attempt_started); the flood guard of the responder (handshake_min_interval) is
          * respected. */
-        if (peer->hs == HS_INITIATION_SENT &&
-            elapsed(now, peer->last_initiation_sent) >= wg->config.timers.handshake_min_interval) {
-                send_initiation(wg, peer, now, true);
+        if (peer->hs == HS_INITIATION_SENT) {
+                uint64_t at = add_sat(peer->last_initiation_sent, wg->config.timers.handshake_min_interval);
+                if (now >= at)
+                        send_initiation(wg, peer, now, true);
+                else if (at < peer->retransmit_at)
+                        /* Too soon after the last one (which may have had no path at all, a
+                         * moment ago): the retransmission timer sends it once the interval
+                         * is over, not rekey_timeout later. */
+                        peer->retransmit_at = at;
                 return;
         }
         if (peer->hs != HS_INITIATION_SENT) {

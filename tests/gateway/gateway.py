@@ -215,7 +215,13 @@ class Controller:
 
     async def authorize(self, ch, p):
         """create_authorization → the data plane's `authorize` → authorization_created{ref}.
-        A refused authorization gets no answer: the portal times the client out (as Firezone)."""
+        A refused authorization gets no answer: the portal times the client out (as Firezone).
+        Candidates the data plane announces meanwhile wait for authorization_created, also for a
+        client we know: one that reset has no connection to us until then, and would drop
+        them (the data plane re-announces them for a reused connection, as Firezone's do)."""
+        cid = (p.get('client') or {}).get('id')
+        was_announced = cid in self.announced
+        self.announced.discard(cid)
         answer = await self.order('authorize', client=p.get('client'), resource=p.get('resource'),
                                   local_ice=p.get('gateway_ice_credentials'),
                                   remote_ice=p.get('client_ice_credentials'),
@@ -223,6 +229,10 @@ class Controller:
         if answer['event'] != 'ok':
             self.stats['authorization_errors'] += 1
             log(f'the data plane refused an authorization: {answer.get("message")}')
+            if was_announced:  # the existing connection goes on
+                self.announced.add(cid)
+                for msg in self.held.pop(cid, []):
+                    await self.to_portal(*msg)
             await self.bump()
             return
         self.stats['authorizations'] += 1
@@ -233,7 +243,6 @@ class Controller:
                 log(f'the portal refused authorization_created: {reply}')
         except Exception as e:
             log(f'could not answer create_authorization ({type(e).__name__})')
-        cid = (p.get('client') or {}).get('id')
         self.announced.add(cid)
         for msg in self.held.pop(cid, []):
             await self.to_portal(*msg)

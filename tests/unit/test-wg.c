@@ -233,20 +233,26 @@ START_TEST(test_path_ready_resends_a_lost_initiation) {
         ck_assert_uint_eq(A.n_out, 1);
         A.n_out = 0; /* no path: lost */
         fzd_wg_peer_path_ready(A.wg, A.peer, T0 + 5 * MSEC);
-        ck_assert_uint_eq(A.n_out, 0); /* within handshake_min_interval of the last one */
-        fzd_wg_peer_path_ready(A.wg, A.peer, T0 + 30 * MSEC);
+        ck_assert_uint_eq(A.n_out, 0); /* within handshake_min_interval of the last one… */
+        /* …so it goes as soon as the interval is over, not rekey_timeout (5 s) later. */
+        ck_assert_uint_eq(fzd_wg_next_deadline(A.wg), T0 + 20 * MSEC);
+        (void) fzd_wg_tick(A.wg, T0 + 20 * MSEC);
         ck_assert_uint_eq(A.n_out, 1);
         ck_assert_uint_eq(A.out[0].len, FZD_WG_INITIATION_LEN);
         ck_assert_uint_eq(A.events[FZD_WG_EVENT_HANDSHAKE_SENT], 2);
-        exchange(T0 + 31 * MSEC);
+        A.n_out = 0; /* lost again: a later path_ready sends at once */
+        fzd_wg_peer_path_ready(A.wg, A.peer, T0 + 45 * MSEC);
+        ck_assert_uint_eq(A.n_out, 1);
+        ck_assert_uint_eq(A.events[FZD_WG_EVENT_HANDSHAKE_SENT], 3);
+        exchange(T0 + 46 * MSEC);
         fzd_wg_peer_get_stats(A.peer, &st);
         ck_assert(st.has_session);
-        ck_assert_uint_eq(st.last_handshake, T0 + 31 * MSEC);
+        ck_assert_uint_eq(st.last_handshake, T0 + 46 * MSEC);
         ck_assert_uint_eq(B.received, 1); /* the staged packet went with the session */
         /* A new path with a session: nothing to do. */
         fzd_wg_peer_path_ready(A.wg, A.peer, T0 + 100 * MSEC);
         ck_assert_uint_eq(A.n_out, 0);
-        ck_assert_uint_eq(A.events[FZD_WG_EVENT_HANDSHAKE_SENT], 2);
+        ck_assert_uint_eq(A.events[FZD_WG_EVENT_HANDSHAKE_SENT], 3);
 }
 END_TEST
 

@@ -282,6 +282,32 @@ static void trigger(FzdIceAgent *a, Pair *p) {
 
 /* Valid pairs are checked again after this: the selected one at the timing's max_rto (1.5 s
  * active, 25 s idle), the others, kept for failover, every 25 s. */
+static bool pair_relayed(const FzdIceAgent *a, const Pair *p) {
+        return a->local[p->local].type == FZD_ICE_CANDIDATE_RELAY ||
+               a->remote[p->remote].type == FZD_ICE_CANDIDATE_RELAY;
+}
+
+/* Which valid pairs are kept alive: the selected one, and as standbys the best other direct
+ * pair and the best other relayed pair. Every other valid pair goes unchecked (a check, two
+ * packets each way every 25 s when idle, for a path that would not be chosen): if it is
+ * needed after all, revalidate_standby() checks it first. */
+static bool kept_alive(const FzdIceAgent *a, const Pair *p) {
+        bool relayed;
+
+        if ((int) p->local == a->sel_local && (int) p->remote == a->sel_remote)
+                return true;
+        relayed = pair_relayed(a, p);
+        for (size_t i = 0; i < a->n_pairs; i++) {
+                const Pair *q = &a->pairs[i];
+                if (q == p || q->state != PAIR_SUCCEEDED || pair_relayed(a, q) != relayed ||
+                    ((int) q->local == a->sel_local && (int) q->remote == a->sel_remote))
+                        continue;
+                if (q->priority > p->priority || (q->priority == p->priority && q < p))
+                        return false;
+        }
+        return true;
+}
+
 static uint64_t keepalive_interval(const FzdIceAgent *a, const Pair *p) {
         uint64_t interval = timing(a)->max_rto;
         if ((int)p->local != a->sel_local || (int)p->remote != a->sel_remote)
@@ -1103,7 +1129,7 @@ void fzd_ice_agent_handle_timeout(FzdIceAgent *a, uint64_t now) {
                         if (p->tx_next > deadline)
                                 p->tx_next = deadline;
                 } else if (p->state == PAIR_SUCCEEDED && !p->tx_active && !p->triggered &&
-                           now >= p->next_keepalive) {
+                           now >= p->next_keepalive && kept_alive(a, p)) {
                         start_check(a, p, now);
                         p->next_keepalive = now + keepalive_interval(a, p);
                 }
@@ -1144,7 +1170,7 @@ uint64_t fzd_ice_agent_poll_timeout(const FzdIceAgent *a) {
                 const Pair *p = &a->pairs[i];
                 if (p->tx_active)
                         min_at(&next, p->tx_next);
-                else if (p->state == PAIR_SUCCEEDED && !p->triggered)
+                else if (p->state == PAIR_SUCCEEDED && !p->triggered && kept_alive(a, p))
                         min_at(&next, p->next_keepalive);
                 if (p->triggered || p->state == PAIR_WAITING)
                         pending = true;

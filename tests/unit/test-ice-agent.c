@@ -427,6 +427,50 @@ START_TEST(test_standby_pair_cadence) {
 }
 END_TEST
 
+/* Three valid direct pairs: the selected one and the best other one are kept alive; the third
+ * is not checked again (no relayed pair here to keep as the other standby). */
+START_TEST(test_only_the_best_standby_pairs_are_kept_alive) {
+        Net n;
+        FzdIceSelected s;
+        size_t before;
+        FzdAddr bases[3];
+        unsigned per_base[3] = { 0, 0, 0 };
+
+        setup(&n, FZD_ICE_DEFAULT_TA);
+        add_host(&n, 0, "10.0.0.1:1000");
+        add_host(&n, 0, "10.0.1.1:1001");
+        add_host(&n, 0, "10.0.2.1:1002");
+        add_host(&n, 1, "10.0.0.2:2000");
+        for (int i = 0; i < 3; i++)
+                bases[i] = n.p[0].hosts[i];
+        run_until(&n, T0 + FZD_SEC(5));
+        selected(&n, 0, &s);
+        before = n.p[0].n_checks;
+        for (unsigned t = 1; t <= 100; t++) {
+                fzd_ice_agent_note_traffic(n.p[0].a, n.now);
+                run_until(&n, T0 + FZD_SEC(5 + t));
+        }
+        for (size_t i = before; i < n.p[0].n_checks && i < 256; i++)
+                for (int b = 0; b < 3; b++)
+                        if (fzd_addr_eq(&n.p[0].check_from[i], &bases[b]))
+                                per_base[b]++;
+        {
+                unsigned checked = 0, silent = 0;
+                for (int b = 0; b < 3; b++) {
+                        if (fzd_addr_eq(&bases[b], &s.base))
+                                continue;
+                        if (per_base[b] >= 3)
+                                checked++;
+                        else if (per_base[b] == 0)
+                                silent++;
+                }
+                ck_assert_msg(checked == 1 && silent == 1, "standby checks per base: %u %u %u", per_base[0],
+                              per_base[1], per_base[2]);
+        }
+        teardown(&n);
+}
+END_TEST
+
 START_TEST(test_idle_loss_takes_100s) {
         Net n;
         uint64_t cut, d;
@@ -853,6 +897,7 @@ static Suite *agent_suite(void) {
         tcase_add_test(tc, test_ice_timeout_unanswered);
         tcase_add_test(tc, test_ice_timeout_after_connected);
         tcase_add_test(tc, test_silent_peer_fails_once_with_standby_pairs);
+        tcase_add_test(tc, test_only_the_best_standby_pairs_are_kept_alive);
         tcase_add_test(tc, test_keepalive_active_then_idle);
         tcase_add_test(tc, test_standby_pair_cadence);
         tcase_add_test(tc, test_idle_loss_takes_100s);

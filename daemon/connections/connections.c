@@ -1221,10 +1221,13 @@ void fzd_connections_resources_clear(FzdConnections *c) {
         const char *key;
         void *value;
 
+        /* Removing the entry just returned shifts later ones back into its slot: look at that
+         * slot again rather than start over (starting over cost O(n²): half the daemon's CPU
+         * when signing out with 10,000 resources). */
         while (fzd_strmap_next(c->resources, &i, &key, &value)) {
                 (void) fzd_strmap_remove(c->resources, key);
                 res_free(c, value);
-                i = 0;
+                i--;
         }
         mark_status_changed(c);
 }
@@ -1240,7 +1243,7 @@ void fzd_connections_resources_retain(FzdConnections *c, bool (*keep)(void *user
                         continue;
                 (void) fzd_strmap_remove(c->resources, key);
                 res_free(c, value);
-                i = 0; /* the map moved entries: start over */
+                i--; /* later entries moved back into this slot (see fzd_strmap_next) */
                 mark_status_changed(c);
         }
 }
@@ -1378,7 +1381,7 @@ FzdConnections *fzd_connections_free(FzdConnections *c) {
                 while (fzd_strmap_next(c->resources, &i, &key, &value)) {
                         (void) fzd_strmap_remove(c->resources, key);
                         res_free(c, value);
-                        i = 0;
+                        i--; /* not a restart: see fzd_connections_resources_clear() */
                 }
                 fzd_strmap_free(c->resources);
         }

@@ -30,5 +30,8 @@ void *fzd_strmap_remove(FzdStrMap *m, const char *key);
 size_t fzd_strmap_size(const FzdStrMap *m);
 /* Empties the map and gives its memory back. */
 void fzd_strmap_clear(FzdStrMap *m);
-/* Iteration: start with *i = 0; not across changes. */
+/* Iteration: start with *i = 0; not across changes, with one exception: after removing the
+ * entry just returned, step back with (*i)-- and go on. Removal shifts entries of the same
+ * cluster back into the freed slot and never into one already passed, so every entry is still
+ * seen (one that wrapped around from the table's start may be seen twice). */
 bool fzd_strmap_next(const FzdStrMap *m, size_t *i, const char **ret_key, void **ret_value);

@@ -13,8 +13,6 @@ roaming (traffic resumes within 2 s of the address change); 20 % loss; an IPv4-o
 gateway; sign-out (no socket, no state left); the Internet resource."""
 
 import json
-import os
-import re
 import time
 
 import fzbed
@@ -390,7 +388,7 @@ class Roaming(_Scenario):
         self.assertLess(gap, 2.0, f'first answer {gap:.2f} s after the change')
         self.fetch_ok(self.world.url())
         # The gateway sees the client from its new mapping (the router's new port or address).
-        path = self.gw.wait_event('dataplane', 'in', 'connection', match={'state': 'connected'}, count=1)
+        self.gw.wait_event('dataplane', 'in', 'connection', match={'state': 'connected'}, count=1)
         probe.stop()
         print(f'\nroaming to {new}: traffic back {gap * 1000:.0f} ms after the change')
 

@@ -7,7 +7,7 @@ sentinels; sign-out removes everything."""
 import subprocess
 
 from portalbed import demo_account
-from test_daemon_tunnel import RESOLV_CONF, TUN, _TunnelE2E, our_rules, read, table_routes, tun_state
+from test_daemon_tunnel import RESOLV_CONF, _TunnelE2E, our_rules, read, table_routes, tun_state
 
 V4_RANGES = {'100.64.0.0/11', '100.96.0.0/11', '100.100.111.0/24'}
 

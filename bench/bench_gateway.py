@@ -19,11 +19,9 @@ named reference in the same run:
     with the same number of peers configured.
 Run: tools/bench gateway"""
 
-import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
 

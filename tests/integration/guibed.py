@@ -227,15 +227,23 @@ class Desktop:
     def _private_tmp(self):
         """A /tmp of this bed's own: X's sockets and lock file, and the accessibility bus
         (at-spi2's bus configuration listens in /tmp), never touch the host's. The bed's
-        directory may live in /tmp: it is bound back at its path."""
-        bed_dir = os.path.realpath(self.bed.dir)
-        keep = '/run/fz-bed-dir'  # /run is the bed's own tmpfs
-        os.mkdir(keep)
-        sandbox.bind(bed_dir, keep)
+        directory may live in /tmp, and so may the checkout and its build tree (a mktemp -d
+        clone, as in CI): each is bound back at its path."""
+        roots = []
+        for path in (self.bed.dir, fzbed.SOURCE_ROOT, fzbed.BUILD_ROOT):
+            path = os.path.realpath(path)
+            if path.startswith('/tmp/') and not any(path == r or path.startswith(r + '/') for r in roots):
+                roots = [r for r in roots if not r.startswith(path + '/')] + [path]
+        keeps = []
+        for i, path in enumerate(roots):
+            keep = f'/run/fz-bed-keep-{i}'  # /run is the bed's own tmpfs
+            os.mkdir(keep)
+            sandbox.bind(path, keep)
+            keeps.append((keep, path))
         sandbox.mount('tmpfs', '/tmp', 'tmpfs', 0, 'mode=1777')
-        if bed_dir.startswith('/tmp/'):
-            os.makedirs(bed_dir)
-            sandbox.bind(keep, bed_dir)
+        for keep, path in keeps:
+            os.makedirs(path)
+            sandbox.bind(keep, path)
 
     def _start_xvfb(self):
         # X sockets: the abstract one lives in the bed's network namespace; the file socket

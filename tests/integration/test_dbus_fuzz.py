@@ -58,8 +58,11 @@ class Sampler:
 
 class DbusFuzz(ApiTestCase):
     def fuzz(self, user, seconds, seed=None, extra=()):
-        script = os.path.join(self.bed.source_root, 'tests', 'integration', 'dbusfuzz.py')
-        argv = ['/usr/bin/python3', script, '--seconds', str(seconds), '--deadline', str(DEADLINE), *extra]
+        # The code goes on the command line (as agent.py's does): a test user may not be able to
+        # read the checkout, which can live under a 0700 directory (a mktemp -d clone in CI).
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'dbusfuzz.py')) as f:
+            code = f.read()
+        argv = ['/usr/bin/python3', '-c', code, '--seconds', str(seconds), '--deadline', str(DEADLINE), *extra]
         if seed is not None:
             argv += ['--seed', str(seed)]
         r = self.bed.run_as(user, argv, timeout=seconds + 120)

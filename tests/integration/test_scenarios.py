@@ -401,10 +401,10 @@ class Loss(_Scenario):
         self.fetch_ok(self.world.url())
         self.world.set_loss('crouter', 20)
         got = self.fetch_ok(self.world.url(), timeout=120)
-        # The router counts what it drops; with UDP GSO/GRO one counted packet may carry many
-        # WireGuard datagrams.
+        # The router counts what it drops, datagram by datagram (set_loss turns the hosts' UDP
+        # segmentation offload off): ~550 of the ~2,800 a 2 MiB download takes both ways.
         lost = self.world.router_counters('crouter')['lost']
-        self.assertGreater(lost, 10, 'the loss rule dropped packets')
+        self.assertGreater(lost, 100, 'the loss rule dropped packets')
         print(f'\n20 % loss: {got["bytes"]} bytes in {got["seconds"]:.1f} s, {lost} packets dropped')
 
 

@@ -1147,6 +1147,26 @@ void fzd_ice_agent_handle_timeout(FzdIceAgent *a, uint64_t now) {
         if (a->next_slot < now)
                 a->next_slot = now;
         evaluate(a, now);
+        /* The selection may have changed which pairs are kept alive: one that became a standby
+         * (or the selected pair) with its keepalive overdue is checked now, else its deadline
+         * would stay in the past and the caller's timer would fire at once, again and again.
+         * A check can fail a pair (and change the selection): every round takes a pair out of
+         * the candidates (it is checking, or failed), so this ends. */
+        for (size_t round = 0; round <= a->n_pairs; round++) {
+                bool started = false;
+                for (size_t i = 0; i < a->n_pairs; i++) {
+                        p = &a->pairs[i];
+                        if (p->state == PAIR_SUCCEEDED && !p->tx_active && !p->triggered &&
+                            now >= p->next_keepalive && kept_alive(a, p)) {
+                                start_check(a, p, now);
+                                p->next_keepalive = now + keepalive_interval(a, p);
+                                started = true;
+                        }
+                }
+                if (!started)
+                        break;
+                evaluate(a, now);
+        }
 }
 
 static void min_at(uint64_t *m, uint64_t v) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -250,10 +251,15 @@ static bool ipv6_available(const char *ifname, const char **ret_why) {
         char path[sizeof "/proc/sys/net/ipv6/conf//disable_ipv6" + IF_NAMESIZE], value = 0;
         int fd;
 
-        if (access("/proc/sys/net/ipv6", F_OK) < 0 && errno == ENOENT) {
+        /* Not from /proc/sys: the shipped unit hides it (ProcSubset=pid), and its absence would
+         * read as a kernel without IPv6. */
+        fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 && errno == EAFNOSUPPORT) {
                 *ret_why = "the kernel runs without IPv6";
                 return false;
         }
+        if (fd >= 0)
+                (void) close(fd);
         (void) snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)

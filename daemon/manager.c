@@ -278,6 +278,9 @@ static void notify_resources(FzdManager *m) {
 
 static int on_resources_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         notify_resources(userdata);
+        /* A big list (an init with thousands of resources: its parse, the signal) leaves the
+         * heap full of free blocks; give them back. */
+        (void) malloc_trim(0);
         return 0;
 }
 
@@ -1113,6 +1116,9 @@ int fzd_manager_new(sd_event *event, const FzdOptions *options, FzdManager **ret
         (void) sd_event_source_set_enabled(m->resources_changed_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->tunnel_retry_timer, "tunnel-retry");
         (void) sd_event_source_set_description(m->resources_changed_timer, "resources-changed");
+        /* After whatever else is due: the state change a sign-in waits for (DNS applied) goes
+         * out before a large ResourcesChanged is built. */
+        (void) sd_event_source_set_priority(m->resources_changed_timer, SD_EVENT_PRIORITY_NORMAL + 10);
 
         *ret = TAKE_PTR(m);
         return 0;

@@ -355,9 +355,28 @@ int fzd_wg_peer_new(FzdWg *wg, const uint8_t public_key[FZD_WG_KEY_LEN], const u
         return 0;
 }
 
+/* Every key and handshake of the peer: retired, wiped, staged packets dropped. */
+static void zero_all(FzdWg *wg, FzdWgPeer *peer) {
+        FzdWgKeypair *kps[3];
+
+        pthread_mutex_lock(&peer->lock);
+        kps[0] = peer->current;
+        kps[1] = peer->previous;
+        kps[2] = peer->next;
+        peer->current = peer->previous = peer->next = NULL;
+        pthread_mutex_unlock(&peer->lock);
+        for (size_t i = 0; i < ELEMENTSOF(kps); i++)
+                retire_keypair(wg, kps[i]);
+        hs_reset(wg, peer);
+        staged_clear(peer);
+        fzd_wg_wipe(peer->cookie, sizeof peer->cookie);
+        peer->cookie_time = 0;
+        peer->attempt_started = 0;
+        peer->last_keys_derived = 0;
+}
+
 void fzd_wg_peer_remove(FzdWgPeer *peer) {
         FzdWg *wg = peer->wg;
-        FzdWgKeypair *kps[3];
 
         if (!wg)
                 return;
@@ -370,19 +389,9 @@ void fzd_wg_peer_remove(FzdWgPeer *peer) {
         peer->list_prev = peer->list_next = NULL;
         wg->n_peers--;
 
-        pthread_mutex_lock(&peer->lock);
-        kps[0] = peer->current;
-        kps[1] = peer->previous;
-        kps[2] = peer->next;
-        peer->current = peer->previous = peer->next = NULL;
-        pthread_mutex_unlock(&peer->lock);
-        for (size_t i = 0; i < ELEMENTSOF(kps); i++)
-                retire_keypair(wg, kps[i]);
-        hs_reset(wg, peer);
-        staged_clear(peer);
+        zero_all(wg, peer);
         fzd_wg_wipe(peer->psk, sizeof peer->psk);
         fzd_wg_wipe(peer->ss, sizeof peer->ss);
-        fzd_wg_wipe(peer->cookie, sizeof peer->cookie);
         peer->wg = NULL;
         fzd_wg_peer_unref(peer);
 }
@@ -899,25 +908,6 @@ static void peer_poll(FzdWg *wg, FzdWgPeer *peer, uint64_t now) {
                 return;
         }
         peer->awake = false;
-}
-
-static void zero_all(FzdWg *wg, FzdWgPeer *peer) {
-        FzdWgKeypair *kps[3];
-
-        pthread_mutex_lock(&peer->lock);
-        kps[0] = peer->current;
-        kps[1] = peer->previous;
-        kps[2] = peer->next;
-        peer->current = peer->previous = peer->next = NULL;
-        pthread_mutex_unlock(&peer->lock);
-        for (size_t i = 0; i < ELEMENTSOF(kps); i++)
-                retire_keypair(wg, kps[i]);
-        hs_reset(wg, peer);
-        staged_clear(peer);
-        fzd_wg_wipe(peer->cookie, sizeof peer->cookie);
-        peer->cookie_time = 0;
-        peer->attempt_started = 0;
-        peer->last_keys_derived = 0;
 }
 
 static void peer_tick(FzdWg *wg, FzdWgPeer *peer, uint64_t now) {

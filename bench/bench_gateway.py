@@ -48,6 +48,7 @@ class Client:
         world.start_client(debug=bool(os.environ.get('FZ_BENCH_DEBUG')))
         self.agent = bed.agent('root')
         self.agent.subscribe('StateChanged')
+        self.agent.subscribe('ResourcesChanged')
         self.wait_connected()
 
     def status(self):
@@ -78,11 +79,13 @@ class Client:
         return 0
 
     def wait_gateways(self, n, timeout=180):
+        """A connection that comes up puts its site online: ResourcesChanged is the event."""
         deadline = time.monotonic() + timeout
         while self.status()['gateways'] < n:
-            if time.monotonic() > deadline:
+            left = int((deadline - time.monotonic()) * 1000)
+            r = self.agent.wait_signal('ResourcesChanged', timeout_ms=max(left, 1))
+            if 'ok' not in r:
                 raise RuntimeError(f'only {self.status()["gateways"]} of {n} gateways connected')
-            time.sleep(0.5)  # a benchmark's progress poll, not a test's synchronisation
 
 
 def curl_times(world, role, url):
@@ -132,12 +135,6 @@ def iperf_pair(world, label):
     return up, down
 
 
-def newest_path(gw):
-    seen = [e for e in gw.events('dataplane', 'in', 'path') + gw.events('dataplane', 'in', 'connection')
-            if e['message'].get('path') is not None]
-    return max(seen, key=lambda e: e['seq'])['message']['path'] if seen else None
-
-
 def wireguard_go_reference(bed, world):
     """wireguard-go in fzw-client and fzw-gateway, through both routers (a port forward on the
     gateway's), the resource network routed into it; iperf3 to the same server."""
@@ -165,22 +162,10 @@ def wireguard_go_reference(bed, world):
         g.close()
 
 
-def wait_path(gw, relayed, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        path = newest_path(gw)
-        if path is not None and path['relayed'] == relayed:
-            return path
-        if time.monotonic() > deadline:
-            raise RuntimeError(f'the path never became {"relayed" if relayed else "direct"}: {path}')
-        gw.wait_event('dataplane', 'in', 'path', after=gw.control(op='status')['last_seq'],
-                      timeout=max(0.1, deadline - time.monotonic()))
-
-
 def throughput(bed, world, client, gw):
     print(f'\n{"TCP through the gateway, Gbit/s (iperf3 " + str(SECONDS) + " s)":<58} {"up":>8} {"down":>8}')
     world.fetch(world.url())  # a connection up
-    wait_path(gw, relayed=False)
+    gw.wait_path(relayed=False)
     direct = iperf_pair(world, 'ours, direct path')
     bed.stop_daemon()  # its routes go; the reference uses the same resource address
     ref = wireguard_go_reference(bed, world)
@@ -194,7 +179,7 @@ def throughput_relayed(bed):
         gw = world.start_gateway()
         Client(bed, world)
         world.fetch(world.url())
-        wait_path(gw, relayed=True)
+        gw.wait_path(relayed=True)
         relayed = iperf_pair(world, 'ours, relayed through coturn (symmetric NATs)')
         bed.stop_daemon()
         return relayed

@@ -76,6 +76,25 @@ class GatewayController:
     def events(self, peer=None, direction=None, event=None, match=None):
         return self.control(op='events', peer=peer, direction=direction, event=event, match=match or {})['events']
 
+    def wait_path(self, relayed=None, timeout=20):
+        """The path the data plane uses now — the newest connection/path event that has one
+        (ICE may begin on the relay, the first pair that answers, and move to a better pair
+        when its checks succeed) — once there is one and, if `relayed` is given, once it is
+        (not) relayed. Waits on the next path event, never a sleep."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = [e for e in self.events('dataplane', 'in', 'path') + self.events('dataplane', 'in', 'connection')
+                    if e['message'].get('path') is not None or e['event'] == 'path']
+            newest = max(seen, key=lambda e: e['seq']) if seen else None
+            path = newest['message'].get('path') if newest else None
+            if path is not None and (relayed is None or path['relayed'] == relayed):
+                return path
+            left = deadline - time.monotonic()
+            if left <= 0:
+                want = 'a path' if relayed is None else 'a relayed path' if relayed else 'a direct path'
+                raise fzbed.BedError(f'{self.name}: no {want} within {timeout} s: {seen}')
+            self.wait_event('dataplane', 'in', 'path', after=newest['seq'] if newest else 0, timeout=left)
+
     def dataplane(self, op, **fields):
         return self.control(op='dataplane', order={'op': op, **fields})
 

@@ -55,7 +55,7 @@ while time.monotonic() < end:
         continue
     left = interval - (time.monotonic() - sent)
     if left > 0:
-        time.sleep(left)
+        time.sleep(left)  # the probe's pacing (one packet per interval), not synchronisation
 print(json.dumps({"done": seq}), flush=True)
 '''
 
@@ -128,35 +128,6 @@ class _Scenario(fzbed.BedTestCase):
         return self.gw.wait_event('dataplane', 'in', 'connection', match={'state': state}, after=after,
                                   timeout=timeout)[0]['message']
 
-    def current_path(self, timeout=20):
-        """The path the gateway's data plane uses now (the newest connection/path event that
-        has one), waiting for ICE to select one if it has not yet."""
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = self.gw.events('dataplane', 'in', 'path') + self.gw.events('dataplane', 'in', 'connection')
-            newest = max(seen, key=lambda e: e['seq'])
-            if newest['message'].get('path') is not None:
-                return newest['message']['path']
-            left = deadline - time.monotonic()
-            self.assertGreater(left, 0, f'no path: {seen}')
-            self.gw.wait_event('dataplane', 'in', 'path', after=newest['seq'], timeout=left)
-
-    def wait_path(self, relayed, timeout=20):
-        """Until the path the gateway's data plane uses is (not) relayed. ICE may begin on the
-        relay (the first pair that answers) and move to a better pair when its checks succeed;
-        the newest connection/path event is the path in use."""
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = self.gw.events('dataplane', 'in', 'path') + self.gw.events('dataplane', 'in', 'connection')
-            seen = [e for e in seen if e['message'].get('path') is not None or e['event'] == 'path']
-            newest = max(seen, key=lambda e: e['seq'])
-            path = newest['message'].get('path')
-            if path is not None and path['relayed'] == relayed:
-                return path
-            left = deadline - time.monotonic()
-            self.assertGreater(left, 0, f'the path never became {"relayed" if relayed else "direct"}: {seen}')
-            self.gw.wait_event('dataplane', 'in', 'path', after=newest['seq'], timeout=left)
-
     def last_seq(self):
         return self.gw.control(op='status')['last_seq']
 
@@ -213,7 +184,7 @@ class Direct(_Scenario):
         conn = self.connection()
         # Both NATs are cone NATs: ICE finds a direct path (the gateway's side of it); the
         # first nominated pair may be the relayed one, which answers first.
-        path = self.wait_path(relayed=False)
+        path = self.gw.wait_path(relayed=False)
         self.assertIn(path['remote']['host'], (self.world.addr('crouter'), self.world.addr('crouter', '6')))
         direct = self.fetch_ok(self.world.url())
         # One connection for both resources (same gateway), resource status real on D-Bus.
@@ -270,7 +241,7 @@ class Relayed(_Scenario):
         conn = self.connection()
         # The WireGuard session may be up on the gateway before its ICE agent selected a pair
         # (it answers a handshake where it came from): the path in use is the newest event's.
-        path = self.wait_path(relayed=True)
+        path = self.gw.wait_path(relayed=True)
         self.assertEqual(self.status()['gateways'], 1)
         self.assertEqual(self.wait_resource_status(RES['cidr4'], 'online')['status'], 'online')
         # Through coturn: its allocations carried the bytes.
@@ -415,7 +386,7 @@ class Ipv4OnlyGateway(_Scenario):
         self.start()
         self.fetch_ok(self.world.url())
         self.connection()
-        path = self.current_path()
+        path = self.gw.wait_path()
         self.assertNotIn(':', path['local']['host'], path)
         self.assertNotIn(':', path['remote']['host'], path)
         # The DNS resource is ipv4_only: AAAA answers are empty, A works.

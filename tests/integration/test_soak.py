@@ -80,6 +80,8 @@ class Soak(ApiTestCase):
         self.addCleanup(self.portal.stop)
         self.secret(TOKEN)
         self.bed.start_daemon(self.DAEMON_ARGS, env={'FIREZONE_API_URL': self.portal.ws_url})
+        self.watcher = self.bed.agent('root')
+        self.watcher.subscribe('StateChanged')
         # A link of our own whose address and default route the soak changes.
         ip('link', 'add', 'soak0', 'type', 'veth', 'peer', 'name', 'soak1')
         ip('link', 'set', 'soak0', 'up')
@@ -89,15 +91,16 @@ class Soak(ApiTestCase):
                        'sighups': 0}
 
     def wait_connected(self, joins_before=None, timeout=30):
-        """Polled (signals from earlier rounds would blur a wait for one): the daemon says
-        connected and, after a restart, drop or SIGHUP, the portal saw it join again."""
+        """After a restart, drop or SIGHUP, the portal saw the daemon join again (the portal's
+        join count, waited for there); then the daemon says connected. A queued StateChanged
+        of an earlier round may end a wait early: Status decides, and the next one is waited for."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            joins = self.portal.control(op='status').get('joins', 0)
-            if self.status()['state'] == 'connected' and (joins_before is None or joins > joins_before):
-                return
-            time.sleep(0.02)
-        self.fail(f'not connected again: {self.status()}')
+        if joins_before is not None:
+            self.portal.control(op='wait_stat', key='joins', count=joins_before + 1, timeout=timeout)
+        while self.status()['state'] != 'connected':
+            left = int((deadline - time.monotonic()) * 1000)
+            self.assertGreater(left, 0, f'not connected again: {self.status()}')
+            self.assertOk(self.watcher.wait_signal('StateChanged', timeout_ms=left, match={0: 'connected'}))
 
     def joins(self):
         return self.portal.control(op='status').get('joins', 0)

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Portal JSON → engine types. Field names follow Firezone's client protocol (see
  * docs/portal-protocol.md). Unknown fields are ignored; an element with a known field of the
- * wrong type or an unusable value is skipped (see portal-json.h for the three levels). */
+ * wrong type or an unusable value is skipped (see portal-json.h for the three levels). The
+ * text is read by json-reader.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <json-parser/json.h>
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,173 +19,12 @@
 /* Whatever one init may carry fits the table. */
 _Static_assert(FZD_PORTAL_MAX_RESOURCES <= FZD_RESOURCE_TABLE_MAX, "init may carry more than the table holds");
 
-/* ---- documents: json-parser on an arena ------------------------------------------------------ */
-
-/* json-parser reads in two passes: the first allocates one json_value per value (zeroed),
- * the second the strings, the arrays' element pointers and the objects' members with their
- * names. Every block of one document comes from one arena, freed at once (10,000 resources
- * are ~250,000 blocks: a malloc() and free() each cost more than parsing them).
- *
- * The cap on what a document may take is kept here, not with json-parser's max_memory:
- * json-parser 1.1.0 dereferences NULL when an allocation fails in its second pass (it frees
- * the half-built tree, whose arrays have a length but no elements yet), so a second-pass
- * allocation must never fail. After the first pass the second one's need has an upper bound
- * — the strings and names take at most the text's length plus a NUL each, the members and
- * elements 24 bytes per value at most, alignment 7 per block — so the cap is checked against
- * that bound during the first pass (where a refusal is safe), and the second pass gets its
- * whole bound reserved in one block before its first allocation. Only a real malloc()
- * failure there is left; the arena then jumps out of the parser (it holds nothing but arena
- * memory). */
-
-#define ARENA_ALIGN      8U
-#define ARENA_MIN_CHUNK  4096U
-/* What the second pass may take per first-pass value, besides the text's length. */
-#define SECOND_PASS_PER_VALUE (sizeof(json_object_entry) + 1U + (ARENA_ALIGN - 1U) + 2U)
-
-typedef struct Chunk {
-        struct Chunk *next;
-        size_t used, size;
-        max_align_t data[];
-} Chunk;
-
-typedef struct Arena {
-        Chunk *chunks;
-        size_t text_len;
-        size_t values;   /* first-pass allocations */
-        size_t max;      /* the cap on the bound */
-        bool second_pass;
-        bool too_big;    /* refused in the first pass: over the cap */
-        jmp_buf *escape; /* out of the parser on a second-pass malloc() failure */
-} Arena;
-
-static void arena_free(Arena *a) {
-        if (!a)
-                return;
-        for (Chunk *c = a->chunks, *next; c; c = next) {
-                next = c->next;
-                free(c);
-        }
-        free(a);
-}
-
-/* A new chunk of at least need bytes: twice the last one (exactly need if exact). */
-static bool arena_grow(Arena *a, size_t need, bool exact) {
-        size_t size = exact ? need : a->chunks ? a->chunks->size * 2 : ARENA_MIN_CHUNK;
-        Chunk *c;
-
-        if (size < need)
-                size = need;
-        c = malloc(sizeof(Chunk) + size);
-        if (!c)
-                return false;
-        c->next = a->chunks;
-        c->used = 0;
-        c->size = size;
-        a->chunks = c;
-        return true;
-}
-
-static void *arena_take(Arena *a, size_t size) {
-        Chunk *c = a->chunks;
-        void *p;
-
-        size = (size + ARENA_ALIGN - 1) & ~(size_t) (ARENA_ALIGN - 1);
-        if (!c || c->size - c->used < size) {
-                if (!arena_grow(a, size, false))
-                        return NULL;
-                c = a->chunks;
-        }
-        p = (char *) c->data + c->used;
-        c->used += size;
-        return p;
-}
-
-static void *arena_alloc(size_t size, int zero, void *userdata) {
-        Arena *a = userdata;
-        void *p;
-
-        if (zero) {
-                /* First pass: one value. Refuse while refusing is safe. */
-                size_t bound;
-
-                a->values++;
-                bound = a->values * (sizeof(json_value) + SECOND_PASS_PER_VALUE) + a->text_len;
-                if (a->second_pass || bound > a->max) {
-                        a->too_big = true;
-                        return NULL;
-                }
-                p = arena_take(a, size);
-                if (p)
-                        memset(p, 0, size);
-                return p;
-        }
-        if (!a->second_pass) {
-                /* The second pass begins: reserve all it may take. */
-                size_t bound = a->values * SECOND_PASS_PER_VALUE + a->text_len + ARENA_ALIGN;
-                Chunk *c = a->chunks;
-
-                a->second_pass = true;
-                if ((!c || c->size - c->used < bound) && !arena_grow(a, bound, true))
-                        longjmp(*a->escape, 1);
-        }
-        p = arena_take(a, size);
-        if (!p)
-                longjmp(*a->escape, 1);
-        return p;
-}
-
-static void arena_release(void *ptr, void *userdata) {
-        /* Everything goes with the arena. */
-}
-
-/* json-parser's error text quotes the input: logged escaped, at debug level only. */
-static void log_json_error(const char *error) {
-        char buf[FZD_TEXT_ESCAPED_MAX(json_error_max)];
-
-        if (LOG_DEBUG > fzd_log_get_max_level())
-                return;
-        (void) fzd_text_escape(error, buf, sizeof buf);
-        log_debug("Portal frame: JSON error: %s.", buf);
-}
-
-static int doc_parse(const char *data, size_t len, Arena *a, const json_value **ret, const char **ret_reason) {
-        json_settings settings = {
-                .mem_alloc = arena_alloc,
-                .mem_free = arena_release,
-                .user_data = a,
-        };
-        char error[json_error_max] = "";
-        jmp_buf escape;
-        json_value *root;
-
-        a->escape = &escape;
-        if (setjmp(escape) != 0) {
-                /* Only arena memory was in use: nothing to undo but the arena, which the
-                 * caller frees. */
-                *ret_reason = "out of memory";
-                return -ENOMEM;
-        }
-        root = json_parse_ex(&settings, data, len, error);
-        if (!root) {
-                if (a->too_big) {
-                        *ret_reason = "the frame takes too much memory to parse";
-                        return -EBADMSG;
-                }
-                if (strstr(error, "allocation")) {
-                        *ret_reason = "out of memory";
-                        return -ENOMEM;
-                }
-                log_json_error(error);
-                *ret_reason = "the frame is not valid JSON";
-                return -EBADMSG;
-        }
-        *ret = root;
-        return 0;
-}
+/* ---- documents ------------------------------------------------------------------------------- */
 
 int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const char **ret_reason) {
-        const json_value *root = NULL;
-        Arena *a;
+        FzdJsonArena *a = NULL;
+        const FzdJson *root = NULL;
+        size_t offset = 0;
         int r;
 
         *ret = (FzdPortalDoc){};
@@ -198,108 +36,37 @@ int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const 
                 *ret_reason = "the frame is too large";
                 return -EMSGSIZE;
         }
-        /* json-parser would stop at one. */
         if (memchr(data, 0, len)) {
                 *ret_reason = "the frame contains a NUL byte";
                 return -EBADMSG;
         }
-        a = calloc(1, sizeof *a);
-        if (!a) {
+        r = fzd_json_parse(data, len, FZD_PORTAL_MAX_PARSED, &a, &root, &offset);
+        switch (r) {
+        case 0:
+                *ret = (FzdPortalDoc){ .arena = a, .root = root };
+                return 0;
+        case -E2BIG:
+                *ret_reason = "the frame takes too much memory to parse";
+                return -EBADMSG;
+        case -ELOOP:
+                *ret_reason = "the frame is nested too deeply";
+                return -EBADMSG;
+        case -ENOMEM:
                 *ret_reason = "out of memory";
                 return -ENOMEM;
+        default:
+                /* Where, not what: the log never quotes the input. */
+                log_debug("Portal frame: not JSON at byte %zu of %zu.", offset, len);
+                *ret_reason = "the frame is not valid JSON";
+                return -EBADMSG;
         }
-        a->text_len = len;
-        a->max = FZD_PORTAL_MAX_PARSED;
-        /* The first pass's values take about twice the text of a real message. */
-        if (!arena_grow(a, 2 * len, false)) {
-                arena_free(a);
-                *ret_reason = "out of memory";
-                return -ENOMEM;
-        }
-        r = doc_parse(data, len, a, &root, ret_reason);
-        if (r < 0) {
-                arena_free(a);
-                return r;
-        }
-        *ret = (FzdPortalDoc){ .arena = a, .root = root };
-        return 0;
 }
 
 void fzd_portal_doc_done(FzdPortalDoc *d) {
         if (!d)
                 return;
-        arena_free(d->arena);
+        fzd_json_arena_free(d->arena);
         *d = (FzdPortalDoc){};
-}
-
-/* ---- reading values ------------------------------------------------------------------------- */
-
-FzdJsonType fzd_json_type(const FzdJson *v) {
-        if (!v)
-                return FZD_JSON_NONE;
-        switch (v->type) {
-        case json_object:
-                return FZD_JSON_OBJECT;
-        case json_array:
-                return FZD_JSON_ARRAY;
-        case json_integer:
-                return FZD_JSON_INT;
-        case json_double:
-                return FZD_JSON_DOUBLE;
-        case json_string:
-                return FZD_JSON_STRING;
-        case json_boolean:
-                return FZD_JSON_BOOL;
-        case json_null:
-                return FZD_JSON_NULL;
-        default:
-                return FZD_JSON_NONE;
-        }
-}
-
-const FzdJson *fzd_json_get(const FzdJson *v, const char *key) {
-        size_t len;
-
-        if (!v || v->type != json_object)
-                return NULL;
-        len = strlen(key);
-        /* Compared by length too: a key with a NUL of its own ("id\u0000x") is another key. */
-        for (unsigned i = 0; i < v->u.object.length; i++) {
-                const json_object_entry *m = &v->u.object.values[i];
-                if (m->name_length == len && memcmp(m->name, key, len) == 0)
-                        return m->value;
-        }
-        return NULL;
-}
-
-size_t fzd_json_array_size(const FzdJson *v) {
-        return v && v->type == json_array ? v->u.array.length : 0;
-}
-
-const FzdJson *fzd_json_array_at(const FzdJson *v, size_t i) {
-        return i < fzd_json_array_size(v) ? v->u.array.values[i] : NULL;
-}
-
-const char *fzd_json_string(const FzdJson *v, size_t *ret_len) {
-        if (!v || v->type != json_string)
-                return NULL;
-        if (ret_len)
-                *ret_len = v->u.string.length;
-        return v->u.string.ptr;
-}
-
-bool fzd_json_int(const FzdJson *v, int64_t *ret) {
-        if (!v || v->type != json_integer)
-                return false;
-        *ret = v->u.integer;
-        return true;
-}
-
-bool fzd_json_bool(const FzdJson *v, bool *ret) {
-        if (!v || v->type != json_boolean)
-                return false;
-        *ret = v->u.boolean != 0;
-        return true;
 }
 
 /* A JSON string without embedded NUL, of at most max bytes. */

@@ -433,7 +433,7 @@ class BadInput(_PortalCase):
         d.wait('init', timeout=30)
 
     def test_text_that_is_not_utf8_never_reaches_the_parser(self):
-        # The parser (json-parser) does not check UTF-8 itself: the WebSocket layer refuses
+        # The JSON reader does not check UTF-8 itself: the WebSocket layer refuses
         # such a text frame (close 1007), which resets the connection; nothing of it is parsed.
         d, _ = self.connected_driver()
         for n, text in enumerate((b'{"topic":"client","event":"bad \xff byte"}',

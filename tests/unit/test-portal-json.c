@@ -193,7 +193,7 @@ START_TEST(test_bad_frames) {
         ck_assert_int_eq(frame_error("{\"topic\":\"client\",\"event\":\"x\",\"payload\":tru}"), -EBADMSG);
         ck_assert_int_eq(frame_error("{\"topic\":\"client\",\"event\":\"x\",\"payload\":[1 2]}"), -EBADMSG);
         ck_assert_int_eq(frame_error("{'topic':'client','event':'x'}"), -EBADMSG); /* JSON5 */
-        /* json-parser lets a trailing comma pass (docs/portal-protocol.md): harmless. */
+        /* A trailing comma passes, as with json-parser before (docs/portal-protocol.md): harmless. */
         ck_assert_int_eq(frame_error("{\"topic\":\"client\",\"event\":\"x\",}"), 0);
         ck_assert_int_eq(frame_error("[1,2,3]"), -EINVAL);
         ck_assert_int_eq(frame_error("\"client\""), -EINVAL);
@@ -224,7 +224,7 @@ START_TEST(test_bad_frames) {
         ck_assert_int_eq(frame_error_why("{\"topic\":\"client\",\"event\":\"x\"}\0", 31, &why), -EBADMSG);
         ck_assert_str_eq(why, "the frame contains a NUL byte");
 
-        /* Deep nesting is only memory to json-parser (it never recurses): fine while it fits. */
+        /* Nesting is fine up to FZD_JSON_MAX_DEPTH (the reader never recurses). */
         {
                 char deep[400] = "{\"topic\":\"client\",\"event\":\"x\",\"payload\":";
                 for (int i = 0; i < 150; i++)
@@ -234,8 +234,8 @@ START_TEST(test_bad_frames) {
                 strcat(deep, "}");
                 ck_assert_int_eq(frame_error(deep), 0);
         }
-        /* 8 MiB of nothing but nesting, or of tiny values: over the cap on the parsed form,
-         * refused in the reader's first pass. */
+        /* 8 MiB of nothing but nesting: too deep; of tiny values: over the cap on the parsed
+         * form (with the reader's scratch space). */
         {
                 static const char *const fill[] = { "[]", "0," };
                 size_t half = FZD_PORTAL_MAX_FRAME / 2 - 64;
@@ -247,7 +247,7 @@ START_TEST(test_bad_frames) {
                 memset(big + n + half, ']', half);
                 big[n + 2 * half] = '}';
                 ck_assert_int_eq(frame_error_why(big, (size_t) n + 2 * half + 1, &why), -EBADMSG);
-                ck_assert_str_eq(why, "the frame takes too much memory to parse");
+                ck_assert_str_eq(why, "the frame is nested too deeply");
 
                 n = snprintf(big, 64, "{\"topic\":\"client\",\"event\":\"x\",\"payload\":[");
                 for (size_t i = 0; i < half - 1; i++)
@@ -322,6 +322,97 @@ START_TEST(test_documents) {
                         ck_assert_str_eq(fzd_json_string(fzd_json_get(fzd_json_array_at(d, n - 1), key), NULL), value);
                 }
                 free(text);
+        }
+        doc_done();
+}
+END_TEST
+
+/* The reader itself (json-reader.c): the grammar's corners, numbers, escapes, depth, and a
+ * string's end found eight bytes at a time at every offset. */
+static int reader_error(const char *text) {
+        FzdJsonArena *a = NULL;
+        const FzdJson *root = NULL;
+        size_t offset = 0;
+        int r = fzd_json_parse(text, strlen(text), 1U << 24, &a, &root, &offset);
+
+        if (r == 0)
+                fzd_json_arena_free(a);
+        return r;
+}
+
+START_TEST(test_reader) {
+        static const char *const bad[] = {
+                "", " ", "[", "]", "{", "}", "[1,,2]", "[,]", "{,}", "{\"a\"}", "{\"a\":}", "{\"a\" 1}", "{1:2}",
+                "[1]]", "[1] [2]", "01", "-", "-a", "1.", ".5", "1e", "1e+", "+1", "0x10", "1.5.5", "tru", "nul",
+                "falsey", "nan", "\"abc", "\"a\\", "\"\\u12\"", "\"\\u12g4\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
+                "\"\\ud800\"", "[\"a\" \"b\"]", "{\"a\":1 \"b\":2}", "'a'", "[1,]]",
+        };
+        static const char *const good[] = {
+                "0", "-0", "[]", "{}", " [ ] ", "[1,]", "{\"a\":1,}", "\"\\q\"", "\"a\tb\"", "1E5", "1e-5", "-1.25e+3",
+                "[[],[{}],{\"\":[]}]", "\"\\ud83d\\ude00\"", "true", "false", "null",
+        };
+        const FzdJson *d;
+        const char *s;
+        size_t len;
+        int64_t i;
+
+        for (size_t k = 0; k < ELEMENTSOF(bad); k++)
+                ck_assert_msg(reader_error(bad[k]) == -EBADMSG, "accepted: %s", bad[k]);
+        for (size_t k = 0; k < ELEMENTSOF(good); k++)
+                ck_assert_msg(reader_error(good[k]) == 0, "refused: %s", good[k]);
+
+        ck_assert(fzd_json_int(doc_of("-9223372036854775808"), &i) && i == INT64_MIN);
+        ck_assert_int_eq(fzd_json_type(doc_of("-9223372036854775809")), FZD_JSON_DOUBLE);
+        ck_assert_int_eq(fzd_json_type(doc_of("18446744073709551616")), FZD_JSON_DOUBLE);
+        ck_assert(fzd_json_int(doc_of("-0"), &i) && i == 0);
+        d = doc_of("-1.25e+3");
+        ck_assert(d->type == FZD_JSON_DOUBLE && d->u.d == -1250.0);
+        d = doc_of("[0.5, 12345678901234567890123456789012345678901234567890123456789012345678901234567890.0]");
+        ck_assert(fzd_json_array_at(d, 0)->u.d == 0.5);
+        ck_assert(fzd_json_array_at(d, 1)->u.d > 1.2e79 && fzd_json_array_at(d, 1)->u.d < 1.3e79);
+
+        /* Escapes: every short one, \u in one to four UTF-8 bytes, \u0000 kept with its length. */
+        s = fzd_json_string(doc_of("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\u0000z\""), &len);
+        ck_assert_uint_eq(len, 8 + 1 + 2 + 3 + 4 + 2);
+        ck_assert(memcmp(s, "\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\0z", len + 1) == 0);
+        /* A raw control character and an unknown escape pass the reader (the field checks refuse). */
+        ck_assert_str_eq(fzd_json_string(doc_of("\"a\x01\\qb\""), NULL), "a\x01qb");
+
+        /* The end of a string, and an escape, at every offset of the eight-byte scan. */
+        for (size_t n = 0; n < 40; n++) {
+                char text[160], want[64];
+                memset(want, 'x', n);
+                want[n] = '\0';
+                snprintf(text, sizeof text, "[\"%s\",\"%s\\\"\"]", want, want);
+                d = doc_of(text);
+                ck_assert_str_eq(fzd_json_string(fzd_json_array_at(d, 0), &len), want);
+                ck_assert_uint_eq(len, n);
+                ck_assert_uint_eq(fzd_json_array_at(d, 1)->len, n + 1);
+                ck_assert_int_eq(fzd_json_string(fzd_json_array_at(d, 1), NULL)[n], '"');
+        }
+
+        /* Depth: FZD_JSON_MAX_DEPTH nested containers read, one more is refused. */
+        for (unsigned depth = FZD_JSON_MAX_DEPTH; depth <= FZD_JSON_MAX_DEPTH + 1; depth++) {
+                char *text = malloc(2 * depth + 1);
+                FzdJsonArena *a = NULL;
+                const FzdJson *root = NULL;
+                int r;
+
+                for (unsigned k = 0; k < depth; k++) {
+                        text[k] = '[';
+                        text[2 * depth - 1 - k] = ']';
+                }
+                r = fzd_json_parse(text, 2 * depth, 1U << 24, &a, &root, NULL);
+                ck_assert_int_eq(r, depth <= FZD_JSON_MAX_DEPTH ? 0 : -ELOOP);
+                fzd_json_arena_free(a);
+                free(text);
+        }
+        /* The memory cap: refused, nothing leaked (ASan). */
+        {
+                FzdJsonArena *a = NULL;
+                const FzdJson *root = NULL;
+                ck_assert_int_eq(fzd_json_parse("[\"abcdefgh\",1,2,3]", 19, 64, &a, &root, NULL), -E2BIG);
+                ck_assert_ptr_null(a);
         }
         doc_done();
 }
@@ -1114,6 +1205,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_events_unusable_as_a_whole);
         tcase_add_test(tc, test_large_init);
         tcase_add_test(tc, test_documents);
+        tcase_add_test(tc, test_reader);
         tcase_add_test(tc, test_dns_ip_stack);
         tcase_add_test(tc, test_filters);
         tcase_add_test(tc, test_hostile_text_is_refused);

@@ -480,20 +480,17 @@ static void dns_stub_resource_changed(FzdManager *m, const char *id, const FzdRe
                 (void) fzd_dns_stub_resource_remove(m->dns_stub, id);
 }
 
-/* The whole table again (after init replaced it, or a sign-out emptied it). */
+/* The whole table again (after init replaced it, or a sign-out emptied it). In table order:
+ * the stub's answers do not depend on the order (ties between patterns go by id). */
 static void dns_stub_sync_all(FzdManager *m) {
-        _cleanup_(freep) const FzdResource **v = NULL;
-        size_t n = 0;
+        const FzdResource *r;
+        size_t i = 0;
 
         if (!m->dns_stub)
                 return;
         fzd_dns_stub_resources_clear(m->dns_stub);
-        if (fzd_resource_table_sorted(m->resources, &v, &n) < 0) {
-                log_oom();
-                return;
-        }
-        for (size_t i = 0; i < n; i++)
-                dns_stub_resource_changed(m, v[i]->id, v[i]);
+        while ((r = fzd_resource_table_next(m->resources, &i)))
+                dns_stub_resource_changed(m, r->id, r);
 }
 
 static void on_os_dns_servers_changed(void *userdata, const FzdDnsStubServer *servers, size_t n) {
@@ -648,16 +645,16 @@ static void on_engine_session_ended(void *userdata, const FzdError *error) {
 
 /* The status of every resource from the connections' view of sites and gateways. */
 static void sync_resource_status(FzdManager *m) {
-        _cleanup_(freep) const FzdResource **v = NULL;
+        const FzdResource *r;
         bool changed = false;
-        size_t n = 0;
+        size_t i = 0;
 
-        if (!m->conns || fzd_resource_table_sorted(m->resources, &v, &n) < 0)
+        if (!m->conns)
                 return;
-        for (size_t i = 0; i < n; i++) {
-                FzdResourceStatus s = fzd_connections_resource_status(m->conns, v[i]->id);
-                if (v[i]->status != s) {
-                        ((FzdResource *) v[i])->status = s;
+        while ((r = fzd_resource_table_next(m->resources, &i))) {
+                FzdResourceStatus s = fzd_connections_resource_status(m->conns, r->id);
+                if (r->status != s) {
+                        ((FzdResource *) r)->status = s;
                         changed = true;
                 }
         }
@@ -703,7 +700,8 @@ static bool resource_known(void *userdata, const char *id) {
         return fzd_resource_table_get(m->resources, id) != NULL;
 }
 
-/* Hand the connections the whole resource table (after init, or when they start). */
+/* Hand the connections the whole resource table (after init, or when they start). By name,
+ * so that of two resources with the same prefix the same one routes on every start. */
 static void connections_load_resources(FzdManager *m) {
         _cleanup_(freep) const FzdResource **v = NULL;
         size_t n = 0;

@@ -432,6 +432,47 @@ class BadInput(_PortalCase):
         self.assertIn('larger than 8 MiB', ev['error'])
         d.wait('init', timeout=30)
 
+    def test_frames_against_rfc6455_reset_the_connection(self):
+        # The receiver is ours (daemon/portal/websocket.c): each frame a server must not send
+        # ends the connection as a protocol error (close 1002), and the next one comes up.
+        d, _ = self.connected_driver()
+
+        def frame(first, payload=b'', masked=False):
+            n = len(payload)
+            head = bytes([first]) + (bytes([0x80 | n]) if masked else bytes([n]))
+            return head + (b'\0\0\0\0' if masked else b'') + payload
+        bad = {
+            'masked': frame(0x81, b'{}', masked=True),
+            'reserved bit': frame(0xC1, b'{}'),
+            'unknown opcode': frame(0x83, b'{}'),
+            'unknown control opcode': frame(0x8B),
+            'continuation of nothing': frame(0x80, b'{}'),
+            'new message inside one': frame(0x01, b'{"a":') + frame(0x81, b'{}'),
+            'fragmented ping': frame(0x09, b'x'),
+            'close code 1005': frame(0x88, b'\x03\xed'),
+            'close of one byte': frame(0x88, b'\x03'),
+            'close reason not UTF-8': frame(0x88, b'\x03\xe8\xff'),
+            '64-bit length with the top bit': bytes([0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+        }
+        for why, data in bad.items():
+            self.portal.control(op='send_frame_bytes', hex=data.hex())
+            ev = d.wait('reconnecting')
+            self.assertIn('WebSocket protocol error', ev['error'], why)
+            d.wait('init', timeout=30)
+        # A close with a code is a close, reported with its code; a ping between two fragments
+        # of a message is answered and the message still arrives whole.
+        self.portal.control(op='send_frame_bytes', hex=frame(0x88, b'\x0f\xa1bye').hex())
+        ev = d.wait('reconnecting')
+        self.assertIn('WebSocket code 4001', ev['error'])
+        d.wait('init', timeout=30)
+        marker = json.dumps({'topic': 'client', 'event': 'resource_created_or_updated', 'ref': None,
+                             'payload': {'id': 'raw-1', 'type': 'dns', 'name': 'Raw', 'address': 'raw.example.com'}})
+        raw = marker.encode()
+        self.portal.control(op='send_frame_bytes', hex=(frame(0x01, raw[:40]) + frame(0x89, b'hi') +
+                                                        bytes([0x80, 126, 0, len(raw) - 40]) + raw[40:]).hex())
+        self.assertEqual(d.wait('upserted')['resource']['id'], 'raw-1')
+        self.assertEqual(d.pending('reconnecting'), [])
+
     def test_text_that_is_not_utf8_never_reaches_the_parser(self):
         # The JSON reader does not check UTF-8 itself: the WebSocket layer refuses
         # such a text frame (close 1007), which resets the connection; nothing of it is parsed.

@@ -373,6 +373,7 @@ static void replace_resources(FzdManager *m, FzdResource **resources, size_t n) 
         if (m->os && collect_routes(m, &old_routes, &n_old) < 0)
                 log_oom();
         fzd_resource_table_clear(m->resources);
+        (void) fzd_resource_table_reserve(m->resources, n); /* or it grows */
         m->n_internet = 0;
         for (size_t i = 0; i < n; i++) {
                 FzdResource *old = NULL;
@@ -484,11 +485,15 @@ static void dns_stub_resource_changed(FzdManager *m, const char *id, const FzdRe
  * the stub's answers do not depend on the order (ties between patterns go by id). */
 static void dns_stub_sync_all(FzdManager *m) {
         const FzdResource *r;
-        size_t i = 0;
+        size_t i = 0, n = 0;
 
         if (!m->dns_stub)
                 return;
         fzd_dns_stub_resources_clear(m->dns_stub);
+        while ((r = fzd_resource_table_next(m->resources, &i)))
+                n += r->type == FZD_RESOURCE_DNS;
+        (void) fzd_dns_stub_resources_reserve(m->dns_stub, n); /* or it grows */
+        i = 0;
         while ((r = fzd_resource_table_next(m->resources, &i)))
                 dns_stub_resource_changed(m, r->id, r);
 }
@@ -713,6 +718,7 @@ static void connections_load_resources(FzdManager *m) {
                 log_oom();
                 return;
         }
+        (void) fzd_connections_resources_reserve(m->conns, n); /* or it grows */
         for (size_t i = 0; i < n; i++)
                 if (fzd_connections_resource_upsert(m->conns, v[i]) < 0)
                         log_oom();

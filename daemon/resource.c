@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "resource.h"
+#include "table-alloc.h"
 
 static const char *const type_names[_FZD_RESOURCE_TYPE_MAX] = {
         [FZD_RESOURCE_DNS] = "dns",
@@ -199,7 +200,7 @@ int fzd_resource_table_new(FzdResourceTable **ret) {
         if (!t)
                 return -ENOMEM;
         t->n_slots = 64;
-        t->slots = calloc(t->n_slots, sizeof *t->slots);
+        t->slots = fzd_table_alloc(t->n_slots, sizeof *t->slots);
         if (!t->slots) {
                 free(t);
                 return -ENOMEM;
@@ -209,16 +210,24 @@ int fzd_resource_table_new(FzdResourceTable **ret) {
 }
 
 void fzd_resource_table_clear(FzdResourceTable *t) {
+        FzdResource **small;
+
         for (size_t i = 0; i < t->n_slots; i++)
                 t->slots[i] = fzd_resource_free(t->slots[i]);
         t->n_items = 0;
+        /* A big table's slots go back (a sign-out empties it for good, or an init sizes it). */
+        if (t->n_slots > 64 && (small = fzd_table_alloc(64, sizeof *small))) {
+                fzd_table_free(t->slots);
+                t->slots = small;
+                t->n_slots = 64;
+        }
 }
 
 FzdResourceTable *fzd_resource_table_free(FzdResourceTable *t) {
         if (!t)
                 return NULL;
         fzd_resource_table_clear(t);
-        free(t->slots);
+        fzd_table_free(t->slots);
         free(t);
         return NULL;
 }
@@ -232,20 +241,34 @@ static size_t find_slot(const FzdResourceTable *t, const char *id) {
         return i;
 }
 
-static int grow(FzdResourceTable *t) {
+static int resize(FzdResourceTable *t, size_t n_slots) {
         FzdResource **old = t->slots;
         size_t old_n = t->n_slots;
-        FzdResource **slots = calloc(old_n * 2, sizeof *slots);
+        FzdResource **slots = fzd_table_alloc(n_slots, sizeof *slots);
 
         if (!slots)
                 return -ENOMEM;
         t->slots = slots;
-        t->n_slots = old_n * 2;
+        t->n_slots = n_slots;
         for (size_t i = 0; i < old_n; i++)
                 if (old[i])
                         t->slots[find_slot(t, old[i]->id)] = old[i];
-        free(old);
+        fzd_table_free(old);
         return 0;
+}
+
+static int grow(FzdResourceTable *t) {
+        return resize(t, t->n_slots * 2);
+}
+
+int fzd_resource_table_reserve(FzdResourceTable *t, size_t n) {
+        size_t n_slots = t->n_slots;
+
+        if (n > FZD_RESOURCE_TABLE_MAX)
+                n = FZD_RESOURCE_TABLE_MAX;
+        while (n * 4 > n_slots * 3)
+                n_slots *= 2;
+        return n_slots > t->n_slots ? resize(t, n_slots) : 0;
 }
 
 int fzd_resource_table_put(FzdResourceTable *t, FzdResource *r, FzdResource **ret_old) {

@@ -41,74 +41,84 @@ static inline void json_object_putp(json_object **o) {
 
 /* ---- packet rings --------------------------------------------------------------------------- */
 
-typedef struct Ring {
-        uint8_t **pkts;
-        uint16_t *lens;
+/* A resource's held packets: one pointer while none are held (10,000 resources hold none). */
+typedef struct RingData {
         unsigned cap, head, count;
+        uint16_t *lens; /* after pkts[] */
+        uint8_t *pkts[];
+} RingData;
+
+typedef struct Ring {
+        RingData *d;
 } Ring;
 
+static unsigned ring_count(const Ring *r) {
+        return r->d ? r->d->count : 0;
+}
+
 static void ring_clear(Ring *r) {
-        for (unsigned i = 0; i < r->count; i++)
-                free(r->pkts[(r->head + i) % r->cap]);
-        r->head = r->count = 0;
+        RingData *d = r->d;
+
+        if (!d)
+                return;
+        for (unsigned i = 0; i < d->count; i++)
+                free(d->pkts[(d->head + i) % d->cap]);
+        d->head = d->count = 0;
 }
 
 static void ring_done(Ring *r) {
         ring_clear(r);
-        free(r->pkts);
-        free(r->lens);
-        *r = (Ring) {};
+        r->d = mfree(r->d);
 }
 
 /* Keeps the newest cap packets; an exact duplicate of one held is dropped (a retransmission
  * while we wait is no news). */
 static void ring_push(Ring *r, unsigned cap, const uint8_t *p, size_t len) {
+        RingData *d = r->d;
         uint8_t *copy;
 
         if (len > UINT16_MAX)
                 return;
-        if (!r->pkts) {
-                r->pkts = calloc(cap, sizeof *r->pkts);
-                r->lens = calloc(cap, sizeof *r->lens);
-                if (!r->pkts || !r->lens) {
-                        ring_done(r);
+        if (!d) {
+                d = calloc(1, sizeof *d + cap * (sizeof *d->pkts + sizeof *d->lens));
+                if (!d)
                         return;
-                }
-                r->cap = cap;
+                d->cap = cap;
+                d->lens = (uint16_t *) &d->pkts[cap];
+                r->d = d;
         }
-        for (unsigned i = 0; i < r->count; i++) {
-                unsigned k = (r->head + i) % r->cap;
-                if (r->lens[k] == len && memcmp(r->pkts[k], p, len) == 0)
+        for (unsigned i = 0; i < d->count; i++) {
+                unsigned k = (d->head + i) % d->cap;
+                if (d->lens[k] == len && memcmp(d->pkts[k], p, len) == 0)
                         return;
         }
         copy = malloc(len);
         if (!copy)
                 return;
         memcpy(copy, p, len);
-        if (r->count == r->cap) {
-                free(r->pkts[r->head]);
-                r->head = (r->head + 1) % r->cap;
-                r->count--;
+        if (d->count == d->cap) {
+                free(d->pkts[d->head]);
+                d->head = (d->head + 1) % d->cap;
+                d->count--;
         }
-        r->pkts[(r->head + r->count) % r->cap] = copy;
-        r->lens[(r->head + r->count) % r->cap] = (uint16_t) len;
-        r->count++;
+        d->pkts[(d->head + d->count) % d->cap] = copy;
+        d->lens[(d->head + d->count) % d->cap] = (uint16_t) len;
+        d->count++;
 }
 
 /* Takes the packets out (oldest first) for fn; the ring is empty afterwards. */
 static void ring_drain(Ring *r, void (*fn)(void *userdata, const uint8_t *p, size_t len), void *userdata) {
-        unsigned n = r->count, head = r->head, cap = r->cap;
-        uint8_t **pkts = r->pkts;
-        uint16_t *lens = r->lens;
+        RingData *d = r->d;
 
-        *r = (Ring) {};
-        for (unsigned i = 0; i < n; i++) {
-                unsigned k = (head + i) % cap;
-                fn(userdata, pkts[k], lens[k]);
-                free(pkts[k]);
+        r->d = NULL;
+        if (!d)
+                return;
+        for (unsigned i = 0; i < d->count; i++) {
+                unsigned k = (d->head + i) % d->cap;
+                fn(userdata, d->pkts[k], d->lens[k]);
+                free(d->pkts[k]);
         }
-        free(pkts);
-        free(lens);
+        free(d);
 }
 
 /* ---- state ------------------------------------------------------------------------------------ */
@@ -123,19 +133,20 @@ typedef struct Filters {
 
 typedef struct Gateway Gateway;
 
+/* One allocation each (10,000 resources are ~10,000 of these): the id lives after site[]. */
 typedef struct Res {
-        char id[FZD_CONN_ID_MAX + 1];
-        FzdResourceType type;
+        const char *id;
         FzdCidr cidr;
-        bool has_cidr;
-        FzdResourceIpStack ip_stack;
-        char **sites;
         size_t n_sites;
         Filters *filters; /* NULL: everything allowed */
         Gateway *gateway; /* authorized through it */
-        bool routed;      /* its CIDR (or the default routes) point at the gateway's peer */
         Ring pending;
         uint64_t last_request;
+        FzdResourceType type;
+        FzdResourceIpStack ip_stack;
+        bool has_cidr;
+        bool routed; /* its CIDR (or the default routes) point at the gateway's peer */
+        struct Site *site[]; /* in c->sites, shared by the resources of a site */
 } Res;
 
 typedef enum NatState {
@@ -441,7 +452,7 @@ FzdResourceStatus fzd_connections_resource_status(const FzdConnections *c, const
         if (r->gateway && r->gateway->wg_up)
                 return FZD_RESOURCE_STATUS_ONLINE;
         for (size_t i = 0; i < r->n_sites; i++) {
-                FzdResourceStatus s = fzd_connections_site_status(c, r->sites[i]);
+                FzdResourceStatus s = fzd_connections_site_status(c, r->site[i]->id);
                 if (s == FZD_RESOURCE_STATUS_ONLINE)
                         return s;
                 offline += s == FZD_RESOURCE_STATUS_OFFLINE;
@@ -882,7 +893,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 }
                 LIST_FOREACH(nats, n, g->nats)
-                        if (n->state == NAT_PENDING && n->held.count > 0 && now - n->last_sent >= FZD_CONN_NAT_RESEND_USEC)
+                        if (n->state == NAT_PENDING && ring_count(&n->held) > 0 && now - n->last_sent >= FZD_CONN_NAT_RESEND_USEC)
                                 send_assigned_ips(c, g, n);
                 if (g->wg_up && g->agent && g->peer) {
                         /* Traffic since the last tick keeps ICE at the active cadence; without
@@ -1035,11 +1046,8 @@ void fzd_connections_authorization_failed(FzdConnections *c, const char *resourc
         if (streq_ptr(reason, "offline")) {
                 uint64_t until = now_usec(c) + FZD_CONN_OFFLINE_USEC;
                 log_info("No gateway of resource %s is online; its sites count as offline for 5 minutes.", r->id);
-                for (size_t i = 0; i < r->n_sites; i++) {
-                        Site *s = site_get(c, r->sites[i], true);
-                        if (s)
-                                s->offline_until = until;
-                }
+                for (size_t i = 0; i < r->n_sites; i++)
+                        r->site[i]->offline_until = until;
                 mark_status_changed(c);
         } else
                 log_notice("The portal did not authorize resource %s (%s).", r->id, strempty(reason));
@@ -1122,7 +1130,7 @@ void fzd_connections_portal_up(FzdConnections *c) {
 
         while (fzd_strmap_next(c->resources, &i, &key, &value)) {
                 Res *r = value;
-                if (!r->gateway && r->pending.count > 0) {
+                if (!r->gateway && ring_count(&r->pending) > 0) {
                         r->last_request = 0;
                         request_authorization(c, r);
                 }
@@ -1139,9 +1147,6 @@ static void res_free(FzdConnections *c, Res *r) {
                 (void) fzd_dp_routes_remove(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, NULL);
         if (c->internet == r)
                 c->internet = NULL;
-        for (size_t i = 0; i < r->n_sites; i++)
-                free(r->sites[i]);
-        free(r->sites);
         ring_done(&r->pending);
         /* Routes may still carry the old filters' pointer in a worker: keep them. */
         if (r->filters)
@@ -1152,13 +1157,22 @@ static void res_free(FzdConnections *c, Res *r) {
 int fzd_connections_resource_upsert(FzdConnections *c, const FzdResource *src) {
         Res *old = fzd_strmap_get(c->resources, src->id), *r;
         Gateway *keep = old ? old->gateway : NULL;
+        size_t id_len = strlen(src->id);
 
-        if (strlen(src->id) > FZD_CONN_ID_MAX)
+        if (id_len > FZD_CONN_ID_MAX)
                 return -EINVAL;
-        r = calloc(1, sizeof *r);
+        r = calloc(1, sizeof *r + src->n_sites * sizeof(Site *) + id_len + 1);
         if (!r)
                 return -ENOMEM;
-        (void) snprintf(r->id, sizeof r->id, "%s", src->id);
+        r->id = memcpy((char *) &r->site[src->n_sites], src->id, id_len + 1);
+        for (size_t i = 0; i < src->n_sites; i++) {
+                r->site[i] = site_get(c, strempty(src->sites[i].id), true);
+                if (!r->site[i]) {
+                        free(r);
+                        return -ENOMEM;
+                }
+        }
+        r->n_sites = src->n_sites;
         r->type = src->type;
         r->ip_stack = src->ip_stack;
         if (src->type == FZD_RESOURCE_CIDR && fzd_cidr_parse(strempty(src->address), false, &r->cidr) >= 0)
@@ -1172,15 +1186,6 @@ int fzd_connections_resource_upsert(FzdConnections *c, const FzdResource *src) {
                 r->filters->n = src->n_filters;
                 memcpy(r->filters->f, src->filters, src->n_filters * sizeof(FzdResourceFilter));
         }
-        r->sites = calloc(src->n_sites ? src->n_sites : 1, sizeof *r->sites);
-        if (!r->sites) {
-                free(r->filters);
-                free(r);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < src->n_sites; i++)
-                if ((r->sites[r->n_sites] = strdup(strempty(src->sites[i].id))))
-                        r->n_sites++;
 
         if (old) {
                 /* Keep what the portal granted and what waits for it. */
@@ -1230,6 +1235,10 @@ void fzd_connections_resources_clear(FzdConnections *c) {
                 i--;
         }
         mark_status_changed(c);
+}
+
+int fzd_connections_resources_reserve(FzdConnections *c, size_t n) {
+        return fzd_strmap_reserve(c->resources, n);
 }
 
 void fzd_connections_resources_retain(FzdConnections *c, bool (*keep)(void *userdata, const char *id),

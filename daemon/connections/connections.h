@@ -72,6 +72,8 @@ int fzd_connections_resource_upsert(FzdConnections *c, const FzdResource *r);
 void fzd_connections_resource_remove(FzdConnections *c, const char *id);
 void fzd_connections_resources_clear(FzdConnections *c);
 /* Removes every resource for which keep() says false (after init replaced the list). */
+/* Room for n resources in all before a known series of upserts. */
+int fzd_connections_resources_reserve(FzdConnections *c, size_t n);
 void fzd_connections_resources_retain(FzdConnections *c, bool (*keep)(void *userdata, const char *id), void *userdata);
 void fzd_connections_set_internet_enabled(FzdConnections *c, bool enabled);
 

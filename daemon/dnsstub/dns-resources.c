@@ -7,25 +7,20 @@
 #include "dns-resources.h"
 #include "strmap.h"
 
-/* Resources filed under one key: an exact name, or a wildcard pattern's literal suffix. */
-typedef struct Bucket {
-        char *key;
-        FzdDnsResource **v;
-        size_t n, cap;
-} Bucket;
-
+/* The indexes file each resource under one key, an exact name or a wildcard pattern's literal
+ * suffix; the map holds the first resource of that key (its key text is the map's key), the
+ * others follow it through next_same_key. No allocation but the map's own slots. */
 struct FzdDnsResources {
         FzdStrMap *by_id;
-        FzdStrMap *exact;    /* name → Bucket */
-        FzdStrMap *wildcard; /* literal suffix → Bucket */
+        FzdStrMap *exact;    /* name → the first resource filed under it */
+        FzdStrMap *wildcard; /* literal suffix → the first resource filed under it */
         uint64_t generation;
 };
 
 static void resource_free(FzdDnsResource *r) {
         if (!r)
                 return;
-        free(r->id);
-        fzd_dns_pattern_done(&r->pattern);
+        fzd_dns_pattern_done(&r->pattern); /* the id lives in r's allocation */
         free(r);
 }
 
@@ -37,60 +32,34 @@ static const char *key_of(const FzdDnsResource *r) {
         return r->pattern.has_wildcard ? fzd_dns_pattern_literal_suffix(&r->pattern) : r->pattern.text;
 }
 
-static int bucket_add(FzdStrMap *index, const char *key, FzdDnsResource *r) {
-        Bucket *b = fzd_strmap_get(index, key);
+static int index_add(FzdStrMap *index, FzdDnsResource *r) {
+        FzdDnsResource *head = fzd_strmap_get(index, key_of(r));
 
-        if (!b) {
-                b = calloc(1, sizeof *b);
-                if (!b)
-                        return -ENOMEM;
-                b->key = strdup(key);
-                if (!b->key || fzd_strmap_put(index, b->key, b) < 0) {
-                        free(b->key);
-                        free(b);
-                        return -ENOMEM;
-                }
+        if (head) { /* behind the first: the map's key stays */
+                r->next_same_key = head->next_same_key;
+                head->next_same_key = r;
+                return 0;
         }
-        if (b->n == b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 2;
-                FzdDnsResource **v = reallocarray(b->v, cap, sizeof *v);
-                if (!v) {
-                        if (b->n == 0) {
-                                fzd_strmap_remove(index, b->key);
-                                free(b->key);
-                                free(b);
+        r->next_same_key = NULL;
+        return fzd_strmap_put(index, key_of(r), r);
+}
+
+static void index_remove(FzdStrMap *index, FzdDnsResource *r) {
+        FzdDnsResource *head = fzd_strmap_get(index, key_of(r));
+
+        if (head == r) {
+                (void) fzd_strmap_remove(index, key_of(r));
+                /* The next one takes the key over (its own text: the same string). The map just
+                 * lost an entry, so this put never grows it and cannot fail. */
+                if (r->next_same_key)
+                        (void) fzd_strmap_put(index, key_of(r->next_same_key), r->next_same_key);
+        } else if (head)
+                for (FzdDnsResource *p = head; p->next_same_key; p = p->next_same_key)
+                        if (p->next_same_key == r) {
+                                p->next_same_key = r->next_same_key;
+                                break;
                         }
-                        return -ENOMEM;
-                }
-                b->v = v;
-                b->cap = cap;
-        }
-        b->v[b->n++] = r;
-        return 0;
-}
-
-static void bucket_free(Bucket *b) {
-        if (!b)
-                return;
-        free(b->v);
-        free(b->key);
-        free(b);
-}
-
-static void bucket_remove(FzdStrMap *index, const char *key, const FzdDnsResource *r) {
-        Bucket *b = fzd_strmap_get(index, key);
-
-        if (!b)
-                return;
-        for (size_t i = 0; i < b->n; i++)
-                if (b->v[i] == r) {
-                        b->v[i] = b->v[--b->n];
-                        break;
-                }
-        if (b->n == 0) {
-                fzd_strmap_remove(index, b->key);
-                bucket_free(b);
-        }
+        r->next_same_key = NULL;
 }
 
 int fzd_dns_resources_new(FzdDnsResources **ret) {
@@ -103,26 +72,27 @@ int fzd_dns_resources_new(FzdDnsResources **ret) {
         return 0;
 }
 
-/* Frees every bucket and resource and empties the maps. */
+/* Frees every resource and empties the maps. */
 static void drop_all(FzdDnsResources *s) {
         FzdStrMap *maps[] = {s->exact, s->wildcard};
         void *v;
         size_t i;
 
-        for (size_t k = 0; k < ELEMENTSOF(maps); k++) {
-                if (!maps[k])
-                        continue;
-                i = 0;
-                while (fzd_strmap_next(maps[k], &i, NULL, &v))
-                        bucket_free(v);
-                fzd_strmap_clear(maps[k]);
-        }
+        for (size_t k = 0; k < ELEMENTSOF(maps); k++)
+                if (maps[k])
+                        fzd_strmap_clear(maps[k]);
         if (s->by_id) {
                 i = 0;
                 while (fzd_strmap_next(s->by_id, &i, NULL, &v))
                         resource_free(v);
                 fzd_strmap_clear(s->by_id);
         }
+}
+
+int fzd_dns_resources_reserve(FzdDnsResources *s, size_t n) {
+        int r = fzd_strmap_reserve(s->by_id, n);
+
+        return r < 0 ? r : fzd_strmap_reserve(s->exact, n);
 }
 
 void fzd_dns_resources_clear(FzdDnsResources *s) {
@@ -142,7 +112,7 @@ FzdDnsResources *fzd_dns_resources_free(FzdDnsResources *s) {
 }
 
 static void unlink_resource(FzdDnsResources *s, FzdDnsResource *r) {
-        bucket_remove(index_of(s, r), key_of(r), r);
+        index_remove(index_of(s, r), r);
         fzd_strmap_remove(s->by_id, r->id);
 }
 
@@ -162,18 +132,13 @@ int fzd_dns_resources_put(FzdDnsResources *s, const char *id, const char *patter
                         return 0;
         }
 
-        r = calloc(1, sizeof *r);
+        r = calloc(1, sizeof *r + strlen(id) + 1);
         if (!r)
                 return -ENOMEM;
         r->ip_stack = ip_stack;
-        r->id = strdup(id);
-        if (!r->id) {
-                free(r);
-                return -ENOMEM;
-        }
+        r->id = strcpy((char *) (r + 1), id);
         k = fzd_dns_pattern_compile(pattern, &r->pattern);
         if (k < 0) {
-                free(r->id);
                 free(r);
                 return k;
         }
@@ -183,7 +148,7 @@ int fzd_dns_resources_put(FzdDnsResources *s, const char *id, const char *patter
         }
         k = fzd_strmap_put(s->by_id, r->id, r);
         if (k >= 0) {
-                k = bucket_add(index_of(s, r), key_of(r), r);
+                k = index_add(index_of(s, r), r);
                 if (k < 0)
                         fzd_strmap_remove(s->by_id, r->id);
         }
@@ -225,28 +190,24 @@ static bool better(const FzdDnsResource *r, const FzdDnsResource *best) {
 }
 
 const FzdDnsResource *fzd_dns_resources_match(const FzdDnsResources *s, const char *name) {
-        const FzdDnsResource *best = NULL;
-        const Bucket *b;
+        const FzdDnsResource *best = NULL, *r;
         size_t len = strlen(name);
 
         /* An exact name is more specific than any wildcard pattern that matches it. */
-        b = fzd_strmap_getn(s->exact, name, len);
-        if (b) {
-                for (size_t i = 0; i < b->n; i++)
-                        if (better(b->v[i], best))
-                                best = b->v[i];
+        r = fzd_strmap_getn(s->exact, name, len);
+        if (r) {
+                for (; r; r = r->next_same_key)
+                        if (better(r, best))
+                                best = r;
                 return best;
         }
         if (fzd_strmap_size(s->wildcard) == 0)
                 return NULL;
         /* Every suffix of the name, itself and the root ("") included. */
         for (size_t off = 0;;) {
-                b = fzd_strmap_getn(s->wildcard, name + off, len - off);
-                if (b)
-                        for (size_t i = 0; i < b->n; i++)
-                                if (better(b->v[i], best) &&
-                                    fzd_dns_pattern_matches(&b->v[i]->pattern, name))
-                                        best = b->v[i];
+                for (r = fzd_strmap_getn(s->wildcard, name + off, len - off); r; r = r->next_same_key)
+                        if (better(r, best) && fzd_dns_pattern_matches(&r->pattern, name))
+                                best = r;
                 if (off == len)
                         break;
                 const char *dot = memchr(name + off, '.', len - off);

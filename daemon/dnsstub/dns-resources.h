@@ -31,6 +31,7 @@ typedef struct FzdDnsResource {
         char *id;
         FzdDnsPattern pattern;
         FzdDnsIpStack ip_stack;
+        struct FzdDnsResource *next_same_key; /* the index's: others filed under the same key */
 } FzdDnsResource;
 
 typedef struct FzdDnsResources FzdDnsResources;
@@ -46,6 +47,8 @@ int fzd_dns_resources_put(FzdDnsResources *s, const char *id, const char *patter
 /* Returns 1 if it was there, 0 if not. */
 int fzd_dns_resources_remove(FzdDnsResources *s, const char *id);
 void fzd_dns_resources_clear(FzdDnsResources *s);
+/* Room for n resources (most names are exact ones) before a known series of puts. */
+int fzd_dns_resources_reserve(FzdDnsResources *s, size_t n);
 size_t fzd_dns_resources_size(const FzdDnsResources *s);
 /* Counts every change; lets others notice that a match may have changed. */
 uint64_t fzd_dns_resources_generation(const FzdDnsResources *s);

@@ -1394,6 +1394,10 @@ int fzd_dns_stub_resource_remove(FzdDnsStub *s, const char *id) {
         return r;
 }
 
+int fzd_dns_stub_resources_reserve(FzdDnsStub *s, size_t n) {
+        return fzd_dns_resources_reserve(s->resources, n);
+}
+
 void fzd_dns_stub_resources_clear(FzdDnsStub *s) {
         if (fzd_dns_resources_size(s->resources) == 0)
                 return;

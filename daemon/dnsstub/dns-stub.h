@@ -79,6 +79,8 @@ int fzd_dns_stub_set_servers(FzdDnsStub *s, const FzdDnsStubServer *servers, siz
 int fzd_dns_stub_resource_put(FzdDnsStub *s, const char *id, const char *pattern, FzdDnsIpStack ip_stack);
 int fzd_dns_stub_resource_remove(FzdDnsStub *s, const char *id);
 void fzd_dns_stub_resources_clear(FzdDnsStub *s);
+/* Room for n more resources before a known series of puts (a failure only means growing). */
+int fzd_dns_stub_resources_reserve(FzdDnsStub *s, size_t n);
 
 /* The proxy IP table: lives as long as the stub, i.e. the daemon. */
 FzdProxyIps *fzd_dns_stub_proxy_ips(FzdDnsStub *s);

@@ -23,6 +23,9 @@ void *fzd_strmap_getn(const FzdStrMap *m, const char *key, size_t len);
 static inline void *fzd_strmap_get(const FzdStrMap *m, const char *key) {
         return fzd_strmap_getn(m, key, __builtin_strlen(key));
 }
+/* Room for n keys in all without growing (a known number of puts follows: one allocation
+ * instead of a doubling series left behind as free blocks). 0 or -ENOMEM. */
+int fzd_strmap_reserve(FzdStrMap *m, size_t n);
 /* Inserts or replaces. Returns 0 or -ENOMEM. */
 int fzd_strmap_put(FzdStrMap *m, const char *key, void *value);
 /* Removes and returns the value (NULL if absent). */

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "routeset.h"
+#include "table-alloc.h"
 
 typedef struct Entry {
         FzdCidr key; /* family 0 = empty slot */
@@ -39,7 +40,7 @@ int fzd_route_set_new(FzdRouteSet **ret) {
 FzdRouteSet *fzd_route_set_free(FzdRouteSet *s) {
         if (!s)
                 return NULL;
-        free(s->slots);
+        fzd_table_free(s->slots);
         return mfree(s);
 }
 
@@ -94,7 +95,7 @@ static void insert_new(FzdRouteSet *s, const FzdCidr *key, unsigned refs) {
 
 static int grow(FzdRouteSet *s) {
         size_t old_n = s->n_slots, new_n = old_n ? old_n * 2 : 64;
-        Entry *old = s->slots, *slots = calloc(new_n, sizeof *slots);
+        Entry *old = s->slots, *slots = fzd_table_alloc(new_n, sizeof *slots);
 
         if (!slots)
                 return -ENOMEM;
@@ -104,7 +105,7 @@ static int grow(FzdRouteSet *s) {
         for (size_t i = 0; i < old_n; i++)
                 if (old[i].key.family != 0)
                         insert_new(s, &old[i].key, old[i].refs);
-        free(old);
+        fzd_table_free(old);
         return 0;
 }
 
@@ -122,8 +123,9 @@ int fzd_route_set_ref(FzdRouteSet *s, const FzdCidr *c) {
         }
         if (s->n >= FZD_ROUTESET_MAX)
                 return -E2BIG;
-        /* Keep the load at or below 1/2: probes stay short. */
-        if ((s->n + 1) * 2 > s->n_slots) {
+        /* Keep the load at or below 3/4: probes stay short (linear probing with backward
+         * shift), and 10,000 routes take 448 KiB instead of 896. */
+        if ((s->n + 1) * 4 > s->n_slots * 3) {
                 r = grow(s);
                 if (r < 0)
                         return r;
@@ -187,9 +189,10 @@ size_t fzd_route_set_size(const FzdRouteSet *s) {
 }
 
 void fzd_route_set_clear(FzdRouteSet *s) {
-        if (s->slots)
-                memset(s->slots, 0, s->n_slots * sizeof *s->slots);
-        s->n = 0;
+        /* Given back: the next tunnel may have other routes, or none. */
+        fzd_table_free(s->slots);
+        s->slots = NULL;
+        s->n_slots = s->n = 0;
 }
 
 bool fzd_route_set_next(const FzdRouteSet *s, size_t *i, FzdCidr *ret) {

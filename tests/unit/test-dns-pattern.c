@@ -173,6 +173,45 @@ START_TEST(test_resources_most_specific_wins) {
 }
 END_TEST
 
+/* Resources filed under one key (an exact name, a wildcard's literal suffix) chain behind the
+ * first one, whose text is the index's key: removing the first hands the key to the next (the
+ * old text is freed with it: ASan sees a key left dangling), removing any other unlinks it. */
+START_TEST(test_resources_same_key) {
+        _cleanup_(fzd_dns_resources_freep) FzdDnsResources *s = NULL;
+
+        ck_assert_int_eq(fzd_dns_resources_new(&s), 0);
+        ck_assert_int_eq(fzd_dns_resources_put(s, "e2", "db.corp.example", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_int_eq(fzd_dns_resources_put(s, "e3", "DB.corp.example", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_int_eq(fzd_dns_resources_put(s, "e1", "db.corp.example.", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_int_eq(fzd_dns_resources_put(s, "w2", "*.corp.example", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_int_eq(fzd_dns_resources_put(s, "w1", "?.corp.example", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_int_eq(fzd_dns_resources_put(s, "w3", "**.corp.example", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_str_eq(best(s, "db.corp.example"), "e1");
+        ck_assert_int_eq(fzd_dns_resources_remove(s, "e2"), 1); /* the first: the key moves */
+        ck_assert_str_eq(best(s, "db.corp.example"), "e1");
+        ck_assert_int_eq(fzd_dns_resources_remove(s, "e1"), 1); /* one behind the first */
+        ck_assert_str_eq(best(s, "db.corp.example"), "e3");
+        ck_assert_int_eq(fzd_dns_resources_remove(s, "e3"), 1);
+        ck_assert_str_eq(best(s, "db.corp.example"), "w2"); /* no exact one left */
+
+        ck_assert_str_eq(best(s, "a.corp.example"), "w1");
+        ck_assert_int_eq(fzd_dns_resources_remove(s, "w2"), 1); /* the first under "corp.example" */
+        ck_assert_str_eq(best(s, "a.corp.example"), "w1");
+        ck_assert_str_eq(best(s, "ab.corp.example"), "w3");
+        /* Moved to another key and back: filed anew each time. */
+        ck_assert_int_eq(fzd_dns_resources_put(s, "w1", "?.other.example", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_str_eq(best(s, "a.corp.example"), "w3");
+        ck_assert_str_eq(best(s, "a.other.example"), "w1");
+        ck_assert_int_eq(fzd_dns_resources_put(s, "w1", "?.corp.example", FZD_DNS_IP_STACK_DUAL), 1);
+        ck_assert_str_eq(best(s, "a.corp.example"), "w1");
+        ck_assert_ptr_null(best(s, "a.other.example"));
+        ck_assert_int_eq(fzd_dns_resources_remove(s, "w3"), 1);
+        ck_assert_int_eq(fzd_dns_resources_remove(s, "w1"), 1);
+        ck_assert_ptr_null(best(s, "a.corp.example"));
+        ck_assert_uint_eq(fzd_dns_resources_size(s), 0);
+}
+END_TEST
+
 START_TEST(test_resources_update_and_clear) {
         _cleanup_(fzd_dns_resources_freep) FzdDnsResources *s = NULL;
         uint64_t g;
@@ -259,6 +298,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_literal_suffix);
         tcase_add_test(tc, test_specificity_order);
         tcase_add_test(tc, test_resources_most_specific_wins);
+        tcase_add_test(tc, test_resources_same_key);
         tcase_add_test(tc, test_resources_update_and_clear);
         tcase_add_test(tc, test_resources_against_linear_scan);
         suite_add_tcase(s, tc);

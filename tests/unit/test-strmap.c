@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The string map (daemon/dnsstub/strmap.c): removing entries while iterating, as
- * fzd_connections_resources_retain/clear do, sees every entry and stays linear. */
+ * fzd_connections_resources_retain/clear do, sees every entry and stays linear; reserve; the
+ * big tables' memory (daemon/table-alloc.h). */
 #include <stdint.h>
 #include <stdio.h>
 
 #include "fz-check.h"
 #include "strmap.h"
+#include "table-alloc.h"
 
 #define N 10000
 
@@ -56,10 +58,57 @@ START_TEST(test_remove_while_iterating) {
 }
 END_TEST
 
+/* Reserved room: every key of a known series fits without the map growing, and the slots
+ * (10,000 keys: 384 KiB, a mapping of their own) work like calloc()'s. */
+START_TEST(test_reserve_and_big_slots) {
+        static char keys[N][16];
+        _cleanup_(fzd_strmap_freep) FzdStrMap *m = NULL;
+
+        ck_assert_int_eq(fzd_strmap_new(&m), 0);
+        ck_assert_int_eq(fzd_strmap_reserve(m, N), 0);
+        for (uintptr_t k = 0; k < N; k++) {
+                snprintf(keys[k], 16, "key-%lu", (unsigned long) k);
+                ck_assert_int_eq(fzd_strmap_put(m, keys[k], (void *) (k + 1)), 0);
+        }
+        for (uintptr_t k = 0; k < N; k++)
+                ck_assert_ptr_eq(fzd_strmap_get(m, keys[k]), (void *) (k + 1));
+        ck_assert_ptr_null(fzd_strmap_get(m, "key-10000"));
+        ck_assert_int_eq(fzd_strmap_reserve(m, N / 2), 0); /* never shrinks */
+        fzd_strmap_clear(m);
+        ck_assert_uint_eq(fzd_strmap_size(m), 0);
+        ck_assert_ptr_null(fzd_strmap_get(m, keys[0]));
+        ck_assert_int_eq(fzd_strmap_put(m, keys[1], (void *) 2), 0);
+        ck_assert_ptr_eq(fzd_strmap_get(m, keys[1]), (void *) 2);
+}
+END_TEST
+
+/* Both kinds of table memory: zeroed, writable to the last byte, given back (ASan/LSan would
+ * see a calloc() block lost; a bad munmap() length shows as a crash on the next mapping). */
+START_TEST(test_table_alloc) {
+        static const size_t counts[] = { 0, 1, FZD_TABLE_MMAP_MIN / 8 - 1, FZD_TABLE_MMAP_MIN / 8, 100000 };
+
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+                uint64_t *t = fzd_table_alloc(counts[i] ? counts[i] : 1, sizeof *t);
+                size_t n = counts[i] ? counts[i] : 1;
+
+                ck_assert_ptr_nonnull(t);
+                ck_assert_uint_eq((uintptr_t) t % 16, 0);
+                for (size_t k = 0; k < n; k++)
+                        ck_assert_uint_eq(t[k], 0);
+                t[n - 1] = UINT64_MAX;
+                fzd_table_free(t);
+        }
+        ck_assert_ptr_null(fzd_table_alloc(SIZE_MAX / 2, 4)); /* overflow */
+        fzd_table_free(NULL);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("strmap");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_remove_while_iterating);
+        tcase_add_test(tc, test_reserve_and_big_slots);
+        tcase_add_test(tc, test_table_alloc);
         suite_add_tcase(s, tc);
         return s;
 }

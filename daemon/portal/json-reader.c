@@ -11,6 +11,7 @@
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "json-reader.h"
 
@@ -19,9 +20,15 @@
 #define ARENA_ALIGN     8U
 #define ARENA_MIN_CHUNK 16384U
 
+/* Chunks of 1 MiB and more are mappings of their own, populated at once: an init's parsed
+ * form (8 MB for 10,000 resources) is written straight through, and one mmap() that faults
+ * every page in costs less than a page fault per 4 KiB as the copy goes. */
+#define ARENA_POPULATE_MIN (1U << 20)
+
 typedef struct Chunk {
         struct Chunk *next;
         size_t used, size;
+        bool mapped;
         max_align_t data[];
 } Chunk;
 
@@ -34,7 +41,10 @@ FzdJsonArena *fzd_json_arena_free(FzdJsonArena *a) {
                 return NULL;
         for (Chunk *c = a->chunks, *next; c; c = next) {
                 next = c->next;
-                free(c);
+                if (c->mapped)
+                        (void) munmap(c, sizeof(Chunk) + c->size);
+                else
+                        free(c);
         }
         free(a);
         return NULL;
@@ -72,7 +82,15 @@ static bool grow(Parser *ps, size_t size) {
 
         if (!charge(ps, size))
                 return false;
-        c = malloc(sizeof(Chunk) + size);
+        if (size >= ARENA_POPULATE_MIN) {
+                c = mmap(NULL, sizeof(Chunk) + size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                         -1, 0);
+                if (c == MAP_FAILED)
+                        c = NULL;
+                else
+                        c->mapped = true;
+        } else if ((c = malloc(sizeof(Chunk) + size)))
+                c->mapped = false;
         if (!c) {
                 ps->error = -ENOMEM;
                 return false;

@@ -99,8 +99,9 @@ static void on_init(void *userdata, const FzdInterfaceConfig *config, FzdResourc
         Driver *d = userdata;
         json_object *o;
 
-        /* As the manager does: the table takes the resources. */
+        /* As the manager does: the table, sized once, takes the resources. */
         fzd_resource_table_clear(d->table);
+        (void) fzd_resource_table_reserve(d->table, n);
         for (size_t i = 0; i < n; i++) {
                 if (fzd_resource_table_put(d->table, resources[i], NULL) < 0) {
                         log_oom();

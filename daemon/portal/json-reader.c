@@ -378,7 +378,8 @@ static FzdJsonMember *push(Parser *ps) {
 static int close_container(Parser *ps, FzdJson *v) {
         Open *o = &ps->open[--ps->depth];
         size_t n = ps->top - o->base;
-        const FzdJsonMember *src = ps->stack + o->base;
+        /* The stack is NULL until the first value: no arithmetic on it for an empty container. */
+        const FzdJsonMember *src = n ? ps->stack + o->base : NULL;
 
         v->type = o->type;
         v->len = (uint32_t) n;

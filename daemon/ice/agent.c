@@ -547,6 +547,36 @@ static bool credential_ok(const char *s) {
         return s && *s && strlen(s) <= FZD_ICE_CREDENTIAL_MAX && !strchr(s, ':');
 }
 
+/* The selection may have changed which pairs are kept alive: one that became a standby (or
+ * the selected pair) with its keepalive overdue is checked now, else its deadline would stay in
+ * the past and the caller's timer would fire at once, again and again. Every entry point that
+ * can change the selection (a timer, input, candidates added or removed, a relay gone) ends
+ * here. A check can fail a pair (and change the selection): every round takes a pair out of
+ * the candidates (it is checking, or failed), so this ends. */
+static void check_overdue(FzdIceAgent *a, uint64_t now) {
+        for (size_t round = 0; round <= a->n_pairs; round++) {
+                bool started = false;
+                for (size_t i = 0; i < a->n_pairs; i++) {
+                        Pair *p = &a->pairs[i];
+                        if (p->state == PAIR_SUCCEEDED && !p->tx_active && !p->triggered &&
+                            now >= p->next_keepalive && kept_alive(a, p)) {
+                                start_check(a, p, now);
+                                p->next_keepalive = now + keepalive_interval(a, p);
+                                started = true;
+                        }
+                }
+                if (!started)
+                        break;
+                evaluate(a, now);
+        }
+}
+
+/* Selection, then what it asks for now. */
+static void settle(FzdIceAgent *a, uint64_t now) {
+        evaluate(a, now);
+        check_overdue(a, now);
+}
+
 int fzd_ice_agent_new(const FzdIceAgentConfig *c, uint64_t now, FzdIceAgent **ret) {
         FzdIceAgent *a;
 
@@ -677,7 +707,7 @@ int fzd_ice_agent_add_local(FzdIceAgent *a, FzdIceCandidateType type, const FzdA
         if (type == FZD_ICE_CANDIDATE_HOST)
                 remove_pairs_if(a, pair_redundant, NULL);
         pair_local(a, idx);
-        evaluate(a, now);
+        settle(a, now);
         return 1;
 }
 
@@ -704,7 +734,7 @@ int fzd_ice_agent_remove_local(FzdIceAgent *a, FzdIceCandidateType type, const F
                         }
                 if (!selected_pair(a) && a->state == FZD_ICE_STATE_CONNECTED)
                         push_event(a, FZD_ICE_AGENT_EVENT_SELECTED, NULL);
-                evaluate(a, now);
+                settle(a, now);
                 return 0;
         }
         return -ENOENT;
@@ -767,7 +797,7 @@ int fzd_ice_agent_add_remote_candidate(FzdIceAgent *a, const FzdIceCandidate *c,
         snprintf(r->foundation, sizeof(r->foundation), "%s", c->foundation);
         a->had_remote = true;
         pair_remote(a, (size_t)(r - a->remote));
-        evaluate(a, now);
+        settle(a, now);
         return 0;
 }
 
@@ -797,7 +827,7 @@ int fzd_ice_agent_remove_remote(FzdIceAgent *a, const char *sdp, uint64_t now, c
         remove_pairs_if(a, pair_uses_remote, &i);
         if (!selected_pair(a) && a->state == FZD_ICE_STATE_CONNECTED)
                 push_event(a, FZD_ICE_AGENT_EVENT_SELECTED, NULL);
-        evaluate(a, now);
+        settle(a, now);
         return 0;
 }
 
@@ -954,7 +984,7 @@ static void handle_request(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, co
                 else
                         trigger(a, p);
         }
-        evaluate(a, now);
+        settle(a, now);
 }
 
 static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, const FzdAddr *from,
@@ -999,7 +1029,7 @@ static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, c
                         p->tx_active = false;
                         p->state = PAIR_FAILED;
                         a->stats.pairs_failed++;
-                        evaluate(a, now);
+                        settle(a, now);
                 }
                 return;
         }
@@ -1023,6 +1053,7 @@ static void handle_response(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, c
         evaluate(a, now);
         if (!p->tx_active)
                 p->next_keepalive = now + keepalive_interval(a, p);
+        check_overdue(a, now);
 }
 
 void fzd_ice_agent_handle_stun(FzdIceAgent *a, uint64_t now, const FzdStunMsg *m, const FzdAddr *local,
@@ -1146,27 +1177,7 @@ void fzd_ice_agent_handle_timeout(FzdIceAgent *a, uint64_t now) {
         }
         if (a->next_slot < now)
                 a->next_slot = now;
-        evaluate(a, now);
-        /* The selection may have changed which pairs are kept alive: one that became a standby
-         * (or the selected pair) with its keepalive overdue is checked now, else its deadline
-         * would stay in the past and the caller's timer would fire at once, again and again.
-         * A check can fail a pair (and change the selection): every round takes a pair out of
-         * the candidates (it is checking, or failed), so this ends. */
-        for (size_t round = 0; round <= a->n_pairs; round++) {
-                bool started = false;
-                for (size_t i = 0; i < a->n_pairs; i++) {
-                        p = &a->pairs[i];
-                        if (p->state == PAIR_SUCCEEDED && !p->tx_active && !p->triggered &&
-                            now >= p->next_keepalive && kept_alive(a, p)) {
-                                start_check(a, p, now);
-                                p->next_keepalive = now + keepalive_interval(a, p);
-                                started = true;
-                        }
-                }
-                if (!started)
-                        break;
-                evaluate(a, now);
-        }
+        settle(a, now);
 }
 
 static void min_at(uint64_t *m, uint64_t v) {

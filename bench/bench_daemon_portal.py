@@ -12,14 +12,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'integration'))
 from portalbed import LocalPortal  # noqa: E402
+from procwatch import rss_kib  # noqa: E402
 
 TOKEN = 'bench-token-0123456789'
 RUNS = {1: 15, 100: 15, 10000: 5}
-
-
-def rss_kib(pid):
-    with open(f'/proc/{pid}/status') as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS"))
 
 
 def rss_detail(pid):

@@ -13,47 +13,13 @@ a run (each report prints its seed)."""
 
 import json
 import os
-import threading
-import time
 
+from procwatch import Sampler, fd_count, rss_kib
 from test_api import ApiTestCase
 
 SECONDS = float(os.environ.get('FZ_DBUS_FUZZ_SECONDS', '12'))
 SEED = os.environ.get('FZ_DBUS_FUZZ_SEED')
 DEADLINE = 1.0
-
-
-def fd_count(pid):
-    return len(os.listdir(f'/proc/{pid}/fd'))
-
-
-def rss_kib(pid):
-    with open(f'/proc/{pid}/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
-
-
-class Sampler:
-    """The daemon's RSS and fd count every 250 ms while the fuzzer runs."""
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.samples = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        t0 = time.monotonic()
-        while not self.stop.wait(0.25):
-            try:
-                self.samples.append((round(time.monotonic() - t0, 2), rss_kib(self.pid), fd_count(self.pid)))
-            except (OSError, StopIteration):
-                return
-
-    def done(self):
-        self.stop.set()
-        self.thread.join()
-        return self.samples
 
 
 class DbusFuzz(ApiTestCase):
@@ -101,7 +67,7 @@ class DbusFuzz(ApiTestCase):
         self.fuzz('root', min(5.0, SECONDS), seed ^ 0x5a5a)
         self.settle()
         fds0, rss0 = fd_count(pid), rss_kib(pid)
-        sampler = Sampler(pid)
+        sampler = Sampler(pid, period=0.25)
         reports = {}
         for i, user in enumerate(('root', 'fz-member', 'fz-outsider')):
             before = self.snapshot() if user == 'fz-outsider' else None

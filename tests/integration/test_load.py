@@ -3,25 +3,14 @@
 times. Run in the main build and, with -Db_sanitize=address,undefined, in CI's sanitizer
 build (suite "load"), where any ASan/UBSan/LSan report fails the daemon's exit code."""
 
-import os
 
+from procwatch import fd_count, rss_kib
 from test_api import ApiTestCase, LEGAL_STATES, TOKEN, quote, sign_in_args
 
 LEGAL_TRANSITIONS = {('signed-out', 'connecting'), ('connecting', 'signed-out'), ('connecting', 'connected'),
                      ('connected', 'reconnecting'), ('reconnecting', 'connected'), ('connected', 'signed-out'),
                      ('reconnecting', 'signed-out'), ('connecting', 'connecting')}
 FLIPS = 200
-
-
-def fd_count(pid):
-    return len(os.listdir(f'/proc/{pid}/fd'))
-
-
-def rss_kib(pid):
-    with open(f'/proc/{pid}/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
 
 
 class Load(ApiTestCase):

@@ -20,10 +20,10 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 
 from portalbed import LocalPortal
+from procwatch import Sampler, fd_count, rss_kib
 from test_api import ApiTestCase
 
 TOKEN = 'demo-token-0123456789'
@@ -33,41 +33,8 @@ REPORT = os.environ.get('FZ_SOAK_REPORT')
 GROUP = 'bf56f32d-7b2c-4f5d-a784-788977d014a4'
 
 
-def fd_count(pid):
-    return len(os.listdir(f'/proc/{pid}/fd'))
-
-
-def rss_kib(pid):
-    with open(f'/proc/{pid}/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
-
-
 def ip(*args):
     subprocess.run(['ip', *args], check=True, capture_output=True)
-
-
-class Sampler:
-    def __init__(self, pid, period=0.5):
-        self.pid, self.period = pid, period
-        self.samples = []  # (seconds, RSS KiB, fds, what the soak was doing)
-        self.doing = 'start'
-        self.t0 = time.monotonic()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while not self.stop.wait(self.period):
-            try:
-                self.samples.append((round(time.monotonic() - self.t0, 2), rss_kib(self.pid), fd_count(self.pid),
-                                     self.doing))
-            except (OSError, StopIteration):
-                return
-
-    def done(self):
-        self.stop.set()
-        self.thread.join()
-        return self.samples
 
 
 class Soak(ApiTestCase):

@@ -611,8 +611,12 @@ class Portal:
     async def send(self, ws, topic, event, payload, ref=None):
         await ws.send(json.dumps({'topic': topic, 'event': event, 'payload': payload, 'ref': ref}))
 
+    def connections_of(self, kind):
+        """The WebSocket connections of every joined client, or of every gateway."""
+        return list(self.clients) if kind == 'client' else [s.ws for s in self.by_id['gateway'].values()]
+
     async def broadcast_raw(self, text, kind='client'):
-        targets = list(self.clients) if kind == 'client' else [s.ws for s in self.by_id['gateway'].values()]
+        targets = self.connections_of(kind)
         for ws in targets:
             try:
                 await ws.send(text)
@@ -702,7 +706,7 @@ class Portal:
             text = order['text'] if 'text' in order else json.dumps(
                 {'topic': side, 'event': 'pad', 'payload': 'y' * int(order['pad_bytes']), 'ref': None})
             size = -(-len(text) // parts)
-            targets = list(self.clients) if side == 'client' else [x.ws for x in self.by_id['gateway'].values()]
+            targets = self.connections_of(side)
 
             async def fragments(ws):
                 for i in range(0, len(text), size):
@@ -719,7 +723,7 @@ class Portal:
             # A text frame with exactly these bytes (hex), valid UTF-8 or not: a client must
             # refuse one that is not (RFC 6455 §8.1, close code 1007) before parsing it.
             data = bytes.fromhex(order['hex'])
-            targets = list(self.clients) if side == 'client' else [x.ws for x in self.by_id['gateway'].values()]
+            targets = self.connections_of(side)
             for ws in targets:
                 try:
                     await ws.write_frame(True, websockets.frames.OP_TEXT, data)
@@ -730,7 +734,7 @@ class Portal:
             # Raw bytes on the connection, below the WebSocket library: frames it would never
             # write (masked, reserved bits, unknown opcodes, a fragmented ping, bad close codes).
             data = bytes.fromhex(order['hex'])
-            targets = list(self.clients) if side == 'client' else [x.ws for x in self.by_id['gateway'].values()]
+            targets = self.connections_of(side)
             for ws in targets:
                 ws.transport.write(data)
             return {'sent': len(targets)}
@@ -740,7 +744,7 @@ class Portal:
                                                                  'payload': pad, 'ref': None}), side)}
         if op == 'disconnect':
             n = await self.broadcast('disconnect', {'reason': order.get('reason', 'token_expired')}, side)
-            targets = list(self.clients) if side == 'client' else [s.ws for s in self.by_id['gateway'].values()]
+            targets = self.connections_of(side)
             for ws in targets:
                 await ws.close()
             return {'sent': n}

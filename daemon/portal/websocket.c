@@ -286,8 +286,23 @@ static ssize_t ws_read(FzdWs *ws, void *buf, size_t len) {
         return io_read(ws, buf, len);
 }
 
-/* More bytes into ws->in (kept bytes moved to its start). 1: some came; 0: none yet (the
- * loop waits); <0: the connection ended (ws->eof or ws->io_errno say how). */
+/* Up to len bytes into buf. >0: that many came; 0: none yet (the loop waits); <0: the
+ * connection ended (ws->eof or ws->io_errno say how). */
+static ssize_t receive_into(FzdWs *ws, void *buf, size_t len) {
+        ssize_t n = ws_read(ws, buf, len);
+
+        if (n > 0)
+                return n;
+        if (n == -EAGAIN)
+                return 0;
+        if (n == 0)
+                ws->eof = true;
+        else
+                ws->io_errno = (int) -n;
+        return -EIO;
+}
+
+/* More bytes into ws->in (kept bytes moved to its start): as receive_into(). */
 static int fill_in(FzdWs *ws) {
         ssize_t n;
 
@@ -296,18 +311,10 @@ static int fill_in(FzdWs *ws) {
                 ws->in_end -= ws->in_start;
                 ws->in_start = 0;
         }
-        n = ws_read(ws, ws->in + ws->in_end, sizeof ws->in - ws->in_end);
-        if (n > 0) {
+        n = receive_into(ws, ws->in + ws->in_end, sizeof ws->in - ws->in_end);
+        if (n > 0)
                 ws->in_end += (size_t) n;
-                return 1;
-        }
-        if (n == -EAGAIN)
-                return 0;
-        if (n == 0)
-                ws->eof = true;
-        else
-                ws->io_errno = (int) -n;
-        return -EIO;
+        return n > 0 ? 1 : (int) n;
 }
 
 static void protocol_error(FzdWs *ws, uint16_t code) {
@@ -484,16 +491,9 @@ static int receive(FzdWs *ws) {
                         } else if (!is_control(ws->frame_opcode) && !ws->msg_binary &&
                                    ws->frame_left >= sizeof ws->in) {
                                 /* Straight into the message, no copy. */
-                                ssize_t n = ws_read(ws, ws->msg + ws->msg_len, (size_t) ws->frame_left);
-                                if (n == -EAGAIN)
-                                        return 0;
-                                if (n <= 0) {
-                                        if (n == 0)
-                                                ws->eof = true;
-                                        else
-                                                ws->io_errno = (int) -n;
-                                        return -EIO;
-                                }
+                                ssize_t n = receive_into(ws, ws->msg + ws->msg_len, (size_t) ws->frame_left);
+                                if (n <= 0)
+                                        return (int) n;
                                 ws->msg_len += (size_t) n;
                                 ws->frame_left -= (uint64_t) n;
                         } else {

@@ -525,6 +525,8 @@ static void evaluate(FzdIceAgent *a, uint64_t now) {
 }
 
 static void switch_role(FzdIceAgent *a, bool controlling, uint64_t now) {
+        Pair *sel;
+
         fzd_ice_log(a->log, LOG_INFO, "ICE %s: role conflict, now %s", a->local_ufrag,
                     controlling ? "controlling" : "controlled");
         a->stats.role_conflicts++;
@@ -537,7 +539,8 @@ static void switch_role(FzdIceAgent *a, bool controlling, uint64_t now) {
                 if (!controlling)
                         p->nominated = p->remote_nominated && p->state == PAIR_SUCCEEDED;
         }
-        if (!controlling && selected_pair(a) && !selected_pair(a)->nominated)
+        sel = selected_pair(a);
+        if (!controlling && sel && !sel->nominated)
                 select_pair(a, NULL, now);
 }
 

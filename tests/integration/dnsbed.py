@@ -168,6 +168,15 @@ def ifindex(name):
     return json.loads(out)[0]['ifindex']
 
 
+def query_message(name, qid, qtype=1):
+    """A DNS query as a stub resolver sends it (RD set), for the name and type."""
+    import struct
+    q = struct.pack('!HHHHHH', qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip('.').split('.'):
+        q += bytes([len(label)]) + label.encode()
+    return q + b'\0' + struct.pack('!HH', qtype, 1)
+
+
 def dns_query(name, server='127.0.0.53', qtype=1, timeout=10):
     """A plain UDP query, as glibc sends it to the nameserver in resolv.conf. Returns
     (rcode, [IPv4 answers])."""
@@ -175,10 +184,7 @@ def dns_query(name, server='127.0.0.53', qtype=1, timeout=10):
     import socket
     import struct
     qid = random.randrange(65536)
-    q = struct.pack('!HHHHHH', qid, 0x0100, 1, 0, 0, 0)
-    for label in name.rstrip('.').split('.'):
-        q += bytes([len(label)]) + label.encode()
-    q += b'\0' + struct.pack('!HH', qtype, 1)
+    q = query_message(name, qid, qtype)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
         s.sendto(q, (server, 53))

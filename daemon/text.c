@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,40 @@ bool fzd_text_is_clean(const char *s) {
         for (const unsigned char *p = (const unsigned char *) s; *p; p++)
                 if ((*p < 0x20 && *p != '\t') || *p == 0x7f || is_c1(p))
                         return false;
+        return true;
+}
+
+/* Eight bytes, all printable ASCII (0x20 to 0x7e)? Each test is exact as a whole: a borrow
+ * only follows a byte that already matched. */
+static inline bool word_is_printable_ascii(uint64_t w) {
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t del = w ^ (ones * 0x7f);
+
+        return !((w | ((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & high);
+}
+
+bool fzd_text_is_clean_utf8(const char *s, size_t len) {
+        const unsigned char *p = (const unsigned char *) s;
+
+        for (size_t i = 0; i < len;) {
+                uint64_t w;
+                size_t n;
+
+                if (len - i >= 8 && (memcpy(&w, p + i, 8), word_is_printable_ascii(w))) {
+                        i += 8;
+                        continue;
+                }
+                if (p[i] < 0x80) {
+                        if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+                                return false;
+                        i++;
+                        continue;
+                }
+                n = fzd_utf8_char_len(s + i, len - i);
+                if (n == 0 || (n == 2 && is_c1(p + i)))
+                        return false;
+                i += n;
+        }
         return true;
 }
 

@@ -14,6 +14,11 @@
 /* Display text: no control characters but tab. */
 bool fzd_text_is_clean(const char *s);
 
+/* Both checks on len bytes in one pass: valid UTF-8 (fzd_utf8_is_valid) and display text
+ * (fzd_text_is_clean) — so also without a NUL among them. Printable ASCII goes eight bytes
+ * at a time. */
+bool fzd_text_is_clean_utf8(const char *s, size_t len);
+
 /* The bytes of s with every control character (tab included) written as an escape:
  * \n, \r, \t, \xNN for the rest of C0 and DEL (and for bytes that are not valid UTF-8),
  * \u0080-\u009f for C1. Every other character is copied as it is. Writes at most size

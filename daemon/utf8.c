@@ -55,6 +55,19 @@ bool fzd_utf8_is_valid(const char *s, size_t len) {
         return true;
 }
 
+size_t fzd_utf8_check_part(const char *s, size_t len) {
+        size_t stop;
+
+        if (len <= 3)
+                return 0;
+        /* In valid UTF-8 at most three continuation bytes come in a row, and any other byte
+         * begins a character: back from len - 3 to such a byte. */
+        stop = len - 3;
+        for (int i = 0; i < 3 && stop > 0 && ((unsigned char) s[stop] & 0xc0) == 0x80; i++)
+                stop--;
+        return fzd_utf8_is_valid(s, stop) ? stop : SIZE_MAX;
+}
+
 size_t fzd_utf8_prefix(const char *s, size_t max) {
         size_t len = strlen(s), i = 0;
 

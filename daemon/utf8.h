@@ -13,6 +13,13 @@
 size_t fzd_utf8_char_len(const char *s, size_t len);
 bool fzd_utf8_is_valid(const char *s, size_t len);
 
+/* For text that arrives in pieces (s[0, len) so far, more to come): checks it up to where a
+ * character might still be cut (at most its first three bytes are held back) and returns how
+ * many bytes from the start are whole, valid characters — the point to go on from once more
+ * has come — or SIZE_MAX if something checked is not UTF-8. The check of the whole text is
+ * then fzd_utf8_is_valid() of the rest. */
+size_t fzd_utf8_check_part(const char *s, size_t len);
+
 /* The longest prefix of the NUL-terminated s that is at most max bytes and ends on a
  * character boundary (s is assumed valid UTF-8; an invalid byte ends the prefix). */
 size_t fzd_utf8_prefix(const char *s, size_t max);

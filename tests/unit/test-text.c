@@ -3,6 +3,7 @@
  * bounded reader and the atomic writer. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,79 @@ START_TEST(test_utf8_validity) {
         ck_assert(!fzd_text_is_clean("a\x01"));
         ck_assert(!fzd_text_is_clean("a\xc2\x85"));      /* C1 NEL */
         ck_assert(fzd_text_is_clean("a\xe2\x80\xae"));  /* RTL override: odd, not control */
+}
+END_TEST
+
+/* The one-pass check agrees with the two it stands for (and refuses a NUL), for every byte
+ * value at every offset of the eight-byte fast path, in ASCII and around multi-byte text. */
+START_TEST(test_clean_utf8_is_both_checks) {
+        static const char *const around[] = { "", "abcdefghijklmnopq", "\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e",
+                                               "tab\there and there\t" };
+
+        ck_assert(fzd_text_is_clean_utf8("", 0));
+        ck_assert(fzd_text_is_clean_utf8("tab\tis fine, caf\xc3\xa9 too, nbsp\xc2\xa0", 30));
+        ck_assert(!fzd_text_is_clean_utf8("nul\0inside", 11));
+        ck_assert(!fzd_text_is_clean_utf8("0123456789abcdef\x7f", 17));
+        ck_assert(!fzd_text_is_clean_utf8("0123456789abcdef\xc2\x9b", 18));
+        for (size_t k = 0; k < ELEMENTSOF(around); k++)
+                for (size_t at = 0; at < 20; at++)
+                        for (unsigned c = 0; c < 256; c++) {
+                                char buf[64];
+                                size_t n = strlen(around[k]), len;
+                                bool both;
+
+                                memset(buf, 'x', at);
+                                buf[at] = (char) c;
+                                memcpy(buf + at + 1, around[k], n);
+                                len = at + 1 + n;
+                                buf[len] = '\0';
+                                both = c != 0 && fzd_utf8_is_valid(buf, len) && fzd_text_is_clean(buf);
+                                ck_assert_msg(fzd_text_is_clean_utf8(buf, len) == both, "byte %#x at %zu, text %zu", c,
+                                              at, k);
+                        }
+}
+END_TEST
+
+/* Text checked as it arrives, in pieces cut anywhere (the WebSocket receiver's way), ends
+ * with the verdict of checking it whole — for valid text of one- to four-byte characters and
+ * for text with a bad byte anywhere, cut into pieces of every size. */
+START_TEST(test_utf8_check_in_parts) {
+        static const char *const texts[] = {
+                "plain ascii text, long enough for a few pieces",
+                "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 mixed \xf0\x9f\x98\x80\xf0\x9f\x98\x80",
+                "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+                "bad \xff in the middle of \xc3\xa9 text",
+                "overlong \xc0\xaf and more text after it",
+                "surrogate \xed\xa0\x80 then text",
+                "continuations \x80\x80\x80\x80\x80 in a row",
+                "cut at the very end \xf0\x9f\x98",
+                "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\x80",
+        };
+
+        for (size_t t = 0; t < ELEMENTSOF(texts); t++) {
+                const char *s = texts[t];
+                size_t len = strlen(s);
+                bool whole = fzd_utf8_is_valid(s, len);
+
+                for (size_t piece = 1; piece <= len; piece++) {
+                        size_t checked = 0;
+                        bool bad = false;
+
+                        for (size_t have = piece; have < len && !bad; have += piece) {
+                                size_t n = fzd_utf8_check_part(s + checked, have - checked);
+                                ck_assert(n == SIZE_MAX || n <= have - checked);
+                                if (n == SIZE_MAX)
+                                        bad = true;
+                                else
+                                        checked += n;
+                        }
+                        ck_assert_msg((!bad && fzd_utf8_is_valid(s + checked, len - checked)) == whole,
+                                      "text %zu in pieces of %zu", t, piece);
+                        /* Little is held back: at most three bytes and the character before them. */
+                        if (whole)
+                                ck_assert_uint_ge(checked + 6 + piece, len);
+                }
+        }
 }
 END_TEST
 
@@ -152,6 +226,8 @@ static Suite *text_suite(void) {
         Suite *s = suite_create("text");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_utf8_validity);
+        tcase_add_test(tc, test_clean_utf8_is_both_checks);
+        tcase_add_test(tc, test_utf8_check_in_parts);
         tcase_add_test(tc, test_sanitize_cuts_at_boundaries);
         tcase_add_test(tc, test_escape_is_one_valid_line);
         tcase_add_test(tc, test_error_text_is_always_valid);

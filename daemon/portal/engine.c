@@ -573,12 +573,19 @@ static int handle_client_event(FzdEngine *e, const FzdPortalFrame *f) {
 static int ws_message(void *userdata, const char *data, size_t len) {
         FzdEngine *e = userdata;
         FzdPortalFrame f;
+        char *owned;
         const char *why = NULL;
         int r;
 
         if (!e->running)
                 return -ECANCELED;
-        r = fzd_portal_frame_parse(data, len, &f, &why);
+        /* A large frame (an init) is read in place, in the buffer it came in (taken from the
+         * connection): no copy, and half the memory. */
+        owned = len >= FRAME_FREE_LATER ? fzd_ws_take_message(e->ws) : NULL;
+        if (owned)
+                r = fzd_portal_frame_parse_owned(owned, len, &f, &why);
+        else
+                r = fzd_portal_frame_parse(data, len, &f, &why);
         if (r == -ENOMEM)
                 return reject(e, "out of memory");
         if (r < 0) {

@@ -3,16 +3,19 @@
  *
  * One pass, no recursion: a container's values are kept on a scratch stack while it is open,
  * and copied into the arena in one piece when it closes (so an array's elements and an
- * object's members are contiguous, and no value is allocated alone). Strings are copied into
- * the arena as they are met; a string without escapes is found with eight bytes at a time and
- * copied with memcpy. Numbers without fraction or exponent that fit int64_t are read here;
- * the others go through strtod() in the C locale. */
+ * object's members are contiguous, and no value is allocated alone). The text is copied into
+ * the arena once, and read in place there: a string (or key) is found eight bytes at a time,
+ * its closing quote becomes its NUL, and escapes are decoded where they stand (a decoded
+ * escape is never longer than its text) — no allocation or copy per string. Numbers without
+ * fraction or exponent that fit int64_t are read here; the others go through strtod() in the
+ * C locale. */
+#include <assert.h>
 #include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "big-alloc.h"
 #include "json-reader.h"
 
 /* ---- the arena ------------------------------------------------------------------------------- */
@@ -20,15 +23,12 @@
 #define ARENA_ALIGN     8U
 #define ARENA_MIN_CHUNK 16384U
 
-/* Chunks of 1 MiB and more are mappings of their own, populated at once: an init's parsed
- * form (8 MB for 10,000 resources) is written straight through, and one mmap() that faults
- * every page in costs less than a page fault per 4 KiB as the copy goes. */
-#define ARENA_POPULATE_MIN (1U << 20)
+/* Chunks come from fzd_big_alloc(): an init's parsed values (3.5 MB for 10,000 resources)
+ * are a mapping of their own, faulted in at once and unmapped with the document. */
 
 typedef struct Chunk {
         struct Chunk *next;
         size_t used, size;
-        bool mapped;
         max_align_t data[];
 } Chunk;
 
@@ -41,10 +41,7 @@ FzdJsonArena *fzd_json_arena_free(FzdJsonArena *a) {
                 return NULL;
         for (Chunk *c = a->chunks, *next; c; c = next) {
                 next = c->next;
-                if (c->mapped)
-                        (void) munmap(c, sizeof(Chunk) + c->size);
-                else
-                        free(c);
+                fzd_big_free(c);
         }
         free(a);
         return NULL;
@@ -55,16 +52,18 @@ FzdJsonArena *fzd_json_arena_free(FzdJsonArena *a) {
 typedef struct Open {
         uint8_t type; /* FZD_JSON_ARRAY or FZD_JSON_OBJECT */
         size_t base;  /* its first value on the scratch stack */
+        size_t slot;  /* where it goes when it closes (see value_slot()) */
 } Open;
 
 typedef struct Parser {
-        const char *start, *p, *end;
+        char *start, *p, *end; /* the arena's copy of the text */
         FzdJsonArena *arena;
         size_t mem, max_mem;   /* arena chunks and scratch space taken, and the cap */
         FzdJsonMember *stack;  /* values of the open containers (name NULL in arrays) */
         size_t top, cap;
         Open open[FZD_JSON_MAX_DEPTH];
         size_t depth;
+        size_t next_chunk; /* the size of the arena's next chunk of values */
         int error;
 } Parser;
 
@@ -82,15 +81,7 @@ static bool grow(Parser *ps, size_t size) {
 
         if (!charge(ps, size))
                 return false;
-        if (size >= ARENA_POPULATE_MIN) {
-                c = mmap(NULL, sizeof(Chunk) + size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                         -1, 0);
-                if (c == MAP_FAILED)
-                        c = NULL;
-                else
-                        c->mapped = true;
-        } else if ((c = malloc(sizeof(Chunk) + size)))
-                c->mapped = false;
+        c = size <= SIZE_MAX - sizeof(Chunk) ? fzd_big_alloc(sizeof(Chunk) + size) : NULL;
         if (!c) {
                 ps->error = -ENOMEM;
                 return false;
@@ -108,7 +99,7 @@ static void *take(Parser *ps, size_t size) {
 
         size = (size + ARENA_ALIGN - 1) & ~(size_t) (ARENA_ALIGN - 1);
         if (!c || c->size - c->used < size) {
-                size_t want = c ? c->size * 2 : ARENA_MIN_CHUNK;
+                size_t want = ps->next_chunk;
 
                 if (!grow(ps, want < size ? size : want))
                         return NULL;
@@ -130,12 +121,43 @@ static inline void skip_ws(Parser *ps) {
                 ps->p++;
 }
 
-/* Eight bytes at a time: does the word hold '"' or '\\'? */
-static inline bool word_has_special(uint64_t w) {
+/* Eight bytes at a time (loaded little-endian): the high bit of each byte that is '"', '\\'
+ * or NUL is set, and possibly of bytes after the first such one (a borrow), never before
+ * it — so the lowest set bit marks the first. */
+static inline uint64_t word_specials(uint64_t w) {
         const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
         uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
 
-        return (((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+        return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones) & ~w)) & high;
+}
+
+/* A key's first four bytes, zeros for fewer (compared as a whole, never as a number). */
+static inline uint32_t head_of(const char *s, size_t len) {
+        uint32_t h = 0;
+
+        if (len >= sizeof h) {
+                memcpy(&h, s, sizeof h); /* a constant size: one load, no call */
+                return h;
+        }
+        /* Byte by byte into a register, as the load would have placed them (bytes written to
+         * memory and read back as a word would stall the read). */
+        for (size_t i = 0; i < len; i++)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                h |= (uint32_t) (uint8_t) s[i] << (8 * i);
+#else
+                h |= (uint32_t) (uint8_t) s[i] << (8 * (3 - i));
+#endif
+        return h;
+}
+
+static inline uint64_t load_le64(const char *p) {
+        uint64_t w;
+
+        memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        return w;
 }
 
 static int hex4(const char *s, unsigned *ret) {
@@ -176,10 +198,10 @@ static char *put_utf8(char *o, unsigned cp) {
         return o;
 }
 
-/* Decodes the escaped text [s, e) (the string's bytes between its quotes) into o, which has
- * room for e - s bytes: an escape never decodes to more bytes than it takes. Returns the end,
- * or NULL with ps->p at the bad escape. */
-static char *unescape(Parser *ps, const char *s, const char *e, char *o) {
+/* Decodes the escaped text [s, e) (the string's bytes between its quotes) into o, which is s
+ * itself (in place) or has room for e - s bytes: an escape never decodes to more bytes than
+ * it takes, so o never overtakes s. Returns the end, or NULL with ps->p at the bad escape. */
+static char *unescape(Parser *ps, char *s, const char *e, char *o, bool *ret_nul) {
         while (s < e) {
                 unsigned cp, lo;
 
@@ -218,55 +240,64 @@ static char *unescape(Parser *ps, const char *s, const char *e, char *o) {
                         s += 6;
                         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 }
+                if (cp == 0)
+                        *ret_nul = true;
                 o = put_utf8(o, cp);
         }
         return o;
 }
 
-/* ps->p is at the opening quote. */
-static int read_string(Parser *ps, const char **ret, uint32_t *ret_len) {
-        const char *s = ps->p + 1, *q = s;
+/* ps->p is at the opening quote. The string is read in place: *ret points into the text.
+ * *ret_nul says whether it holds a NUL (decoded from \u0000; a NUL byte in the text is an
+ * error). */
+static int read_string(Parser *ps, const char **ret, uint32_t *ret_len, bool *ret_nul) {
+        char *s = ps->p + 1, *q = s, *o;
         bool escaped = false;
-        char *out, *o;
 
+        *ret_nul = false;
         for (;;) {
-                while (ps->end - q >= 8) {
-                        uint64_t w;
-                        memcpy(&w, q, 8);
-                        if (word_has_special(w))
-                                break;
+                uint64_t m = 0;
+
+                while (ps->end - q >= 8 && !(m = word_specials(load_le64(q))))
                         q += 8;
-                }
-                while (q < ps->end && *q != '"' && *q != '\\')
-                        q++;
-                if (q >= ps->end) {
+                if (m)
+                        q += __builtin_ctzll(m) / 8;
+                else
+                        while (q < ps->end && *q != '"' && *q != '\\' && *q != '\0')
+                                q++;
+                if (q >= ps->end || *q == '\0') {
                         ps->p = q;
                         return fail(ps);
                 }
                 if (*q == '"')
                         break;
-                /* a backslash: the escaped byte is skipped here, checked by unescape() */
+                /* a backslash: the escaped byte is skipped here, checked by unescape() — but
+                 * for a NUL byte, an error wherever it is */
                 escaped = true;
+                if (ps->end - q > 1 && q[1] == '\0') {
+                        ps->p = q + 1;
+                        return fail(ps);
+                }
                 q += 2;
                 if (q > ps->end) {
                         ps->p = ps->end;
                         return fail(ps);
                 }
         }
-        out = take(ps, (size_t) (q - s) + 1);
-        if (!out)
-                return ps->error;
-        if (!escaped) {
-                memcpy(out, s, (size_t) (q - s));
-                o = out + (q - s);
-        } else {
-                o = unescape(ps, s, q, out);
+        if (!escaped)
+                o = q;
+        else {
+                o = unescape(ps, s, q, s, ret_nul);
                 if (!o)
                         return fail(ps);
         }
-        *o = '\0';
-        *ret = out;
-        *ret_len = (uint32_t) (o - out);
+        if ((size_t) (o - s) > UINT32_MAX) {
+                ps->p = s;
+                return fail(ps);
+        }
+        *o = '\0'; /* the closing quote, or a byte the decoding freed before it */
+        *ret = s;
+        *ret_len = (uint32_t) (o - s);
         ps->p = q + 1;
         return 0;
 }
@@ -280,7 +311,7 @@ static locale_t c_locale(void) {
 }
 
 static int read_number(Parser *ps, FzdJson *v) {
-        const char *s = ps->p, *p = s;
+        char *s = ps->p, *p = s;
         bool neg = false, integral = true, overflow = false;
         uint64_t u = 0;
 
@@ -348,10 +379,11 @@ static int read_number(Parser *ps, FzdJson *v) {
         return 0;
 }
 
+/* ps->p ends at the first byte that differs, if one does. */
 static int read_literal(Parser *ps, const char *word, size_t n) {
-        if ((size_t) (ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
-                return fail(ps);
-        ps->p += n;
+        for (size_t i = 0; i < n; i++, ps->p++)
+                if (ps->p >= ps->end || *ps->p != word[i])
+                        return fail(ps);
         return 0;
 }
 
@@ -406,6 +438,7 @@ static int close_container(Parser *ps, FzdJson *v) {
  * follows. */
 static int read_key(Parser *ps) {
         FzdJsonMember *m;
+        bool nul; /* compared by length, a key needs no mark */
 
         if (ps->p >= ps->end || *ps->p != '"')
                 return fail(ps);
@@ -413,8 +446,9 @@ static int read_key(Parser *ps) {
         if (!m)
                 return ps->error;
         m->value = (FzdJson){ .type = FZD_JSON_NONE };
-        if (read_string(ps, &m->name, &m->name_len) < 0)
+        if (read_string(ps, &m->name, &m->name_len, &nul) < 0)
                 return ps->error;
+        m->name_head = head_of(m->name, m->name_len);
         skip_ws(ps);
         if (ps->p >= ps->end || *ps->p != ':')
                 return fail(ps);
@@ -422,15 +456,44 @@ static int read_key(Parser *ps) {
         return 0;
 }
 
-static int parse(Parser *ps, FzdJson *root) {
-        FzdJson v;
+/* Where the next value goes, as an index into the scratch stack (SIZE_MAX: the root): the
+ * member whose key was just read, or a new element of an array. Each value is written once,
+ * straight into its slot — a value built apart and then copied as a whole would wait for its
+ * pieces' stores to land first (a store-forwarding stall, once the parse loop's largest cost). */
+static int value_slot(Parser *ps, size_t *ret) {
+        FzdJsonMember *m;
 
+        if (ps->depth == 0)
+                *ret = SIZE_MAX;
+        else if (ps->open[ps->depth - 1].type == FZD_JSON_OBJECT)
+                *ret = ps->top - 1; /* its key is there */
+        else {
+                m = push(ps);
+                if (!m)
+                        return ps->error;
+                m->name = NULL;
+                m->name_len = m->name_head = 0;
+                *ret = ps->top - 1;
+        }
+        return 0;
+}
+
+static inline FzdJson *slot_at(Parser *ps, FzdJson *root, size_t slot) {
+        return slot == SIZE_MAX ? root : &ps->stack[slot].value;
+}
+
+static int parse(Parser *ps, FzdJson *root) {
         for (;;) {
+                FzdJson *v;
+                size_t slot = SIZE_MAX;
+                bool nul;
+
                 /* A value. */
                 skip_ws(ps);
                 if (ps->p >= ps->end)
                         return fail(ps);
-                v = (FzdJson){};
+                if (value_slot(ps, &slot) < 0)
+                        return ps->error;
                 switch (*ps->p) {
                 case '{':
                 case '[':
@@ -439,12 +502,13 @@ static int parse(Parser *ps, FzdJson *root) {
                                 return ps->error;
                         }
                         ps->open[ps->depth++] = (Open){ .type = *ps->p == '{' ? FZD_JSON_OBJECT : FZD_JSON_ARRAY,
-                                                        .base = ps->top };
+                                                        .base = ps->top,
+                                                        .slot = slot };
                         ps->p++;
                         skip_ws(ps);
                         if (ps->p < ps->end && *ps->p == (ps->open[ps->depth - 1].type == FZD_JSON_OBJECT ? '}' : ']')) {
                                 ps->p++;
-                                if (close_container(ps, &v) < 0)
+                                if (close_container(ps, slot_at(ps, root, slot)) < 0)
                                         return ps->error;
                                 break;
                         }
@@ -452,35 +516,39 @@ static int parse(Parser *ps, FzdJson *root) {
                                 return ps->error;
                         continue; /* its first value */
                 case '"':
-                        v.type = FZD_JSON_STRING;
-                        if (read_string(ps, &v.u.str, &v.len) < 0)
+                        v = slot_at(ps, root, slot);
+                        v->type = FZD_JSON_STRING;
+                        if (read_string(ps, &v->u.str, &v->len, &nul) < 0)
                                 return ps->error;
+                        v->nul = nul;
                         break;
                 case 't':
-                        v = (FzdJson){ .type = FZD_JSON_BOOL, .u.b = true };
+                        *slot_at(ps, root, slot) = (FzdJson){ .type = FZD_JSON_BOOL, .u.b = true };
                         if (read_literal(ps, "true", 4) < 0)
                                 return ps->error;
                         break;
                 case 'f':
-                        v = (FzdJson){ .type = FZD_JSON_BOOL, .u.b = false };
+                        *slot_at(ps, root, slot) = (FzdJson){ .type = FZD_JSON_BOOL, .u.b = false };
                         if (read_literal(ps, "false", 5) < 0)
                                 return ps->error;
                         break;
                 case 'n':
-                        v = (FzdJson){ .type = FZD_JSON_NULL };
+                        *slot_at(ps, root, slot) = (FzdJson){ .type = FZD_JSON_NULL };
                         if (read_literal(ps, "null", 4) < 0)
                                 return ps->error;
                         break;
                 default:
                         if (*ps->p != '-' && (*ps->p < '0' || *ps->p > '9'))
                                 return fail(ps);
-                        if (read_number(ps, &v) < 0)
+                        v = slot_at(ps, root, slot);
+                        *v = (FzdJson){};
+                        if (read_number(ps, v) < 0)
                                 return ps->error;
                         break;
                 }
 
-                /* A value is complete: where it goes, and what follows it. Closing brackets
-                 * complete their container in turn. */
+                /* A value is complete (in its slot): what follows it. Closing brackets complete
+                 * their container in turn. */
                 for (;;) {
                         Open *o;
                         char close;
@@ -489,18 +557,9 @@ static int parse(Parser *ps, FzdJson *root) {
                                 skip_ws(ps);
                                 if (ps->p != ps->end)
                                         return fail(ps);
-                                *root = v;
                                 return 0;
                         }
                         o = &ps->open[ps->depth - 1];
-                        if (o->type == FZD_JSON_OBJECT)
-                                ps->stack[ps->top - 1].value = v; /* its key is there */
-                        else {
-                                FzdJsonMember *m = push(ps);
-                                if (!m)
-                                        return ps->error;
-                                *m = (FzdJsonMember){ .value = v };
-                        }
                         close = o->type == FZD_JSON_OBJECT ? '}' : ']';
                         skip_ws(ps);
                         if (ps->p < ps->end && *ps->p == ',') {
@@ -517,38 +576,57 @@ static int parse(Parser *ps, FzdJson *root) {
                                 return fail(ps);
                 closing:
                         ps->p++;
-                        if (close_container(ps, &v) < 0)
+                        if (close_container(ps, slot_at(ps, root, o->slot)) < 0)
                                 return ps->error;
                 }
         }
 }
 
-int fzd_json_parse(const char *text, size_t len, size_t max_mem, FzdJsonArena **ret_arena, const FzdJson **ret_root,
-                   size_t *ret_offset) {
+/* Parses [text, text + len) in place, with the copy (if copy) in the arena's first chunk. */
+static int parse_text(char *text, const char *copy, size_t len, size_t max_mem, FzdJsonArena **ret_arena,
+                      const FzdJson **ret_root, size_t *ret_offset) {
         Parser *ps;
-        FzdJson *root;
+        FzdJson *root = NULL;
         int r;
 
         ps = calloc(1, sizeof *ps);
         if (!ps)
                 return -ENOMEM;
-        *ps = (Parser){ .start = text, .p = text, .end = text + len, .max_mem = max_mem };
+        *ps = (Parser){ .max_mem = max_mem };
         ps->arena = calloc(1, sizeof *ps->arena);
         if (!ps->arena) {
                 free(ps);
                 return -ENOMEM;
         }
-        /* The parsed form of a portal message takes two to three times its text: the first
-         * chunk holds the text's size, the next twice that. */
-        if (len > ARENA_MIN_CHUNK && !grow(ps, len))
-                root = NULL;
-        else
-                root = take(ps, sizeof *root);
+        /* The first chunk holds the copy of the text, if one is made, and the parsed values,
+         * sized for a portal message (its values take a little more than its text); each
+         * later chunk is the text's size again. */
+        if (len > SIZE_MAX / 4)
+                ps->error = -E2BIG;
+        else {
+                ps->next_chunk = (copy ? len + 1 : 0) + len + len / 4 + ARENA_ALIGN;
+                if (ps->next_chunk < ARENA_MIN_CHUNK)
+                        ps->next_chunk = ARENA_MIN_CHUNK;
+                if (copy) {
+                        text = take(ps, len + 1);
+                        if (text) {
+                                if (len > 0)
+                                        memcpy(text, copy, len);
+                                text[len] = '\0';
+                        }
+                }
+                if (text) {
+                        ps->next_chunk = len > ARENA_MIN_CHUNK ? len : ARENA_MIN_CHUNK;
+                        ps->start = ps->p = text;
+                        ps->end = text + len;
+                        root = take(ps, sizeof *root);
+                }
+        }
         r = root ? parse(ps, root) : ps->error;
         free(ps->stack);
         if (r < 0) {
                 if (ret_offset)
-                        *ret_offset = (size_t) (ps->p - ps->start);
+                        *ret_offset = ps->start ? (size_t) (ps->p - ps->start) : 0;
                 fzd_json_arena_free(ps->arena);
         } else {
                 *ret_arena = ps->arena;
@@ -558,53 +636,70 @@ int fzd_json_parse(const char *text, size_t len, size_t max_mem, FzdJsonArena **
         return r;
 }
 
+int fzd_json_parse(const char *text, size_t len, size_t max_mem, FzdJsonArena **ret_arena, const FzdJson **ret_root,
+                   size_t *ret_offset) {
+        return parse_text(NULL, text ? text : "", len, max_mem, ret_arena, ret_root, ret_offset);
+}
+
+int fzd_json_parse_in_place(char *text, size_t len, size_t max_mem, FzdJsonArena **ret_arena,
+                            const FzdJson **ret_root, size_t *ret_offset) {
+        static char empty[1];
+
+        return parse_text(text ? text : empty, NULL, len, max_mem, ret_arena, ret_root, ret_offset);
+}
+
 /* ---- reading values ------------------------------------------------------------------------- */
 
-FzdJsonType fzd_json_type(const FzdJson *v) {
-        return v ? (FzdJsonType) v->type : FZD_JSON_NONE;
+/* Beyond the first four bytes (the head, compared already): keys are short, a loop beats a
+ * call. */
+static inline bool same_tail(const char *a, const char *b, size_t len) {
+        for (size_t i = sizeof(uint32_t); i < len; i++)
+                if (a[i] != b[i])
+                        return false;
+        return true;
 }
 
 const FzdJson *fzd_json_get(const FzdJson *v, const char *key) {
         size_t len;
+        uint32_t head;
 
         if (!v || v->type != FZD_JSON_OBJECT)
                 return NULL;
+        /* By length and first bytes, kept in the member: most members are passed over
+         * without a look at their names (which lie all over the text). A key with a NUL of
+         * its own ("id\u0000x") is another key. */
         len = strlen(key);
-        /* Compared by length too: a key with a NUL of its own ("id\u0000x") is another key. */
+        head = head_of(key, len);
         for (uint32_t i = 0; i < v->len; i++) {
                 const FzdJsonMember *m = &v->u.members[i];
-                if (m->name_len == len && memcmp(m->name, key, len) == 0)
+
+                if (m->name_len == len && m->name_head == head && same_tail(m->name, key, len))
                         return &m->value;
         }
         return NULL;
 }
 
-size_t fzd_json_array_size(const FzdJson *v) {
-        return v && v->type == FZD_JSON_ARRAY ? v->len : 0;
+void fzd_json_get_many(const FzdJson *v, const FzdJsonKey *keys, size_t n, const FzdJson **ret) {
+        uint64_t found = 0, all;
+
+        assert(n <= 64);
+        all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
+        for (size_t k = 0; k < n; k++)
+                ret[k] = NULL;
+        if (!v || v->type != FZD_JSON_OBJECT)
+                return;
+        for (uint32_t i = 0; i < v->len && found != all; i++) {
+                const FzdJsonMember *m = &v->u.members[i];
+
+                for (size_t k = 0; k < n; k++)
+                        if (m->name_head == keys[k].head && m->name_len == keys[k].len &&
+                            same_tail(m->name, keys[k].name, keys[k].len)) {
+                                if (!(found & (UINT64_C(1) << k))) { /* the first one counts */
+                                        found |= UINT64_C(1) << k;
+                                        ret[k] = &m->value;
+                                }
+                                break;
+                        }
+        }
 }
 
-const FzdJson *fzd_json_array_at(const FzdJson *v, size_t i) {
-        return i < fzd_json_array_size(v) ? &v->u.items[i] : NULL;
-}
-
-const char *fzd_json_string(const FzdJson *v, size_t *ret_len) {
-        if (!v || v->type != FZD_JSON_STRING)
-                return NULL;
-        if (ret_len)
-                *ret_len = v->len;
-        return v->u.str;
-}
-
-bool fzd_json_int(const FzdJson *v, int64_t *ret) {
-        if (!v || v->type != FZD_JSON_INT)
-                return false;
-        *ret = v->u.i;
-        return true;
-}
-
-bool fzd_json_bool(const FzdJson *v, bool *ret) {
-        if (!v || v->type != FZD_JSON_BOOL)
-                return false;
-        *ret = v->u.b;
-        return true;
-}

@@ -7,21 +7,24 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "big-alloc.h"
 #include "log.h"
 #include "portal-json.h"
 #include "text.h"
-#include "utf8.h"
 
 /* Whatever one init may carry fits the table. */
 _Static_assert(FZD_PORTAL_MAX_RESOURCES <= FZD_RESOURCE_TABLE_MAX, "init may carry more than the table holds");
 
 /* ---- documents ------------------------------------------------------------------------------- */
 
-int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const char **ret_reason) {
+/* data is copied, or owned (taken, read in place, freed with the document or on failure). */
+static int doc_parse(const char *data, char *owned, size_t len, FzdPortalDoc *ret, const char **ret_reason) {
+        _cleanup_(fzd_big_freep) char *text = owned;
         FzdJsonArena *a = NULL;
         const FzdJson *root = NULL;
         size_t offset = 0;
@@ -36,14 +39,14 @@ int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const 
                 *ret_reason = "the frame is too large";
                 return -EMSGSIZE;
         }
-        if (memchr(data, 0, len)) {
-                *ret_reason = "the frame contains a NUL byte";
-                return -EBADMSG;
-        }
-        r = fzd_json_parse(data, len, FZD_PORTAL_MAX_PARSED, &a, &root, &offset);
+        /* A NUL byte is an error to the reader (its offset says where). */
+        if (text)
+                r = fzd_json_parse_in_place(text, len, FZD_PORTAL_MAX_PARSED, &a, &root, &offset);
+        else
+                r = fzd_json_parse(data, len, FZD_PORTAL_MAX_PARSED, &a, &root, &offset);
         switch (r) {
         case 0:
-                *ret = (FzdPortalDoc){ .arena = a, .root = root };
+                *ret = (FzdPortalDoc){ .arena = a, .root = root, .text = TAKE_PTR(text) };
                 return 0;
         case -E2BIG:
                 *ret_reason = "the frame takes too much memory to parse";
@@ -55,6 +58,10 @@ int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const 
                 *ret_reason = "out of memory";
                 return -ENOMEM;
         default:
+                if (offset < len && data[offset] == '\0') {
+                        *ret_reason = "the frame contains a NUL byte";
+                        return -EBADMSG;
+                }
                 /* Where, not what: the log never quotes the input. */
                 log_debug("Portal frame: not JSON at byte %zu of %zu.", offset, len);
                 *ret_reason = "the frame is not valid JSON";
@@ -62,35 +69,46 @@ int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const 
         }
 }
 
+int fzd_portal_doc_parse(const char *data, size_t len, FzdPortalDoc *ret, const char **ret_reason) {
+        return doc_parse(data, NULL, len, ret, ret_reason);
+}
+
 void fzd_portal_doc_done(FzdPortalDoc *d) {
         if (!d)
                 return;
         fzd_json_arena_free(d->arena);
+        fzd_big_free(d->text);
         *d = (FzdPortalDoc){};
 }
 
-/* A JSON string without embedded NUL, of at most max bytes. */
-static const char *string_ok(const FzdJson *v, size_t max) {
+/* A JSON string without embedded NUL, of at most max bytes (its length in *ret_len). */
+static const char *string_ok(const FzdJson *v, size_t max, size_t *ret_len) {
         size_t len;
-        const char *s = fzd_json_string(v, &len);
+        const char *s = fzd_json_text(v, &len);
 
-        return s && len <= max && memchr(s, 0, len) == NULL ? s : NULL;
+        if (!s || len > max)
+                return NULL;
+        if (ret_len)
+                *ret_len = len;
+        return s;
 }
 
 /* Looks up key; *ret is NULL if absent or JSON null. -EINVAL if present with another type,
  * too long, or with a NUL. */
-static int get_string(const FzdJson *obj, const char *key, size_t max, const char **ret) {
+static int get_string(const FzdJson *obj, const char *key, size_t max, const char **ret, size_t *ret_len) {
         const FzdJson *v = fzd_json_get(obj, key);
 
         *ret = NULL;
+        if (ret_len)
+                *ret_len = 0;
         if (fzd_json_is_null(v))
                 return 0;
-        *ret = string_ok(v, max);
+        *ret = string_ok(v, max, ret_len);
         return *ret ? 0 : -EINVAL;
 }
 
 bool fzd_portal_text_ok(const char *s) {
-        return fzd_utf8_is_valid(s, strlen(s)) && fzd_text_is_clean(s);
+        return fzd_text_is_clean_utf8(s, strlen(s));
 }
 
 /* ---- frames ---------------------------------------------------------------------------------- */
@@ -116,7 +134,7 @@ static int parse_ref(const FzdJson *v, uint64_t *ret, const char **ret_reason) {
                 *ret = (uint64_t) i;
                 return 0;
         }
-        s = string_ok(v, 20);
+        s = string_ok(v, 20, NULL);
         if (!s) {
                 *ret_reason = "\"ref\" is neither null, an integer nor a string";
                 return -EINVAL;
@@ -135,14 +153,14 @@ static int parse_ref(const FzdJson *v, uint64_t *ret, const char **ret_reason) {
         return 0;
 }
 
-int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, const char **ret_reason) {
+static int frame_parse(const char *data, char *owned, size_t len, FzdPortalFrame *ret, const char **ret_reason) {
         FzdPortalFrame f = {};
         const FzdJson *root, *v;
         const char *reason;
         int r;
 
         *ret = (FzdPortalFrame){};
-        r = fzd_portal_doc_parse(data, len, &f.doc, ret_reason);
+        r = doc_parse(data, owned, len, &f.doc, ret_reason);
         if (r < 0)
                 return r;
 
@@ -151,12 +169,12 @@ int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, co
                 reason = "the frame is not a JSON object";
                 goto invalid;
         }
-        r = get_string(root, "topic", 256, &f.topic);
+        r = get_string(root, "topic", 256, &f.topic, NULL);
         if (r < 0 || !f.topic) {
                 reason = "\"topic\" is missing or not a string";
                 goto invalid;
         }
-        r = get_string(root, "event", 256, &f.event);
+        r = get_string(root, "event", 256, &f.event, NULL);
         if (r < 0 || !f.event) {
                 reason = "\"event\" is missing or not a string";
                 goto invalid;
@@ -185,6 +203,14 @@ invalid:
         return -EINVAL;
 }
 
+int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, const char **ret_reason) {
+        return frame_parse(data, NULL, len, ret, ret_reason);
+}
+
+int fzd_portal_frame_parse_owned(char *data, size_t len, FzdPortalFrame *ret, const char **ret_reason) {
+        return frame_parse(data, data, len, ret, ret_reason);
+}
+
 int fzd_portal_reply_parse(const FzdJson *payload, bool *ret_ok, const char **ret_error_reason) {
         const char *status = NULL, *reason = NULL;
         const FzdJson *response;
@@ -192,7 +218,7 @@ int fzd_portal_reply_parse(const FzdJson *payload, bool *ret_ok, const char **re
         *ret_error_reason = NULL;
         if (fzd_json_type(payload) != FZD_JSON_OBJECT)
                 return -EINVAL;
-        if (get_string(payload, "status", 64, &status) < 0 || !status)
+        if (get_string(payload, "status", 64, &status, NULL) < 0 || !status)
                 return -EINVAL;
         if (streq(status, "ok")) {
                 *ret_ok = true;
@@ -204,7 +230,7 @@ int fzd_portal_reply_parse(const FzdJson *payload, bool *ret_ok, const char **re
         *ret_error_reason = "unknown";
         response = fzd_json_get(payload, "response");
         /* Shown to the user (LastError) and logged. */
-        if (get_string(response, "reason", 128, &reason) >= 0 && reason)
+        if (get_string(response, "reason", 128, &reason, NULL) >= 0 && reason)
                 *ret_error_reason = fzd_portal_text_ok(reason) ? reason
                                                                : "a reason with control characters, not shown";
         return 0;
@@ -214,7 +240,7 @@ int fzd_portal_disconnect_reason(const FzdJson *payload, const char **ret) {
         *ret = NULL;
         if (fzd_json_type(payload) != FZD_JSON_OBJECT)
                 return -EINVAL;
-        return get_string(payload, "reason", 128, ret);
+        return get_string(payload, "reason", 128, ret, NULL);
 }
 
 /* ---- tolerance ---------------------------------------------------------------------------------- */
@@ -306,31 +332,54 @@ int fzd_portal_each(const FzdJson *list, FzdPortalSkips *s, const char *what, co
 
 /* ---- field readers ---------------------------------------------------------------------------- */
 
+/* Eight bytes of an id: each from '!' to '~', none '"' or '\\'. Each test is exact as a
+ * whole (a borrow only follows a byte that already matched). */
+static inline bool word_is_id(uint64_t w) {
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t del = w ^ (ones * 0x7f), q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+        return !((w | ((w - ones * 0x21) & ~w) | ((del - ones) & ~del) | ((q - ones) & ~q) | ((b - ones) & ~b)) &
+                 high);
+}
+
 /* Ids: printable ASCII without spaces or quotes (the portal sends UUIDs). */
-static bool id_ok(const char *s) {
-        if (isempty(s))
+static bool id_ok(const char *s, size_t len) {
+        size_t i = 0;
+
+        if (len == 0)
                 return false;
-        for (; *s; s++)
-                if (*s <= 0x20 || *s >= 0x7f || *s == '"' || *s == '\\')
+        for (uint64_t w; len - i >= 8; i += 8) {
+                memcpy(&w, s + i, 8);
+                if (!word_is_id(w))
+                        return false;
+        }
+        for (; i < len; i++)
+                if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
                         return false;
         return true;
 }
 
-int fzd_portal_field_string(const FzdJson *obj, const char *key, size_t max, bool required, FzdPortalElement *e,
-                            const char **ret) {
-        if (get_string(obj, key, max, ret) < 0)
+/* The checks of a field's value (found by fzd_json_get()); key is for the log line. */
+
+static int value_string(const FzdJson *v, const char *key, size_t max, bool required, FzdPortalElement *e,
+                        const char **ret, size_t *ret_len) {
+        *ret = NULL;
+        if (ret_len)
+                *ret_len = 0;
+        if (!fzd_json_is_null(v) && !(*ret = string_ok(v, max, ret_len)))
                 return fzd_portal_bad(e, "\"%s\" is not a string of at most %zu bytes", key, max);
         if (!*ret && required)
                 return fzd_portal_bad(e, "\"%s\" is missing", key);
         return 0;
 }
 
-int fzd_portal_field_id(const FzdJson *obj, const char *key, FzdPortalElement *e, const char **ret) {
-        int k = fzd_portal_field_string(obj, key, FZD_PORTAL_MAX_ID, true, e, ret);
+static int value_id(const FzdJson *v, const char *key, FzdPortalElement *e, const char **ret) {
+        size_t len;
+        int k = value_string(v, key, FZD_PORTAL_MAX_ID, true, e, ret, &len);
 
         if (k < 0)
                 return k;
-        if (!id_ok(*ret)) {
+        if (!id_ok(*ret, len)) {
                 *ret = NULL;
                 return fzd_portal_bad(e, "\"%s\" is not an id", key);
         }
@@ -339,17 +388,43 @@ int fzd_portal_field_id(const FzdJson *obj, const char *key, FzdPortalElement *e
         return 0;
 }
 
-int fzd_portal_field_text(const FzdJson *obj, const char *key, size_t max, bool required, FzdPortalElement *e,
-                          const char **ret) {
-        int k = fzd_portal_field_string(obj, key, max, required, e, ret);
+static int value_text(const FzdJson *v, const char *key, size_t max, bool required, FzdPortalElement *e,
+                      const char **ret) {
+        size_t len;
+        int k = value_string(v, key, max, required, e, ret, &len);
 
         if (k < 0)
                 return k;
         if (!*ret)
                 *ret = "";
-        if (!fzd_portal_text_ok(*ret))
+        if (!fzd_text_is_clean_utf8(*ret, len))
                 return fzd_portal_bad(e, "\"%s\" is not UTF-8 or has control characters", key);
         return 0;
+}
+
+static int value_container(const FzdJson *v, const char *key, FzdJsonType type, FzdPortalElement *e,
+                           const FzdJson **ret) {
+        *ret = NULL;
+        if (fzd_json_is_null(v))
+                return 0;
+        if (fzd_json_type(v) != type)
+                return fzd_portal_bad(e, "\"%s\" is not %s", key, type == FZD_JSON_ARRAY ? "a list" : "an object");
+        *ret = v;
+        return 0;
+}
+
+int fzd_portal_field_string(const FzdJson *obj, const char *key, size_t max, bool required, FzdPortalElement *e,
+                            const char **ret) {
+        return value_string(fzd_json_get(obj, key), key, max, required, e, ret, NULL);
+}
+
+int fzd_portal_field_id(const FzdJson *obj, const char *key, FzdPortalElement *e, const char **ret) {
+        return value_id(fzd_json_get(obj, key), key, e, ret);
+}
+
+int fzd_portal_field_text(const FzdJson *obj, const char *key, size_t max, bool required, FzdPortalElement *e,
+                          const char **ret) {
+        return value_text(fzd_json_get(obj, key), key, max, required, e, ret);
 }
 
 int fzd_portal_field_int(const FzdJson *obj, const char *key, int64_t min, int64_t max, FzdPortalElement *e,
@@ -365,25 +440,12 @@ int fzd_portal_field_int(const FzdJson *obj, const char *key, int64_t min, int64
         return 0;
 }
 
-static int field_container(const FzdJson *obj, const char *key, FzdJsonType type, FzdPortalElement *e,
-                           const FzdJson **ret) {
-        const FzdJson *v = fzd_json_get(obj, key);
-
-        *ret = NULL;
-        if (fzd_json_is_null(v))
-                return 0;
-        if (fzd_json_type(v) != type)
-                return fzd_portal_bad(e, "\"%s\" is not %s", key, type == FZD_JSON_ARRAY ? "a list" : "an object");
-        *ret = v;
-        return 0;
-}
-
 int fzd_portal_field_array(const FzdJson *obj, const char *key, FzdPortalElement *e, const FzdJson **ret) {
-        return field_container(obj, key, FZD_JSON_ARRAY, e, ret);
+        return value_container(fzd_json_get(obj, key), key, FZD_JSON_ARRAY, e, ret);
 }
 
 int fzd_portal_field_object(const FzdJson *obj, const char *key, FzdPortalElement *e, const FzdJson **ret) {
-        return field_container(obj, key, FZD_JSON_OBJECT, e, ret);
+        return value_container(fzd_json_get(obj, key), key, FZD_JSON_OBJECT, e, ret);
 }
 
 /* ---- value checks ----------------------------------------------------------------------------- */
@@ -641,13 +703,14 @@ static int parse_site(const FzdJson *v, FzdPortalElement *e, void *userdata) {
 
 /* Sites ("gateway_groups" in the portal's words; newer ones may say "sites"): a bad site is
  * skipped, the resource stays. */
-static int parse_sites(const FzdJson *o, FzdPortalSkips *s, FzdPortalElement *e, Parts *p) {
+static int parse_sites(const FzdJson *gateway_groups, const FzdJson *sites, FzdPortalSkips *s,
+                       FzdPortalElement *e, Parts *p) {
         const FzdJson *list;
         int k;
 
-        k = fzd_portal_field_array(o, "gateway_groups", e, &list);
+        k = value_container(gateway_groups, "gateway_groups", FZD_JSON_ARRAY, e, &list);
         if (k >= 0 && !list)
-                k = fzd_portal_field_array(o, "sites", e, &list);
+                k = value_container(sites, "sites", FZD_JSON_ARRAY, e, &list);
         if (k < 0 || !list)
                 return k;
         return fzd_portal_each(list, s, "site", e, FZD_PORTAL_MAX_SITES, parse_site, p);
@@ -689,12 +752,12 @@ static int parse_filter(const FzdJson *v, FzdPortalElement *e, void *userdata) {
  * so an entry this client cannot read is left out of the list (with a line) — unless that
  * would leave a non-empty list empty, which would allow everything: then the resource is
  * unusable. */
-static int parse_filters(const FzdJson *o, FzdPortalSkips *s, FzdPortalElement *e, Parts *p) {
+static int parse_filters(const FzdJson *filters, FzdPortalSkips *s, FzdPortalElement *e, Parts *p) {
         const FzdJson *list;
         size_t n;
         int k;
 
-        k = fzd_portal_field_array(o, "filters", e, &list);
+        k = value_container(filters, "filters", FZD_JSON_ARRAY, e, &list);
         if (k < 0)
                 return k;
         n = fzd_json_array_size(list);
@@ -723,6 +786,21 @@ static int skeleton(int k, const char *id, FzdResourceType type, FzdResource **r
 }
 
 int fzd_portal_resource_parse(const FzdJson *o, FzdPortalSkips *s, FzdPortalElement *e, FzdResource **ret) {
+        enum { ID, TYPE, NAME, ADDRESS, DESCRIPTION, STATUS, IP_STACK, GATEWAY_GROUPS, SITES, FILTERS, N_FIELDS };
+        /* All of them in one pass over its members (an init has thousands of resources). */
+        const FzdJsonKey keys[N_FIELDS] = {
+                [ID] = FZD_JSON_KEY("id"),
+                [TYPE] = FZD_JSON_KEY("type"),
+                [NAME] = FZD_JSON_KEY("name"),
+                [ADDRESS] = FZD_JSON_KEY("address"),
+                [DESCRIPTION] = FZD_JSON_KEY("address_description"),
+                [STATUS] = FZD_JSON_KEY("status"),
+                [IP_STACK] = FZD_JSON_KEY("ip_stack"),
+                [GATEWAY_GROUPS] = FZD_JSON_KEY("gateway_groups"),
+                [SITES] = FZD_JSON_KEY("sites"),
+                [FILTERS] = FZD_JSON_KEY("filters"),
+        };
+        const FzdJson *f[N_FIELDS];
         const char *id, *type, *name, *address = "", *description, *status, *stack;
         FzdResourceStatus st = FZD_RESOURCE_STATUS_UNKNOWN;
         FzdResourceIpStack ip_stack = FZD_RESOURCE_IP_STACK_DUAL;
@@ -732,12 +810,13 @@ int fzd_portal_resource_parse(const FzdJson *o, FzdPortalSkips *s, FzdPortalElem
         *ret = NULL;
         if (fzd_json_type(o) != FZD_JSON_OBJECT)
                 return fzd_portal_bad(e, "it is not an object");
+        fzd_json_get_many(o, keys, N_FIELDS, f);
 
         /* The id first: the log line and the skeleton need it. */
-        k_id = fzd_portal_field_id(o, "id", e, &id);
+        k_id = value_id(f[ID], "id", e, &id);
         if (k_id < 0)
                 id = NULL;
-        k = fzd_portal_field_string(o, "type", 64, true, e, &type);
+        k = value_string(f[TYPE], "type", 64, true, e, &type, NULL);
         if (k < 0)
                 return skeleton(k, id, FZD_RESOURCE_DNS, ret);
         t = fzd_resource_type_from_string(type);
@@ -748,23 +827,23 @@ int fzd_portal_resource_parse(const FzdJson *o, FzdPortalSkips *s, FzdPortalElem
 
         if (t == FZD_RESOURCE_INTERNET) {
                 /* The portal sends neither name nor address for the internet resource. */
-                k = fzd_portal_field_text(o, "name", FZD_PORTAL_MAX_NAME, false, e, &name);
+                k = value_text(f[NAME], "name", FZD_PORTAL_MAX_NAME, false, e, &name);
                 if (k >= 0 && isempty(name))
                         name = "Internet Resource";
         } else {
-                k = fzd_portal_field_text(o, "name", FZD_PORTAL_MAX_NAME, true, e, &name);
+                k = value_text(f[NAME], "name", FZD_PORTAL_MAX_NAME, true, e, &name);
                 if (k >= 0)
-                        k = fzd_portal_field_string(o, "address", FZD_PORTAL_MAX_ADDRESS, true, e, &address);
+                        k = value_string(f[ADDRESS], "address", FZD_PORTAL_MAX_ADDRESS, true, e, &address, NULL);
                 if (k >= 0 && t == FZD_RESOURCE_CIDR && !cidr_ok(address))
                         k = fzd_portal_bad(e, "\"address\" is not an IP address or prefix");
                 else if (k >= 0 && t == FZD_RESOURCE_DNS && !dns_pattern_ok(address))
                         k = fzd_portal_bad(e, "\"address\" is not a DNS name pattern");
         }
         if (k >= 0)
-                k = fzd_portal_field_text(o, "address_description", FZD_PORTAL_MAX_DESCRIPTION, false, e,
-                                          &description);
+                k = value_text(f[DESCRIPTION], "address_description", FZD_PORTAL_MAX_DESCRIPTION, false, e,
+                               &description);
         if (k >= 0)
-                k = fzd_portal_field_string(o, "status", 32, false, e, &status);
+                k = value_string(f[STATUS], "status", 32, false, e, &status, NULL);
         if (k >= 0 && status) {
                 /* A status this client does not know yet stays "unknown". */
                 int v = fzd_resource_status_from_string(status);
@@ -772,7 +851,7 @@ int fzd_portal_resource_parse(const FzdJson *o, FzdPortalSkips *s, FzdPortalElem
                         st = (FzdResourceStatus) v;
         }
         if (k >= 0 && t == FZD_RESOURCE_DNS)
-                k = fzd_portal_field_string(o, "ip_stack", 32, false, e, &stack);
+                k = value_string(f[IP_STACK], "ip_stack", 32, false, e, &stack, NULL);
         if (k >= 0 && t == FZD_RESOURCE_DNS && stack) {
                 /* A value this client does not know yet: both families. */
                 int v = fzd_resource_ip_stack_from_string(stack);
@@ -781,9 +860,9 @@ int fzd_portal_resource_parse(const FzdJson *o, FzdPortalSkips *s, FzdPortalElem
         }
         parts.n_sites = parts.n_filters = 0;
         if (k >= 0)
-                k = parse_sites(o, s, e, &parts);
+                k = parse_sites(f[GATEWAY_GROUPS], f[SITES], s, e, &parts);
         if (k >= 0)
-                k = parse_filters(o, s, e, &parts);
+                k = parse_filters(f[FILTERS], s, e, &parts);
         if (k < 0)
                 return k == -EINVAL ? skeleton(k, id, (FzdResourceType) t, ret) : k;
 
@@ -885,12 +964,13 @@ int fzd_portal_config_changed_parse(const FzdJson *payload, FzdPortalSkips *s, F
 int fzd_portal_resource_deleted_parse(const FzdJson *payload, const char **ret_id, char *err, size_t err_size) {
         const FzdJson *v = payload;
         const char *id;
+        size_t len = 0;
 
         /* Tolerate {"id": "…"} too, in case the portal ever wraps it. */
         if (fzd_json_type(payload) == FZD_JSON_OBJECT)
                 v = fzd_json_get(payload, "id");
-        id = string_ok(v, FZD_PORTAL_MAX_ID);
-        if (!id || !id_ok(id)) {
+        id = string_ok(v, FZD_PORTAL_MAX_ID, &len);
+        if (!id || !id_ok(id, len)) {
                 (void) snprintf(err, err_size, "the payload is not a resource id");
                 return -EINVAL;
         }

@@ -53,6 +53,7 @@
 typedef struct FzdPortalDoc {
         FzdJsonArena *arena; /* owns everything below */
         const FzdJson *root;
+        char *text; /* the text it was read from in place, if it owns it (else NULL) */
 } FzdPortalDoc;
 
 /* Parses a JSON text of at most FZD_PORTAL_MAX_FRAME bytes. Returns 0, or -EMSGSIZE (too
@@ -82,6 +83,10 @@ void fzd_portal_frame_done(FzdPortalFrame *f);
  * a Phoenix frame: not an object, no usable topic or event, a bad ref), with a static reason
  * in *ret_reason. */
 int fzd_portal_frame_parse(const char *data, size_t len, FzdPortalFrame *ret, const char **ret_reason);
+/* The same, taking data (len bytes from fzd_big_alloc(), big-alloc.h): it is read in place,
+ * without a copy, and freed with the frame — or at once, if the frame cannot be read. For
+ * large messages (the WebSocket layer hands its buffer over: fzd_ws_take_message()). */
+int fzd_portal_frame_parse_owned(char *data, size_t len, FzdPortalFrame *ret, const char **ret_reason);
 
 /* ---- tolerance: one way to skip what cannot be used -------------------------------------- */
 

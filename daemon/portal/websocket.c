@@ -4,12 +4,14 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <wslay/wslay.h>
 
+#include "big-alloc.h"
 #include "http-upgrade.h"
 #include "log.h"
 #include "tls.h"
@@ -76,6 +78,9 @@ struct FzdWs {
         /* The text message being received (a binary one is only counted). */
         char *msg;
         size_t msg_len, msg_size;
+        size_t msg_checked; /* its first bytes found to be UTF-8 so far (whole characters) */
+        bool msg_bad;       /* and something after them is not */
+        bool in_message; /* inside the message callback: fzd_ws_take_message() may take msg */
         bool msg_active; /* a message whose last frame has not come yet */
         bool msg_binary;
 
@@ -115,7 +120,7 @@ static void destroy(FzdWs *ws) {
         free(ws->target);
         free(ws->user_agent);
         free(ws->resp);
-        free(ws->msg);
+        fzd_big_free(ws->msg);
         free(ws);
 }
 
@@ -326,6 +331,20 @@ static bool is_control(uint8_t opcode) {
         return opcode & 0x8;
 }
 
+/* The text received so far, checked while it is still in the cache (up to a character the
+ * read may have cut), so that the check of the whole message has only the rest to do. */
+static void check_received(FzdWs *ws) {
+        size_t n;
+
+        if (ws->msg_bad || ws->msg_len - ws->msg_checked < 4096)
+                return;
+        n = fzd_utf8_check_part(ws->msg + ws->msg_checked, ws->msg_len - ws->msg_checked);
+        if (n == SIZE_MAX)
+                ws->msg_bad = true; /* refused when the message is whole, as any other */
+        else
+                ws->msg_checked += n;
+}
+
 /* A frame header from ws->in. 1: read; 0: incomplete; <0: refused (protocol_error). */
 static int frame_header(FzdWs *ws) {
         const uint8_t *h = ws->in + ws->in_start;
@@ -372,7 +391,8 @@ static int frame_header(FzdWs *ws) {
                 return -EPROTO;
         } else {
                 if (opcode != WSLAY_CONTINUATION_FRAME) {
-                        ws->msg_len = 0; /* a new message */
+                        ws->msg_len = ws->msg_checked = 0; /* a new message */
+                        ws->msg_bad = false;
                         ws->msg_binary = opcode == WSLAY_BINARY_FRAME;
                         ws->msg_active = true;
                 }
@@ -383,7 +403,7 @@ static int frame_header(FzdWs *ws) {
                         return -EMSGSIZE;
                 }
                 if (!ws->msg_binary && ws->msg_len + len > ws->msg_size) {
-                        char *p = realloc(ws->msg, ws->msg_len + len);
+                        char *p = fzd_big_realloc(ws->msg, ws->msg_len + len);
                         if (!p) {
                                 ws->io_errno = ENOMEM;
                                 return -ENOMEM;
@@ -444,13 +464,21 @@ static int frame_done(FzdWs *ws) {
                 return 0;
         ws->msg_active = false;
         if (!ws->msg_binary) {
-                if (!fzd_utf8_is_valid(ws->msg ?: "", ws->msg_len)) {
+                if (ws->msg_bad || !fzd_utf8_is_valid(ws->msg ? ws->msg + ws->msg_checked : "",
+                                                      ws->msg_len - ws->msg_checked)) {
                         protocol_error(ws, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA);
                         return -EPROTO;
                 }
-                if (ws->cb.message && ws->cb.message(ws->userdata, ws->msg ?: "", ws->msg_len) < 0) {
-                        ws->rejected = true;
-                        return -ECANCELED;
+                if (ws->cb.message) {
+                        int r;
+
+                        ws->in_message = true;
+                        r = ws->cb.message(ws->userdata, ws->msg ?: "", ws->msg_len);
+                        ws->in_message = false;
+                        if (r < 0) {
+                                ws->rejected = true;
+                                return -ECANCELED;
+                        }
                 }
         } else
                 log_debug("Ignoring a binary WebSocket message of %zu bytes from the portal.", ws->msg_len);
@@ -459,7 +487,8 @@ static int frame_done(FzdWs *ws) {
         ws->msg_len = 0;
         /* Keep a small buffer for the next message; give a big one (an init) back. */
         if (ws->msg_size > FZD_WS_MESSAGE_KEEP) {
-                ws->msg = mfree(ws->msg);
+                fzd_big_free(ws->msg);
+                ws->msg = NULL;
                 ws->msg_size = 0;
         }
         return 0;
@@ -496,6 +525,7 @@ static int receive(FzdWs *ws) {
                                         return (int) n;
                                 ws->msg_len += (size_t) n;
                                 ws->frame_left -= (uint64_t) n;
+                                check_received(ws);
                         } else {
                                 ws->in_start = ws->in_end = 0;
                                 r = fill_in(ws);
@@ -906,6 +936,16 @@ FzdWs *fzd_ws_free(FzdWs *ws) {
         if (ws->dispatching == 0)
                 destroy(ws);
         return NULL;
+}
+
+char *fzd_ws_take_message(FzdWs *ws) {
+        char *m;
+
+        if (!ws || !ws->in_message || !ws->msg)
+                return NULL;
+        m = TAKE_PTR(ws->msg);
+        ws->msg_size = 0;
+        return m;
 }
 
 int fzd_ws_send_text(FzdWs *ws, const char *data, size_t len) {

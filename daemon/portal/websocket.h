@@ -77,3 +77,8 @@ FzdWs *fzd_ws_free(FzdWs *ws);
 DEFINE_POINTER_CLEANUP_FUNC(FzdWs, fzd_ws_free);
 
 int fzd_ws_send_text(FzdWs *ws, const char *data, size_t len);
+/* From inside the message callback only: takes the message's buffer (the message in its
+ * first len bytes) for the callee to keep and free with fzd_big_free() (big-alloc.h), so a
+ * large message can be read in place; the connection takes a new buffer for the next one.
+ * NULL if there is none to take (an empty message, or outside the callback). */
+char *fzd_ws_take_message(FzdWs *ws);

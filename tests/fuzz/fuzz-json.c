@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the portal's JSON reader (daemon/portal/json-reader.c) on any bytes. Besides
  * "no crash" and the memory cap, checks its promises: every string is NUL-terminated at its
- * length, and what it reads, written out again as JSON, reads back to the same tree. */
+ * length and marked when it holds a NUL; the caller's text is left as it was; reading in
+ * place gives the same tree (or the same error, at the same byte); and what it reads, written
+ * out again as JSON, reads back to the same tree. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +48,8 @@ static void put_string(Out *o, const char *s, size_t n) {
 static void write_json(Out *o, const FzdJson *v) {
         char num[64];
 
-        if (v->type == FZD_JSON_STRING && v->u.str[v->len] != '\0')
+        if (v->type == FZD_JSON_STRING &&
+            (v->u.str[v->len] != '\0' || v->nul != (memchr(v->u.str, 0, v->len) != NULL)))
                 abort();
         switch (v->type) {
         case FZD_JSON_NULL:
@@ -105,7 +109,7 @@ static bool same(const FzdJson *a, const FzdJson *b) {
         case FZD_JSON_DOUBLE:
                 return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
         case FZD_JSON_STRING:
-                return memcmp(a->u.str, b->u.str, a->len) == 0;
+                return a->nul == b->nul && memcmp(a->u.str, b->u.str, a->len) == 0;
         case FZD_JSON_ARRAY:
                 for (uint32_t i = 0; i < a->len; i++)
                         if (!same(&a->u.items[i], &b->u.items[i]))
@@ -124,19 +128,38 @@ static bool same(const FzdJson *a, const FzdJson *b) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        FzdJsonArena *a = NULL, *b = NULL;
-        const FzdJson *root = NULL, *again = NULL;
+        FzdJsonArena *a = NULL, *b = NULL, *c = NULL;
+        const FzdJson *root = NULL, *again = NULL, *in_place = NULL;
+        char *text = malloc(size + 1);
+        size_t offset = SIZE_MAX, offset_in_place = SIZE_MAX;
         Out o = {};
-        int r;
+        int r, r_in_place;
 
-        r = fzd_json_parse((const char *) data, size, 1U << 22, &a, &root, NULL);
+        if (!text)
+                abort();
+        memcpy(text, data, size);
+        r = fzd_json_parse((const char *) data, size, 1U << 22, &a, &root, &offset);
+        /* The copying reader leaves the text as it was; the in-place one reads the same. */
+        if (memcmp(text, data, size) != 0)
+                abort();
+        r_in_place = fzd_json_parse_in_place(text, size, 1U << 22, &c, &in_place, &offset_in_place);
+        if (r_in_place != r && !(r == -E2BIG && r_in_place == 0)) /* the copy counts against the cap */
+                abort();
+        if (r == -EBADMSG && offset != offset_in_place)
+                abort();
         if (r < 0) {
                 if (r != -EBADMSG && r != -ELOOP && r != -E2BIG && r != -ENOMEM)
                         abort();
                 if (a || root)
                         abort(); /* nothing handed out on failure */
+                fzd_json_arena_free(c);
+                free(text);
                 return 0;
         }
+        if (!same(root, in_place))
+                abort();
+        fzd_json_arena_free(c);
+        free(text);
         write_json(&o, root);
         /* The rewrite is at most 6x the text (every byte escaped) plus numbers' digits. */
         r = fzd_json_parse(o.buf, o.len, 1U << 26, &b, &again, NULL);

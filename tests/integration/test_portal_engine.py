@@ -485,11 +485,24 @@ class BadInput(_PortalCase):
             ev = d.wait('reconnecting')
             self.assertIn('WebSocket protocol error', ev['error'])
             d.wait('init', timeout=30)
+        # Large messages are checked as they arrive, read by read (a character may be cut
+        # between two reads): a bad byte early, in the middle or in the last bytes resets
+        # the connection all the same.
+        filler = ('\u00e9\u20ac\U0001f600 ' * 30000).encode()  # 300 KB of 2-, 3- and 4-byte characters
+        for where in (1000, len(filler) // 2, len(filler) - 2):
+            big = b'{"topic":"client","event":"big","payload":"' + filler[:where] + b'\xff' + filler[where:] + b'"}'
+            self.portal.control(op='send_text_bytes', hex=big.hex())
+            ev = d.wait('reconnecting')
+            self.assertIn('WebSocket protocol error', ev['error'], where)
+            d.wait('init', timeout=30)
         self.assertNotIn('Portal: ignoring a frame that cannot be read', d.stderr())
         # The same bytes as valid UTF-8 are read (and the unknown event ignored): the test
         # can tell the two apart.
         self.portal.control(op='send_text_bytes', hex=b'{"topic":"client","event":"good \xc3\xa9"}'.hex())
         self._marker(d, 'utf8')
+        self.portal.control(op='send_text_bytes',
+                            hex=(b'{"topic":"client","event":"big","payload":"' + filler + b'"}').hex())
+        self._marker(d, 'utf8-big')
         self.assertEqual(d.pending('reconnecting'), [])
 
     def test_oversized_frame_resets_the_connection(self):

@@ -944,7 +944,7 @@ async def main():
     host = hosts if len(hosts) > 1 else hosts[0]
     ws_server = await websockets.serve(portal.handler, host, args.ws_port, **common)
     wss_server = await websockets.serve(portal.handler, host, args.wss_port, ssl=ssl_ctx, **common)
-    ctl = await asyncio.start_unix_server(portal.control_client, control_path)
+    ctl = await asyncio.start_unix_server(portal.control_client, control_path, limit=16 << 20)  # big raw frames, in hex
     ws_port = ws_server.sockets[0].getsockname()[1]
     wss_port = wss_server.sockets[0].getsockname()[1]
     ready = {'ready': True, 'ws_url': f'ws://{url_host(hosts[0])}:{ws_port}/', 'wss_url': f'wss://localhost:{wss_port}/',

@@ -223,6 +223,25 @@ START_TEST(test_bad_frames) {
         /* A NUL byte anywhere. */
         ck_assert_int_eq(frame_error_why("{\"topic\":\"client\",\"event\":\"x\"}\0", 31, &why), -EBADMSG);
         ck_assert_str_eq(why, "the frame contains a NUL byte");
+        /* Inside a string, a key, a literal, a number, between tokens: the reader stops at it. */
+        {
+                static const char *const texts[] = {
+                        "{\"topic\":\"cl\0ient\",\"event\":\"x\"}",
+                        "{\"to\0pic\":\"client\",\"event\":\"x\"}",
+                        "{\"topic\":\"client\",\"event\":\"x\",\"p\":tr\0e}",
+                        "{\"topic\":\"client\",\"event\":\"x\",\"p\":12\0}",
+                        "{\"topic\":\"client\",\0\"event\":\"x\"}",
+                        "{\"topic\":\"client\",\"event\":\"abcdefghijklmnop\0qrstuvwxyz\"}",
+                        "{\"topic\":\"client\",\"event\":\"a\\\0b\"}", /* escaped */
+                };
+                for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                        size_t len = strlen(texts[i]) + 1 + strlen(texts[i] + strlen(texts[i]) + 1);
+                        ck_assert_int_eq(frame_error_why(texts[i], len, &why), -EBADMSG);
+                        ck_assert_msg(streq(why, "the frame contains a NUL byte"), "text %zu: %s", i, why);
+                }
+        }
+        /* A NUL from \u0000 is a string's own: a field that must be a C string refuses it. */
+        ck_assert_int_eq(frame_error("{\"topic\":\"client\",\"event\":\"a\\u0000b\"}"), -EINVAL);
 
         /* Nesting is fine up to FZD_JSON_MAX_DEPTH (the reader never recurses). */
         {
@@ -368,15 +387,61 @@ START_TEST(test_reader) {
         d = doc_of("-1.25e+3");
         ck_assert(d->type == FZD_JSON_DOUBLE && d->u.d == -1250.0);
         d = doc_of("[0.5, 12345678901234567890123456789012345678901234567890123456789012345678901234567890.0]");
-        ck_assert(fzd_json_array_at(d, 0)->u.d == 0.5);
-        ck_assert(fzd_json_array_at(d, 1)->u.d > 1.2e79 && fzd_json_array_at(d, 1)->u.d < 1.3e79);
+        ck_assert_uint_eq(fzd_json_array_size(d), 2);
+        ck_assert(d->u.items[0].type == FZD_JSON_DOUBLE && d->u.items[0].u.d == 0.5);
+        ck_assert(d->u.items[1].u.d > 1.2e79 && d->u.items[1].u.d < 1.3e79);
 
         /* Escapes: every short one, \u in one to four UTF-8 bytes, \u0000 kept with its length. */
         s = fzd_json_string(doc_of("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\u0000z\""), &len);
         ck_assert_uint_eq(len, 8 + 1 + 2 + 3 + 4 + 2);
         ck_assert(memcmp(s, "\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\0z", len + 1) == 0);
+        /* \u0000 marks the string: fzd_json_text() refuses it, fzd_json_string() has its bytes. */
+        d = doc_of("[\"a\\u0000b\", \"ab\"]");
+        ck_assert_ptr_null(fzd_json_text(fzd_json_array_at(d, 0), NULL));
+        ck_assert_ptr_nonnull(fzd_json_string(fzd_json_array_at(d, 0), NULL));
+        ck_assert_str_eq(fzd_json_text(fzd_json_array_at(d, 1), &len), "ab");
+        ck_assert_uint_eq(len, 2);
         /* A raw control character and an unknown escape pass the reader (the field checks refuse). */
         ck_assert_str_eq(fzd_json_string(doc_of("\"a\x01\\qb\""), NULL), "a\x01qb");
+
+        /* The text is read in a copy: the caller's bytes stay as they were, and the document
+         * outlives them. */
+        {
+                static const char text[] = "{\"k\":\"v\\n\\u00e9\",\"key\":[\"x\",\"\\\"q\"],\"n\":1}";
+                char *copy = strdup(text);
+                FzdJsonArena *a = NULL;
+                const FzdJson *root = NULL;
+
+                ck_assert_int_eq(fzd_json_parse(copy, strlen(copy), 1U << 20, &a, &root, NULL), 0);
+                ck_assert_str_eq(copy, text);
+                memset(copy, '#', strlen(copy));
+                free(copy);
+                ck_assert_str_eq(fzd_json_string(fzd_json_get(root, "k"), NULL), "v\n\xc3\xa9");
+                ck_assert_str_eq(fzd_json_string(fzd_json_array_at(fzd_json_get(root, "key"), 1), NULL), "\"q");
+                fzd_json_arena_free(a);
+        }
+
+        /* A NUL byte is an error where it stands, with its offset. */
+        {
+                static const char text[] = "[\"ab\", \"c\0d\"]";
+                FzdJsonArena *a = NULL;
+                const FzdJson *root = NULL;
+                size_t offset = 0;
+
+                ck_assert_int_eq(fzd_json_parse(text, sizeof text - 1, 1U << 20, &a, &root, &offset), -EBADMSG);
+                ck_assert_uint_eq(offset, 9);
+        }
+
+        /* Member lookup: by the whole key and its length — a prefix, a longer key, the empty
+         * key and one with a NUL of its own are other keys. */
+        d = doc_of("{\"i\":1, \"idx\":2, \"\":3, \"id\\u0000\":4, \"id\":5, \"identifier\":6}");
+        ck_assert(fzd_json_int(fzd_json_get(d, "id"), &i) && i == 5);
+        ck_assert(fzd_json_int(fzd_json_get(d, "i"), &i) && i == 1);
+        ck_assert(fzd_json_int(fzd_json_get(d, ""), &i) && i == 3);
+        ck_assert(fzd_json_int(fzd_json_get(d, "identifier"), &i) && i == 6);
+        ck_assert_ptr_null(fzd_json_get(d, "ident"));
+        ck_assert_ptr_null(fzd_json_get(d, "identifiers"));
+        ck_assert_ptr_null(fzd_json_get(d, "x"));
 
         /* The end of a string, and an escape, at every offset of the eight-byte scan. */
         for (size_t n = 0; n < 40; n++) {
@@ -387,8 +452,9 @@ START_TEST(test_reader) {
                 d = doc_of(text);
                 ck_assert_str_eq(fzd_json_string(fzd_json_array_at(d, 0), &len), want);
                 ck_assert_uint_eq(len, n);
-                ck_assert_uint_eq(fzd_json_array_at(d, 1)->len, n + 1);
-                ck_assert_int_eq(fzd_json_string(fzd_json_array_at(d, 1), NULL)[n], '"');
+                ck_assert_uint_eq(fzd_json_array_size(d), 2);
+                ck_assert_uint_eq(d->u.items[1].len, n + 1);
+                ck_assert_int_eq(d->u.items[1].u.str[n], '"');
         }
 
         /* Depth: FZD_JSON_MAX_DEPTH nested containers read, one more is refused. */

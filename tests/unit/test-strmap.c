@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "big-alloc.h"
 #include "fz-check.h"
 #include "strmap.h"
 #include "table-alloc.h"
@@ -103,12 +104,47 @@ START_TEST(test_table_alloc) {
 }
 END_TEST
 
+/* Big buffers (big-alloc.h): either kind holds its bytes to the last, a realloc keeps them
+ * across the threshold both ways (malloc() to a mapping, a mapping grown by mremap(), back to
+ * malloc()), and everything is given back (ASan/LSan; a bad munmap() length crashes later). */
+START_TEST(test_big_alloc) {
+        static const size_t sizes[] = { 1, 4096, FZD_BIG_ALLOC_MIN - 1, FZD_BIG_ALLOC_MIN, 3 * FZD_BIG_ALLOC_MIN + 5,
+                                        FZD_BIG_ALLOC_MIN + 1, 100, 2 * FZD_BIG_ALLOC_MIN, 7 };
+        unsigned char *p = NULL;
+        size_t have = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                unsigned char *q = fzd_big_realloc(p, sizes[i]);
+                size_t keep = have < sizes[i] ? have : sizes[i];
+
+                ck_assert_ptr_nonnull(q);
+                ck_assert_uint_eq((uintptr_t) q % 16, 0);
+                for (size_t k = 0; k < keep; k++)
+                        ck_assert_msg(q[k] == (unsigned char) (k * 7 + 3), "byte %zu of %zu after %zu -> %zu", k, keep,
+                                      have, sizes[i]);
+                for (size_t k = 0; k < sizes[i]; k++)
+                        q[k] = (unsigned char) (k * 7 + 3);
+                p = q;
+                have = sizes[i];
+        }
+        fzd_big_free(p);
+        p = fzd_big_alloc(5 * FZD_BIG_ALLOC_MIN);
+        ck_assert_ptr_nonnull(p);
+        p[5 * FZD_BIG_ALLOC_MIN - 1] = 1;
+        fzd_big_free(p);
+        ck_assert_ptr_null(fzd_big_alloc(SIZE_MAX - 8)); /* overflow */
+        ck_assert_ptr_null(fzd_big_realloc(NULL, SIZE_MAX - 8));
+        fzd_big_free(NULL);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("strmap");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_remove_while_iterating);
         tcase_add_test(tc, test_reserve_and_big_slots);
         tcase_add_test(tc, test_table_alloc);
+        tcase_add_test(tc, test_big_alloc);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -328,6 +328,9 @@ START_TEST(test_documents) {
         ck_assert(fzd_json_int(d, &i) && i == 42);
         for (size_t n = 1; n <= 100000; n *= 10) {
                 char *text = malloc(n * 16 + 16), *p = text;
+
+                if (!text)
+                        abort();
                 p += sprintf(p, "[");
                 for (size_t k = 0; k < n; k++)
                         p += sprintf(p, "%s{\"k%zu\":\"%zu\"}", k ? "," : "", k % 7, k);

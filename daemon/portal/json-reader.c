@@ -414,6 +414,7 @@ static int close_container(Parser *ps, FzdJson *v) {
         const FzdJsonMember *src = n ? ps->stack + o->base : NULL;
 
         v->type = o->type;
+        v->nul = false;
         v->len = (uint32_t) n;
         if (o->type == FZD_JSON_OBJECT) {
                 FzdJsonMember *m = n ? take(ps, n * sizeof *m) : NULL;

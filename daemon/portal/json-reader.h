@@ -123,7 +123,9 @@ static inline const char *fzd_json_string(const FzdJson *v, size_t *ret_len) {
 /* A string without a NUL of its own: NULL if v is not a string or holds a NUL (its bytes then
  * are no C string). */
 static inline const char *fzd_json_text(const FzdJson *v, size_t *ret_len) {
-        return v && !v->nul ? fzd_json_string(v, ret_len) : NULL;
+        const char *s = fzd_json_string(v, ret_len);
+
+        return s && !v->nul ? s : NULL;
 }
 /* false if v is not of that type. */
 static inline bool fzd_json_int(const FzdJson *v, int64_t *ret) {

@@ -51,6 +51,8 @@ static void write_json(Out *o, const FzdJson *v) {
         if (v->type == FZD_JSON_STRING &&
             (v->u.str[v->len] != '\0' || v->nul != (memchr(v->u.str, 0, v->len) != NULL)))
                 abort();
+        if (v->type != FZD_JSON_STRING && v->nul) /* only a string holds a NUL */
+                abort();
         switch (v->type) {
         case FZD_JSON_NULL:
                 put(o, "null", 4);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,8 +78,12 @@ FzdResource *fzd_resource_free(FzdResource *r) {
         return NULL;
 }
 
-static size_t str_size(const char *s) {
-        return s ? strlen(s) + 1 : 0;
+/* What s takes with its NUL (0 for NULL); known is its length if the caller knew it. */
+static size_t str_size(const char *s, size_t known) {
+        if (!s)
+                return 0;
+        assert(!known || s[known] == '\0');
+        return (known ? known : strlen(s)) + 1;
 }
 
 /* Copies the n bytes of s (NUL included, as str_size() counted them) to *p and advances *p;
@@ -95,8 +100,9 @@ static char *pack_str(char **p, const char *s, size_t n) {
 
 FzdResource *fzd_resource_new(const FzdResourceSpec *spec) {
         size_t n_sites = spec->n_sites, n_filters = spec->n_filters;
-        size_t id_n = str_size(spec->id), name_n = str_size(spec->name), address_n = str_size(spec->address),
-               description_n = str_size(spec->description);
+        size_t id_n = str_size(spec->id, spec->id_len), name_n = str_size(spec->name, spec->name_len),
+               address_n = str_size(spec->address, spec->address_len),
+               description_n = str_size(spec->description, spec->description_len);
         size_t size = sizeof(FzdResource) + n_sites * sizeof(FzdSite) + n_filters * sizeof(FzdResourceFilter) +
                       id_n + name_n + address_n + description_n;
         size_t small[2 * 8], *site_n = small;
@@ -110,8 +116,9 @@ FzdResource *fzd_resource_new(const FzdResourceSpec *spec) {
                         return NULL;
         }
         for (size_t i = 0; i < n_sites; i++) {
-                site_n[2 * i] = str_size(spec->site_ids[i]);
-                site_n[2 * i + 1] = str_size(spec->site_names ? spec->site_names[i] : NULL);
+                site_n[2 * i] = str_size(spec->site_ids[i], spec->site_id_lens ? spec->site_id_lens[i] : 0);
+                site_n[2 * i + 1] = str_size(spec->site_names ? spec->site_names[i] : NULL,
+                                             spec->site_names && spec->site_name_lens ? spec->site_name_lens[i] : 0);
                 size += site_n[2 * i] + site_n[2 * i + 1];
         }
         r = malloc(size);

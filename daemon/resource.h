@@ -68,8 +68,11 @@ typedef struct FzdResourceSpec {
         FzdResourceStatus status;
         FzdResourceIpStack ip_stack;
         const char *id, *name, *address, *description;
+        /* Their lengths, if the caller knows them (0: measured here). */
+        size_t id_len, name_len, address_len, description_len;
         const char *const *site_ids;
         const char *const *site_names;
+        const size_t *site_id_lens, *site_name_lens; /* NULL: measured here */
         size_t n_sites;
         const FzdResourceFilter *filters;
         size_t n_filters;

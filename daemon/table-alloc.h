@@ -37,7 +37,9 @@ static inline void *fzd_table_alloc(size_t n, size_t size) {
                         return NULL;
                 h->size = 0;
         } else {
-                h = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                /* Populated at once: a hash table's entries land all over it, so every page
+                 * is touched as it fills (a table is sized for its contents). */
+                h = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
                 if (h == MAP_FAILED)
                         return NULL;
                 h->size = bytes;

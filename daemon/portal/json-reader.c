@@ -651,12 +651,31 @@ int fzd_json_parse_in_place(char *text, size_t len, size_t max_mem, FzdJsonArena
 
 /* ---- reading values ------------------------------------------------------------------------- */
 
-/* Beyond the first four bytes (the head, compared already): keys are short, a loop beats a
- * call. */
+/* Beyond the first four bytes (the head, compared already), eight bytes at a time; the last
+ * word ends at len (it may overlap the one before). Both a and b have len bytes. */
 static inline bool same_tail(const char *a, const char *b, size_t len) {
-        for (size_t i = sizeof(uint32_t); i < len; i++)
-                if (a[i] != b[i])
+        uint64_t x, y;
+        uint32_t x4, y4;
+        size_t i;
+
+        if (len <= sizeof x4)
+                return true;
+        if (len < sizeof x) {
+                memcpy(&x4, a + len - sizeof x4, sizeof x4);
+                memcpy(&y4, b + len - sizeof y4, sizeof y4);
+                return x4 == y4;
+        }
+        for (i = sizeof x4; i + sizeof x <= len; i += sizeof x) {
+                memcpy(&x, a + i, sizeof x);
+                memcpy(&y, b + i, sizeof y);
+                if (x != y)
                         return false;
+        }
+        if (i < len) {
+                memcpy(&x, a + len - sizeof x, sizeof x);
+                memcpy(&y, b + len - sizeof y, sizeof y);
+                return x == y;
+        }
         return true;
 }
 
@@ -682,25 +701,30 @@ const FzdJson *fzd_json_get(const FzdJson *v, const char *key) {
 
 void fzd_json_get_many(const FzdJson *v, const FzdJsonKey *keys, size_t n, const FzdJson **ret) {
         uint64_t found = 0, all;
+        uint32_t next = 0;
 
         assert(n <= 64);
         all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
-        for (size_t k = 0; k < n; k++)
-                ret[k] = NULL;
-        if (!v || v->type != FZD_JSON_OBJECT)
-                return;
-        for (uint32_t i = 0; i < v->len && found != all; i++) {
+        /* Members tend to come in the order the keys are given: each search starts at the key
+         * after the last one found. */
+        for (uint32_t i = 0; v && v->type == FZD_JSON_OBJECT && i < v->len && found != all; i++) {
                 const FzdJsonMember *m = &v->u.members[i];
 
-                for (size_t k = 0; k < n; k++)
+                for (size_t j = 0, k = next; j < n; j++, k = k + 1 == n ? 0 : k + 1)
                         if (m->name_head == keys[k].head && m->name_len == keys[k].len &&
                             same_tail(m->name, keys[k].name, keys[k].len)) {
                                 if (!(found & (UINT64_C(1) << k))) { /* the first one counts */
                                         found |= UINT64_C(1) << k;
                                         ret[k] = &m->value;
                                 }
+                                next = k + 1 == n ? 0 : (uint32_t) (k + 1);
                                 break;
                         }
         }
+        /* The rest are absent: set one by one here (clearing all of them up front compiled to a
+         * "rep stos", slow to start for a few words: a fifth of this function's time). */
+        for (size_t k = 0; k < n; k++)
+                if (!(found & (UINT64_C(1) << k)))
+                        ret[k] = NULL;
 }
 

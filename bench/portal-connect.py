@@ -101,7 +101,13 @@ def main():
         url = info['wss_url'] if args.tls else info['ws_url']
         env = dict(os.environ, SSL_CERT_FILE=info['ca_file'])
         d = Driver(exe, env)
-        ours = []
+        ssl_ctx = None
+        if args.tls:
+            import ssl
+            ssl_ctx = ssl.create_default_context(cafile=info['ca_file'])
+        # Side by side: one run of each in turn, so that what else the machine does falls on
+        # both alike.
+        ours, ref = [], []
         for _ in range(runs):
             d.send(op='start', api_url=url, token=TOKEN)
             ev = d.wait('init')
@@ -109,6 +115,9 @@ def main():
             ours.append(ev['elapsed_usec'] / 1000)
             d.send(op='stop')
             d.wait('ok')
+            t, count = asyncio.run(python_reference(url, ssl_ctx))
+            assert count == n
+            ref.append(t * 1000)
         if n == 10000:
             d.send(op='start', api_url=url, token=TOKEN)
             d.wait('init')
@@ -119,16 +128,6 @@ def main():
             d.send(op='stats')
             rss = d.wait('stats')
         d.close()
-
-        ssl_ctx = None
-        if args.tls:
-            import ssl
-            ssl_ctx = ssl.create_default_context(cafile=info['ca_file'])
-        ref = []
-        for _ in range(runs):
-            t, count = asyncio.run(python_reference(url, ssl_ctx))
-            assert count == n
-            ref.append(t * 1000)
         portal.terminate()
         portal.wait()
         rows.append((n, runs, summary(ours), summary(ref)))

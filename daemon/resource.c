@@ -201,9 +201,22 @@ finish:
  * O(1) upsert/delete, so an update never costs a pass over the table. */
 struct FzdResourceTable {
         FzdResource **slots;
-        size_t n_slots; /* power of two */
+        /* Each slot's id hash (its low 32 bits), in the same allocation after the slots: a
+         * probe compares it before it reads an id (which means a trip to the resource), and
+         * it says where an entry belongs without hashing the id again. */
+        uint32_t *tags;
+        size_t n_slots; /* power of two, at most 2^32 */
         size_t n_items;
 };
+
+/* n_slots empty slots and their tags, in one block. */
+static FzdResource **slots_alloc(size_t n_slots, uint32_t **ret_tags) {
+        FzdResource **slots = fzd_table_alloc(n_slots, sizeof *slots + sizeof **ret_tags);
+
+        if (slots)
+                *ret_tags = (uint32_t *) (void *) (slots + n_slots);
+        return slots;
+}
 
 static uint64_t hash_str(const char *s) {
         /* Eight bytes at a time (a UUID is five steps, not 36 of FNV-1a's), then a
@@ -231,7 +244,7 @@ int fzd_resource_table_new(FzdResourceTable **ret) {
         if (!t)
                 return -ENOMEM;
         t->n_slots = 64;
-        t->slots = fzd_table_alloc(t->n_slots, sizeof *t->slots);
+        t->slots = slots_alloc(t->n_slots, &t->tags);
         if (!t->slots) {
                 free(t);
                 return -ENOMEM;
@@ -242,14 +255,16 @@ int fzd_resource_table_new(FzdResourceTable **ret) {
 
 void fzd_resource_table_clear(FzdResourceTable *t) {
         FzdResource **small;
+        uint32_t *small_tags;
 
         for (size_t i = 0; i < t->n_slots; i++)
                 t->slots[i] = fzd_resource_free(t->slots[i]);
         t->n_items = 0;
         /* A big table's slots go back (a sign-out empties it for good, or an init sizes it). */
-        if (t->n_slots > 64 && (small = fzd_table_alloc(64, sizeof *small))) {
+        if (t->n_slots > 64 && (small = slots_alloc(64, &small_tags))) {
                 fzd_table_free(t->slots);
                 t->slots = small;
+                t->tags = small_tags;
                 t->n_slots = 64;
         }
 }
@@ -263,27 +278,39 @@ FzdResourceTable *fzd_resource_table_free(FzdResourceTable *t) {
         return NULL;
 }
 
-static size_t find_slot(const FzdResourceTable *t, const char *id) {
+static size_t find_slot_tagged(const FzdResourceTable *t, const char *id, uint32_t tag) {
         size_t mask = t->n_slots - 1;
-        size_t i = hash_str(id) & mask;
+        size_t i = tag & mask;
 
-        while (t->slots[i] && !streq(t->slots[i]->id, id))
+        while (t->slots[i] && (t->tags[i] != tag || !streq(t->slots[i]->id, id)))
                 i = (i + 1) & mask;
         return i;
 }
 
+static size_t find_slot(const FzdResourceTable *t, const char *id) {
+        return find_slot_tagged(t, id, (uint32_t) hash_str(id));
+}
+
 static int resize(FzdResourceTable *t, size_t n_slots) {
         FzdResource **old = t->slots;
-        size_t old_n = t->n_slots;
-        FzdResource **slots = fzd_table_alloc(n_slots, sizeof *slots);
+        uint32_t *old_tags = t->tags, *tags;
+        size_t old_n = t->n_slots, mask = n_slots - 1;
+        FzdResource **slots = slots_alloc(n_slots, &tags);
 
         if (!slots)
                 return -ENOMEM;
-        t->slots = slots;
-        t->n_slots = n_slots;
+        /* Ids are unique: each goes to the first free slot from its home, by its tag. */
         for (size_t i = 0; i < old_n; i++)
-                if (old[i])
-                        t->slots[find_slot(t, old[i]->id)] = old[i];
+                if (old[i]) {
+                        size_t j = old_tags[i] & mask;
+                        while (slots[j])
+                                j = (j + 1) & mask;
+                        slots[j] = old[i];
+                        tags[j] = old_tags[i];
+                }
+        t->slots = slots;
+        t->tags = tags;
+        t->n_slots = n_slots;
         fzd_table_free(old);
         return 0;
 }
@@ -303,18 +330,20 @@ int fzd_resource_table_reserve(FzdResourceTable *t, size_t n) {
 }
 
 int fzd_resource_table_put(FzdResourceTable *t, FzdResource *r, FzdResource **ret_old) {
+        uint32_t tag;
         size_t i;
 
         if (!r || !r->id)
                 return -EINVAL;
-        if (t->n_items >= FZD_RESOURCE_TABLE_MAX && !t->slots[find_slot(t, r->id)])
+        tag = (uint32_t) hash_str(r->id);
+        if (t->n_items >= FZD_RESOURCE_TABLE_MAX && !t->slots[find_slot_tagged(t, r->id, tag)])
                 return -E2BIG;
         if ((t->n_items + 1) * 4 > t->n_slots * 3) { /* keep load ≤ 0.75 */
                 int k = grow(t);
                 if (k < 0)
                         return k;
         }
-        i = find_slot(t, r->id);
+        i = find_slot_tagged(t, r->id, tag);
         if (t->slots[i]) {
                 if (ret_old)
                         *ret_old = t->slots[i];
@@ -326,6 +355,7 @@ int fzd_resource_table_put(FzdResourceTable *t, FzdResource *r, FzdResource **re
                 t->n_items++;
         }
         t->slots[i] = r;
+        t->tags[i] = tag;
         return 0;
 }
 
@@ -348,10 +378,11 @@ FzdResource *fzd_resource_table_take(FzdResourceTable *t, const char *id) {
 
         /* Backward-shift the rest of the cluster so lookups never stop early. */
         for (j = (i + 1) & mask; t->slots[j]; j = (j + 1) & mask) {
-                size_t home = hash_str(t->slots[j]->id) & mask;
+                size_t home = t->tags[j] & mask;
                 /* Move slot j into the hole at i if its home is not in (i, j]. */
                 if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
                         t->slots[i] = t->slots[j];
+                        t->tags[i] = t->tags[j];
                         t->slots[j] = NULL;
                         i = j;
                 }

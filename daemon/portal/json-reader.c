@@ -447,9 +447,27 @@ static int read_key(Parser *ps) {
         if (!m)
                 return ps->error;
         m->value = (FzdJson){ .type = FZD_JSON_NONE };
+        /* Most keys are short and plain: the eight bytes after the quote hold all of one and
+         * its closing quote (the first of '"', '\\' and NUL found there). The rest take the
+         * long way. */
+        if (ps->end - ps->p > 8) {
+                char *s = ps->p + 1;
+                uint64_t specials = word_specials(load_le64(s));
+                size_t n = specials ? (size_t) __builtin_ctzll(specials) / 8 : 8;
+
+                if (n < 8 && s[n] == '"') {
+                        s[n] = '\0';
+                        m->name = s;
+                        m->name_len = (uint32_t) n;
+                        m->name_head = head_of(s, n);
+                        ps->p = s + n + 1;
+                        goto colon;
+                }
+        }
         if (read_string(ps, &m->name, &m->name_len, &nul) < 0)
                 return ps->error;
         m->name_head = head_of(m->name, m->name_len);
+colon:
         skip_ws(ps);
         if (ps->p >= ps->end || *ps->p != ':')
                 return fail(ps);

@@ -460,6 +460,19 @@ START_TEST(test_reader) {
                 ck_assert_int_eq(d->u.items[1].u.str[n], '"');
         }
 
+        /* Keys of every length around the eight-byte fast path, plain and with an escape. */
+        for (size_t n = 0; n < 24; n++) {
+                char text[160], key[32], escaped[40];
+                memset(key, 'k', n);
+                key[n] = '\0';
+                snprintf(text, sizeof text, "{\"%s\":%zu, \"%s\\u0041\":%zu}", key, n, key, n + 100);
+                d = doc_of(text);
+                ck_assert_msg(fzd_json_int(fzd_json_get(d, key), &i) && i == (int64_t) n, "key of %zu bytes", n);
+                snprintf(escaped, sizeof escaped, "%sA", key);
+                ck_assert_msg(fzd_json_int(fzd_json_get(d, escaped), &i) && i == (int64_t) n + 100,
+                              "escaped key of %zu bytes", n);
+        }
+
         /* Depth: FZD_JSON_MAX_DEPTH nested containers read, one more is refused. */
         for (unsigned depth = FZD_JSON_MAX_DEPTH; depth <= FZD_JSON_MAX_DEPTH + 1; depth++) {
                 char *text = malloc(2 * depth + 1);

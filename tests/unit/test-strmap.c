@@ -117,11 +117,14 @@ START_TEST(test_big_alloc) {
                 unsigned char *q = fzd_big_realloc(p, sizes[i]);
                 size_t keep = have < sizes[i] ? have : sizes[i];
 
+                size_t bad = SIZE_MAX;
+
                 ck_assert_ptr_nonnull(q);
                 ck_assert_uint_eq((uintptr_t) q % 16, 0);
-                for (size_t k = 0; k < keep; k++)
-                        ck_assert_msg(q[k] == (unsigned char) (k * 7 + 3), "byte %zu of %zu after %zu -> %zu", k, keep,
-                                      have, sizes[i]);
+                for (size_t k = 0; k < keep && bad == SIZE_MAX; k++)
+                        if (q[k] != (unsigned char) (k * 7 + 3))
+                                bad = k;
+                ck_assert_msg(bad == SIZE_MAX, "byte %zu of %zu after %zu -> %zu", bad, keep, have, sizes[i]);
                 for (size_t k = 0; k < sizes[i]; k++)
                         q[k] = (unsigned char) (k * 7 + 3);
                 p = q;

@@ -25,6 +25,19 @@ START_TEST(test_utf8_validity) {
         ck_assert(!fzd_utf8_is_valid("\xed\xa0\x80", 3));                       /* surrogate */
         ck_assert(!fzd_utf8_is_valid("\xf4\x90\x80\x80", 4));                   /* > U+10FFFF */
         ck_assert(!fzd_utf8_is_valid("\x80", 1));
+        /* Long ASCII (the fast paths: 32 and 8 bytes at a time) with one bad byte, or one
+         * good multi-byte character, at every offset. */
+        for (size_t at = 0; at < 100; at++) {
+                char buf[128];
+
+                memset(buf, 'a', sizeof buf);
+                buf[at] = (char) 0xff;
+                ck_assert_msg(!fzd_utf8_is_valid(buf, sizeof buf), "0xff at %zu", at);
+                memset(buf, 'a', sizeof buf);
+                memcpy(buf + at, "\xe2\x82\xac", 3);
+                ck_assert_msg(fzd_utf8_is_valid(buf, sizeof buf), "euro sign at %zu", at);
+                ck_assert_msg(!fzd_utf8_is_valid(buf, at + 2), "euro sign cut at %zu", at);
+        }
         ck_assert(!fzd_text_is_clean("a\x01"));
         ck_assert(!fzd_text_is_clean("a\xc2\x85"));      /* C1 NEL */
         ck_assert(fzd_text_is_clean("a\xe2\x80\xae"));  /* RTL override: odd, not control */

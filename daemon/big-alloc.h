@@ -6,12 +6,14 @@
  * own, in transparent huge pages where the kernel offers them ("madvise" or "always"), with
  * every page faulted in by one call (MADV_POPULATE_WRITE, Linux 5.14; before, the pages come
  * as they are touched) — two faults instead of 700 — and unmapped when freed, so nothing of it
- * stays in the heap. Smaller ones come from malloc().
+ * stays in the heap. Smaller ones come from malloc(). (table-alloc.h uses the same mappings for
+ * tables from 64 KiB.)
  *
  * Why not malloc() for the large ones too: glibc maps them as well, but page by page as they
  * are touched, and after such a block is freed it raises its mapping threshold, so the next
  * one lands in the heap, where it stays resident after a sign-out. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,14 +37,15 @@ static inline void *fzd_big_map_(size_t bytes) {
         return p;
 }
 
-/* size bytes, not zeroed (a mapping's are); NULL on overflow or failure. */
-static inline void *fzd_big_alloc(size_t size) {
+/* size bytes; a mapping from map_min bytes up (else malloc(), or calloc() if zero: a
+ * mapping is zeroed anyway). NULL on overflow or failure. */
+static inline void *fzd_big_alloc_from(size_t size, size_t map_min, bool zero) {
         FzdBigHeader *h;
 
         if (size > SIZE_MAX - sizeof *h - 4096)
                 return NULL;
-        if (size < FZD_BIG_ALLOC_MIN) {
-                h = malloc(sizeof *h + size);
+        if (size < map_min) {
+                h = zero ? calloc(1, sizeof *h + size) : malloc(sizeof *h + size);
                 if (!h)
                         return NULL;
                 h->mapped = 0;
@@ -54,6 +57,11 @@ static inline void *fzd_big_alloc(size_t size) {
         }
         h->size = size;
         return h + 1;
+}
+
+/* size bytes, not zeroed (a mapping's are); NULL on overflow or failure. */
+static inline void *fzd_big_alloc(size_t size) {
+        return fzd_big_alloc_from(size, FZD_BIG_ALLOC_MIN, false);
 }
 
 static inline void fzd_big_free(void *p) {

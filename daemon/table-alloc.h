@@ -12,49 +12,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
+
+#include "big-alloc.h"
 
 #define FZD_TABLE_MMAP_MIN (64U * 1024U)
 
-typedef struct FzdTableHeader {
-        size_t size; /* of the whole block, header included; 0: from calloc() */
-        size_t pad;  /* keeps what follows 16-byte aligned */
-} FzdTableHeader;
-
-/* n elements of size bytes, zeroed; NULL on overflow or failure. */
+/* n elements of size bytes, zeroed; NULL on overflow or failure. From FZD_TABLE_MMAP_MIN up a
+ * mapping populated at once (big-alloc.h): a hash table's entries land all over it, so every
+ * page is touched as it fills (a table is sized for its contents). */
 static inline void *fzd_table_alloc(size_t n, size_t size) {
-        FzdTableHeader *h;
-        size_t bytes;
-
-        if (size != 0 && n > (SIZE_MAX - sizeof *h) / size)
+        if (size != 0 && n > SIZE_MAX / size)
                 return NULL;
-        bytes = n * size + sizeof *h;
-        if (bytes - sizeof *h < FZD_TABLE_MMAP_MIN) {
-                h = calloc(1, bytes);
-                if (!h)
-                        return NULL;
-                h->size = 0;
-        } else {
-                /* Populated at once: a hash table's entries land all over it, so every page
-                 * is touched as it fills (a table is sized for its contents). */
-                h = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-                if (h == MAP_FAILED)
-                        return NULL;
-                h->size = bytes;
-        }
-        return h + 1;
+        return fzd_big_alloc_from(n * size, FZD_TABLE_MMAP_MIN, true);
 }
 
 static inline void fzd_table_free(void *p) {
-        FzdTableHeader *h;
-
-        if (!p)
-                return;
-        h = (FzdTableHeader *) p - 1;
-        if (h->size == 0)
-                free(h);
-        else
-                (void) munmap(h, h->size);
+        fzd_big_free(p);
 }

@@ -697,26 +697,6 @@ static inline bool same_tail(const char *a, const char *b, size_t len) {
         return true;
 }
 
-const FzdJson *fzd_json_get(const FzdJson *v, const char *key) {
-        size_t len;
-        uint32_t head;
-
-        if (!v || v->type != FZD_JSON_OBJECT)
-                return NULL;
-        /* By length and first bytes, kept in the member: most members are passed over
-         * without a look at their names (which lie all over the text). A key with a NUL of
-         * its own ("id\u0000x") is another key. */
-        len = strlen(key);
-        head = head_of(key, len);
-        for (uint32_t i = 0; i < v->len; i++) {
-                const FzdJsonMember *m = &v->u.members[i];
-
-                if (m->name_len == len && m->name_head == head && same_tail(m->name, key, len))
-                        return &m->value;
-        }
-        return NULL;
-}
-
 void fzd_json_get_many(const FzdJson *v, const FzdJsonKey *keys, size_t n, const FzdJson **ret) {
         uint64_t found = 0, all;
         uint32_t next = 0;
@@ -744,5 +724,17 @@ void fzd_json_get_many(const FzdJson *v, const FzdJsonKey *keys, size_t n, const
         for (size_t k = 0; k < n; k++)
                 if (!(found & (UINT64_C(1) << k)))
                         ret[k] = NULL;
+}
+
+const FzdJson *fzd_json_get(const FzdJson *v, const char *key) {
+        size_t len = strlen(key);
+        FzdJsonKey k = { .name = key, .len = (uint32_t) len, .head = head_of(key, len) };
+        const FzdJson *ret;
+
+        /* A key with a NUL of its own ("id\u0000x") is another key: compared by length too. */
+        if (len > UINT32_MAX)
+                return NULL;
+        fzd_json_get_many(v, &k, 1, &ret);
+        return ret;
 }
 

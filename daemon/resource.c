@@ -78,6 +78,9 @@ FzdResource *fzd_resource_free(FzdResource *r) {
         return NULL;
 }
 
+/* A site string's length from the spec, if it gives them. */
+#define SITE_LEN(spec, lens, i) ((spec)->lens ? (spec)->lens[i] : 0)
+
 /* What s takes with its NUL (0 for NULL); known is its length if the caller knew it. */
 static size_t str_size(const char *s, size_t known) {
         if (!s)
@@ -86,10 +89,10 @@ static size_t str_size(const char *s, size_t known) {
         return (known ? known : strlen(s)) + 1;
 }
 
-/* Copies the n bytes of s (NUL included, as str_size() counted them) to *p and advances *p;
- * NULL stays NULL. */
-static char *pack_str(char **p, const char *s, size_t n) {
+/* Copies s with its NUL to *p and advances *p; NULL stays NULL. known: as for str_size(). */
+static char *pack_str(char **p, const char *s, size_t known) {
         char *at = *p;
+        size_t n = str_size(s, known);
 
         if (!s)
                 return NULL;
@@ -100,30 +103,21 @@ static char *pack_str(char **p, const char *s, size_t n) {
 
 FzdResource *fzd_resource_new(const FzdResourceSpec *spec) {
         size_t n_sites = spec->n_sites, n_filters = spec->n_filters;
-        size_t id_n = str_size(spec->id, spec->id_len), name_n = str_size(spec->name, spec->name_len),
-               address_n = str_size(spec->address, spec->address_len),
-               description_n = str_size(spec->description, spec->description_len);
         size_t size = sizeof(FzdResource) + n_sites * sizeof(FzdSite) + n_filters * sizeof(FzdResourceFilter) +
-                      id_n + name_n + address_n + description_n;
-        size_t small[2 * 8], *site_n = small;
-        FzdResource *r = NULL;
+                      str_size(spec->id, spec->id_len) + str_size(spec->name, spec->name_len) +
+                      str_size(spec->address, spec->address_len) +
+                      str_size(spec->description, spec->description_len);
+        FzdResource *r;
         char *p;
 
-        /* The sites' string sizes, counted once (a few sites are the rule). */
-        if (n_sites > ELEMENTSOF(small) / 2) {
-                site_n = malloc(2 * n_sites * sizeof *site_n);
-                if (!site_n)
-                        return NULL;
-        }
-        for (size_t i = 0; i < n_sites; i++) {
-                site_n[2 * i] = str_size(spec->site_ids[i], spec->site_id_lens ? spec->site_id_lens[i] : 0);
-                site_n[2 * i + 1] = str_size(spec->site_names ? spec->site_names[i] : NULL,
-                                             spec->site_names && spec->site_name_lens ? spec->site_name_lens[i] : 0);
-                size += site_n[2 * i] + site_n[2 * i + 1];
-        }
+        /* (A string's length not given is measured twice, here and when it is copied: only
+         * callers off the init path leave them out.) */
+        for (size_t i = 0; i < n_sites; i++)
+                size += str_size(spec->site_ids[i], SITE_LEN(spec, site_id_lens, i)) +
+                        str_size(spec->site_names ? spec->site_names[i] : NULL, SITE_LEN(spec, site_name_lens, i));
         r = malloc(size);
         if (!r)
-                goto finish;
+                return NULL;
         *r = (FzdResource){
                 .type = spec->type,
                 .status = spec->status,
@@ -142,17 +136,15 @@ FzdResource *fzd_resource_new(const FzdResourceSpec *spec) {
                 memcpy(r->filters, spec->filters, n_filters * sizeof(FzdResourceFilter));
         }
         p += n_filters * sizeof(FzdResourceFilter);
-        r->id = pack_str(&p, spec->id, id_n);
-        r->name = pack_str(&p, spec->name, name_n);
-        r->address = pack_str(&p, spec->address, address_n);
-        r->description = pack_str(&p, spec->description, description_n);
+        r->id = pack_str(&p, spec->id, spec->id_len);
+        r->name = pack_str(&p, spec->name, spec->name_len);
+        r->address = pack_str(&p, spec->address, spec->address_len);
+        r->description = pack_str(&p, spec->description, spec->description_len);
         for (size_t i = 0; i < n_sites; i++) {
-                r->sites[i].id = pack_str(&p, spec->site_ids[i], site_n[2 * i]);
-                r->sites[i].name = pack_str(&p, spec->site_names ? spec->site_names[i] : NULL, site_n[2 * i + 1]);
+                r->sites[i].id = pack_str(&p, spec->site_ids[i], SITE_LEN(spec, site_id_lens, i));
+                r->sites[i].name = pack_str(&p, spec->site_names ? spec->site_names[i] : NULL,
+                                            SITE_LEN(spec, site_name_lens, i));
         }
-finish:
-        if (site_n != small)
-                free(site_n);
         return r;
 }
 

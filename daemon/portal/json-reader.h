@@ -74,6 +74,8 @@ int fzd_json_parse(const char *text, size_t len, size_t max_mem, FzdJsonArena **
 int fzd_json_parse_in_place(char *text, size_t len, size_t max_mem, FzdJsonArena **ret_arena,
                             const FzdJson **ret_root, size_t *ret_offset);
 FzdJsonArena *fzd_json_arena_free(FzdJsonArena *a);
+/* The memory the document holds (its chunks, with the copy of the text if one was made). */
+size_t fzd_json_arena_bytes(const FzdJsonArena *a);
 DEFINE_POINTER_CLEANUP_FUNC(FzdJsonArena, fzd_json_arena_free);
 
 /* Reading values (the small readers are inline: an init's 10,000 resources make hundreds of

@@ -101,7 +101,7 @@ class LocalPortal:
 class EngineDriver:
     """The engine test driver: orders in on stdin, events out on stdout (JSON lines)."""
 
-    def __init__(self, bed, env=None, args=(), name='driver'):
+    def __init__(self, bed, env=None, args=(), name='driver', prefix=()):
         self.bed = bed
         self.log_path = os.path.join(bed.dir, f'{name}.log')
         self.log = open(self.log_path, 'ab', buffering=0)
@@ -110,6 +110,7 @@ class EngineDriver:
         wrapper = os.environ.get('FZ_DAEMON_WRAPPER')
         if wrapper:
             argv = wrapper.split() + argv
+        argv = [*prefix, *argv]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=e)
         self.buf = b''
         self.events = []  # everything the driver said

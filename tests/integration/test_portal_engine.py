@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import re
+import subprocess
 
 from fzbed import BedTestCase
 from portalbed import EngineDriver, LocalPortal, demo_account, portal_view
@@ -33,9 +34,9 @@ class _PortalCase(BedTestCase):
         self.portal.stop()
         self.assertEqual(codes, [0] * len(codes), 'the engine driver did not exit cleanly')
 
-    def driver(self, env=None, args=None):
+    def driver(self, env=None, args=None, prefix=()):
         d = EngineDriver(self.bed, env=env, args=args if args is not None else self.DRIVER_ARGS,
-                         name=f'driver-{len(self.drivers)}')
+                         name=f'driver-{len(self.drivers)}', prefix=prefix)
         self.drivers.append(d)
         return d
 
@@ -74,6 +75,31 @@ class Connect(_PortalCase):
         self.assertTrue(st['auth_header_seen'])
         self.assertRegex(st['last_user_agent'], r'^\S+/\S+ firezone-client-tunnel/\d+\.\d+\.\d+ \(.+; .+\)$')
         self.assertEqual(st['joins'], 1)
+
+    def portal_socket_rcvbuf(self, d):
+        """The kernel's receive buffer (ss: skmem rb) of the driver's connection to the portal."""
+        out = subprocess.run(['ss', '-tmnpH', 'state', 'established', 'dport', '=', f':{self.portal.ws_port}'],
+                             check=True, capture_output=True, text=True).stdout
+        # One entry per socket: its line, then a continuation line with skmem:(…).
+        entries = re.split(r'\n(?=\S)', out.strip())
+        mine = [e for e in entries if f'pid={d.proc.pid},' in e]
+        self.assertEqual(len(mine), 1, out)
+        return int(re.search(r'skmem:\(r\d+,rb(\d+),', mine[0]).group(1))
+
+    def test_the_receive_window_holds_an_init_from_the_first_byte(self):
+        # 4 MiB asked for before connect() (the kernel doubles it for its bookkeeping), past
+        # net.core.rmem_max as CAP_NET_ADMIN allows, so that a large init comes in one burst
+        # instead of six (bench/portal-connect.py).
+        d, _ = self.connected_driver()
+        self.assertGreaterEqual(self.portal_socket_rcvbuf(d), 8 << 20)
+        # The control: without the capability the kernel's autotuning stays (a buffer capped at
+        # rmem_max would be smaller than it grows to), and the log says so.
+        d2 = self.driver(prefix=['setpriv', '--bounding-set=-net_admin', '--'])
+        d2.start(self.portal.ws_url, TOKEN)
+        d2.wait('init')
+        self.assertLess(self.portal_socket_rcvbuf(d2), 4 << 20)
+        self.assertIn("keeping the kernel's receive buffer autotuning (SO_RCVBUFFORCE: Operation not permitted)",
+                      d2.stderr())
 
     def test_wss_with_the_test_ca(self):
         d, init = self.connected_driver(tls=True)

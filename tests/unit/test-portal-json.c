@@ -782,6 +782,39 @@ START_TEST(test_each) {
 }
 END_TEST
 
+/* Ids are checked in blocks of 16 or 8 bytes, the last block overlapping the one before: at
+ * every length from 1 to 48, a good id is taken whole and one bad byte anywhere refuses it. */
+START_TEST(test_id_check_at_every_length_and_offset) {
+        /* Bad bytes: a space, DEL, a quote, a backslash, a control character, bytes from 0x80 up. */
+        static const char *const bad[] = { " ", "\\u007f", "\\\"", "\\\\", "\\u0001", "\\u0080", "\\u00ff" };
+        const char *id;
+        char err[200], json[160], good[49];
+
+        for (size_t len = 1; len <= 48; len++) {
+                for (size_t i = 0; i < len; i++) {
+                        char c = (char) ('!' + (i * 7 + len) % 94); /* '!' … '~' */
+                        good[i] = c == '"' || c == '\\' ? 'x' : c;
+                }
+                good[len] = '\0';
+                (void) snprintf(json, sizeof json, "{\"id\":\"%s\"}", good);
+                ck_assert_int_eq(fzd_portal_resource_deleted_parse(doc_of(json), &id, err, sizeof err), 0);
+                ck_assert_str_eq(id, good);
+                doc_done();
+                for (size_t at = 0; at < len; at++)
+                        for (size_t b = 0; b < ELEMENTSOF(bad); b++) {
+                                (void) snprintf(json, sizeof json, "{\"id\":\"%.*s%s%s\"}", (int) at, good, bad[b],
+                                                good + at + 1);
+                                err[0] = '\0';
+                                ck_assert_msg(fzd_portal_resource_deleted_parse(doc_of(json), &id, err, sizeof err) ==
+                                                      -EINVAL,
+                                              "%s", json);
+                                ck_assert_str_ne(err, "");
+                                doc_done();
+                        }
+        }
+}
+END_TEST
+
 START_TEST(test_events_unusable_as_a_whole) {
         static const char *const bad_deleted[] = { "5", "null", "\"a b\"", "{}", "{\"id\":3}", "[\"a\"]", "\"\"" };
         FzdInterfaceConfig c;
@@ -1304,6 +1337,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_interface_tolerance);
         tcase_add_test(tc, test_each);
         tcase_add_test(tc, test_events_unusable_as_a_whole);
+        tcase_add_test(tc, test_id_check_at_every_length_and_offset);
         tcase_add_test(tc, test_large_init);
         tcase_add_test(tc, test_documents);
         tcase_add_test(tc, test_reader);

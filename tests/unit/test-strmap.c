@@ -2,8 +2,12 @@
 /* The string map (daemon/dnsstub/strmap.c): removing entries while iterating, as
  * fzd_connections_resources_retain/clear do, sees every entry and stays linear; reserve; the
  * big tables' memory (daemon/table-alloc.h). */
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "big-alloc.h"
 #include "fz-check.h"
@@ -141,6 +145,87 @@ START_TEST(test_big_alloc) {
 }
 END_TEST
 
+/* Pages of [p, p + len) in memory, by mincore() (the buffer is never touched here). */
+static size_t resident_pages(const void *p, size_t len) {
+        size_t page = (size_t) sysconf(_SC_PAGESIZE);
+        uintptr_t start = (uintptr_t) p & ~(uintptr_t) (page - 1);
+        size_t n = ((uintptr_t) p + len - start + page - 1) / page, in = 0;
+        unsigned char *vec = malloc(n);
+
+        ck_assert_ptr_nonnull(vec);
+        ck_assert_int_eq(mincore((void *) start, n * page, vec), 0);
+        for (size_t i = 0; i < n; i++)
+                in += vec[i] & 1;
+        free(vec);
+        return in;
+}
+
+static size_t pages_of(size_t len) {
+        return (len + (size_t) sysconf(_SC_PAGESIZE) - 1) / (size_t) sysconf(_SC_PAGESIZE);
+}
+
+/* A big buffer is faulted in ahead of use: by a helper thread where another CPU may run it
+ * (settled: every page is in, none touched by us), or at once with one CPU; tables (which
+ * fill all over) always at once. Freeing or growing a buffer while its helper runs waits for
+ * it (ASan: no use after unmap; the bytes written meanwhile are kept). */
+START_TEST(test_big_alloc_prefault) {
+        const size_t len = 8 * FZD_BIG_ALLOC_MIN + 123;
+        cpu_set_t all, one;
+        unsigned char *p;
+        void *t;
+
+        ck_assert_int_eq(sched_getaffinity(0, sizeof all, &all), 0);
+        if (CPU_COUNT(&all) > 1) {
+                p = fzd_big_alloc(len);
+                ck_assert_ptr_nonnull(p);
+                ck_assert(fzd_big_settle(p)); /* it had a helper */
+                ck_assert(!fzd_big_settle(p));
+                ck_assert_uint_ge(resident_pages(p, len), pages_of(len) - 1);
+                fzd_big_free(p);
+        }
+
+        /* One CPU: no helper, all in before fzd_big_alloc() returns. */
+        CPU_ZERO(&one);
+        for (int c = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &all)) {
+                        CPU_SET(c, &one);
+                        break;
+                }
+        ck_assert_int_eq(sched_setaffinity(0, sizeof one, &one), 0);
+        p = fzd_big_alloc(len);
+        ck_assert_int_eq(sched_setaffinity(0, sizeof all, &all), 0);
+        ck_assert_ptr_nonnull(p);
+        ck_assert(!fzd_big_settle(p));
+        ck_assert_uint_ge(resident_pages(p, len), pages_of(len) - 1);
+        fzd_big_free(p);
+
+        /* A table: no helper either way. */
+        t = fzd_table_alloc(len / 8, 8);
+        ck_assert_ptr_nonnull(t);
+        ck_assert(!fzd_big_settle(t));
+        ck_assert_uint_ge(resident_pages(t, len / 8 * 8), pages_of(len / 8 * 8) - 1);
+        fzd_table_free(t);
+
+        /* Freed, grown and written while the helper runs, many times over. */
+        for (int round = 0; round < 50; round++) {
+                p = fzd_big_alloc(len);
+                ck_assert_ptr_nonnull(p);
+                if (round % 2 == 0) {
+                        fzd_big_free(p); /* at once */
+                        continue;
+                }
+                for (size_t k = 0; k < len; k += 4096 * 7)
+                        p[k] = (unsigned char) (k >> 12);
+                p = fzd_big_realloc(p, 2 * len);
+                ck_assert_ptr_nonnull(p);
+                for (size_t k = 0; k < len; k += 4096 * 7)
+                        ck_assert_uint_eq(p[k], (unsigned char) (k >> 12));
+                p[2 * len - 1] = 1;
+                fzd_big_free(p);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("strmap");
         TCase *tc = tcase_create("core");
@@ -148,6 +233,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_reserve_and_big_slots);
         tcase_add_test(tc, test_table_alloc);
         tcase_add_test(tc, test_big_alloc);
+        tcase_add_test(tc, test_big_alloc_prefault);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -146,6 +146,11 @@ typedef struct Res {
         FzdResourceIpStack ip_stack;
         bool has_cidr;
         bool routed; /* its CIDR (or the default routes) point at the gateway's peer */
+        /* Resources with the same CIDR: the newest is c->lpm's value for it and the only one
+         * routed (prefix_head); the others wait behind it, newest first, and take over in
+         * turn when it goes (lpm_add(), lpm_remove()). */
+        bool prefix_head;
+        struct Res *same_prefix;
         struct Site *site[]; /* in c->sites, shared by the resources of a site */
 } Res;
 
@@ -314,6 +319,9 @@ static void route_res(FzdConnections *c, Res *r, bool on) {
         if (!g || r->routed == on)
                 return;
         if (r->type == FZD_RESOURCE_CIDR && r->has_cidr) {
+                /* A CIDR that a newer resource has too goes where that one goes. */
+                if (on && !r->prefix_head)
+                        return;
                 if (on)
                         (void) fzd_dataplane_route_add(c->dp, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, g->peer,
                                                        cookie_of(r));
@@ -333,6 +341,48 @@ static void route_res(FzdConnections *c, Res *r, bool on) {
         } else
                 return; /* DNS resources are routed per name, once the NAT is active */
         r->routed = on;
+}
+
+/* r's CIDR into c->lpm (which finds a packet's resource): r is its resource now; one that
+ * had it before waits behind r and gives up its route. */
+static void lpm_add(FzdConnections *c, Res *r) {
+        void *before = NULL;
+
+        if (fzd_dp_routes_add(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, r, 0, &before) < 0)
+                return;
+        r->prefix_head = true;
+        r->same_prefix = before;
+        if (r->same_prefix) {
+                route_res(c, r->same_prefix, false);
+                r->same_prefix->prefix_head = false;
+        }
+}
+
+/* r's CIDR out of c->lpm — unless another resource has it too: then the one behind r takes
+ * over (with its own gateway, if it has one, and its own filters), or r leaves the line. */
+static void lpm_remove(FzdConnections *c, Res *r) {
+        Res *next = r->same_prefix;
+        void *head = NULL;
+
+        r->same_prefix = NULL;
+        if (!r->prefix_head) {
+                if (fzd_dp_routes_get(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, &head))
+                        for (Res *p = head; p; p = p->same_prefix)
+                                if (p->same_prefix == r) {
+                                        p->same_prefix = next;
+                                        break;
+                                }
+                return;
+        }
+        r->prefix_head = false;
+        if (!next) {
+                (void) fzd_dp_routes_remove(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, NULL);
+                return;
+        }
+        /* In r's place (the route is there: nothing to allocate, cannot fail). */
+        (void) fzd_dp_routes_add(c->lpm, next->cidr.family, &next->cidr.addr, next->cidr.prefixlen, next, 0, NULL);
+        next->prefix_head = true;
+        route_res(c, next, true);
 }
 
 static void route_nat(FzdConnections *c, Gateway *g, Nat *n, bool on) {
@@ -1144,7 +1194,7 @@ static void res_free(FzdConnections *c, Res *r) {
                 return;
         route_res(c, r, false);
         if (r->has_cidr)
-                (void) fzd_dp_routes_remove(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, NULL);
+                lpm_remove(c, r);
         if (c->internet == r)
                 c->internet = NULL;
         ring_done(&r->pending);
@@ -1201,7 +1251,7 @@ int fzd_connections_resource_upsert(FzdConnections *c, const FzdResource *src) {
                 return -ENOMEM;
         }
         if (r->has_cidr)
-                (void) fzd_dp_routes_add(c->lpm, r->cidr.family, &r->cidr.addr, r->cidr.prefixlen, r, 0, NULL);
+                lpm_add(c, r);
         if (r->type == FZD_RESOURCE_INTERNET)
                 c->internet = r;
         /* Same gateway, new routes and filters. (If the site changed, the gateway's routes

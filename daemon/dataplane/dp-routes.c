@@ -184,6 +184,22 @@ int fzd_dp_routes_remove(FzdDpRoutes *r, int family, const void *addr, unsigned 
         return 0;
 }
 
+bool fzd_dp_routes_get(const FzdDpRoutes *r, int family, const void *addr, unsigned prefixlen, void **ret_value) {
+        size_t alen = addr_len(family);
+        uint8_t masked[16];
+        Route **p;
+
+        if (alen == 0 || prefixlen > alen * 8)
+                return false;
+        mask(masked, addr, alen, prefixlen);
+        p = find(r, family, prefixlen, masked);
+        if (!*p)
+                return false;
+        if (ret_value)
+                *ret_value = (*p)->value;
+        return true;
+}
+
 size_t fzd_dp_routes_remove_value(FzdDpRoutes *r, const void *value) {
         size_t n = 0;
 

@@ -25,6 +25,9 @@ int fzd_dp_routes_add(FzdDpRoutes *r, int family, const void *addr, unsigned pre
                       void **ret_old);
 /* Removes a route; *ret_value gets its value. -ENOENT if there is none. */
 int fzd_dp_routes_remove(FzdDpRoutes *r, int family, const void *addr, unsigned prefixlen, void **ret_value);
+/* The route for exactly this prefix (host bits of addr ignored): whether there is one, and
+ * its value. */
+bool fzd_dp_routes_get(const FzdDpRoutes *r, int family, const void *addr, unsigned prefixlen, void **ret_value);
 /* Removes every route whose value is `value`; returns how many. */
 size_t fzd_dp_routes_remove_value(FzdDpRoutes *r, const void *value);
 /* Longest prefix match of a 4- or 16-byte address. */

@@ -270,6 +270,54 @@ class Filters(_Scenario):
         self.assertIn('Packet filtered', r.stdout + r.stderr)
 
 
+class SamePrefix(_Scenario):
+    TWIN = '11111111-1111-4111-8111-0000000000f2'
+
+    def wait_resources(self, pred, what):
+        deadline = time.monotonic() + 20
+        while not pred(self.resources()):
+            left = int((deadline - time.monotonic()) * 1000)
+            self.assertGreater(left, 0, f'the resources never {what}: {sorted(self.resources())}')
+            self.assertOk(self.watcher.wait_signal('ResourcesChanged', timeout_ms=left))
+
+    def authorizations_asked(self):
+        return [m['payload'].get('resource_id') for m in self.world.portal.control(
+            op='messages', side='client', direction='in', event='request_authorization')['messages']]
+
+    def test_a_resource_with_the_address_of_another_takes_over_and_gives_it_back(self):
+        # 10.20.0.11/32 is "HTTP only" (TCP 80) and lies in the unfiltered 10.20.0.0/24. A
+        # second resource with the same address: the newest is the one the client uses (it
+        # asks the portal for that one). When it goes, the first takes over again with its own
+        # gateway and filters — the address must not fall through to the /24, whose
+        # authorization would let every port through.
+        self.start()
+        filtered = RESOURCE_NET['filtered'][0]
+        page = ['curl', '-sS', '--fail', '--max-time', '20', f'http://{filtered}/index.html']
+        self.assertIn('Firezone test world resource', self.world.run('client', page).stdout)
+        twin = {'id': self.TWIN, 'type': 'cidr', 'name': 'HTTP and iperf', 'address': '10.20.0.11/32',
+                'gateway_groups': [dict(SITE)],
+                'filters': [{'protocol': 'tcp', 'port_range_start': 80, 'port_range_end': 80},
+                            {'protocol': 'tcp', 'port_range_start': worldbed.IPERF_PORT,
+                             'port_range_end': worldbed.IPERF_PORT}]}
+        self.world.portal.control(op='upsert', resource=twin)
+        self.wait_resources(lambda rs: self.TWIN in rs, 'showed the second resource')
+        self.assertIn('Firezone test world resource', self.world.run('client', page).stdout)
+        self.assertIn(self.TWIN, self.authorizations_asked(), 'the newer resource decides')
+
+        self.world.portal.control(op='delete', id=self.TWIN)
+        self.wait_resources(lambda rs: self.TWIN not in rs, 'lost the second resource')
+        denied = self.gw.events('dataplane', 'in', 'denied')
+        err, took = self.connect_errno(filtered, worldbed.IPERF_PORT)
+        self.assertEqual(err, 113, 'EHOSTUNREACH: "HTTP only" decides again')
+        self.assertLess(took, 1.0)
+        self.assertEqual(self.gw.events('dataplane', 'in', 'denied'), denied,
+                         'the client let the gateway refuse it')
+        r = self.world.run('client', ['ping', '-c', '1', '-W', '5', filtered], check=False)
+        self.assertIn('Packet filtered', r.stdout + r.stderr)
+        self.assertIn('Firezone test world resource', self.world.run('client', page).stdout)
+        self.assertNotIn(RES['cidr4'], self.authorizations_asked(), 'the address fell through to the /24')
+
+
 class GatewayOffline(_Scenario):
     def test_offline_gateway_shows_on_dbus(self):
         # No gateway joined: the portal answers authorization_creation_failed{offline}.

@@ -64,6 +64,18 @@ START_TEST(test_lpm4) {
         ck_assert_uint_eq(fzd_dp_routes_remove_value(r, V(4)), 2);
         ck_assert_ptr_eq(lookup4(r, "10.1.2.3", NULL), V(5));
         ck_assert_ptr_eq(lookup4(r, "172.16.1.1", NULL), V(1));
+        /* Exactly one prefix: not the longest match, not a shorter one. */
+        ck_assert_int_eq(inet_pton(AF_INET, "10.1.2.99", &in), 1);
+        old = NULL;
+        ck_assert(fzd_dp_routes_get(r, AF_INET, &in, 25, &old)); /* 10.1.2.0/25, host bits ignored */
+        ck_assert_ptr_eq(old, V(5));
+        ck_assert(fzd_dp_routes_get(r, AF_INET, &in, 24, &old));
+        ck_assert_ptr_eq(old, V(3));
+        ck_assert(!fzd_dp_routes_get(r, AF_INET, &in, 23, &old));
+        ck_assert(!fzd_dp_routes_get(r, AF_INET, &in, 32, NULL));
+        ck_assert(!fzd_dp_routes_get(r, AF_INET, &in, 33, &old));
+        ck_assert(!fzd_dp_routes_get(r, AF_UNIX, &in, 8, &old));
+        ck_assert_uint_eq(fzd_dp_routes_count(r), 3);
         /* Bad input. */
         ck_assert_int_eq(fzd_dp_routes_add(r, AF_INET, &in, 33, V(1), 0, NULL), -EINVAL);
         ck_assert_int_eq(fzd_dp_routes_add(r, AF_UNIX, &in, 8, V(1), 0, NULL), -EINVAL);

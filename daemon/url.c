@@ -132,18 +132,23 @@ bool fzd_sockaddr_is_loopback(const struct sockaddr *sa) {
 }
 
 bool fzd_host_is_loopback(const char *host) {
-        struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-        struct sockaddr_in sin = { .sin_family = AF_INET };
+        /* One storage for either family: with a sockaddr_in of its own, GCC's -O3 inlining
+         * saw the IPv6 branch of fzd_sockaddr_is_loopback() read past it (-Warray-bounds). */
+        struct sockaddr_storage ss = {};
+        struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
 
         if (isempty(host))
                 return false;
         if (strcasecmp(host, "localhost") == 0)
                 return true;
-        if (inet_pton(AF_INET, host, &sin.sin_addr) == 1)
-                return fzd_sockaddr_is_loopback((const struct sockaddr *) &sin);
-        if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1)
-                return fzd_sockaddr_is_loopback((const struct sockaddr *) &sin6);
-        return false;
+        if (inet_pton(AF_INET, host, &sin->sin_addr) == 1)
+                sin->sin_family = AF_INET;
+        else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1)
+                sin6->sin6_family = AF_INET6;
+        else
+                return false;
+        return fzd_sockaddr_is_loopback((const struct sockaddr *) &ss);
 }
 
 int fzd_api_url_check(const char *url, const char **ret_reason) {

@@ -1243,15 +1243,18 @@ int fzd_connections_resource_upsert(FzdConnections *c, const FzdResource *src) {
                 old->pending = (Ring) {};
                 r->last_request = old->last_request;
                 (void) fzd_strmap_remove(c->resources, old->id);
-                res_free(c, old);
         }
         if (fzd_strmap_put(c->resources, r->id, r) < 0) {
+                res_free(c, old);
                 r->gateway = NULL;
                 res_free(c, r);
                 return -ENOMEM;
         }
+        /* r takes its CIDR before old goes: a CIDR old shared with other resources passes
+         * straight to r, never for a moment to one of the others (and its filters). */
         if (r->has_cidr)
                 lpm_add(c, r);
+        res_free(c, old);
         if (r->type == FZD_RESOURCE_INTERNET)
                 c->internet = r;
         /* Same gateway, new routes and filters. (If the site changed, the gateway's routes

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "swar.h"
 #include "text.h"
 #include "utf8.h"
 
@@ -17,23 +18,18 @@ bool fzd_text_is_clean(const char *s) {
         return true;
 }
 
-/* Eight bytes, all printable ASCII (0x20 to 0x7e)? Each test is exact as a whole: a borrow
- * only follows a byte that already matched. */
+/* Eight bytes, all printable ASCII (0x20 to 0x7e)? (swar.h) */
 static inline bool word_is_printable_ascii(uint64_t w) {
-        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-        uint64_t del = w ^ (ones * 0x7f);
-
-        return !((w | ((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & high);
+        return !(fzd_swar_high(w) | fzd_swar_below(w, 0x20) | fzd_swar_eq(w, 0x7f));
 }
 
 bool fzd_text_is_clean_utf8(const char *s, size_t len) {
         const unsigned char *p = (const unsigned char *) s;
 
         for (size_t i = 0; i < len;) {
-                uint64_t w;
                 size_t n;
 
-                if (len - i >= 8 && (memcpy(&w, p + i, 8), word_is_printable_ascii(w))) {
+                if (len - i >= 8 && word_is_printable_ascii(fzd_swar_load(s + i))) {
                         i += 8;
                         continue;
                 }

@@ -17,6 +17,7 @@
 
 #include "big-alloc.h"
 #include "json-reader.h"
+#include "swar.h"
 
 /* ---- the arena ------------------------------------------------------------------------------- */
 
@@ -129,14 +130,9 @@ static inline void skip_ws(Parser *ps) {
                 ps->p++;
 }
 
-/* Eight bytes at a time (loaded little-endian): the high bit of each byte that is '"', '\\'
- * or NUL is set, and possibly of bytes after the first such one (a borrow), never before
- * it — so the lowest set bit marks the first. */
+/* The bytes of w (swar.h) that end a string's plain run: '"', '\\' or NUL. */
 static inline uint64_t word_specials(uint64_t w) {
-        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-        return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones) & ~w)) & high;
+        return fzd_swar_eq(w, '"') | fzd_swar_eq(w, '\\') | fzd_swar_zero(w);
 }
 
 /* A key's first four bytes, zeros for fewer (compared as a whole, never as a number). */
@@ -156,16 +152,6 @@ static inline uint32_t head_of(const char *s, size_t len) {
                 h |= (uint32_t) (uint8_t) s[i] << (8 * (3 - i));
 #endif
         return h;
-}
-
-static inline uint64_t load_le64(const char *p) {
-        uint64_t w;
-
-        memcpy(&w, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        w = __builtin_bswap64(w);
-#endif
-        return w;
 }
 
 static int hex4(const char *s, unsigned *ret) {
@@ -266,7 +252,7 @@ static int read_string(Parser *ps, const char **ret, uint32_t *ret_len, bool *re
         for (;;) {
                 uint64_t m = 0;
 
-                while (ps->end - q >= 8 && !(m = word_specials(load_le64(q))))
+                while (ps->end - q >= 8 && !(m = word_specials(fzd_swar_load(q))))
                         q += 8;
                 if (m)
                         q += __builtin_ctzll(m) / 8;
@@ -460,7 +446,7 @@ static int read_key(Parser *ps) {
          * long way. */
         if (ps->end - ps->p > 8) {
                 char *s = ps->p + 1;
-                uint64_t specials = word_specials(load_le64(s));
+                uint64_t specials = word_specials(fzd_swar_load(s));
                 size_t n = specials ? (size_t) __builtin_ctzll(specials) / 8 : 8;
 
                 if (n < 8 && s[n] == '"') {

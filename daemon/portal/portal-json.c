@@ -18,6 +18,7 @@
 #include "big-alloc.h"
 #include "log.h"
 #include "portal-json.h"
+#include "swar.h"
 #include "text.h"
 
 /* Whatever one init may carry fits the table. */
@@ -344,21 +345,10 @@ int fzd_portal_each(const FzdJson *list, FzdPortalSkips *s, const char *what, co
 
 /* ---- field readers ---------------------------------------------------------------------------- */
 
-static inline uint64_t load_word(const char *s) {
-        uint64_t w;
-
-        memcpy(&w, s, 8);
-        return w;
-}
-
-/* Eight bytes of an id: each from '!' to '~', none '"' or '\\'. Each test is exact as a
- * whole (a borrow only follows a byte that already matched). */
+/* Eight bytes of an id (swar.h): each from '!' to '~', none '"' or '\\'. */
 static inline bool word_is_id(uint64_t w) {
-        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-        uint64_t del = w ^ (ones * 0x7f), q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-        return !((w | ((w - ones * 0x21) & ~w) | ((del - ones) & ~del) | ((q - ones) & ~q) | ((b - ones) & ~b)) &
-                 high);
+        return !(fzd_swar_high(w) | fzd_swar_below(w, 0x21) | fzd_swar_eq(w, 0x7f) | fzd_swar_eq(w, '"') |
+                 fzd_swar_eq(w, '\\'));
 }
 
 #ifdef __SSE2__
@@ -390,9 +380,9 @@ static bool id_ok(const char *s, size_t len) {
 #endif
         if (len >= 8) {
                 for (; len - i > 8; i += 8)
-                        if (!word_is_id(load_word(s + i)))
+                        if (!word_is_id(fzd_swar_load(s + i)))
                                 return false;
-                return word_is_id(load_word(s + len - 8));
+                return word_is_id(fzd_swar_load(s + len - 8));
         }
         for (; i < len; i++)
                 if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
